@@ -1,0 +1,67 @@
+#ifndef TOKENBROKER_SERVER_STORE_CREDENTIAL_STORE_H_
+#define TOKENBROKER_SERVER_STORE_CREDENTIAL_STORE_H_
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "server/model/integration.h"
+
+namespace tokenbroker {
+
+// One page of ListIntegrations.
+struct IntegrationPage {
+  std::vector<Integration> integrations;
+  std::string next_page_token;  // empty at the end
+};
+
+// Durable home of integrations, their secrets and their cached tokens.
+//
+// Implementations: InMemoryCredentialStore (tests, `--store=memory`), and
+// the encrypted SQLite and PostgreSQL stores. Every implementation passes
+// the conformance suite in tests/store/credential_store_conformance.h.
+//
+// Contract:
+// - The store owns `etag`, `create_time` and `update_time`: it sets them on
+//   Create and Update and ignores what the caller passed.
+// - Integrations are returned with their credentials (the broker needs them
+//   to mint tokens); the API layer strips them from responses.
+// - A successful return means the change is durable (for persistent stores,
+//   committed to disk).
+// - Thread-safe. Calls may block on I/O: never call them from a path that
+//   must not block (the broker calls them from its executor).
+//
+// Error codes: NOT_FOUND (no such integration), ALREADY_EXISTS (Create of an
+// existing id), ABORTED (etag given and not current), INVALID_ARGUMENT (bad
+// page token), DATA_LOSS (a record failed its integrity check),
+// UNAVAILABLE/INTERNAL (the backend failed).
+class CredentialStore {
+ public:
+  virtual ~CredentialStore() = default;
+
+  // Stores a new integration; returns it as stored (etag, times set).
+  virtual absl::StatusOr<Integration> Create(const Integration& integration) = 0;
+  virtual absl::StatusOr<Integration> Get(absl::string_view id) = 0;
+  // Integrations in id order, after the one encoded in `page_token`.
+  // `page_size` is at least 1.
+  virtual absl::StatusOr<IntegrationPage> List(int page_size, absl::string_view page_token) = 0;
+  // Replaces the stored integration `integration.id`. When `expected_etag` is
+  // not empty and differs from the stored etag: ABORTED.
+  virtual absl::StatusOr<Integration> Update(const Integration& integration,
+                                             absl::string_view expected_etag) = 0;
+  // Deletes an integration and its cached token. `expected_etag` as Update.
+  virtual absl::Status Delete(absl::string_view id, absl::string_view expected_etag) = 0;
+
+  // Remembers the integration's newest token so a restart can serve it
+  // without a new IMS exchange. NOT_FOUND if the integration is gone.
+  virtual absl::Status PutToken(absl::string_view id, const AccessToken& token) = 0;
+  // The token last put, or nullopt. NOT_FOUND if the integration is gone.
+  virtual absl::StatusOr<std::optional<AccessToken>> GetToken(absl::string_view id) = 0;
+};
+
+}  // namespace tokenbroker
+
+#endif  // TOKENBROKER_SERVER_STORE_CREDENTIAL_STORE_H_
