@@ -1,0 +1,138 @@
+#include "server/flags.h"
+
+#include <cstdlib>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/reflection.h"
+#include "absl/flags/usage.h"
+#include "absl/flags/usage_config.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
+#include "server/common/error_details.h"
+#include "server/common/flag_names.h"
+#include "server/common/log.h"
+
+ABSL_FLAG(std::string, listen, "127.0.0.1:50051",
+          "gRPC listen address, host:port (port 0 picks a free port). "
+          "Env: TOKENBROKER_LISTEN.");
+ABSL_FLAG(std::string, port_file, "",
+          "Write the bound port to this file once serving (for scripts and tests). "
+          "Env: TOKENBROKER_PORT_FILE.");
+ABSL_FLAG(std::string, store, "memory",
+          "Where integrations live: 'memory' (lost on exit). Env: TOKENBROKER_STORE.");
+ABSL_FLAG(std::string, ims_url, "https://ims-na1.adobelogin.com",
+          "Default Adobe IMS base URL (an integration's ims_url overrides it). "
+          "Env: TOKENBROKER_IMS_URL.");
+ABSL_FLAG(std::string, ims_ca_file, "",
+          "PEM CA bundle to verify IMS's TLS certificate with, instead of the system store. "
+          "Env: TOKENBROKER_IMS_CA_FILE.");
+ABSL_FLAG(bool, allow_insecure_ims_http, false,
+          "INSECURE: accept http:// IMS URLs. For loopback tests against an emulator only. "
+          "Env: TOKENBROKER_ALLOW_INSECURE_IMS_HTTP.");
+ABSL_FLAG(std::string, ims_token_path, "/ims/token/v3",
+          "Path of the OAuth Server-to-Server token endpoint. Env: TOKENBROKER_IMS_TOKEN_PATH.");
+ABSL_FLAG(std::string, ims_jwt_path, "/ims/exchange/jwt",
+          "Path of the JWT exchange endpoint. Env: TOKENBROKER_IMS_JWT_PATH.");
+ABSL_FLAG(absl::Duration, ims_connect_timeout, absl::Seconds(5),
+          "TCP+TLS connect timeout for IMS. Env: TOKENBROKER_IMS_CONNECT_TIMEOUT.");
+ABSL_FLAG(absl::Duration, ims_timeout, absl::Seconds(30),
+          "Whole-request timeout of one IMS call. Env: TOKENBROKER_IMS_TIMEOUT.");
+ABSL_FLAG(int, ims_max_attempts, 4,
+          "Attempts per exchange on 429/5xx/timeouts (exponential backoff with jitter, "
+          "Retry-After honoured). Env: TOKENBROKER_IMS_MAX_ATTEMPTS.");
+ABSL_FLAG(double, refresh_at, 0.75,
+          "Refresh a token once this fraction of its lifetime has passed. "
+          "Env: TOKENBROKER_REFRESH_AT.");
+ABSL_FLAG(double, refresh_jitter, 0.1,
+          "Refresh up to this fraction of the lifetime earlier, at random, so integrations "
+          "do not refresh together. Env: TOKENBROKER_REFRESH_JITTER.");
+ABSL_FLAG(absl::Duration, min_validity, absl::Seconds(60),
+          "Minimum remaining validity of a returned token when the caller sets none (capped at "
+          "10% of the token's lifetime). Env: TOKENBROKER_MIN_VALIDITY.");
+ABSL_FLAG(int, exchange_threads, 8,
+          "Threads that run IMS exchanges (blocking HTTP). Env: TOKENBROKER_EXCHANGE_THREADS.");
+ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(10),
+          "On SIGTERM, how long in-flight calls may finish before they are cancelled. "
+          "Env: TOKENBROKER_SHUTDOWN_GRACE.");
+ABSL_FLAG(std::string, log_level, "info",
+          "Minimum log level: debug, info, warning, error. Env: TOKENBROKER_LOG_LEVEL.");
+
+namespace tokenbroker {
+namespace {
+
+constexpr const char* kFlagNames[] = {
+    "listen",          "port_file",          "store",          "ims_url",
+    "ims_ca_file",     "allow_insecure_ims_http", "ims_token_path", "ims_jwt_path",
+    "ims_connect_timeout", "ims_timeout",    "ims_max_attempts", "refresh_at",
+    "refresh_jitter",  "min_validity",       "exchange_threads", "shutdown_grace",
+    "log_level"};
+
+// TOKENBROKER_<FLAG> sets the flag's value before the command line is read.
+absl::Status ApplyEnvironment() {
+  for (const char* name : kFlagNames) {
+    std::string env = absl::StrCat("TOKENBROKER_", absl::AsciiStrToUpper(name));
+    const char* value = std::getenv(env.c_str());
+    if (value == nullptr) continue;
+    absl::CommandLineFlag* flag = absl::FindCommandLineFlag(name);
+    std::string error;
+    if (flag == nullptr || !flag->ParseFrom(value, &error)) {
+      return InvalidField(env, error);
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<ServerOptions> ParseServerFlags(int argc, char** argv,
+                                               std::vector<std::string>* positional) {
+  absl::FlagsUsageConfig config;
+  config.contains_help_flags = [](absl::string_view file) {
+    return absl::StrContains(file, "server/flags.cc");
+  };
+  config.contains_helpshort_flags = config.contains_help_flags;
+  config.normalize_filename = [](absl::string_view file) { return std::string(file); };
+  absl::SetFlagsUsageConfig(config);
+  absl::SetProgramUsageMessage(
+      "hands out Adobe IMS access tokens over gRPC.\n\n"
+      "Usage: tokenbroker [flags]   (--some-flag and --some_flag are the same flag)\n"
+      "Every flag can also be set by the environment variable TOKENBROKER_<FLAG> (upper case,\n"
+      "e.g. TOKENBROKER_IMS_URL); the command line wins.");
+  absl::Status env = ApplyEnvironment();
+  if (!env.ok()) return env;
+  std::vector<std::string> storage;
+  std::vector<char*> args = NormalizeFlagNames(argc, argv, &storage);
+  std::vector<char*> rest = absl::ParseCommandLine(static_cast<int>(args.size()), args.data());
+  for (char* arg : rest) positional->push_back(arg);
+
+  LogLevel level;
+  if (!ParseLogLevel(absl::GetFlag(FLAGS_log_level), &level)) {
+    return InvalidField("--log-level", "one of debug, info, warning, error");
+  }
+  SetMinLogLevel(level);
+
+  ServerOptions o;
+  o.listen = absl::GetFlag(FLAGS_listen);
+  o.port_file = absl::GetFlag(FLAGS_port_file);
+  o.store = absl::GetFlag(FLAGS_store);
+  o.ims_url = absl::GetFlag(FLAGS_ims_url);
+  o.ims_ca_file = absl::GetFlag(FLAGS_ims_ca_file);
+  o.allow_insecure_ims_http = absl::GetFlag(FLAGS_allow_insecure_ims_http);
+  o.ims_token_path = absl::GetFlag(FLAGS_ims_token_path);
+  o.ims_jwt_path = absl::GetFlag(FLAGS_ims_jwt_path);
+  o.ims_connect_timeout = absl::GetFlag(FLAGS_ims_connect_timeout);
+  o.ims_timeout = absl::GetFlag(FLAGS_ims_timeout);
+  o.ims_max_attempts = absl::GetFlag(FLAGS_ims_max_attempts);
+  o.refresh.refresh_fraction = absl::GetFlag(FLAGS_refresh_at);
+  o.refresh.jitter_fraction = absl::GetFlag(FLAGS_refresh_jitter);
+  o.refresh.default_min_validity = absl::GetFlag(FLAGS_min_validity);
+  o.exchange_threads = absl::GetFlag(FLAGS_exchange_threads);
+  return o;
+}
+
+absl::Duration ShutdownGrace() { return absl::GetFlag(FLAGS_shutdown_grace); }
+
+}  // namespace tokenbroker

@@ -1,1 +1,49 @@
-int main() { return 1; }
+// tokenbroker: flags -> ServerOptions -> Server::BuildAndStart; SIGTERM or
+// SIGINT -> graceful shutdown.
+#include <signal.h>
+
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "server/common/log.h"
+#include "server/flags.h"
+#include "server/server.h"
+
+int main(int argc, char** argv) {
+  // Block the stop signals in every thread; this one waits for them below.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+  std::vector<std::string> positional;
+  absl::StatusOr<tokenbroker::ServerOptions> options =
+      tokenbroker::ParseServerFlags(argc, argv, &positional);
+  if (!options.ok()) {
+    std::fprintf(stderr, "tokenbroker: %s\n", std::string(options.status().message()).c_str());
+    return 2;
+  }
+  if (positional.size() > 1) {
+    std::fprintf(stderr, "tokenbroker: unexpected argument '%s' (see --help)\n",
+                 positional[1].c_str());
+    return 2;
+  }
+  absl::StatusOr<std::unique_ptr<tokenbroker::Server>> server =
+      tokenbroker::Server::BuildAndStart(*options);
+  if (!server.ok()) {
+    tokenbroker::Log(tokenbroker::LogLevel::kError, "start-up failed",
+                     {{"code", absl::StatusCodeToString(server.status().code())},
+                      {"error", std::string(server.status().message())}});
+    return 1;
+  }
+  int signal = 0;
+  sigwait(&stop_signals, &signal);
+  tokenbroker::Log(tokenbroker::LogLevel::kInfo, "stopping",
+                   {{"signal", signal == SIGTERM ? "SIGTERM" : "SIGINT"},
+                    {"grace", absl::FormatDuration(tokenbroker::ShutdownGrace())}});
+  (*server)->Shutdown(tokenbroker::ShutdownGrace());
+  return 0;
+}

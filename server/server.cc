@@ -1,0 +1,180 @@
+#include "server/server.h"
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/health_check_service_interface.h>
+#include <grpcpp/security/server_credentials.h>
+#include <grpcpp/server_builder.h>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "server/api/integration_service.h"
+#include "server/api/token_service.h"
+#include "server/broker/token_broker.h"
+#include "server/common/error_details.h"
+#include "server/common/executor.h"
+#include "server/common/log.h"
+#include "server/common/random.h"
+#include "server/common/status_macros.h"
+#include "server/http/curl_http_transport.h"
+#include "server/ims/dispatching_exchanger.h"
+#include "server/ims/jwt_exchanger.h"
+#include "server/ims/oauth_s2s_exchanger.h"
+#include "server/ims/retrying_exchanger.h"
+#include "server/store/memory_credential_store.h"
+
+namespace tokenbroker {
+
+// Owned in construction order; destroyed in reverse.
+struct Server::Components {
+  std::unique_ptr<CredentialStore> store;
+  std::unique_ptr<HttpTransport> transport;
+  std::unique_ptr<TokenExchanger> exchanger;
+  BitGenRandomSource random;
+  std::unique_ptr<ThreadPool> exchange_pool;
+  std::unique_ptr<ThreadPool> admin_pool;
+  std::unique_ptr<TokenBroker> broker;
+  std::unique_ptr<TokenServiceImpl> token_service;
+  std::unique_ptr<IntegrationServiceImpl> integration_service;
+};
+
+namespace {
+
+absl::StatusOr<std::unique_ptr<CredentialStore>> OpenStore(const std::string& spec) {
+  if (spec == "memory") {
+    Log(LogLevel::kWarning,
+        "--store=memory: integrations and tokens live in memory only and are lost on exit");
+    return std::unique_ptr<CredentialStore>(new InMemoryCredentialStore());
+  }
+  return InvalidField("--store", absl::StrCat("unsupported store '", spec,
+                                              "' (this build supports: memory)"));
+}
+
+absl::Status WritePortFile(const std::string& path, int port) {
+  std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << port << "\n";
+    if (!out) return absl::InternalError(absl::StrCat("cannot write --port-file ", path));
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) return absl::InternalError(absl::StrCat("cannot write --port-file ", path));
+  return absl::OkStatus();
+}
+
+absl::Status ValidateOptions(const ServerOptions& o) {
+  if (o.listen.empty()) return InvalidField("--listen", "required (host:port)");
+  if (!absl::StartsWith(o.ims_url, "https://") && !absl::StartsWith(o.ims_url, "http://")) {
+    return InvalidField("--ims-url", "must be an https:// URL");
+  }
+  if (absl::StartsWith(o.ims_url, "http://") && !o.allow_insecure_ims_http) {
+    return InvalidField("--ims-url",
+                        "http:// is refused; --allow-insecure-ims-http exists for loopback tests");
+  }
+  if (!(o.refresh.refresh_fraction > 0 && o.refresh.refresh_fraction < 1)) {
+    return InvalidField("--refresh-at", "must be between 0 and 1 (exclusive)");
+  }
+  if (!(o.refresh.jitter_fraction >= 0 &&
+        o.refresh.jitter_fraction < o.refresh.refresh_fraction)) {
+    return InvalidField("--refresh-jitter", "must be >= 0 and below --refresh-at");
+  }
+  if (o.refresh.default_min_validity < absl::ZeroDuration()) {
+    return InvalidField("--min-validity", "must not be negative");
+  }
+  if (o.exchange_threads < 1 || o.exchange_threads > 256) {
+    return InvalidField("--exchange-threads", "must be 1..256");
+  }
+  if (o.ims_max_attempts < 1 || o.ims_max_attempts > 10) {
+    return InvalidField("--ims-max-attempts", "must be 1..10");
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Server>> Server::BuildAndStart(const ServerOptions& options) {
+  TB_RETURN_IF_ERROR(ValidateOptions(options));
+  std::unique_ptr<Server> server(new Server());
+  server->components_ = std::make_unique<Components>();
+  Components& c = *server->components_;
+
+  TB_ASSIGN_OR_RETURN(c.store, OpenStore(options.store));
+
+  CurlHttpTransportOptions http;
+  http.ca_file = options.ims_ca_file;
+  http.connect_timeout = options.ims_connect_timeout;
+  http.total_timeout = options.ims_timeout;
+  http.allow_insecure_http = options.allow_insecure_ims_http;
+  http.max_idle_connections = options.exchange_threads;
+  TB_ASSIGN_OR_RETURN(c.transport, CurlHttpTransport::New(http));
+
+  ImsOptions ims;
+  ims.default_base_url = options.ims_url;
+  ims.oauth_token_path = options.ims_token_path;
+  ims.jwt_exchange_path = options.ims_jwt_path;
+  ims.request_timeout = options.ims_timeout;
+  RetryPolicy retry;
+  retry.max_attempts = options.ims_max_attempts;
+  c.exchanger = std::make_unique<RetryingExchanger>(
+      std::make_unique<DispatchingExchanger>(
+          std::make_unique<OAuthServerToServerExchanger>(c.transport.get(), SystemClock::Get(),
+                                                         ims),
+          std::make_unique<JwtExchanger>(c.transport.get(), SystemClock::Get(), ims)),
+      retry, RealSleeper::Get(), &c.random);
+
+  c.exchange_pool = std::make_unique<ThreadPool>(options.exchange_threads);
+  c.admin_pool = std::make_unique<ThreadPool>(options.admin_threads);
+  c.broker = std::make_unique<TokenBroker>(c.store.get(), c.exchanger.get(), c.exchange_pool.get(),
+                                           SystemClock::Get(), &c.random, options.refresh);
+  c.token_service = std::make_unique<TokenServiceImpl>(c.broker.get());
+  ValidationOptions validation;
+  validation.allow_insecure_ims_http = options.allow_insecure_ims_http;
+  c.integration_service = std::make_unique<IntegrationServiceImpl>(
+      c.store.get(), c.broker.get(), c.admin_pool.get(), validation);
+
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort(options.listen, grpc::InsecureServerCredentials(), &server->port_);
+  builder.RegisterService(c.token_service.get());
+  builder.RegisterService(c.integration_service.get());
+  server->grpc_server_ = builder.BuildAndStart();
+  if (server->grpc_server_ == nullptr || server->port_ == 0) {
+    return absl::UnavailableError(absl::StrCat("cannot listen on --listen=", options.listen));
+  }
+  server->grpc_server_->GetHealthCheckService()->SetServingStatus(true);
+  c.broker->Start();
+  if (!options.port_file.empty()) {
+    TB_RETURN_IF_ERROR(WritePortFile(options.port_file, server->port_));
+  }
+  Log(LogLevel::kInfo, "tokenbroker serving",
+      {{"listen", options.listen},
+       {"port", absl::StrCat(server->port_)},
+       {"store", options.store},
+       {"ims_url", options.ims_url}});
+  return server;
+}
+
+Server::~Server() {
+  if (grpc_server_ != nullptr) Shutdown(absl::ZeroDuration());
+}
+
+void Server::Shutdown(absl::Duration grace) {
+  if (grpc_server_ == nullptr) return;
+  grpc_server_->GetHealthCheckService()->SetServingStatus(false);
+  grpc_server_->Shutdown(absl::ToChronoTime(absl::Now() + grace));
+  grpc_server_->Wait();
+  components_->broker->Shutdown();
+  grpc_server_.reset();
+  Log(LogLevel::kInfo, "tokenbroker stopped");
+}
+
+void Server::Wait() {
+  if (grpc_server_ != nullptr) grpc_server_->Wait();
+}
+
+}  // namespace tokenbroker

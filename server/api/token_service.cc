@@ -1,0 +1,213 @@
+#include "server/api/token_service.h"
+
+#include <deque>
+#include <memory>
+
+#include "absl/synchronization/mutex.h"
+#include "server/api/convert.h"
+#include "server/api/grpc_status.h"
+
+namespace tokenbroker {
+namespace {
+
+// The watch stream. Tokens arrive from broker threads; gRPC allows one
+// outstanding write, so they queue here. `Shared` outlives the reactor so a
+// late broker callback finds `reactor == nullptr` instead of freed memory.
+class WatchReactor final : public grpc::ServerWriteReactor<v1::WatchAccessTokensResponse> {
+ public:
+  WatchReactor(TokenBroker* broker, std::string id) : broker_(broker), id_(std::move(id)) {
+    shared_ = std::make_shared<Shared>();
+    shared_->reactor = this;
+    auto shared = shared_;
+    handle_ = broker_->Watch(id_, [shared](absl::StatusOr<SnapshotPtr> r) { Push(shared, r); });
+    broker_->GetToken(id_, std::nullopt,
+                      [shared](absl::StatusOr<SnapshotPtr> r) { Push(shared, r); });
+  }
+
+  void OnWriteDone(bool ok) override {
+    Action action;
+    {
+      absl::MutexLock lock(&shared_->mu);
+      shared_->writing = false;
+      if (!ok) FinishLocked(grpc::Status::CANCELLED);
+      action = NextActionLocked();
+    }
+    Act(action);
+  }
+
+  void OnCancel() override {
+    Action action;
+    {
+      absl::MutexLock lock(&shared_->mu);
+      FinishLocked(grpc::Status::CANCELLED);
+      action = NextActionLocked();
+    }
+    Act(action);
+  }
+
+  void OnDone() override {
+    broker_->Unwatch(id_, handle_);
+    {
+      absl::MutexLock lock(&shared_->mu);
+      shared_->reactor = nullptr;
+    }
+    delete this;
+  }
+
+ private:
+  enum class Action { kNone, kWrite, kFinish };
+
+  struct Shared {
+    absl::Mutex mu;
+    WatchReactor* reactor ABSL_GUARDED_BY(mu) = nullptr;
+    std::deque<SnapshotPtr> pending ABSL_GUARDED_BY(mu);
+    SnapshotPtr last ABSL_GUARDED_BY(mu);
+    bool writing ABSL_GUARDED_BY(mu) = false;
+    bool finishing ABSL_GUARDED_BY(mu) = false;  // no more writes will be queued
+    bool finished ABSL_GUARDED_BY(mu) = false;   // Finish was (or is being) called
+    grpc::Status finish_status ABSL_GUARDED_BY(mu);
+  };
+
+  static void Push(const std::shared_ptr<Shared>& shared, const absl::StatusOr<SnapshotPtr>& r) {
+    WatchReactor* self;
+    Action action;
+    {
+      absl::MutexLock lock(&shared->mu);
+      self = shared->reactor;
+      if (self == nullptr || shared->finishing) return;
+      if (!r.ok()) {
+        self->FinishLocked(ToGrpcStatus(r.status()));
+      } else {
+        // The first token can arrive twice (GetToken and the watch); newer
+        // ones once. Never send a token older than the last one sent.
+        if (shared->last != nullptr && (*r)->token.expire_time <= shared->last->token.expire_time) {
+          return;
+        }
+        shared->last = *r;
+        shared->pending.push_back(*r);
+      }
+      action = self->NextActionLocked();
+    }
+    self->Act(action);
+  }
+
+  void FinishLocked(const grpc::Status& status) ABSL_EXCLUSIVE_LOCKS_REQUIRED(shared_->mu) {
+    if (shared_->finishing) return;
+    shared_->finishing = true;
+    shared_->finish_status = status;
+    shared_->pending.clear();
+  }
+
+  // Decides the next gRPC operation. StartWrite and Finish are called by
+  // Act() outside the mutex: gRPC may run OnDone inline from Finish.
+  Action NextActionLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(shared_->mu) {
+    if (shared_->writing || shared_->finished) return Action::kNone;
+    if (shared_->finishing) {
+      shared_->finished = true;
+      return Action::kFinish;
+    }
+    if (shared_->pending.empty()) return Action::kNone;
+    response_.Clear();
+    ToProto(*shared_->pending.front(), response_.mutable_token());
+    shared_->pending.pop_front();
+    shared_->writing = true;
+    return Action::kWrite;
+  }
+
+  void Act(Action action) {
+    if (action == Action::kWrite) {
+      StartWrite(&response_);
+    } else if (action == Action::kFinish) {
+      grpc::Status status;
+      {
+        absl::MutexLock lock(&shared_->mu);
+        status = shared_->finish_status;
+      }
+      Finish(status);  // may delete this
+    }
+  }
+
+  TokenBroker* const broker_;
+  const std::string id_;
+  uint64_t handle_ = 0;
+  std::shared_ptr<Shared> shared_;
+  v1::WatchAccessTokensResponse response_;
+};
+
+// Finishes `reactor` with `status` now; returns it for the handler to return.
+grpc::ServerUnaryReactor* FinishNow(grpc::CallbackServerContext* context,
+                                    const absl::Status& status) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  reactor->Finish(ToGrpcStatus(status));
+  return reactor;
+}
+
+}  // namespace
+
+grpc::ServerUnaryReactor* TokenServiceImpl::GetAccessToken(
+    grpc::CallbackServerContext* context, const v1::GetAccessTokenRequest* request,
+    v1::GetAccessTokenResponse* response) {
+  absl::StatusOr<std::string> id = ParseIntegrationName(request->name(), "name");
+  if (!id.ok()) return FinishNow(context, id.status());
+  auto min = ParseMinValidity(&request->min_remaining_validity(),
+                              request->has_min_remaining_validity());
+  if (!min.ok()) return FinishNow(context, min.status());
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  broker_->GetToken(*id, *min, [reactor, response](absl::StatusOr<SnapshotPtr> r) {
+    if (r.ok()) ToProto(**r, response->mutable_token());
+    reactor->Finish(ToGrpcStatus(r.status()));
+  });
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* TokenServiceImpl::GetRequestHeaders(
+    grpc::CallbackServerContext* context, const v1::GetRequestHeadersRequest* request,
+    v1::GetRequestHeadersResponse* response) {
+  absl::StatusOr<std::string> id = ParseIntegrationName(request->name(), "name");
+  if (!id.ok()) return FinishNow(context, id.status());
+  auto min = ParseMinValidity(&request->min_remaining_validity(),
+                              request->has_min_remaining_validity());
+  if (!min.ok()) return FinishNow(context, min.status());
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  broker_->GetToken(*id, *min, [reactor, response](absl::StatusOr<SnapshotPtr> r) {
+    if (r.ok()) {
+      for (auto& [name, value] : AdobeHeaders(**r)) {
+        v1::Header* header = response->add_headers();
+        header->set_name(std::move(name));
+        header->set_value(std::move(value));
+      }
+      ToProto((*r)->token.expire_time, response->mutable_expire_time());
+    }
+    reactor->Finish(ToGrpcStatus(r.status()));
+  });
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* TokenServiceImpl::RefreshAccessToken(
+    grpc::CallbackServerContext* context, const v1::RefreshAccessTokenRequest* request,
+    v1::RefreshAccessTokenResponse* response) {
+  absl::StatusOr<std::string> id = ParseIntegrationName(request->name(), "name");
+  if (!id.ok()) return FinishNow(context, id.status());
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  broker_->Refresh(*id, [reactor, response](absl::StatusOr<SnapshotPtr> r) {
+    if (r.ok()) ToProto(**r, response->mutable_token());
+    reactor->Finish(ToGrpcStatus(r.status()));
+  });
+  return reactor;
+}
+
+grpc::ServerWriteReactor<v1::WatchAccessTokensResponse>* TokenServiceImpl::WatchAccessTokens(
+    grpc::CallbackServerContext* context, const v1::WatchAccessTokensRequest* request) {
+  absl::StatusOr<std::string> id = ParseIntegrationName(request->name(), "name");
+  if (!id.ok()) {
+    class Failed final : public grpc::ServerWriteReactor<v1::WatchAccessTokensResponse> {
+     public:
+      explicit Failed(const absl::Status& status) { Finish(ToGrpcStatus(status)); }
+      void OnDone() override { delete this; }
+    };
+    return new Failed(id.status());
+  }
+  return new WatchReactor(broker_, *id);
+}
+
+}  // namespace tokenbroker

@@ -1,0 +1,414 @@
+#include "server/broker/token_broker.h"
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "server/common/error_details.h"
+#include "server/common/log.h"
+
+namespace tokenbroker {
+namespace {
+
+SnapshotPtr MakeSnapshot(const Integration& integration, AccessToken token) {
+  auto snap = std::make_shared<TokenSnapshot>();
+  snap->integration_id = integration.id;
+  snap->token = std::move(token);
+  snap->client_id = integration.client_id;
+  snap->org_id = integration.org_id;
+  snap->sandbox_name = integration.sandbox_name;
+  snap->include_org_header = integration.include_org_header;
+  return snap;
+}
+
+absl::Status Disabled(const std::string& id) {
+  return WithErrorInfo(
+      absl::FailedPreconditionError(absl::StrCat("integration '", id, "' is disabled")),
+      kReasonIntegrationDisabled, {{"integration", id}});
+}
+
+absl::Status TooShortLived(const std::string& id, absl::Duration min_validity,
+                           absl::Duration lifetime) {
+  return absl::FailedPreconditionError(
+      absl::StrCat("IMS tokens of integration '", id, "' live ", absl::FormatDuration(lifetime),
+                   ", less than the requested minimum validity ",
+                   absl::FormatDuration(min_validity)));
+}
+
+}  // namespace
+
+TokenBroker::TokenBroker(CredentialStore* store, TokenExchanger* exchanger, Executor* executor,
+                         const Clock* clock, RandomSource* random, RefreshPolicy policy)
+    : store_(store),
+      exchanger_(exchanger),
+      executor_(executor),
+      clock_(clock),
+      random_(random),
+      policy_(policy) {}
+
+TokenBroker::~TokenBroker() { Shutdown(); }
+
+TokenBroker::Shard& TokenBroker::ShardFor(const std::string& id) {
+  return shards_[absl::Hash<std::string>{}(id) % kShards];
+}
+
+std::shared_ptr<TokenBroker::Entry> TokenBroker::Find(const std::string& id) {
+  Shard& shard = ShardFor(id);
+  absl::MutexLock lock(&shard.mu);
+  auto it = shard.entries.find(id);
+  return it == shard.entries.end() ? nullptr : it->second;
+}
+
+std::shared_ptr<TokenBroker::Entry> TokenBroker::FindOrCreate(const std::string& id) {
+  Shard& shard = ShardFor(id);
+  absl::MutexLock lock(&shard.mu);
+  auto& slot = shard.entries[id];
+  if (slot == nullptr) slot = std::make_shared<Entry>(id);
+  return slot;
+}
+
+void TokenBroker::Erase(const std::string& id, const Entry* entry) {
+  Shard& shard = ShardFor(id);
+  absl::MutexLock lock(&shard.mu);
+  auto it = shard.entries.find(id);
+  if (it != shard.entries.end() && it->second.get() == entry) shard.entries.erase(it);
+}
+
+absl::Duration TokenBroker::MinValidityFor(const std::optional<absl::Duration>& requested,
+                                           const AccessToken& token) const {
+  if (requested.has_value()) return *requested;
+  return DefaultMinValidity(token.issue_time, token.expire_time, policy_);
+}
+
+void TokenBroker::GetToken(const std::string& id, std::optional<absl::Duration> min_validity,
+                           TokenCallback done) {
+  std::shared_ptr<Entry> entry = FindOrCreate(id);
+  absl::Time now = clock_->Now();
+  entry->last_access_nanos.store(absl::ToUnixNanos(now), std::memory_order_relaxed);
+  SnapshotPtr hit;
+  {
+    absl::MutexLock lock(&entry->mu);
+    if (entry->current != nullptr &&
+        Satisfies(entry->current->token.expire_time, now,
+                  MinValidityFor(min_validity, entry->current->token))) {
+      hit = entry->current;
+    } else {
+      entry->waiters.push_back(Waiter{min_validity, std::move(done)});
+      StartExchangeLocked(entry);
+    }
+  }
+  if (hit != nullptr) {
+    hits_.fetch_add(1, std::memory_order_relaxed);
+    done(std::move(hit));
+  } else {
+    misses_.fetch_add(1, std::memory_order_relaxed);
+  }
+}
+
+void TokenBroker::Refresh(const std::string& id, TokenCallback done) {
+  std::shared_ptr<Entry> entry = FindOrCreate(id);
+  entry->last_access_nanos.store(absl::ToUnixNanos(clock_->Now()), std::memory_order_relaxed);
+  absl::MutexLock lock(&entry->mu);
+  // A zero minimum: any new token satisfies a forced refresh.
+  entry->waiters.push_back(Waiter{absl::ZeroDuration(), std::move(done), /*force=*/true});
+  entry->force_pending = true;
+  StartExchangeLocked(entry);
+}
+
+uint64_t TokenBroker::Watch(const std::string& id, TokenCallback on_token) {
+  std::shared_ptr<Entry> entry = FindOrCreate(id);
+  uint64_t handle = next_watch_handle_.fetch_add(1);
+  absl::MutexLock lock(&entry->mu);
+  entry->watchers.emplace(handle, std::move(on_token));
+  return handle;
+}
+
+void TokenBroker::Unwatch(const std::string& id, uint64_t handle) {
+  std::shared_ptr<Entry> entry = Find(id);
+  if (entry == nullptr) return;
+  absl::MutexLock lock(&entry->mu);
+  entry->watchers.erase(handle);
+}
+
+void TokenBroker::Invalidate(const std::string& id) {
+  std::shared_ptr<Entry> entry = Find(id);
+  if (entry == nullptr) return;
+  absl::MutexLock lock(&entry->mu);
+  ++entry->generation;
+  entry->current = nullptr;
+  entry->loaded_from_store = true;  // the store dropped its token on update
+  entry->next_refresh = absl::InfiniteFuture();
+  entry->consecutive_failures = 0;
+  if (!entry->watchers.empty()) StartExchangeLocked(entry);
+}
+
+void TokenBroker::Remove(const std::string& id) {
+  std::shared_ptr<Entry> entry = Find(id);
+  if (entry == nullptr) return;
+  std::map<uint64_t, TokenCallback> watchers;
+  {
+    absl::MutexLock lock(&entry->mu);
+    ++entry->generation;
+    entry->current = nullptr;
+    entry->next_refresh = absl::InfiniteFuture();
+    watchers.swap(entry->watchers);
+  }
+  Erase(id, entry.get());
+  absl::Status gone = WithErrorInfo(
+      absl::NotFoundError(absl::StrCat("integration '", id, "' was deleted")),
+      kReasonIntegrationNotFound, {{"integration", id}});
+  for (auto& [handle, callback] : watchers) callback(gone);
+}
+
+void TokenBroker::StartExchangeLocked(const std::shared_ptr<Entry>& entry) {
+  if (entry->in_flight) return;
+  entry->in_flight = true;
+  executor_->Schedule([this, entry] { RunExchange(entry); });
+}
+
+void TokenBroker::ScheduleRefreshLocked(Entry& entry, absl::Time when) {
+  entry.next_refresh = when;
+  absl::MutexLock lock(&schedule_mu_);
+  schedule_.emplace(when, entry.id);
+}
+
+void TokenBroker::RunExchange(std::shared_ptr<Entry> entry) {
+  const std::string& id = entry->id;
+  while (true) {
+    uint64_t generation;
+    bool load_from_store;
+    bool force;
+    {
+      absl::MutexLock lock(&entry->mu);
+      generation = entry->generation;
+      load_from_store = !entry->loaded_from_store;
+      force = entry->force_pending;
+    }
+
+    absl::StatusOr<Integration> integration = store_->Get(id);
+    if (!integration.ok() || integration->state == IntegrationState::kDisabled) {
+      absl::Status error = integration.ok() ? Disabled(id) : integration.status();
+      if (absl::IsNotFound(error)) {
+        error = WithErrorInfo(std::move(error), kReasonIntegrationNotFound, {{"integration", id}});
+      }
+      std::vector<Waiter> waiters;
+      std::map<uint64_t, TokenCallback> watchers;
+      bool erase = false;
+      {
+        absl::MutexLock lock(&entry->mu);
+        if (entry->generation != generation) continue;
+        waiters.swap(entry->waiters);
+        entry->current = nullptr;
+        entry->in_flight = false;
+        entry->force_pending = false;
+        if (absl::IsNotFound(error)) {
+          watchers.swap(entry->watchers);
+          erase = true;
+        }
+      }
+      if (erase) Erase(id, entry.get());
+      for (auto& w : waiters) w.done(error);
+      for (auto& [h, cb] : watchers) cb(error);
+      return;
+    }
+
+    // A restarted server serves the token it persisted before (issue: no new
+    // exchange after a restart) when it is still good.
+    if (load_from_store) {
+      absl::StatusOr<std::optional<AccessToken>> stored = store_->GetToken(id);
+      absl::MutexLock lock(&entry->mu);
+      entry->loaded_from_store = true;
+      if (stored.ok() && stored->has_value() && entry->current == nullptr &&
+          entry->generation == generation &&
+          Satisfies((*stored)->expire_time, clock_->Now(), absl::ZeroDuration())) {
+        entry->current = MakeSnapshot(*integration, std::move(**stored));
+        ScheduleRefreshLocked(*entry,
+                              NextRefreshTime(entry->current->token.issue_time,
+                                              entry->current->token.expire_time, policy_,
+                                              random_->Uniform01()));
+      } else if (!stored.ok()) {
+        Log(LogLevel::kWarning, "could not read the persisted token; minting a new one",
+            {{"integration", id}, {"error", std::string(stored.status().message())}});
+      }
+    }
+
+    // Serve waiters the (possibly just loaded) current token when it is good
+    // enough and nothing forces an exchange.
+    if (!force) {
+      std::vector<std::pair<TokenCallback, SnapshotPtr>> served;
+      bool need_exchange = false;
+      {
+        absl::MutexLock lock(&entry->mu);
+        absl::Time now = clock_->Now();
+        bool refresh_due = entry->current == nullptr || now >= entry->next_refresh;
+        std::vector<Waiter> remaining;
+        for (auto& w : entry->waiters) {
+          if (!w.force && entry->current != nullptr &&
+              Satisfies(entry->current->token.expire_time, now,
+                        MinValidityFor(w.min_validity, entry->current->token))) {
+            served.emplace_back(std::move(w.done), entry->current);
+          } else {
+            remaining.push_back(std::move(w));
+          }
+        }
+        entry->waiters.swap(remaining);
+        need_exchange = !entry->waiters.empty() || entry->force_pending || refresh_due;
+        if (!need_exchange) entry->in_flight = false;
+      }
+      for (auto& [done, snap] : served) done(snap);
+      if (!need_exchange) return;
+    }
+
+    absl::Time started = clock_->Now();
+    absl::StatusOr<AccessToken> minted = exchanger_->Exchange(*integration);
+    exchanges_.fetch_add(1, std::memory_order_relaxed);
+
+    std::vector<std::pair<TokenCallback, absl::StatusOr<SnapshotPtr>>> results;
+    std::vector<TokenCallback> watchers;
+    SnapshotPtr fresh;
+    {
+      absl::MutexLock lock(&entry->mu);
+      if (entry->generation != generation) continue;  // settings changed mid-flight
+      absl::Time now = clock_->Now();
+      entry->force_pending = false;
+      if (minted.ok()) {
+        fresh = MakeSnapshot(*integration, *std::move(minted));
+        entry->current = fresh;
+        entry->consecutive_failures = 0;
+        ScheduleRefreshLocked(*entry,
+                              NextRefreshTime(fresh->token.issue_time, fresh->token.expire_time,
+                                              policy_, random_->Uniform01()));
+        absl::Duration lifetime = fresh->token.expire_time - fresh->token.issue_time;
+        for (auto& w : entry->waiters) {
+          absl::Duration min = MinValidityFor(w.min_validity, fresh->token);
+          if (Satisfies(fresh->token.expire_time, now, min)) {
+            results.emplace_back(std::move(w.done), fresh);
+          } else {
+            results.emplace_back(std::move(w.done), TooShortLived(id, min, lifetime));
+          }
+        }
+        for (auto& [h, cb] : entry->watchers) watchers.push_back(cb);
+      } else {
+        failures_.fetch_add(1, std::memory_order_relaxed);
+        ++entry->consecutive_failures;
+        for (auto& w : entry->waiters) {
+          // While IMS fails, a cached token that still satisfies the caller
+          // is served (forced refreshes want a new one: they get the error).
+          if (w.force) {
+            results.emplace_back(std::move(w.done), minted.status());
+          } else if (entry->current != nullptr &&
+                     Satisfies(entry->current->token.expire_time, now,
+                               MinValidityFor(w.min_validity, entry->current->token))) {
+            results.emplace_back(std::move(w.done), entry->current);
+          } else {
+            results.emplace_back(std::move(w.done), minted.status());
+          }
+        }
+        absl::Time expire = entry->current != nullptr ? entry->current->token.expire_time
+                                                      : absl::InfinitePast();
+        bool keep_trying = absl::IsUnavailable(minted.status()) &&
+                           (expire > now || !entry->watchers.empty());
+        if (keep_trying) {
+          ScheduleRefreshLocked(*entry, NextRetryTime(now, expire, entry->consecutive_failures,
+                                                      policy_, random_->Uniform01()));
+        } else {
+          entry->next_refresh = absl::InfiniteFuture();
+        }
+        Log(LogLevel::kWarning, "token exchange failed",
+            {{"integration", id},
+             {"code", absl::StatusCodeToString(minted.status().code())},
+             {"error", std::string(minted.status().message())},
+             {"consecutive_failures", absl::StrCat(entry->consecutive_failures)},
+             {"cached_token_valid_for",
+              absl::FormatDuration(std::max(expire - now, absl::ZeroDuration()))}});
+      }
+      entry->waiters.clear();
+      entry->in_flight = false;
+    }
+    if (fresh != nullptr) {
+      Log(LogLevel::kDebug, "token minted",
+          {{"integration", id},
+           {"expire_time", absl::FormatTime(fresh->token.expire_time)},
+           {"latency", absl::FormatDuration(clock_->Now() - started)}});
+      absl::Status persisted = store_->PutToken(id, fresh->token);
+      if (!persisted.ok() && !absl::IsNotFound(persisted)) {
+        Log(LogLevel::kWarning, "could not persist the token",
+            {{"integration", id}, {"error", std::string(persisted.message())}});
+      }
+      for (auto& cb : watchers) cb(fresh);
+    }
+    for (auto& [done, result] : results) done(std::move(result));
+    return;
+  }
+}
+
+absl::Time TokenBroker::RunDueRefreshes() {
+  absl::Time now = clock_->Now();
+  std::vector<std::string> due;
+  absl::Time next = absl::InfiniteFuture();
+  {
+    absl::MutexLock lock(&schedule_mu_);
+    while (!schedule_.empty() && schedule_.begin()->first <= now) {
+      due.push_back(std::move(schedule_.begin()->second));
+      schedule_.erase(schedule_.begin());
+    }
+    if (!schedule_.empty()) next = schedule_.begin()->first;
+  }
+  for (const std::string& id : due) {
+    std::shared_ptr<Entry> entry = Find(id);
+    if (entry == nullptr) continue;
+    absl::MutexLock lock(&entry->mu);
+    if (entry->next_refresh > now) continue;  // stale row: rescheduled
+    entry->next_refresh = absl::InfiniteFuture();
+    // Integrations nobody asked for since their token was minted are left
+    // to lapse: minting for no one would only spend IMS quota.
+    int64_t last_access = entry->last_access_nanos.load(std::memory_order_relaxed);
+    if (entry->watchers.empty() && entry->current != nullptr &&
+        absl::FromUnixNanos(last_access) < entry->current->token.issue_time) {
+      continue;
+    }
+    StartExchangeLocked(entry);
+  }
+  return next;
+}
+
+void TokenBroker::Start() {
+  absl::MutexLock lock(&schedule_mu_);
+  if (refresher_.joinable()) return;
+  stopping_ = false;
+  refresher_ = std::thread([this] {
+    while (true) {
+      absl::Time next = RunDueRefreshes();
+      absl::MutexLock lock(&schedule_mu_);
+      wake_at_ = next;
+      auto wake = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(schedule_mu_) {
+        return stopping_ || (!schedule_.empty() && schedule_.begin()->first < wake_at_);
+      };
+      schedule_mu_.AwaitWithDeadline(absl::Condition(&wake),
+                                     std::min(next, absl::Now() + absl::Seconds(1)));
+      if (stopping_) return;
+    }
+  });
+}
+
+void TokenBroker::Shutdown() {
+  {
+    absl::MutexLock lock(&schedule_mu_);
+    stopping_ = true;
+  }
+  if (refresher_.joinable()) refresher_.join();
+}
+
+BrokerStats TokenBroker::stats() const {
+  return BrokerStats{hits_.load(), misses_.load(), exchanges_.load(), failures_.load()};
+}
+
+int64_t TokenBroker::cached_integrations() const {
+  int64_t n = 0;
+  for (auto& shard : shards_) {
+    absl::MutexLock lock(const_cast<absl::Mutex*>(&shard.mu));
+    n += static_cast<int64_t>(shard.entries.size());
+  }
+  return n;
+}
+
+}  // namespace tokenbroker

@@ -52,6 +52,7 @@ class CredentialStore {
   // not empty and differs from the stored etag: ABORTED.
   virtual absl::StatusOr<Integration> Update(const Integration& integration,
                                              absl::string_view expected_etag) = 0;
+  // Update also drops the cached token (it may belong to old credentials).
   // Deletes an integration and its cached token. `expected_etag` as Update.
   virtual absl::Status Delete(absl::string_view id, absl::string_view expected_etag) = 0;
 

@@ -1,0 +1,100 @@
+#include "server/store/memory_credential_store.h"
+
+#include "absl/strings/str_cat.h"
+#include "server/common/status_macros.h"
+#include "server/store/page_token.h"
+
+namespace tokenbroker {
+namespace {
+
+absl::Status NotFound(absl::string_view id) {
+  return absl::NotFoundError(absl::StrCat("integration '", id, "' not found"));
+}
+
+absl::Status EtagMismatch(absl::string_view id) {
+  return absl::AbortedError(
+      absl::StrCat("integration '", id, "' was changed concurrently (etag mismatch): re-read it"));
+}
+
+}  // namespace
+
+absl::StatusOr<Integration> InMemoryCredentialStore::Create(const Integration& integration) {
+  absl::MutexLock lock(&mu_);
+  if (records_.count(integration.id) > 0) {
+    return absl::AlreadyExistsError(
+        absl::StrCat("integration '", integration.id, "' already exists"));
+  }
+  Record record{integration, std::nullopt};
+  record.integration.create_time = record.integration.update_time = clock_->Now();
+  record.integration.etag = NewEtag();
+  auto [it, inserted] = records_.emplace(integration.id, std::move(record));
+  return it->second.integration;
+}
+
+absl::StatusOr<Integration> InMemoryCredentialStore::Get(absl::string_view id) {
+  absl::MutexLock lock(&mu_);
+  auto it = records_.find(id);
+  if (it == records_.end()) return NotFound(id);
+  return it->second.integration;
+}
+
+absl::StatusOr<IntegrationPage> InMemoryCredentialStore::List(int page_size,
+                                                               absl::string_view page_token) {
+  TB_ASSIGN_OR_RETURN(std::string after, DecodePageToken(page_token));
+  absl::MutexLock lock(&mu_);
+  IntegrationPage page;
+  auto it = after.empty() ? records_.begin() : records_.upper_bound(after);
+  for (; it != records_.end() && static_cast<int>(page.integrations.size()) < page_size; ++it) {
+    page.integrations.push_back(it->second.integration);
+  }
+  if (it != records_.end() && !page.integrations.empty()) {
+    page.next_page_token = EncodePageToken(page.integrations.back().id);
+  }
+  return page;
+}
+
+absl::StatusOr<Integration> InMemoryCredentialStore::Update(const Integration& integration,
+                                                            absl::string_view expected_etag) {
+  absl::MutexLock lock(&mu_);
+  auto it = records_.find(integration.id);
+  if (it == records_.end()) return NotFound(integration.id);
+  Integration& stored = it->second.integration;
+  if (!expected_etag.empty() && expected_etag != stored.etag) return EtagMismatch(integration.id);
+  absl::Time created = stored.create_time;
+  stored = integration;
+  stored.create_time = created;
+  stored.update_time = clock_->Now();
+  stored.etag = NewEtag();
+  it->second.token.reset();
+  return stored;
+}
+
+absl::Status InMemoryCredentialStore::Delete(absl::string_view id,
+                                             absl::string_view expected_etag) {
+  absl::MutexLock lock(&mu_);
+  auto it = records_.find(id);
+  if (it == records_.end()) return NotFound(id);
+  if (!expected_etag.empty() && expected_etag != it->second.integration.etag) {
+    return EtagMismatch(id);
+  }
+  records_.erase(it);
+  return absl::OkStatus();
+}
+
+absl::Status InMemoryCredentialStore::PutToken(absl::string_view id, const AccessToken& token) {
+  absl::MutexLock lock(&mu_);
+  auto it = records_.find(id);
+  if (it == records_.end()) return NotFound(id);
+  it->second.token = token;
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::optional<AccessToken>> InMemoryCredentialStore::GetToken(
+    absl::string_view id) {
+  absl::MutexLock lock(&mu_);
+  auto it = records_.find(id);
+  if (it == records_.end()) return NotFound(id);
+  return it->second.token;
+}
+
+}  // namespace tokenbroker

@@ -1,0 +1,137 @@
+#include "server/api/integration_service.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_join.h"
+#include "server/api/grpc_status.h"
+#include "server/common/error_details.h"
+#include "server/common/log.h"
+#include "server/common/status_macros.h"
+
+namespace tokenbroker {
+namespace {
+
+constexpr int kDefaultPageSize = 50;
+constexpr int kMaxPageSize = 1000;
+
+// Runs `fn` (returning absl::Status) on `executor` and finishes the RPC.
+template <typename Fn>
+grpc::ServerUnaryReactor* RunAsync(grpc::CallbackServerContext* context, Executor* executor,
+                                   Fn fn) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  executor->Schedule([reactor, fn = std::move(fn)]() mutable {
+    reactor->Finish(ToGrpcStatus(fn()));
+  });
+  return reactor;
+}
+
+}  // namespace
+
+absl::StatusOr<v1::Integration> IntegrationServiceImpl::Create(
+    const v1::CreateIntegrationRequest& request) {
+  TB_RETURN_IF_ERROR(ValidateIntegrationId(request.integration_id(), "integration_id"));
+  if (!request.has_integration()) return InvalidField("integration", "required");
+  Integration integration = FromProto(request.integration());
+  integration.id = request.integration_id();
+  TB_RETURN_IF_ERROR(ValidateIntegration(integration, options_, "integration."));
+  TB_ASSIGN_OR_RETURN(Integration stored, store_->Create(integration));
+  v1::Integration out = ToProto(stored);
+  Log(LogLevel::kInfo, "integration created",
+      {{"integration", stored.id},
+       {"client_id", stored.client_id},
+       {"secret_fingerprints", absl::StrJoin(out.credential_info().client_secret_fingerprints(),
+                                             ",")}});
+  return out;
+}
+
+absl::StatusOr<v1::Integration> IntegrationServiceImpl::Get(
+    const v1::GetIntegrationRequest& request) {
+  TB_ASSIGN_OR_RETURN(std::string id, ParseIntegrationName(request.name(), "name"));
+  TB_ASSIGN_OR_RETURN(Integration stored, store_->Get(id));
+  return ToProto(stored);
+}
+
+absl::Status IntegrationServiceImpl::List(const v1::ListIntegrationsRequest& request,
+                                          v1::ListIntegrationsResponse* response) {
+  if (request.page_size() < 0) return InvalidField("page_size", "must not be negative");
+  int page_size = request.page_size() == 0 ? kDefaultPageSize
+                                           : std::min(request.page_size(), kMaxPageSize);
+  TB_ASSIGN_OR_RETURN(IntegrationPage page, store_->List(page_size, request.page_token()));
+  for (const Integration& integration : page.integrations) {
+    *response->add_integrations() = ToProto(integration);
+  }
+  response->set_next_page_token(page.next_page_token);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<v1::Integration> IntegrationServiceImpl::Update(
+    const v1::UpdateIntegrationRequest& request) {
+  TB_ASSIGN_OR_RETURN(std::string id,
+                      ParseIntegrationName(request.integration().name(), "integration.name"));
+  TB_ASSIGN_OR_RETURN(Integration merged, store_->Get(id));
+  const std::string& etag = request.integration().etag();
+  if (!etag.empty() && etag != merged.etag) {
+    return absl::AbortedError("integration '" + id +
+                              "' was changed concurrently (etag mismatch): re-read it");
+  }
+  TB_RETURN_IF_ERROR(ApplyUpdate(request.integration(), request.update_mask(), &merged));
+  TB_RETURN_IF_ERROR(ValidateIntegration(merged, options_, "integration."));
+  TB_ASSIGN_OR_RETURN(Integration stored, store_->Update(merged, etag));
+  bool only_cosmetic = std::all_of(request.update_mask().paths().begin(),
+                                   request.update_mask().paths().end(),
+                                   [](const std::string& p) { return p == "display_name"; });
+  if (!only_cosmetic) broker_->Invalidate(id);
+  Log(LogLevel::kInfo, "integration updated",
+      {{"integration", id}, {"fields", absl::StrJoin(request.update_mask().paths(), ",")}});
+  return ToProto(stored);
+}
+
+absl::Status IntegrationServiceImpl::Delete(const v1::DeleteIntegrationRequest& request) {
+  TB_ASSIGN_OR_RETURN(std::string id, ParseIntegrationName(request.name(), "name"));
+  TB_RETURN_IF_ERROR(store_->Delete(id, request.etag()));
+  broker_->Remove(id);
+  Log(LogLevel::kInfo, "integration deleted", {{"integration", id}});
+  return absl::OkStatus();
+}
+
+grpc::ServerUnaryReactor* IntegrationServiceImpl::CreateIntegration(
+    grpc::CallbackServerContext* context, const v1::CreateIntegrationRequest* request,
+    v1::CreateIntegrationResponse* response) {
+  return RunAsync(context, executor_, [this, request, response]() -> absl::Status {
+    TB_ASSIGN_OR_RETURN(*response->mutable_integration(), Create(*request));
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* IntegrationServiceImpl::GetIntegration(
+    grpc::CallbackServerContext* context, const v1::GetIntegrationRequest* request,
+    v1::GetIntegrationResponse* response) {
+  return RunAsync(context, executor_, [this, request, response]() -> absl::Status {
+    TB_ASSIGN_OR_RETURN(*response->mutable_integration(), Get(*request));
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* IntegrationServiceImpl::ListIntegrations(
+    grpc::CallbackServerContext* context, const v1::ListIntegrationsRequest* request,
+    v1::ListIntegrationsResponse* response) {
+  return RunAsync(context, executor_,
+                  [this, request, response] { return List(*request, response); });
+}
+
+grpc::ServerUnaryReactor* IntegrationServiceImpl::UpdateIntegration(
+    grpc::CallbackServerContext* context, const v1::UpdateIntegrationRequest* request,
+    v1::UpdateIntegrationResponse* response) {
+  return RunAsync(context, executor_, [this, request, response]() -> absl::Status {
+    TB_ASSIGN_OR_RETURN(*response->mutable_integration(), Update(*request));
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* IntegrationServiceImpl::DeleteIntegration(
+    grpc::CallbackServerContext* context, const v1::DeleteIntegrationRequest* request,
+    v1::DeleteIntegrationResponse* response) {
+  return RunAsync(context, executor_, [this, request] { return Delete(*request); });
+}
+
+}  // namespace tokenbroker

@@ -1,0 +1,53 @@
+#ifndef TOKENBROKER_SERVER_API_INTEGRATION_SERVICE_H_
+#define TOKENBROKER_SERVER_API_INTEGRATION_SERVICE_H_
+
+#include "server/api/convert.h"
+#include "server/broker/token_broker.h"
+#include "server/common/executor.h"
+#include "server/store/credential_store.h"
+#include "tokenbroker/v1/integration_service.grpc.pb.h"
+
+namespace tokenbroker {
+
+// tokenbroker.v1.IntegrationService on gRPC's callback API. Store calls may
+// block, so each RPC runs on `executor` and finishes its reactor from there.
+class IntegrationServiceImpl final : public v1::IntegrationService::CallbackService {
+ public:
+  IntegrationServiceImpl(CredentialStore* store, TokenBroker* broker, Executor* executor,
+                         ValidationOptions options)
+      : store_(store), broker_(broker), executor_(executor), options_(options) {}
+
+  grpc::ServerUnaryReactor* CreateIntegration(grpc::CallbackServerContext* context,
+                                              const v1::CreateIntegrationRequest* request,
+                                              v1::CreateIntegrationResponse* response) override;
+  grpc::ServerUnaryReactor* GetIntegration(grpc::CallbackServerContext* context,
+                                           const v1::GetIntegrationRequest* request,
+                                           v1::GetIntegrationResponse* response) override;
+  grpc::ServerUnaryReactor* ListIntegrations(grpc::CallbackServerContext* context,
+                                             const v1::ListIntegrationsRequest* request,
+                                             v1::ListIntegrationsResponse* response) override;
+  grpc::ServerUnaryReactor* UpdateIntegration(grpc::CallbackServerContext* context,
+                                              const v1::UpdateIntegrationRequest* request,
+                                              v1::UpdateIntegrationResponse* response) override;
+  grpc::ServerUnaryReactor* DeleteIntegration(grpc::CallbackServerContext* context,
+                                              const v1::DeleteIntegrationRequest* request,
+                                              v1::DeleteIntegrationResponse* response) override;
+
+  // The operations themselves, synchronous; public for unit tests.
+  absl::StatusOr<v1::Integration> Create(const v1::CreateIntegrationRequest& request);
+  absl::StatusOr<v1::Integration> Get(const v1::GetIntegrationRequest& request);
+  absl::Status List(const v1::ListIntegrationsRequest& request,
+                    v1::ListIntegrationsResponse* response);
+  absl::StatusOr<v1::Integration> Update(const v1::UpdateIntegrationRequest& request);
+  absl::Status Delete(const v1::DeleteIntegrationRequest& request);
+
+ private:
+  CredentialStore* const store_;
+  TokenBroker* const broker_;
+  Executor* const executor_;
+  const ValidationOptions options_;
+};
+
+}  // namespace tokenbroker
+
+#endif  // TOKENBROKER_SERVER_API_INTEGRATION_SERVICE_H_

@@ -1,0 +1,35 @@
+#ifndef TOKENBROKER_SERVER_API_TOKEN_SERVICE_H_
+#define TOKENBROKER_SERVER_API_TOKEN_SERVICE_H_
+
+#include "server/broker/token_broker.h"
+#include "tokenbroker/v1/token_service.grpc.pb.h"
+
+namespace tokenbroker {
+
+// tokenbroker.v1.TokenService on gRPC's callback API: a thin translator
+// over TokenBroker. A cached token is answered on the gRPC callback thread
+// without blocking; otherwise the reactor is finished from the broker's
+// executor when the shared exchange completes.
+class TokenServiceImpl final : public v1::TokenService::CallbackService {
+ public:
+  explicit TokenServiceImpl(TokenBroker* broker) : broker_(broker) {}
+
+  grpc::ServerUnaryReactor* GetAccessToken(grpc::CallbackServerContext* context,
+                                           const v1::GetAccessTokenRequest* request,
+                                           v1::GetAccessTokenResponse* response) override;
+  grpc::ServerUnaryReactor* GetRequestHeaders(grpc::CallbackServerContext* context,
+                                              const v1::GetRequestHeadersRequest* request,
+                                              v1::GetRequestHeadersResponse* response) override;
+  grpc::ServerUnaryReactor* RefreshAccessToken(grpc::CallbackServerContext* context,
+                                               const v1::RefreshAccessTokenRequest* request,
+                                               v1::RefreshAccessTokenResponse* response) override;
+  grpc::ServerWriteReactor<v1::WatchAccessTokensResponse>* WatchAccessTokens(
+      grpc::CallbackServerContext* context, const v1::WatchAccessTokensRequest* request) override;
+
+ private:
+  TokenBroker* const broker_;
+};
+
+}  // namespace tokenbroker
+
+#endif  // TOKENBROKER_SERVER_API_TOKEN_SERVICE_H_

@@ -1,0 +1,22 @@
+#ifndef TOKENBROKER_SERVER_FLAGS_H_
+#define TOKENBROKER_SERVER_FLAGS_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "server/server.h"
+
+namespace tokenbroker {
+
+// Parses argv (every flag may also come from TOKENBROKER_<FLAG_NAME>, the
+// command line winning) into ServerOptions. Returns the positional
+// arguments in `positional` (argv[0] first). Exits on --help.
+absl::StatusOr<ServerOptions> ParseServerFlags(int argc, char** argv,
+                                               std::vector<std::string>* positional);
+
+absl::Duration ShutdownGrace();
+
+}  // namespace tokenbroker
+
+#endif  // TOKENBROKER_SERVER_FLAGS_H_

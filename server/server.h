@@ -1,0 +1,62 @@
+// The composition root: the one place that picks implementations (store,
+// transport, exchangers, executors) and wires them into a gRPC server.
+#ifndef TOKENBROKER_SERVER_SERVER_H_
+#define TOKENBROKER_SERVER_SERVER_H_
+
+#include <memory>
+#include <string>
+
+#include <grpcpp/server.h>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "server/broker/refresh_policy.h"
+
+namespace tokenbroker {
+
+// Everything main() takes from flags; see flags.cc for each one's meaning.
+struct ServerOptions {
+  std::string listen = "127.0.0.1:50051";
+  std::string port_file;
+  std::string store = "memory";
+  std::string ims_url = "https://ims-na1.adobelogin.com";
+  std::string ims_ca_file;
+  bool allow_insecure_ims_http = false;
+  std::string ims_token_path = "/ims/token/v3";
+  std::string ims_jwt_path = "/ims/exchange/jwt";
+  absl::Duration ims_connect_timeout = absl::Seconds(5);
+  absl::Duration ims_timeout = absl::Seconds(30);
+  int ims_max_attempts = 4;
+  RefreshPolicy refresh;
+  int exchange_threads = 8;
+  int admin_threads = 4;
+};
+
+class Server {
+ public:
+  // Validates `options`, builds every component and starts serving.
+  // Errors: INVALID_ARGUMENT (a bad option, named), UNAVAILABLE (cannot
+  // listen), and those of the store.
+  static absl::StatusOr<std::unique_ptr<Server>> BuildAndStart(const ServerOptions& options);
+  ~Server();
+
+  // The port actually bound (useful with port 0).
+  int port() const { return port_; }
+  // Stops accepting, lets in-flight calls finish for up to `grace`, cancels
+  // the rest, then stops the broker.
+  void Shutdown(absl::Duration grace);
+  // Blocks until Shutdown.
+  void Wait();
+
+ private:
+  struct Components;
+  Server() = default;
+
+  std::unique_ptr<Components> components_;
+  std::unique_ptr<grpc::Server> grpc_server_;
+  int port_ = 0;
+};
+
+}  // namespace tokenbroker
+
+#endif  // TOKENBROKER_SERVER_SERVER_H_
