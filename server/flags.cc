@@ -64,11 +64,12 @@ namespace tokenbroker {
 namespace {
 
 constexpr const char* kFlagNames[] = {
-    "listen",          "port_file",          "store",          "ims_url",
-    "ims_ca_file",     "allow_insecure_ims_http", "ims_token_path", "ims_jwt_path",
-    "ims_connect_timeout", "ims_timeout",    "ims_max_attempts", "refresh_at",
-    "refresh_jitter",  "min_validity",       "exchange_threads", "shutdown_grace",
-    "log_level"};
+    "listen",         "port_file",        "store",
+    "ims_url",        "ims_ca_file",      "allow_insecure_ims_http",
+    "ims_token_path", "ims_jwt_path",     "ims_connect_timeout",
+    "ims_timeout",    "ims_max_attempts", "refresh_at",
+    "refresh_jitter", "min_validity",     "exchange_threads",
+    "shutdown_grace", "log_level"};
 
 // TOKENBROKER_<FLAG> sets the flag's value before the command line is read.
 absl::Status ApplyEnvironment() {

@@ -1,13 +1,13 @@
 #include "server/server.h"
 
-#include <cstdio>
-#include <filesystem>
-#include <fstream>
-
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/health_check_service_interface.h>
 #include <grpcpp/security/server_credentials.h>
 #include <grpcpp/server_builder.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -49,8 +49,8 @@ absl::StatusOr<std::unique_ptr<CredentialStore>> OpenStore(const std::string& sp
         "--store=memory: integrations and tokens live in memory only and are lost on exit");
     return std::unique_ptr<CredentialStore>(new InMemoryCredentialStore());
   }
-  return InvalidField("--store", absl::StrCat("unsupported store '", spec,
-                                              "' (this build supports: memory)"));
+  return InvalidField("--store",
+                      absl::StrCat("unsupported store '", spec, "' (this build supports: memory)"));
 }
 
 absl::Status WritePortFile(const std::string& path, int port) {
@@ -78,8 +78,7 @@ absl::Status ValidateOptions(const ServerOptions& o) {
   if (!(o.refresh.refresh_fraction > 0 && o.refresh.refresh_fraction < 1)) {
     return InvalidField("--refresh-at", "must be between 0 and 1 (exclusive)");
   }
-  if (!(o.refresh.jitter_fraction >= 0 &&
-        o.refresh.jitter_fraction < o.refresh.refresh_fraction)) {
+  if (!(o.refresh.jitter_fraction >= 0 && o.refresh.jitter_fraction < o.refresh.refresh_fraction)) {
     return InvalidField("--refresh-jitter", "must be >= 0 and below --refresh-at");
   }
   if (o.refresh.default_min_validity < absl::ZeroDuration()) {
@@ -133,8 +132,8 @@ absl::StatusOr<std::unique_ptr<Server>> Server::BuildAndStart(const ServerOption
   c.token_service = std::make_unique<TokenServiceImpl>(c.broker.get());
   ValidationOptions validation;
   validation.allow_insecure_ims_http = options.allow_insecure_ims_http;
-  c.integration_service = std::make_unique<IntegrationServiceImpl>(
-      c.store.get(), c.broker.get(), c.admin_pool.get(), validation);
+  c.integration_service = std::make_unique<IntegrationServiceImpl>(c.store.get(), c.broker.get(),
+                                                                   c.admin_pool.get(), validation);
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();

@@ -3,10 +3,10 @@
 #ifndef TOKENBROKER_SERVER_SERVER_H_
 #define TOKENBROKER_SERVER_SERVER_H_
 
+#include <grpcpp/server.h>
+
 #include <memory>
 #include <string>
-
-#include <grpcpp/server.h>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"

@@ -105,8 +105,7 @@ absl::Status ValidateIntegrationId(absl::string_view id, absl::string_view field
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::string> ParseIntegrationName(absl::string_view name,
-                                                 absl::string_view field) {
+absl::StatusOr<std::string> ParseIntegrationName(absl::string_view name, absl::string_view field) {
   if (name.empty()) return InvalidField(field, "required (integrations/{integration_id})");
   if (!absl::StartsWith(name, kNamePrefix)) {
     return InvalidField(field, "must have the form integrations/{integration_id}");
@@ -169,7 +168,7 @@ Integration FromProto(const v1::Integration& proto) {
   out.ims_url = proto.ims_url();
   out.sandbox_name = proto.sandbox_name();
   out.state = proto.state() == v1::Integration::STATE_DISABLED ? IntegrationState::kDisabled
-                                                                : IntegrationState::kActive;
+                                                               : IntegrationState::kActive;
   out.include_org_header = proto.include_org_header();
   out.credentials = CredentialsFromProto(proto.credentials());
   return out;
@@ -203,9 +202,8 @@ absl::Status ApplyUpdate(const v1::Integration& proto, const google::protobuf::F
       if (proto.state() == v1::Integration::STATE_UNSPECIFIED) {
         return InvalidField("integration.state", "STATE_ACTIVE or STATE_DISABLED");
       }
-      target->state = proto.state() == v1::Integration::STATE_DISABLED
-                          ? IntegrationState::kDisabled
-                          : IntegrationState::kActive;
+      target->state = proto.state() == v1::Integration::STATE_DISABLED ? IntegrationState::kDisabled
+                                                                       : IntegrationState::kActive;
     } else if (path == "credentials") {
       target->credentials = CredentialsFromProto(proto.credentials());
     } else if (path == "credentials.client_secrets") {

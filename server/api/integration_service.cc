@@ -19,9 +19,8 @@ template <typename Fn>
 grpc::ServerUnaryReactor* RunAsync(grpc::CallbackServerContext* context, Executor* executor,
                                    Fn fn) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  executor->Schedule([reactor, fn = std::move(fn)]() mutable {
-    reactor->Finish(ToGrpcStatus(fn()));
-  });
+  executor->Schedule(
+      [reactor, fn = std::move(fn)]() mutable { reactor->Finish(ToGrpcStatus(fn())); });
   return reactor;
 }
 
@@ -39,8 +38,8 @@ absl::StatusOr<v1::Integration> IntegrationServiceImpl::Create(
   Log(LogLevel::kInfo, "integration created",
       {{"integration", stored.id},
        {"client_id", stored.client_id},
-       {"secret_fingerprints", absl::StrJoin(out.credential_info().client_secret_fingerprints(),
-                                             ",")}});
+       {"secret_fingerprints",
+        absl::StrJoin(out.credential_info().client_secret_fingerprints(), ",")}});
   return out;
 }
 
@@ -54,8 +53,8 @@ absl::StatusOr<v1::Integration> IntegrationServiceImpl::Get(
 absl::Status IntegrationServiceImpl::List(const v1::ListIntegrationsRequest& request,
                                           v1::ListIntegrationsResponse* response) {
   if (request.page_size() < 0) return InvalidField("page_size", "must not be negative");
-  int page_size = request.page_size() == 0 ? kDefaultPageSize
-                                           : std::min(request.page_size(), kMaxPageSize);
+  int page_size =
+      request.page_size() == 0 ? kDefaultPageSize : std::min(request.page_size(), kMaxPageSize);
   TB_ASSIGN_OR_RETURN(IntegrationPage page, store_->List(page_size, request.page_token()));
   for (const Integration& integration : page.integrations) {
     *response->add_integrations() = ToProto(integration);
@@ -77,9 +76,9 @@ absl::StatusOr<v1::Integration> IntegrationServiceImpl::Update(
   TB_RETURN_IF_ERROR(ApplyUpdate(request.integration(), request.update_mask(), &merged));
   TB_RETURN_IF_ERROR(ValidateIntegration(merged, options_, "integration."));
   TB_ASSIGN_OR_RETURN(Integration stored, store_->Update(merged, etag));
-  bool only_cosmetic = std::all_of(request.update_mask().paths().begin(),
-                                   request.update_mask().paths().end(),
-                                   [](const std::string& p) { return p == "display_name"; });
+  bool only_cosmetic =
+      std::all_of(request.update_mask().paths().begin(), request.update_mask().paths().end(),
+                  [](const std::string& p) { return p == "display_name"; });
   if (!only_cosmetic) broker_->Invalidate(id);
   Log(LogLevel::kInfo, "integration updated",
       {{"integration", id}, {"fields", absl::StrJoin(request.update_mask().paths(), ",")}});

@@ -144,13 +144,13 @@ grpc::ServerUnaryReactor* FinishNow(grpc::CallbackServerContext* context,
 
 }  // namespace
 
-grpc::ServerUnaryReactor* TokenServiceImpl::GetAccessToken(
-    grpc::CallbackServerContext* context, const v1::GetAccessTokenRequest* request,
-    v1::GetAccessTokenResponse* response) {
+grpc::ServerUnaryReactor* TokenServiceImpl::GetAccessToken(grpc::CallbackServerContext* context,
+                                                           const v1::GetAccessTokenRequest* request,
+                                                           v1::GetAccessTokenResponse* response) {
   absl::StatusOr<std::string> id = ParseIntegrationName(request->name(), "name");
   if (!id.ok()) return FinishNow(context, id.status());
-  auto min = ParseMinValidity(&request->min_remaining_validity(),
-                              request->has_min_remaining_validity());
+  auto min =
+      ParseMinValidity(&request->min_remaining_validity(), request->has_min_remaining_validity());
   if (!min.ok()) return FinishNow(context, min.status());
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   broker_->GetToken(*id, *min, [reactor, response](absl::StatusOr<SnapshotPtr> r) {
@@ -165,8 +165,8 @@ grpc::ServerUnaryReactor* TokenServiceImpl::GetRequestHeaders(
     v1::GetRequestHeadersResponse* response) {
   absl::StatusOr<std::string> id = ParseIntegrationName(request->name(), "name");
   if (!id.ok()) return FinishNow(context, id.status());
-  auto min = ParseMinValidity(&request->min_remaining_validity(),
-                              request->has_min_remaining_validity());
+  auto min =
+      ParseMinValidity(&request->min_remaining_validity(), request->has_min_remaining_validity());
   if (!min.ok()) return FinishNow(context, min.status());
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   broker_->GetToken(*id, *min, [reactor, response](absl::StatusOr<SnapshotPtr> r) {

@@ -17,15 +17,14 @@ absl::Time NextRefreshTime(absl::Time issue, absl::Time expire, const RefreshPol
 absl::Duration DefaultMinValidity(absl::Time issue, absl::Time expire,
                                   const RefreshPolicy& policy) {
   absl::Duration lifetime = std::max(expire - issue, absl::ZeroDuration());
-  return std::min(policy.default_min_validity,
-                  lifetime * policy.default_min_validity_fraction);
+  return std::min(policy.default_min_validity, lifetime * policy.default_min_validity_fraction);
 }
 
 absl::Time NextRetryTime(absl::Time now, absl::Time expire, int failures,
                          const RefreshPolicy& policy, double u) {
   double factor = std::pow(2.0, std::clamp(failures - 1, 0, 30));
-  absl::Duration backoff = std::min(policy.failure_backoff_initial * factor,
-                                    policy.failure_backoff_max);
+  absl::Duration backoff =
+      std::min(policy.failure_backoff_initial * factor, policy.failure_backoff_max);
   backoff = backoff * (0.5 + 0.5 * u);
   if (expire > now) {
     // Keep several attempts inside the remaining validity.

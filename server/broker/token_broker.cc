@@ -28,10 +28,9 @@ absl::Status Disabled(const std::string& id) {
 
 absl::Status TooShortLived(const std::string& id, absl::Duration min_validity,
                            absl::Duration lifetime) {
-  return absl::FailedPreconditionError(
-      absl::StrCat("IMS tokens of integration '", id, "' live ", absl::FormatDuration(lifetime),
-                   ", less than the requested minimum validity ",
-                   absl::FormatDuration(min_validity)));
+  return absl::FailedPreconditionError(absl::StrCat(
+      "IMS tokens of integration '", id, "' live ", absl::FormatDuration(lifetime),
+      ", less than the requested minimum validity ", absl::FormatDuration(min_validity)));
 }
 
 }  // namespace
@@ -138,7 +137,10 @@ void TokenBroker::Invalidate(const std::string& id) {
   entry->loaded_from_store = true;  // the store dropped its token on update
   entry->next_refresh = absl::InfiniteFuture();
   entry->consecutive_failures = 0;
-  if (!entry->watchers.empty()) StartExchangeLocked(entry);
+  if (!entry->watchers.empty()) {
+    entry->refresh_due = true;
+    StartExchangeLocked(entry);
+  }
 }
 
 void TokenBroker::Remove(const std::string& id) {
@@ -153,9 +155,9 @@ void TokenBroker::Remove(const std::string& id) {
     watchers.swap(entry->watchers);
   }
   Erase(id, entry.get());
-  absl::Status gone = WithErrorInfo(
-      absl::NotFoundError(absl::StrCat("integration '", id, "' was deleted")),
-      kReasonIntegrationNotFound, {{"integration", id}});
+  absl::Status gone =
+      WithErrorInfo(absl::NotFoundError(absl::StrCat("integration '", id, "' was deleted")),
+                    kReasonIntegrationNotFound, {{"integration", id}});
   for (auto& [handle, callback] : watchers) callback(gone);
 }
 
@@ -221,10 +223,9 @@ void TokenBroker::RunExchange(std::shared_ptr<Entry> entry) {
           entry->generation == generation &&
           Satisfies((*stored)->expire_time, clock_->Now(), absl::ZeroDuration())) {
         entry->current = MakeSnapshot(*integration, std::move(**stored));
-        ScheduleRefreshLocked(*entry,
-                              NextRefreshTime(entry->current->token.issue_time,
-                                              entry->current->token.expire_time, policy_,
-                                              random_->Uniform01()));
+        ScheduleRefreshLocked(*entry, NextRefreshTime(entry->current->token.issue_time,
+                                                      entry->current->token.expire_time, policy_,
+                                                      random_->Uniform01()));
       } else if (!stored.ok()) {
         Log(LogLevel::kWarning, "could not read the persisted token; minting a new one",
             {{"integration", id}, {"error", std::string(stored.status().message())}});
@@ -239,7 +240,9 @@ void TokenBroker::RunExchange(std::shared_ptr<Entry> entry) {
       {
         absl::MutexLock lock(&entry->mu);
         absl::Time now = clock_->Now();
-        bool refresh_due = entry->current == nullptr || now >= entry->next_refresh;
+        bool refresh_due =
+            entry->refresh_due || entry->current == nullptr || now >= entry->next_refresh;
+        entry->refresh_due = false;
         std::vector<Waiter> remaining;
         for (auto& w : entry->waiters) {
           if (!w.force && entry->current != nullptr &&
@@ -274,9 +277,9 @@ void TokenBroker::RunExchange(std::shared_ptr<Entry> entry) {
         fresh = MakeSnapshot(*integration, *std::move(minted));
         entry->current = fresh;
         entry->consecutive_failures = 0;
-        ScheduleRefreshLocked(*entry,
-                              NextRefreshTime(fresh->token.issue_time, fresh->token.expire_time,
-                                              policy_, random_->Uniform01()));
+        ScheduleRefreshLocked(
+            *entry, NextRefreshTime(fresh->token.issue_time, fresh->token.expire_time, policy_,
+                                    random_->Uniform01()));
         absl::Duration lifetime = fresh->token.expire_time - fresh->token.issue_time;
         for (auto& w : entry->waiters) {
           absl::Duration min = MinValidityFor(w.min_validity, fresh->token);
@@ -303,10 +306,10 @@ void TokenBroker::RunExchange(std::shared_ptr<Entry> entry) {
             results.emplace_back(std::move(w.done), minted.status());
           }
         }
-        absl::Time expire = entry->current != nullptr ? entry->current->token.expire_time
-                                                      : absl::InfinitePast();
-        bool keep_trying = absl::IsUnavailable(minted.status()) &&
-                           (expire > now || !entry->watchers.empty());
+        absl::Time expire =
+            entry->current != nullptr ? entry->current->token.expire_time : absl::InfinitePast();
+        bool keep_trying =
+            absl::IsUnavailable(minted.status()) && (expire > now || !entry->watchers.empty());
         if (keep_trying) {
           ScheduleRefreshLocked(*entry, NextRetryTime(now, expire, entry->consecutive_failures,
                                                       policy_, random_->Uniform01()));
@@ -354,16 +357,19 @@ absl::Time TokenBroker::RunDueRefreshes() {
     if (!schedule_.empty()) next = schedule_.begin()->first;
   }
   for (const std::string& id : due) {
+    Log(LogLevel::kDebug, "refresh due", {{"integration", id}});
     std::shared_ptr<Entry> entry = Find(id);
     if (entry == nullptr) continue;
     absl::MutexLock lock(&entry->mu);
     if (entry->next_refresh > now) continue;  // stale row: rescheduled
     entry->next_refresh = absl::InfiniteFuture();
+    entry->refresh_due = true;
     // Integrations nobody asked for since their token was minted are left
     // to lapse: minting for no one would only spend IMS quota.
     int64_t last_access = entry->last_access_nanos.load(std::memory_order_relaxed);
     if (entry->watchers.empty() && entry->current != nullptr &&
-        absl::FromUnixNanos(last_access) < entry->current->token.issue_time) {
+        absl::FromUnixNanos(last_access) <= entry->current->token.issue_time) {
+      entry->refresh_due = false;
       continue;
     }
     StartExchangeLocked(entry);

@@ -120,6 +120,7 @@ class TokenBroker {
     bool loaded_from_store ABSL_GUARDED_BY(mu) = false;
     bool in_flight ABSL_GUARDED_BY(mu) = false;
     bool force_pending ABSL_GUARDED_BY(mu) = false;
+    bool refresh_due ABSL_GUARDED_BY(mu) = false;  // set by the scheduler
     uint64_t generation ABSL_GUARDED_BY(mu) = 0;
     std::vector<Waiter> waiters ABSL_GUARDED_BY(mu);
     std::map<uint64_t, TokenCallback> watchers ABSL_GUARDED_BY(mu);

@@ -6,10 +6,10 @@
 #include "absl/status/statusor.h"
 
 // Returns from the current function when `expr` (an absl::Status) is not OK.
-#define TB_RETURN_IF_ERROR(expr)                      \
-  do {                                                \
-    ::absl::Status tb_status_ = (expr);               \
-    if (!tb_status_.ok()) return tb_status_;          \
+#define TB_RETURN_IF_ERROR(expr)             \
+  do {                                       \
+    ::absl::Status tb_status_ = (expr);      \
+    if (!tb_status_.ok()) return tb_status_; \
   } while (0)
 
 #define TB_STATUS_CONCAT_INNER_(a, b) a##b
@@ -19,8 +19,8 @@
 // value of an absl::StatusOr, or returns its status.
 #define TB_ASSIGN_OR_RETURN(lhs, expr) \
   TB_ASSIGN_OR_RETURN_IMPL_(TB_STATUS_CONCAT_(tb_statusor_, __LINE__), lhs, expr)
-#define TB_ASSIGN_OR_RETURN_IMPL_(statusor, lhs, expr) \
-  auto statusor = (expr);                              \
+#define TB_ASSIGN_OR_RETURN_IMPL_(statusor, lhs, expr)     \
+  auto statusor = (expr);                                  \
   if (!statusor.ok()) return std::move(statusor).status(); \
   lhs = std::move(statusor).value()
 

@@ -75,8 +75,8 @@ absl::StatusOr<ParsedUrl> ParseUrl(const std::string& url) {
 absl::Status CurlError(CURLcode code, absl::string_view detail, absl::string_view method,
                        absl::string_view host) {
   std::string context = absl::StrCat("HTTP ", method, " to ", host, " failed: ");
-  std::string suffix =
-      absl::StrCat(" (", detail.empty() ? absl::string_view(curl_easy_strerror(code)) : detail, ")");
+  std::string suffix = absl::StrCat(
+      " (", detail.empty() ? absl::string_view(curl_easy_strerror(code)) : detail, ")");
   auto unavailable = [&](absl::string_view kind) {
     return absl::UnavailableError(absl::StrCat(context, kind, suffix));
   };
@@ -273,8 +273,8 @@ absl::StatusOr<HttpResponse> CurlHttpTransport::Send(const HttpRequest& request)
     return absl::ResourceExhaustedError("out of memory building HTTP headers");
   }
 
-  absl::Duration timeout = request.timeout > absl::ZeroDuration() ? request.timeout
-                                                                   : options_.total_timeout;
+  absl::Duration timeout =
+      request.timeout > absl::ZeroDuration() ? request.timeout : options_.total_timeout;
   bool ok = true;
   auto set = [&ok](CURLcode c) { ok = ok && c == CURLE_OK; };
   set(curl_easy_setopt(h, CURLOPT_URL, request.url.c_str()));

@@ -24,8 +24,8 @@ absl::StatusOr<AccessToken> DispatchingExchanger::Exchange(const Integration& in
       name = "JWT";
       break;
     default:
-      return InvalidField("auth_method", absl::StrCat("integration '", integration.id,
-                                                      "' has no auth method"));
+      return InvalidField("auth_method",
+                          absl::StrCat("integration '", integration.id, "' has no auth method"));
   }
   if (exchanger == nullptr) {
     return absl::FailedPreconditionError(

@@ -71,12 +71,11 @@ std::map<std::string, std::string> Metadata(const HttpResponse& response,
 
 absl::Status BadResponse(const HttpResponse& response, absl::string_view integration_id,
                          absl::string_view debug_id, absl::string_view what) {
-  return WithErrorInfo(
-      absl::UnavailableError(absl::StrCat("IMS returned an unusable token response for "
-                                          "integration '",
-                                          integration_id, "': ", what, " (",
-                                          DebugIdText(debug_id), ")")),
-      kReasonImsBadResponse, Metadata(response, debug_id));
+  return WithErrorInfo(absl::UnavailableError(absl::StrCat(
+                           "IMS returned an unusable token response for "
+                           "integration '",
+                           integration_id, "': ", what, " (", DebugIdText(debug_id), ")")),
+                       kReasonImsBadResponse, Metadata(response, debug_id));
 }
 
 // Expiry according to the access token's own payload (created_at +
@@ -162,8 +161,7 @@ std::optional<absl::Duration> ParseRetryAfter(absl::string_view value, absl::Tim
   return std::min(delay, kMaxRetryAfter);
 }
 
-absl::StatusOr<AccessToken> ParseImsTokenResponse(const HttpResponse& response,
-                                                  ExpiresInUnit unit,
+absl::StatusOr<AccessToken> ParseImsTokenResponse(const HttpResponse& response, ExpiresInUnit unit,
                                                   absl::string_view integration_id,
                                                   absl::Time now) {
   const std::string debug_id = Sanitize(response.Header("x-debug-id"), kMaxErrorCodeChars);
@@ -187,8 +185,8 @@ absl::StatusOr<AccessToken> ParseImsTokenResponse(const HttpResponse& response,
   if (!ims_error.empty()) metadata["ims_error"] = ims_error;
 
   if (code == 408 || code == 429 || (code >= 500 && code <= 599)) {
-    std::string message = absl::StrCat("IMS unavailable for integration '", integration_id,
-                                       "': HTTP ", code);
+    std::string message =
+        absl::StrCat("IMS unavailable for integration '", integration_id, "': HTTP ", code);
     if (!ims_error.empty()) absl::StrAppend(&message, " ", ims_error);
     absl::StrAppend(&message, " (", DebugIdText(debug_id), ")");
     absl::Status status =
@@ -201,8 +199,8 @@ absl::StatusOr<AccessToken> ParseImsTokenResponse(const HttpResponse& response,
   if (code >= 400 && code <= 499) {
     if (ims_error.empty()) ims_error = absl::StrCat("http_", code);
     metadata["ims_error"] = ims_error;
-    std::string message = absl::StrCat("IMS rejected integration '", integration_id, "': ",
-                                       ims_error, " (", DebugIdText(debug_id), ")");
+    std::string message = absl::StrCat("IMS rejected integration '", integration_id,
+                                       "': ", ims_error, " (", DebugIdText(debug_id), ")");
     if (!description.empty()) absl::StrAppend(&message, ": ", description);
     return WithErrorInfo(absl::FailedPreconditionError(message), kReasonImsRejected, metadata);
   }

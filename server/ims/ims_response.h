@@ -45,10 +45,8 @@ enum class ExpiresInUnit { kSeconds, kMilliseconds };
 //   IMS_BAD_RESPONSE: the base URL or path is wrong.
 // - Anything else: UNAVAILABLE, reason IMS_BAD_RESPONSE.
 // Messages never contain the body, only IMS's error code and description.
-absl::StatusOr<AccessToken> ParseImsTokenResponse(const HttpResponse& response,
-                                                  ExpiresInUnit unit,
-                                                  absl::string_view integration_id,
-                                                  absl::Time now);
+absl::StatusOr<AccessToken> ParseImsTokenResponse(const HttpResponse& response, ExpiresInUnit unit,
+                                                  absl::string_view integration_id, absl::Time now);
 
 // Adds IMS context to a transport failure: "IMS request for integration
 // 'ID' failed: <transport message>", same code; UNAVAILABLE gets reason

@@ -43,9 +43,8 @@ nlohmann::json JwtExchanger::Claims(const Integration& integration, absl::Time n
   claims["jti"] = jti_generator_();
   for (const std::string& metascope : integration.metascopes) {
     if (metascope.empty()) continue;
-    std::string key = absl::StrContains(metascope, "://")
-                          ? metascope
-                          : absl::StrCat(base, "/s/", metascope);
+    std::string key =
+        absl::StrContains(metascope, "://") ? metascope : absl::StrCat(base, "/s/", metascope);
     claims[key] = true;
   }
   return claims;

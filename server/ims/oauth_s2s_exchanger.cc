@@ -15,8 +15,7 @@ OAuthServerToServerExchanger::OAuthServerToServerExchanger(HttpTransport* transp
                                                            const Clock* clock, ImsOptions options)
     : transport_(transport), clock_(clock), options_(std::move(options)) {}
 
-absl::StatusOr<AccessToken> OAuthServerToServerExchanger::Exchange(
-    const Integration& integration) {
+absl::StatusOr<AccessToken> OAuthServerToServerExchanger::Exchange(const Integration& integration) {
   if (integration.client_id.empty()) {
     return InvalidField("client_id", "required to exchange an OAuth Server-to-Server credential");
   }

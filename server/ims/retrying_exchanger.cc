@@ -17,10 +17,9 @@ absl::Status AfterAttempts(const absl::Status& status, int attempts) {
   if (attempts <= 1) return status;
   absl::Status out(status.code(),
                    absl::StrCat(status.message(), " (after ", attempts, " attempts)"));
-  status.ForEachPayload(
-      [&out](absl::string_view type_url, const absl::Cord& payload) {
-        out.SetPayload(type_url, payload);
-      });
+  status.ForEachPayload([&out](absl::string_view type_url, const absl::Cord& payload) {
+    out.SetPayload(type_url, payload);
+  });
   return out;
 }
 

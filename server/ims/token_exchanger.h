@@ -15,7 +15,10 @@ namespace tokenbroker {
 //   Needs an operator; do not retry in a loop.
 // - UNAVAILABLE, reason IMS_UNAVAILABLE: 429, 5xx, timeout, reset; may carry
 //   a RetryInfo payload (from Retry-After).
-// - INTERNAL, reason IMS_BAD_RESPONSE: a 200 whose body is not a token.
+// - UNAVAILABLE, reason IMS_BAD_RESPONSE: a 200 whose body is not a token
+//   (retried like a 5xx: most likely a transient upstream fault; see
+//   ims_response.h). FAILED_PRECONDITION, reason IMS_BAD_RESPONSE: a
+//   redirect (wrong base URL or path).
 // - INVALID_ARGUMENT: the integration cannot be exchanged (e.g. a JWT
 //   integration whose private key does not parse).
 // Messages never contain secrets, tokens or raw IMS bodies.

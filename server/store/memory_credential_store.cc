@@ -39,7 +39,7 @@ absl::StatusOr<Integration> InMemoryCredentialStore::Get(absl::string_view id) {
 }
 
 absl::StatusOr<IntegrationPage> InMemoryCredentialStore::List(int page_size,
-                                                               absl::string_view page_token) {
+                                                              absl::string_view page_token) {
   TB_ASSIGN_OR_RETURN(std::string after, DecodePageToken(page_token));
   absl::MutexLock lock(&mu_);
   IntegrationPage page;
@@ -89,8 +89,7 @@ absl::Status InMemoryCredentialStore::PutToken(absl::string_view id, const Acces
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::optional<AccessToken>> InMemoryCredentialStore::GetToken(
-    absl::string_view id) {
+absl::StatusOr<std::optional<AccessToken>> InMemoryCredentialStore::GetToken(absl::string_view id) {
   absl::MutexLock lock(&mu_);
   auto it = records_.find(id);
   if (it == records_.end()) return NotFound(id);

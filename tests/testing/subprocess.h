@@ -35,9 +35,9 @@ std::string ReadFile(const std::string& path);
 // The destructor sends SIGTERM, waits up to 5 s, then SIGKILL.
 class Subprocess {
  public:
-  static absl::StatusOr<std::unique_ptr<Subprocess>> Start(const std::vector<std::string>& argv,
-                                                           const std::string& log_path,
-                                                           const std::vector<std::string>& env = {});
+  static absl::StatusOr<std::unique_ptr<Subprocess>> Start(
+      const std::vector<std::string>& argv, const std::string& log_path,
+      const std::vector<std::string>& env = {});
   ~Subprocess();
   pid_t pid() const { return pid_; }
   // Sends `signal` and waits for the exit; returns the wait status.

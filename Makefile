@@ -1,0 +1,72 @@
+# tokenbroker: one command to run, one to test. Both install what is missing.
+#   make run    build and start the server (flags: RUN_FLAGS=...)
+#   make test   build and run every test (unit, conformance, integration)
+#   make demo   emulator + server + an integration: prints a token and headers
+SHELL := /bin/bash
+BUILD_DIR ?= build
+BUILD_TYPE ?= RelWithDebInfo
+JOBS ?= $(shell nproc)
+BIN := $(BUILD_DIR)/bin
+DATA_DIR ?= .data
+RUN_FLAGS ?=
+BUF_VERSION := 1.47.2
+
+APT_PACKAGES := cmake ninja-build g++ pkg-config ccache clang-format libgrpc++-dev \
+  protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libabsl-dev libcurl4-openssl-dev \
+  libssl-dev libsqlite3-dev libpq-dev libgtest-dev libgmock-dev nlohmann-json3-dev \
+  libcpp-httplib-dev openssl curl
+
+.PHONY: all deps build test test-unit test-integration run demo lint format format-check bench clean
+
+all: build
+
+# Installs the Debian packages that are missing (apt-get as root, else sudo).
+deps:
+	@missing=$$(for p in $(APT_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "installing: $$missing"; \
+	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+$(BUILD_DIR)/build.ninja: CMakeLists.txt
+	cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=$(BUILD_TYPE)
+
+build: deps $(BUILD_DIR)/build.ninja
+	cmake --build $(BUILD_DIR) -j $(JOBS)
+
+test: build lint format-check
+	cd $(BUILD_DIR) && ctest --output-on-failure --timeout 300 -L 'unit|conformance'
+	cd $(BUILD_DIR) && ctest --output-on-failure --timeout 300 -L integration
+
+test-unit: build
+	cd $(BUILD_DIR) && ctest --output-on-failure -L 'unit|conformance'
+
+test-integration: build
+	cd $(BUILD_DIR) && ctest --output-on-failure -L integration
+
+run: build
+	@mkdir -p $(DATA_DIR)
+	$(BIN)/tokenbroker --listen=127.0.0.1:50051 $(RUN_FLAGS)
+
+demo: build
+	@tests/demo.sh $(BIN)
+
+# buf lint (STANDARD) of proto/, with buf from npm.
+lint:
+	@command -v npx >/dev/null || { echo "npx (Node.js) is required for buf"; exit 1; }
+	npx --yes @bufbuild/buf@$(BUF_VERSION) lint
+
+FORMAT_FILES = $(shell git ls-files '*.cc' '*.h' 2>/dev/null)
+format:
+	clang-format -i $(FORMAT_FILES)
+
+format-check:
+	clang-format --dry-run -Werror $(FORMAT_FILES)
+
+bench: build
+	@tests/bench/run.sh $(BIN)
+
+clean:
+	rm -rf $(BUILD_DIR)

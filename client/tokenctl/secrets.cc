@@ -1,0 +1,78 @@
+#include "client/tokenctl/secrets.h"
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <iterator>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
+
+namespace tokenbroker::tokenctl {
+namespace {
+
+std::string DisplayName(const std::string& path) { return path == "-" ? "stdin" : path; }
+
+absl::StatusOr<SecretString> ReadAll(const std::string& path, std::istream& in) {
+  if (path.empty()) return absl::InvalidArgumentError("empty file name");
+  if (path == "-") {
+    return SecretString(std::string(std::istreambuf_iterator<char>(in), {}));
+  }
+  std::ifstream file(path, std::ios::binary);
+  if (!file) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("cannot read ", path, ": ", std::strerror(errno)));
+  }
+  SecretString content(std::string(std::istreambuf_iterator<char>(file), {}));
+  if (file.bad()) return absl::InvalidArgumentError(absl::StrCat("cannot read ", path));
+  return content;
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<SecretString>> ReadClientSecrets(const std::string& path,
+                                                            std::istream& in) {
+  absl::StatusOr<SecretString> content = ReadAll(path, in);
+  if (!content.ok()) return content.status();
+  absl::string_view text = content->value();
+  if (absl::EndsWith(text, "\n")) text.remove_suffix(1);
+  std::vector<SecretString> secrets;
+  if (text.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(DisplayName(path), " holds no client secret"));
+  }
+  int line = 0;
+  while (true) {
+    ++line;
+    size_t end = text.find('\n');
+    absl::string_view secret = text.substr(0, end);
+    if (absl::EndsWith(secret, "\r")) secret.remove_suffix(1);
+    if (secret.empty()) {
+      return absl::InvalidArgumentError(absl::StrCat(DisplayName(path), ": line ", line,
+                                                     " is empty; expected one client "
+                                                     "secret per line"));
+    }
+    if (secrets.size() == 2) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(DisplayName(path), " holds more than two client secrets (one per line)"));
+    }
+    secrets.emplace_back(secret);
+    if (end == absl::string_view::npos) break;
+    text.remove_prefix(end + 1);
+  }
+  return secrets;
+}
+
+absl::StatusOr<SecretString> ReadPrivateKey(const std::string& path, std::istream& in) {
+  absl::StatusOr<SecretString> content = ReadAll(path, in);
+  if (!content.ok()) return content.status();
+  if (content->empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(DisplayName(path), " is empty"));
+  }
+  if (!absl::StrContains(content->value(), "-----BEGIN ")) {
+    return absl::InvalidArgumentError(absl::StrCat(DisplayName(path), " holds no PEM private key"));
+  }
+  return content;
+}
+
+}  // namespace tokenbroker::tokenctl

@@ -1,0 +1,143 @@
+// The IMS emulator's core: Adobe IMS's token endpoints as pure request ->
+// reply functions, plus the state tests inspect (counters, fault settings,
+// clients). Transport-free: emulator_server.h puts it behind HTTP(S).
+//
+// Design note: the endpoints are plain functions of (form fields, base URL,
+// now) so that the protocol checks can be read in one place and the HTTP
+// layer stays a thin translator (the same split as the broker's gRPC edge).
+//
+// Not a security boundary: it is a test double. It is, however, strict in
+// the ways real IMS is strict (signature, exp, aud, metascopes, jti), so that
+// the broker cannot pass against it while being wrong against Adobe.
+#ifndef TOKENBROKER_TESTS_IMS_EMULATOR_IMS_EMULATOR_H_
+#define TOKENBROKER_TESTS_IMS_EMULATOR_IMS_EMULATOR_H_
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/random/random.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "nlohmann/json.hpp"
+#include "tests/ims_emulator/clients.h"
+#include "tests/ims_emulator/crypto.h"
+
+namespace tokenbroker::emulator {
+
+// Injected failures of the token endpoints. Each rate is a probability in
+// [0, 1], rolled independently per request in the order: down, drop,
+// error (500), 429, 5xx (503), malformed. The admin endpoints never fail.
+struct FaultSettings {
+  double error_rate = 0;   // 500 {"error":"server_error"}
+  absl::Duration latency;  // added before every token response
+  double rate_429 = 0;     // 429 with Retry-After
+  int retry_after_seconds = 1;
+  double rate_5xx = 0;        // 503 {"error":"service_unavailable"}
+  double drop_rate = 0;       // connection closed, no response at all
+  double malformed_rate = 0;  // 200 with a truncated, non-JSON body
+  bool down = false;          // every token request gets 503
+};
+
+// Parses the admin JSON form: any of {"error_rate", "latency_ms",
+// "rate_429", "retry_after_seconds", "rate_5xx", "drop_rate",
+// "malformed_rate", "down"}; absent keys take the defaults above (the
+// settings are replaced, not merged). Errors: INVALID_ARGUMENT.
+absl::StatusOr<FaultSettings> ParseFaultSettings(absl::string_view text);
+nlohmann::json FaultSettingsToJson(const FaultSettings& faults);
+
+// What a request draws from the fault settings.
+enum class Fault { kNone, kDown, kDrop, kServerError, kTooManyRequests, kUnavailable, kMalformed };
+absl::string_view FaultName(Fault fault);
+
+// Form fields (url-encoded or multipart), last value wins.
+using Form = std::map<std::string, std::string>;
+
+// An HTTP answer: status and JSON body.
+struct Reply {
+  int status = 200;
+  std::string body;
+};
+
+struct EmulatorOptions {
+  // Lifetime of minted tokens unless the client overrides it.
+  absl::Duration token_lifetime = absl::Hours(24);
+  // How far ahead of now a JWT's exp may be.
+  absl::Duration jwt_max_exp_ahead = absl::Hours(24);
+};
+
+// Thread-safe: every method may be called concurrently. Never blocks beyond
+// a short mutex hold (RSA signing happens outside the lock).
+class ImsEmulator {
+ public:
+  // `signing_key` (RSA) signs the access tokens. Errors: INVALID_ARGUMENT
+  // for a non-RSA key or duplicate client ids.
+  static absl::StatusOr<std::unique_ptr<ImsEmulator>> New(EmulatorOptions options,
+                                                          EvpPkeyPtr signing_key,
+                                                          std::vector<ClientConfig> clients);
+
+  // POST /ims/token/v3 (and v2): grant_type=client_credentials, client_id,
+  // client_secret, scope (comma-separated). expires_in in seconds.
+  Reply ClientCredentials(const Form& form, absl::Time now);
+
+  // POST /ims/exchange/jwt: client_id, client_secret, jwt_token.
+  // `base_url` is the IMS URL the JWT's aud and metascope claims must use,
+  // without a trailing slash. expires_in in milliseconds.
+  Reply ExchangeJwt(const Form& form, absl::string_view base_url, absl::Time now);
+
+  // Registers or replaces a client.
+  void PutClient(ClientConfig client);
+
+  // {"total_exchanges":N,"rejected":N,"faults_injected":N,"exchanges":{"<client_id>":N}}:
+  // successful exchanges (both flows), 4xx answers, injected faults.
+  nlohmann::json Stats() const;
+  void ResetStats();
+  // Counts an injected fault in Stats().
+  void CountFault();
+
+  FaultSettings faults() const;
+  void SetFaults(const FaultSettings& faults);
+  // Draws the fault for one token request from the current settings.
+  Fault DrawFault();
+
+ private:
+  ImsEmulator(EmulatorOptions options, EvpPkeyPtr signing_key)
+      : options_(options), signing_key_(std::move(signing_key)) {}
+
+  // Looks the client up and checks the secret; on failure fills `reply`.
+  bool Authenticate(const Form& form, ClientConfig* client, Reply* reply);
+  Reply Error(int status, absl::string_view error, absl::string_view description);
+  // A JWT-shaped access token signed with signing_key_.
+  std::string MintAccessToken(const ClientConfig& client, absl::string_view user_id,
+                              absl::string_view scope, absl::Time now, absl::Duration lifetime);
+  Reply Success(const ClientConfig& client, absl::string_view user_id, absl::string_view scope,
+                absl::Time now, bool milliseconds);
+  // Records `jti` until `expires`; false if it is already recorded.
+  bool RecordJti(const std::string& client_id, const std::string& jti, absl::Time expires,
+                 absl::Time now);
+  void CountRejected();
+
+  const EmulatorOptions options_;
+  const EvpPkeyPtr signing_key_;
+
+  mutable absl::Mutex mu_;
+  absl::flat_hash_map<std::string, ClientConfig> clients_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<std::string, absl::Time> jtis_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, int64_t> exchanges_ ABSL_GUARDED_BY(mu_);
+  int64_t total_exchanges_ ABSL_GUARDED_BY(mu_) = 0;
+  int64_t rejected_ ABSL_GUARDED_BY(mu_) = 0;
+  int64_t faults_injected_ ABSL_GUARDED_BY(mu_) = 0;
+  size_t jti_purge_size_ ABSL_GUARDED_BY(mu_) = 1024;
+  FaultSettings faults_ ABSL_GUARDED_BY(mu_);
+  absl::BitGen gen_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace tokenbroker::emulator
+
+#endif  // TOKENBROKER_TESTS_IMS_EMULATOR_IMS_EMULATOR_H_

@@ -1,0 +1,390 @@
+// End-to-end tests of the tokenctl CLI: the real `tokenctl` binary against a
+// real `tokenbroker` server (in-memory store) that gets its tokens over TLS
+// from the real `ims-emulator`, all on free loopback ports.
+#include <httplib.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "nlohmann/json.hpp"
+#include "server/common/secret.h"
+#include "tests/testing/subprocess.h"
+
+namespace tokenbroker::testing {
+namespace {
+
+using ::testing::ContainsRegex;
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+using ::testing::MatchesRegex;
+using ::testing::Not;
+using ::testing::StartsWith;
+
+// The client secret. It must never appear in any output or log.
+constexpr char kSecret[] = "tokenctl-test-SECRET-MARKER-6c1f0e";
+constexpr char kClientId[] = "tokenctl-test-client";
+constexpr char kOrgId[] = "0123456789ABCDEF01234567@AdobeOrg";
+
+bool Exists(const std::string& path) { return access(path.c_str(), X_OK) == 0; }
+
+// One ims-emulator and one tokenbroker for the whole suite; each test uses its
+// own integration ids.
+class TokenctlTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new TempDir();
+    setup_error_ = new std::string(StartProcesses());
+  }
+
+  static void TearDownTestSuite() {
+    server_.reset();
+    emulator_.reset();
+    delete setup_error_;
+    delete dir_;
+  }
+
+  void SetUp() override { ASSERT_THAT(*setup_error_, IsEmpty()); }
+
+  // Starts the emulator and the server; returns "" or what went wrong.
+  static std::string StartProcesses() {
+    for (const char* binary : {"ims-emulator", "tokenbroker", "tokenctl"}) {
+      std::string path = absl::StrCat(BinDir(), "/", binary);
+      if (!Exists(path)) return absl::StrCat("missing ", path, ": build target ", binary);
+    }
+    nlohmann::json clients = {{"clients",
+                               {{{"client_id", kClientId},
+                                 {"client_secrets", {kSecret}},
+                                 {"org_id", kOrgId},
+                                 {"scopes", {"openid", "AdobeID", "read_organizations"}}}}}};
+    WriteFile(dir_->File("clients.json"), clients.dump());
+
+    // The server and the emulator parse their flags with absl, whose names
+    // use underscores.
+    auto emulator = Subprocess::Start(
+        {absl::StrCat(BinDir(), "/ims-emulator"), "--listen=127.0.0.1:0",
+         "--port_file=" + dir_->File("emulator.port"), "--cert_out=" + dir_->File("emulator.pem"),
+         "--clients=" + dir_->File("clients.json")},
+        dir_->File("emulator.log"));
+    if (!emulator.ok()) return std::string(emulator.status().message());
+    emulator_ = *std::move(emulator);
+    absl::StatusOr<int> emulator_port =
+        WaitForPortFile(dir_->File("emulator.port"), absl::Seconds(20), emulator_.get());
+    if (!emulator_port.ok()) {
+      return absl::StrCat("ims-emulator: ", emulator_port.status().message(), "\n",
+                          ReadFile(dir_->File("emulator.log")));
+    }
+    emulator_port_ = *emulator_port;
+
+    auto server = Subprocess::Start({absl::StrCat(BinDir(), "/tokenbroker"), "--listen=127.0.0.1:0",
+                                     "--port_file=" + dir_->File("server.port"), "--store=memory",
+                                     absl::StrCat("--ims_url=https://127.0.0.1:", emulator_port_),
+                                     "--ims_ca_file=" + dir_->File("emulator.pem")},
+                                    dir_->File("server.log"));
+    if (!server.ok()) return std::string(server.status().message());
+    server_ = *std::move(server);
+    absl::StatusOr<int> server_port =
+        WaitForPortFile(dir_->File("server.port"), absl::Seconds(20), server_.get());
+    if (!server_port.ok()) {
+      return absl::StrCat("tokenbroker: ", server_port.status().message(), "\n",
+                          ReadFile(dir_->File("server.log")));
+    }
+    server_address_ = absl::StrCat("127.0.0.1:", *server_port);
+    return "";
+  }
+
+  static std::vector<std::string> TokenctlArgv(const std::vector<std::string>& args) {
+    std::vector<std::string> argv = {absl::StrCat(BinDir(), "/tokenctl"),
+                                     "--server=" + server_address_};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return argv;
+  }
+
+  // Runs tokenctl against the server and checks that no output and no log
+  // holds the secret.
+  static CommandResult Tokenctl(const std::vector<std::string>& args,
+                                const std::string& stdin_data = "") {
+    CommandResult result = RunCommand(TokenctlArgv(args), stdin_data);
+    std::string command = absl::StrJoin(args, " ");
+    EXPECT_THAT(result.out, Not(HasSubstr(kSecret))) << command;
+    EXPECT_THAT(result.err, Not(HasSubstr(kSecret))) << command;
+    EXPECT_THAT(ReadFile(dir_->File("server.log")), Not(HasSubstr(kSecret))) << command;
+    EXPECT_THAT(ReadFile(dir_->File("emulator.log")), Not(HasSubstr(kSecret))) << command;
+    return result;
+  }
+
+  // Writes the secret file (with the trailing newline editors add).
+  static std::string SecretFile() {
+    std::string path = dir_->File("secret.txt");
+    WriteFile(path, absl::StrCat(kSecret, "\n"));
+    return path;
+  }
+
+  // `integrations create ID` for the emulator's client, secret from a file.
+  static CommandResult CreateIntegration(const std::string& id,
+                                         const std::vector<std::string>& extra = {}) {
+    std::vector<std::string> args = {"integrations",
+                                     "create",
+                                     id,
+                                     "--auth=oauth-s2s",
+                                     absl::StrCat("--client-id=", kClientId),
+                                     "--client-secret-file=" + SecretFile(),
+                                     absl::StrCat("--org-id=", kOrgId),
+                                     "--scopes=openid,AdobeID"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return Tokenctl(args);
+  }
+
+  // The emulator's token exchanges so far (GET /emulator/stats).
+  static int ImsExchanges() {
+    httplib::SSLClient client("127.0.0.1", emulator_port_);
+    client.set_ca_cert_path(dir_->File("emulator.pem"));
+    client.enable_server_certificate_verification(true);
+    httplib::Result response = client.Get("/emulator/stats");
+    if (!response || response->status != 200) return -1;
+    nlohmann::json stats = nlohmann::json::parse(response->body, nullptr, false);
+    if (!stats.is_object() || !stats.contains("total_exchanges")) return -1;
+    return stats["total_exchanges"].get<int>();
+  }
+
+  static TempDir* dir_;
+  static std::string* setup_error_;
+  static std::unique_ptr<Subprocess> emulator_;
+  static std::unique_ptr<Subprocess> server_;
+  static int emulator_port_;
+  static std::string server_address_;
+};
+
+TempDir* TokenctlTest::dir_ = nullptr;
+std::string* TokenctlTest::setup_error_ = nullptr;
+std::unique_ptr<Subprocess> TokenctlTest::emulator_;
+std::unique_ptr<Subprocess> TokenctlTest::server_;
+int TokenctlTest::emulator_port_ = 0;
+std::string TokenctlTest::server_address_;
+
+TEST_F(TokenctlTest, CreateFromSecretFileSucceedsAndGetShowsFingerprintOnly) {
+  CommandResult create = CreateIntegration("from-file", {"--display-name=From a file"});
+  ASSERT_EQ(create.exit_code, 0) << create.err;
+  EXPECT_THAT(create.out, HasSubstr("integrations/from-file"));
+
+  CommandResult get = Tokenctl({"integrations", "get", "from-file"});
+  ASSERT_EQ(get.exit_code, 0) << get.err;
+  EXPECT_THAT(get.out, ContainsRegex("name: +integrations/from-file"));
+  EXPECT_THAT(get.out, ContainsRegex("display_name: +From a file"));
+  EXPECT_THAT(get.out, ContainsRegex("auth: +oauth-s2s"));
+  EXPECT_THAT(get.out, ContainsRegex(absl::StrCat("client_id: +", kClientId)));
+  EXPECT_THAT(get.out, ContainsRegex("state: +active"));
+  // The trailing newline of the file is not part of the secret.
+  EXPECT_THAT(get.out, ContainsRegex(absl::StrCat("client_secret_fingerprints: +",
+                                                  Fingerprint(kSecret), "\n")));
+  EXPECT_THAT(get.out, ContainsRegex("update_time: +[0-9-]+T[0-9:.]+Z"));
+}
+
+TEST_F(TokenctlTest, CreateFromStdinSucceeds) {
+  CommandResult create =
+      Tokenctl({"integrations", "create", "from-stdin", "--auth=oauth-s2s",
+                absl::StrCat("--client-id=", kClientId), "--client-secret-file=-",
+                absl::StrCat("--org-id=", kOrgId), "--scopes=openid,AdobeID", "--json"},
+               absl::StrCat(kSecret, "\n"));
+  ASSERT_EQ(create.exit_code, 0) << create.err;
+  nlohmann::json json = nlohmann::json::parse(create.out, nullptr, false);
+  ASSERT_TRUE(json.is_object()) << create.out;
+  EXPECT_EQ(json["name"], "integrations/from-stdin");
+  EXPECT_EQ(json["client_secret_fingerprints"], nlohmann::json::array({Fingerprint(kSecret)}));
+
+  // The secret arrived intact: IMS accepts it.
+  CommandResult token = Tokenctl({"token", "get", "from-stdin"});
+  EXPECT_EQ(token.exit_code, 0) << token.err;
+}
+
+TEST_F(TokenctlTest, ListFollowsPagesAndPrintsTableAndJson) {
+  ASSERT_EQ(CreateIntegration("list-a").exit_code, 0);
+  ASSERT_EQ(CreateIntegration("list-b").exit_code, 0);
+
+  CommandResult table = Tokenctl({"integrations", "list", "--page-size=1"});
+  ASSERT_EQ(table.exit_code, 0) << table.err;
+  std::vector<std::string> lines = absl::StrSplit(table.out, '\n', absl::SkipEmpty());
+  ASSERT_GE(lines.size(), 3u) << table.out;
+  EXPECT_THAT(lines[0], MatchesRegex("ID +AUTH +CLIENT ID +ORG +STATE +UPDATED"));
+  EXPECT_THAT(table.out, ContainsRegex(absl::StrCat("\nlist-a +oauth-s2s +", kClientId, " +",
+                                                    kOrgId, " +active +[0-9-]+T[0-9:.]+Z\n")));
+  EXPECT_THAT(table.out, ContainsRegex("\nlist-b +oauth-s2s "));
+
+  CommandResult json_out = Tokenctl({"--json", "integrations", "list", "--page-size=1"});
+  ASSERT_EQ(json_out.exit_code, 0) << json_out.err;
+  nlohmann::json json = nlohmann::json::parse(json_out.out, nullptr, false);
+  ASSERT_TRUE(json.is_object()) << json_out.out;
+  std::vector<std::string> ids;
+  for (const auto& integration : json["integrations"])
+    ids.push_back(integration["id"].get<std::string>());
+  EXPECT_THAT(ids, ::testing::IsSupersetOf({"list-a", "list-b"}));
+}
+
+TEST_F(TokenctlTest, TokenGetPrintsOnlyTheToken) {
+  ASSERT_EQ(CreateIntegration("token-get").exit_code, 0);
+  int exchanges_before = ImsExchanges();
+
+  CommandResult token = Tokenctl({"token", "get", "token-get", "--min-validity=5m"});
+  ASSERT_EQ(token.exit_code, 0) << token.err;
+  EXPECT_THAT(token.out, MatchesRegex("[^ \n]+\n"));
+  std::string access_token = token.out.substr(0, token.out.size() - 1);
+  EXPECT_GT(ImsExchanges(), exchanges_before);
+
+  // The second call is served from the broker's cache: the same token.
+  CommandResult json_out = Tokenctl({"token", "get", "token-get", "--json"});
+  ASSERT_EQ(json_out.exit_code, 0) << json_out.err;
+  nlohmann::json json = nlohmann::json::parse(json_out.out, nullptr, false);
+  ASSERT_TRUE(json.is_object()) << json_out.out;
+  EXPECT_EQ(json["access_token"], access_token);
+  EXPECT_THAT(json["expire_time"].get<std::string>(), MatchesRegex("[0-9-]+T[0-9:.]+Z"));
+}
+
+TEST_F(TokenctlTest, TokenHeadersHaveAuthorizationAndApiKey) {
+  ASSERT_EQ(CreateIntegration("headers").exit_code, 0);
+  CommandResult token = Tokenctl({"token", "get", "headers"});
+  ASSERT_EQ(token.exit_code, 0) << token.err;
+  std::string access_token = token.out.substr(0, token.out.size() - 1);
+
+  CommandResult headers = Tokenctl({"token", "headers", "headers"});
+  ASSERT_EQ(headers.exit_code, 0) << headers.err;
+  EXPECT_THAT(headers.out, HasSubstr(absl::StrCat("Authorization: Bearer ", access_token, "\n")));
+  EXPECT_THAT(headers.out, HasSubstr(absl::StrCat("x-api-key: ", kClientId, "\n")));
+
+  CommandResult json_out = Tokenctl({"token", "headers", "headers", "--json"});
+  ASSERT_EQ(json_out.exit_code, 0) << json_out.err;
+  nlohmann::json json = nlohmann::json::parse(json_out.out, nullptr, false);
+  ASSERT_TRUE(json.is_object()) << json_out.out;
+  EXPECT_EQ(json["Authorization"], absl::StrCat("Bearer ", access_token));
+  EXPECT_EQ(json["x-api-key"], kClientId);
+}
+
+TEST_F(TokenctlTest, RefreshAndWatchShowFingerprintNotToken) {
+  ASSERT_EQ(CreateIntegration("watched").exit_code, 0);
+  CommandResult refresh = Tokenctl({"token", "refresh", "watched"});
+  ASSERT_EQ(refresh.exit_code, 0) << refresh.err;
+  EXPECT_THAT(refresh.out, ContainsRegex("expire_time=[0-9-]+T[0-9:.]+Z fingerprint=sha256:"));
+  CommandResult token = Tokenctl({"token", "get", "watched"});
+  ASSERT_EQ(token.exit_code, 0) << token.err;
+  std::string access_token = token.out.substr(0, token.out.size() - 1);
+  EXPECT_THAT(refresh.out, Not(HasSubstr(access_token)));
+
+  std::string log = dir_->File("watch.log");
+  auto watch = Subprocess::Start(TokenctlArgv({"token", "watch", "watched"}), log);
+  ASSERT_TRUE(watch.ok()) << watch.status();
+  absl::Time deadline = absl::Now() + absl::Seconds(20);
+  while (!absl::StrContains(ReadFile(log), "fingerprint=") && absl::Now() < deadline &&
+         (*watch)->Running()) {
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  // Ctrl-C ends the watch cleanly.
+  int status = (*watch)->Stop(SIGINT);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status << "\n" << ReadFile(log);
+  std::string watched = ReadFile(log);
+  EXPECT_THAT(watched, ContainsRegex(absl::StrCat("[0-9-]+T[0-9:]+Z expire_time=[0-9-]+T[0-9:.]+Z "
+                                                  "fingerprint=",
+                                                  Fingerprint(access_token), "\n")));
+  EXPECT_THAT(watched, Not(HasSubstr(access_token)));
+}
+
+TEST_F(TokenctlTest, UpdateChangesOnlyTheGivenField) {
+  ASSERT_EQ(CreateIntegration("updated", {"--display-name=Before", "--sandbox=prod"}).exit_code, 0);
+  CommandResult update = Tokenctl({"integrations", "update", "updated", "--display-name=After"});
+  ASSERT_EQ(update.exit_code, 0) << update.err;
+  EXPECT_THAT(update.out, ContainsRegex("display_name: +After"));
+
+  CommandResult get = Tokenctl({"integrations", "get", "updated", "--json"});
+  ASSERT_EQ(get.exit_code, 0) << get.err;
+  nlohmann::json json = nlohmann::json::parse(get.out, nullptr, false);
+  ASSERT_TRUE(json.is_object()) << get.out;
+  EXPECT_EQ(json["display_name"], "After");
+  EXPECT_EQ(json["sandbox"], "prod");
+  EXPECT_EQ(json["scopes"], nlohmann::json::array({"openid", "AdobeID"}));
+
+  CommandResult nothing = Tokenctl({"integrations", "update", "updated"});
+  EXPECT_EQ(nothing.exit_code, 2);
+  EXPECT_THAT(nothing.err, HasSubstr("nothing to update"));
+}
+
+TEST_F(TokenctlTest, DeleteThenGetIsNotFound) {
+  ASSERT_EQ(CreateIntegration("deleted").exit_code, 0);
+  CommandResult del = Tokenctl({"integrations", "delete", "deleted"});
+  ASSERT_EQ(del.exit_code, 0) << del.err;
+
+  CommandResult get = Tokenctl({"integrations", "get", "deleted"});
+  EXPECT_EQ(get.exit_code, 1);
+  EXPECT_THAT(get.out, IsEmpty());
+  EXPECT_THAT(get.err, StartsWith("tokenctl: NOT_FOUND: "));
+  EXPECT_THAT(get.err, HasSubstr("deleted"));
+
+  CommandResult token = Tokenctl({"token", "get", "deleted"});
+  EXPECT_EQ(token.exit_code, 1);
+  EXPECT_THAT(token.err, StartsWith("tokenctl: NOT_FOUND: "));
+}
+
+TEST_F(TokenctlTest, AlreadyExistsIsAnRpcError) {
+  ASSERT_EQ(CreateIntegration("twice").exit_code, 0);
+  CommandResult again = CreateIntegration("twice");
+  EXPECT_EQ(again.exit_code, 1);
+  EXPECT_THAT(again.err, StartsWith("tokenctl: ALREADY_EXISTS: "));
+}
+
+TEST_F(TokenctlTest, UsageErrorsExitWithTwoAndNameTheProblem) {
+  CommandResult unknown = Tokenctl({"frobnicate"});
+  EXPECT_EQ(unknown.exit_code, 2);
+  EXPECT_THAT(unknown.err, HasSubstr("unknown command 'frobnicate'"));
+
+  CommandResult missing_flag = Tokenctl({"integrations", "create", "x", "--auth=oauth-s2s",
+                                         "--client-secret-file=" + SecretFile(),
+                                         absl::StrCat("--org-id=", kOrgId), "--scopes=openid"});
+  EXPECT_EQ(missing_flag.exit_code, 2);
+  EXPECT_THAT(missing_flag.err, HasSubstr("missing required flag --client-id"));
+
+  CommandResult missing_id = Tokenctl({"token", "get"});
+  EXPECT_EQ(missing_id.exit_code, 2);
+  EXPECT_THAT(missing_id.err, HasSubstr("missing ID"));
+
+  // There is no way to pass a secret on the command line.
+  CommandResult secret_flag =
+      Tokenctl({"integrations", "create", "x", "--auth=oauth-s2s",
+                absl::StrCat("--client-id=", kClientId), "--client-secret=not-the-marker"});
+  EXPECT_EQ(secret_flag.exit_code, 2);
+  EXPECT_THAT(secret_flag.err, HasSubstr("--client-secret-file"));
+
+  CommandResult wrong_flag = Tokenctl({"token", "get", "x", "--scopes=openid"});
+  EXPECT_EQ(wrong_flag.exit_code, 2);
+  EXPECT_THAT(wrong_flag.err, HasSubstr("--scopes"));
+
+  CommandResult unreadable = Tokenctl({"integrations", "create", "x", "--auth=oauth-s2s",
+                                       absl::StrCat("--client-id=", kClientId),
+                                       "--client-secret-file=" + dir_->File("no-such-file"),
+                                       absl::StrCat("--org-id=", kOrgId), "--scopes=openid"});
+  EXPECT_EQ(unreadable.exit_code, 2);
+  EXPECT_THAT(unreadable.err, HasSubstr("no-such-file"));
+
+  CommandResult help = Tokenctl({"--help"});
+  EXPECT_EQ(help.exit_code, 0);
+  EXPECT_THAT(help.out, HasSubstr("integrations create ID --auth=oauth-s2s"));
+  EXPECT_THAT(help.out, HasSubstr("token watch ID"));
+}
+
+TEST_F(TokenctlTest, UnreachableServerIsUnavailable) {
+  // Port 1 on loopback: nothing listens there.
+  CommandResult result = RunCommand({absl::StrCat(BinDir(), "/tokenctl"), "--server=127.0.0.1:1",
+                                     "--timeout=5s", "integrations", "list"});
+  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_THAT(result.err, StartsWith("tokenctl: UNAVAILABLE: "));
+}
+
+}  // namespace
+}  // namespace tokenbroker::testing

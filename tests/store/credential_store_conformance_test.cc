@@ -1,0 +1,215 @@
+// The conformance tests themselves (see credential_store_conformance.h).
+#include "tests/store/credential_store_conformance.h"
+
+#include <set>
+
+#include "gmock/gmock.h"
+#include "tests/testing/fake_clock.h"
+
+namespace tokenbroker::testing {
+namespace {
+
+using ::testing::HasSubstr;
+
+Integration Sample(const std::string& id) {
+  Integration in;
+  in.id = id;
+  in.display_name = "Sample " + id;
+  in.auth_method = AuthMethod::kJwt;
+  in.client_id = "client-" + id;
+  in.org_id = "ORG@AdobeOrg";
+  in.technical_account_id = "TECH@techacct.adobe.com";
+  in.scopes = {"openid", "AdobeID"};
+  in.metascopes = {"ent_dataservices_sdk"};
+  in.ims_url = "https://ims-na1-stg1.adobelogin.com";
+  in.sandbox_name = "prod";
+  in.include_org_header = true;
+  in.credentials.client_secrets = {SecretString(std::string("s1-" + id)),
+                                   SecretString(std::string("s2-" + id))};
+  in.credentials.private_key_pem = SecretString(std::string("-----BEGIN PRIVATE KEY-----x"));
+  return in;
+}
+
+class Fixture {
+ public:
+  explicit Fixture(const StoreFactory& factory) : store(factory.make(&clock)) {}
+  FakeClock clock;
+  std::unique_ptr<CredentialStore> store;
+};
+
+TEST_P(CredentialStoreConformanceTest, CreateThenGetReturnsEveryField) {
+  Fixture f(GetParam());
+  absl::StatusOr<Integration> created = f.store->Create(Sample("acme"));
+  ASSERT_TRUE(created.ok()) << created.status();
+  EXPECT_FALSE(created->etag.empty());
+  EXPECT_EQ(created->create_time, f.clock.Now());
+  EXPECT_EQ(created->update_time, f.clock.Now());
+
+  absl::StatusOr<Integration> got = f.store->Get("acme");
+  ASSERT_TRUE(got.ok()) << got.status();
+  Integration want = Sample("acme");
+  EXPECT_EQ(got->display_name, want.display_name);
+  EXPECT_EQ(got->auth_method, want.auth_method);
+  EXPECT_EQ(got->client_id, want.client_id);
+  EXPECT_EQ(got->org_id, want.org_id);
+  EXPECT_EQ(got->technical_account_id, want.technical_account_id);
+  EXPECT_EQ(got->scopes, want.scopes);
+  EXPECT_EQ(got->metascopes, want.metascopes);
+  EXPECT_EQ(got->ims_url, want.ims_url);
+  EXPECT_EQ(got->sandbox_name, want.sandbox_name);
+  EXPECT_EQ(got->include_org_header, want.include_org_header);
+  EXPECT_EQ(got->state, IntegrationState::kActive);
+  ASSERT_EQ(got->credentials.client_secrets.size(), 2u);
+  EXPECT_EQ(got->credentials.client_secrets[1].value(), "s2-acme");
+  EXPECT_EQ(got->credentials.private_key_pem.value(), "-----BEGIN PRIVATE KEY-----x");
+  EXPECT_EQ(got->etag, created->etag);
+  EXPECT_EQ(got->create_time, created->create_time);
+}
+
+TEST_P(CredentialStoreConformanceTest, CreateExistingIsAlreadyExists) {
+  Fixture f(GetParam());
+  ASSERT_TRUE(f.store->Create(Sample("acme")).ok());
+  absl::StatusOr<Integration> again = f.store->Create(Sample("acme"));
+  EXPECT_EQ(again.status().code(), absl::StatusCode::kAlreadyExists);
+  EXPECT_THAT(std::string(again.status().message()), HasSubstr("acme"));
+}
+
+TEST_P(CredentialStoreConformanceTest, GetUnknownIsNotFound) {
+  Fixture f(GetParam());
+  absl::StatusOr<Integration> got = f.store->Get("nope");
+  EXPECT_EQ(got.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(std::string(got.status().message()), HasSubstr("nope"));
+}
+
+TEST_P(CredentialStoreConformanceTest, ListPagesInIdOrderToTheEnd) {
+  Fixture f(GetParam());
+  for (const char* id : {"delta", "alpha", "echo", "charlie", "bravo"}) {
+    ASSERT_TRUE(f.store->Create(Sample(id)).ok());
+  }
+  std::vector<std::string> seen;
+  std::string token;
+  int pages = 0;
+  do {
+    absl::StatusOr<IntegrationPage> page = f.store->List(2, token);
+    ASSERT_TRUE(page.ok()) << page.status();
+    for (const auto& in : page->integrations) seen.push_back(in.id);
+    token = page->next_page_token;
+    ASSERT_LT(++pages, 10);
+  } while (!token.empty());
+  EXPECT_THAT(seen, ::testing::ElementsAre("alpha", "bravo", "charlie", "delta", "echo"));
+  EXPECT_EQ(pages, 3);
+}
+
+TEST_P(CredentialStoreConformanceTest, ListOfEmptyStoreIsEmpty) {
+  Fixture f(GetParam());
+  absl::StatusOr<IntegrationPage> page = f.store->List(10, "");
+  ASSERT_TRUE(page.ok());
+  EXPECT_TRUE(page->integrations.empty());
+  EXPECT_TRUE(page->next_page_token.empty());
+}
+
+TEST_P(CredentialStoreConformanceTest, ListWithForgedPageTokenIsInvalidArgument) {
+  Fixture f(GetParam());
+  EXPECT_EQ(f.store->List(10, "not-a-token").status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST_P(CredentialStoreConformanceTest, UpdateChangesEtagAndUpdateTime) {
+  Fixture f(GetParam());
+  absl::StatusOr<Integration> created = f.store->Create(Sample("acme"));
+  ASSERT_TRUE(created.ok());
+  f.clock.Advance(absl::Seconds(5));
+  Integration changed = *created;
+  changed.display_name = "Renamed";
+  changed.credentials.client_secrets = {SecretString(std::string("rotated"))};
+  absl::StatusOr<Integration> updated = f.store->Update(changed, created->etag);
+  ASSERT_TRUE(updated.ok()) << updated.status();
+  EXPECT_NE(updated->etag, created->etag);
+  EXPECT_EQ(updated->update_time, f.clock.Now());
+  EXPECT_EQ(updated->create_time, created->create_time);
+  absl::StatusOr<Integration> got = f.store->Get("acme");
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ(got->display_name, "Renamed");
+  ASSERT_EQ(got->credentials.client_secrets.size(), 1u);
+  EXPECT_EQ(got->credentials.client_secrets[0].value(), "rotated");
+}
+
+TEST_P(CredentialStoreConformanceTest, UpdateWithStaleEtagIsAborted) {
+  Fixture f(GetParam());
+  absl::StatusOr<Integration> created = f.store->Create(Sample("acme"));
+  ASSERT_TRUE(created.ok());
+  ASSERT_TRUE(f.store->Update(*created, created->etag).ok());
+  absl::StatusOr<Integration> stale = f.store->Update(*created, created->etag);
+  EXPECT_EQ(stale.status().code(), absl::StatusCode::kAborted);
+  // An empty etag means "unconditional".
+  EXPECT_TRUE(f.store->Update(*created, "").ok());
+}
+
+TEST_P(CredentialStoreConformanceTest, UpdateUnknownIsNotFound) {
+  Fixture f(GetParam());
+  EXPECT_EQ(f.store->Update(Sample("ghost"), "").status().code(), absl::StatusCode::kNotFound);
+}
+
+TEST_P(CredentialStoreConformanceTest, DeleteRemovesAndHonoursEtag) {
+  Fixture f(GetParam());
+  absl::StatusOr<Integration> created = f.store->Create(Sample("acme"));
+  ASSERT_TRUE(created.ok());
+  EXPECT_EQ(f.store->Delete("acme", "0000").code(), absl::StatusCode::kAborted);
+  EXPECT_TRUE(f.store->Delete("acme", created->etag).ok());
+  EXPECT_EQ(f.store->Get("acme").status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(f.store->Delete("acme", "").code(), absl::StatusCode::kNotFound);
+}
+
+TEST_P(CredentialStoreConformanceTest, TokensArePersistedPerIntegration) {
+  Fixture f(GetParam());
+  ASSERT_TRUE(f.store->Create(Sample("acme")).ok());
+  absl::StatusOr<std::optional<AccessToken>> none = f.store->GetToken("acme");
+  ASSERT_TRUE(none.ok());
+  EXPECT_FALSE(none->has_value());
+
+  AccessToken token;
+  token.access_token = SecretString(std::string("eyJ.token.sig"));
+  token.issue_time = absl::FromUnixSeconds(1'800'000'000);
+  token.expire_time = token.issue_time + absl::Hours(24);
+  token.debug_id = "dbg-1";
+  ASSERT_TRUE(f.store->PutToken("acme", token).ok());
+  absl::StatusOr<std::optional<AccessToken>> got = f.store->GetToken("acme");
+  ASSERT_TRUE(got.ok() && got->has_value());
+  EXPECT_EQ((*got)->access_token.value(), "eyJ.token.sig");
+  EXPECT_EQ((*got)->expire_time, token.expire_time);
+  EXPECT_EQ((*got)->issue_time, token.issue_time);
+
+  EXPECT_EQ(f.store->PutToken("ghost", token).code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(f.store->GetToken("ghost").status().code(), absl::StatusCode::kNotFound);
+}
+
+TEST_P(CredentialStoreConformanceTest, UpdateDropsThePersistedToken) {
+  Fixture f(GetParam());
+  absl::StatusOr<Integration> created = f.store->Create(Sample("acme"));
+  ASSERT_TRUE(created.ok());
+  AccessToken token;
+  token.access_token = SecretString(std::string("old"));
+  token.issue_time = f.clock.Now();
+  token.expire_time = f.clock.Now() + absl::Hours(1);
+  ASSERT_TRUE(f.store->PutToken("acme", token).ok());
+  ASSERT_TRUE(f.store->Update(*created, "").ok());
+  absl::StatusOr<std::optional<AccessToken>> got = f.store->GetToken("acme");
+  ASSERT_TRUE(got.ok());
+  EXPECT_FALSE(got->has_value());
+}
+
+TEST_P(CredentialStoreConformanceTest, DeleteAndRecreateStartsWithoutToken) {
+  Fixture f(GetParam());
+  ASSERT_TRUE(f.store->Create(Sample("acme")).ok());
+  AccessToken token;
+  token.access_token = SecretString(std::string("old"));
+  token.expire_time = f.clock.Now() + absl::Hours(1);
+  ASSERT_TRUE(f.store->PutToken("acme", token).ok());
+  ASSERT_TRUE(f.store->Delete("acme", "").ok());
+  ASSERT_TRUE(f.store->Create(Sample("acme")).ok());
+  absl::StatusOr<std::optional<AccessToken>> got = f.store->GetToken("acme");
+  ASSERT_TRUE(got.ok());
+  EXPECT_FALSE(got->has_value());
+}
+
+}  // namespace
+}  // namespace tokenbroker::testing

@@ -1,0 +1,139 @@
+#include "tests/testing/stack.h"
+
+#include <httplib.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/rsa.h>
+#include <openssl/x509.h>
+
+#include "absl/strings/str_cat.h"
+
+namespace tokenbroker::testing {
+namespace {
+
+std::string BioToString(BIO* bio) {
+  char* data = nullptr;
+  long len = BIO_get_mem_data(bio, &data);
+  return std::string(data, static_cast<size_t>(len));
+}
+
+}  // namespace
+
+TestKeyPair GenerateTestKeyPair() {
+  TestKeyPair pair;
+  EVP_PKEY* key = EVP_RSA_gen(2048);
+  X509* cert = X509_new();
+  X509_set_version(cert, 2);
+  ASN1_INTEGER_set(X509_get_serialNumber(cert), 1);
+  X509_gmtime_adj(X509_getm_notBefore(cert), -60);
+  X509_gmtime_adj(X509_getm_notAfter(cert), 3600L * 24 * 365);
+  X509_set_pubkey(cert, key);
+  X509_NAME* name = X509_get_subject_name(cert);
+  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
+                             reinterpret_cast<const unsigned char*>("tokenbroker-test"), -1, -1, 0);
+  X509_set_issuer_name(cert, name);
+  X509_sign(cert, key, EVP_sha256());
+  BIO* key_bio = BIO_new(BIO_s_mem());
+  PEM_write_bio_PrivateKey(key_bio, key, nullptr, nullptr, 0, nullptr, nullptr);
+  pair.private_key_pem = BioToString(key_bio);
+  BIO* cert_bio = BIO_new(BIO_s_mem());
+  PEM_write_bio_X509(cert_bio, cert);
+  pair.certificate_pem = BioToString(cert_bio);
+  BIO_free(key_bio);
+  BIO_free(cert_bio);
+  X509_free(cert);
+  EVP_PKEY_free(key);
+  return pair;
+}
+
+absl::StatusOr<std::unique_ptr<ImsEmulatorProcess>> ImsEmulatorProcess::Start(
+    const std::vector<nlohmann::json>& clients, const std::vector<std::string>& flags) {
+  std::unique_ptr<ImsEmulatorProcess> ims(new ImsEmulatorProcess());
+  std::string clients_file = ims->dir_.File("clients.json");
+  nlohmann::json file = nlohmann::json::object();
+  file["clients"] = nlohmann::json(clients);
+  WriteFile(clients_file, file.dump());
+  ims->ca_file_ = ims->dir_.File("emulator-cert.pem");
+  std::string port_file = ims->dir_.File("port");
+  std::vector<std::string> argv = {BinDir() + "/ims-emulator", "--listen=127.0.0.1:0",
+                                   "--port-file=" + port_file, "--cert-out=" + ims->ca_file_,
+                                   "--clients=" + clients_file};
+  argv.insert(argv.end(), flags.begin(), flags.end());
+  auto process = Subprocess::Start(argv, ims->dir_.File("emulator.log"));
+  if (!process.ok()) return process.status();
+  ims->process_ = std::move(*process);
+  auto port = WaitForPortFile(port_file, absl::Seconds(20), ims->process_.get());
+  if (!port.ok()) {
+    return absl::Status(port.status().code(),
+                        absl::StrCat(port.status().message(), "\n", ims->log()));
+  }
+  ims->port_ = *port;
+  return ims;
+}
+
+nlohmann::json ImsEmulatorProcess::Stats() {
+  httplib::SSLClient client("127.0.0.1", port_);
+  client.set_ca_cert_path(ca_file_.c_str());
+  client.enable_server_certificate_verification(true);
+  auto res = client.Get("/emulator/stats");
+  if (!res || res->status != 200) return nlohmann::json::object();
+  return nlohmann::json::parse(res->body, nullptr, false);
+}
+
+int ImsEmulatorProcess::Exchanges(const std::string& client_id) {
+  nlohmann::json stats = Stats();
+  if (!stats.contains("exchanges") || !stats["exchanges"].contains(client_id)) return 0;
+  return stats["exchanges"][client_id].get<int>();
+}
+
+void ImsEmulatorProcess::SetFaults(const nlohmann::json& faults) {
+  httplib::SSLClient client("127.0.0.1", port_);
+  client.set_ca_cert_path(ca_file_.c_str());
+  client.enable_server_certificate_verification(true);
+  client.Post("/emulator/faults", faults.dump(), "application/json");
+}
+
+void ImsEmulatorProcess::Reset() {
+  httplib::SSLClient client("127.0.0.1", port_);
+  client.set_ca_cert_path(ca_file_.c_str());
+  client.enable_server_certificate_verification(true);
+  client.Post("/emulator/reset", "", "application/json");
+}
+
+absl::StatusOr<std::unique_ptr<BrokerProcess>> BrokerProcess::Start(
+    const std::vector<std::string>& flags) {
+  std::unique_ptr<BrokerProcess> broker(new BrokerProcess());
+  std::string port_file = broker->dir_.File("port");
+  std::vector<std::string> argv = {BinDir() + "/tokenbroker", "--listen=127.0.0.1:0",
+                                   "--port-file=" + port_file};
+  argv.insert(argv.end(), flags.begin(), flags.end());
+  auto process = Subprocess::Start(argv, broker->dir_.File("broker.log"));
+  if (!process.ok()) return process.status();
+  broker->process_ = std::move(*process);
+  auto port = WaitForPortFile(port_file, absl::Seconds(20), broker->process_.get());
+  if (!port.ok()) {
+    return absl::Status(port.status().code(),
+                        absl::StrCat(port.status().message(), "\n", broker->log()));
+  }
+  broker->port_ = *port;
+  broker->channel_ = grpc::CreateChannel(broker->address(), grpc::InsecureChannelCredentials());
+  return broker;
+}
+
+v1::CreateIntegrationRequest OAuthIntegration(const std::string& id, const std::string& client_id,
+                                              const std::string& secret,
+                                              const std::string& ims_url) {
+  v1::CreateIntegrationRequest request;
+  request.set_integration_id(id);
+  v1::Integration* in = request.mutable_integration();
+  in->set_auth_method(v1::AUTH_METHOD_OAUTH_SERVER_TO_SERVER);
+  in->set_client_id(client_id);
+  in->set_org_id("ORG1@AdobeOrg");
+  in->add_scopes("openid");
+  in->add_scopes("AdobeID");
+  in->set_ims_url(ims_url);
+  in->mutable_credentials()->add_client_secrets(secret);
+  return request;
+}
+
+}  // namespace tokenbroker::testing
