@@ -1,0 +1,2 @@
+// placeholder until the crypto layer lands
+namespace tokenbroker {}
