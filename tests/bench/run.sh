@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# make bench: cached-token throughput and latency of tokenbroker beside a
+# bare gRPC echo server returning the same bytes, under the same ghz load, in
+# one run (the machine is noisy: compare the ratio, not absolute numbers).
+#   BENCH_REQUESTS (default 200000), BENCH_CONCURRENCY (50), BENCH_CONNECTIONS (4)
+set -euo pipefail
+BIN=$(cd "${1:-build/bin}" && pwd)
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+REQUESTS=${BENCH_REQUESTS:-200000}
+CONCURRENCY=${BENCH_CONCURRENCY:-50}
+CONNECTIONS=${BENCH_CONNECTIONS:-4}
+GHZ=$(command -v ghz || echo "$(go env GOPATH)/bin/ghz")
+if [ ! -x "$GHZ" ]; then
+  echo "installing ghz (go install github.com/bojand/ghz/cmd/ghz@v0.120.0)..."
+  go install github.com/bojand/ghz/cmd/ghz@v0.120.0
+  GHZ="$(go env GOPATH)/bin/ghz"
+fi
+WORK=$(mktemp -d /tmp/tokenbroker-bench-XXXXXX)
+PIDS=()
+cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$WORK"; }
+trap cleanup EXIT
+wait_for_file() { for _ in $(seq 1 200); do [ -s "$1" ] && return 0; sleep 0.05; done; exit 1; }
+
+SECRET=$(openssl rand -hex 16)
+printf '%s\n' "$SECRET" > "$WORK/secret"
+cat > "$WORK/clients.json" <<JSON
+{"clients": [{"client_id": "bench", "client_secrets": ["$SECRET"], "org_id": "BENCH@AdobeOrg",
+  "scopes": ["openid", "AdobeID"]}]}
+JSON
+"$BIN/ims-emulator" --listen=127.0.0.1:0 --port-file="$WORK/ims.port" --cert-out="$WORK/ca.pem" \
+  --clients="$WORK/clients.json" >"$WORK/ims.log" 2>&1 & PIDS+=($!)
+wait_for_file "$WORK/ims.port"
+"$BIN/tokenbroker" --listen=127.0.0.1:0 --port-file="$WORK/broker.port" --log-level=warning \
+  --ims-url="https://127.0.0.1:$(cat "$WORK/ims.port")" --ims-ca-file="$WORK/ca.pem" \
+  >"$WORK/broker.log" 2>&1 & PIDS+=($!)
+wait_for_file "$WORK/broker.port"
+BROKER="127.0.0.1:$(cat "$WORK/broker.port")"
+"$BIN/tokenctl" --server="$BROKER" integrations create bench --auth=oauth-s2s --client-id=bench \
+  --client-secret-file="$WORK/secret" --org-id=BENCH@AdobeOrg --scopes=openid,AdobeID >/dev/null
+"$BIN/tokenctl" --server="$BROKER" token get bench > "$WORK/token"
+"$BIN/bench-echo-server" --listen=127.0.0.1:0 --port_file="$WORK/echo.port" \
+  --token_file="$WORK/token" & PIDS+=($!)
+wait_for_file "$WORK/echo.port"
+ECHO="127.0.0.1:$(cat "$WORK/echo.port")"
+
+run() {  # name address
+  "$GHZ" --insecure --proto "$ROOT/proto/tokenbroker/v1/token_service.proto" \
+    --import-paths "$ROOT/proto" --call tokenbroker.v1.TokenService.GetAccessToken \
+    -d '{"name":"integrations/bench"}' -n "$REQUESTS" -c "$CONCURRENCY" \
+    --connections="$CONNECTIONS" --format=json "$2" > "$WORK/$1.json"
+  python3 - "$1" "$WORK/$1.json" <<'PY'
+import json, sys
+name, path = sys.argv[1], sys.argv[2]
+r = json.load(open(path))
+lat = {d["percentage"]: d["latency"] / 1e6 for d in r["latencyDistribution"]}
+ok = r["statusCodeDistribution"].get("OK", 0)
+print(f"{name:12s} {r['rps']:10.0f} req/s   p50 {lat[50]:6.2f} ms   p99 {lat[99]:6.2f} ms   ok {ok}/{r['count']}")
+PY
+}
+# h2load: a lighter load generator than ghz (C, not Go), so on 2 cores it
+# leaves more CPU to the server. It speaks raw HTTP/2: the body is a gRPC
+# frame (flag 0, 4-byte length, GetAccessTokenRequest{name}).
+python3 -c '
+import struct, sys
+msg = b"\x0a" + bytes([len(b"integrations/bench")]) + b"integrations/bench"
+sys.stdout.buffer.write(b"\x00" + struct.pack(">I", len(msg)) + msg)' > "$WORK/request.bin"
+h2() {  # name address
+  if ! command -v h2load >/dev/null; then echo "(h2load not installed: apt-get install nghttp2-client)"; return; fi
+  h2load -n "$REQUESTS" -c "$CONNECTIONS" -m "$CONCURRENCY" -d "$WORK/request.bin" \
+    -H 'content-type: application/grpc' -H 'te: trailers' \
+    "http://$2/tokenbroker.v1.TokenService/GetAccessToken" > "$WORK/$1.h2load"
+  python3 - "$1" "$WORK/$1.h2load" <<'PY'
+import re, sys
+name, text = sys.argv[1], open(sys.argv[2]).read()
+rps = re.search(r"finished in [^,]+, ([\d.]+) req/s", text).group(1)
+ok = re.search(r"status codes: (\d+) 2xx", text).group(1)
+mean = re.search(r"time for request:\s+\S+\s+\S+\s+(\S+)", text).group(1)
+print(f"{name:12s} {float(rps):10.0f} req/s   mean {mean:>9s}   HTTP 2xx {ok}")
+PY
+}
+echo "h2load: $REQUESTS GetAccessToken calls, $CONNECTIONS connections x $CONCURRENCY streams, $(nproc) cores"
+h2 echo-server "$ECHO"
+h2 tokenbroker "$BROKER"
+h2 echo-server "$ECHO"
+h2 tokenbroker "$BROKER"
+
+echo "ghz: $REQUESTS GetAccessToken calls, concurrency $CONCURRENCY, $CONNECTIONS connections, $(nproc) cores"
+run echo-server "$ECHO"
+run tokenbroker "$BROKER"
+run echo-server "$ECHO"
+run tokenbroker "$BROKER"
+python3 - "$WORK" <<'PY'
+import json, sys
+w = sys.argv[1]
+b, e = json.load(open(f"{w}/tokenbroker.json")), json.load(open(f"{w}/echo-server.json"))
+print(f"tokenbroker / echo-server throughput ratio (last pair): {b['rps'] / e['rps']:.2f}")
+PY
+echo "upstream exchanges during the benchmark: $(curl -s --cacert "$WORK/ca.pem" "https://127.0.0.1:$(cat "$WORK/ims.port")/emulator/stats")"
