@@ -36,9 +36,10 @@ $(BUILD_DIR)/build.ninja: CMakeLists.txt
 build: deps $(BUILD_DIR)/build.ninja
 	cmake --build $(BUILD_DIR) -j $(JOBS)
 
-test: build lint format-check
+test: build
 	cd $(BUILD_DIR) && ctest --output-on-failure --timeout 300 -L 'unit|conformance'
 	cd $(BUILD_DIR) && ctest --output-on-failure --timeout 300 -L integration
+	$(MAKE) --no-print-directory lint format-check
 
 test-unit: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -L 'unit|conformance'
@@ -46,9 +47,19 @@ test-unit: build
 test-integration: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -L integration
 
+# The embedded default: an encrypted SQLite store and its keyring in $(DATA_DIR).
 run: build
-	@mkdir -p $(DATA_DIR)
-	$(BIN)/tokenbroker --listen=127.0.0.1:50051 $(RUN_FLAGS)
+	@mkdir -p $(DATA_DIR) && chmod 700 $(DATA_DIR)
+	@if [ ! -f $(DATA_DIR)/keyring.json ]; then \
+	  echo "################################################################################"; \
+	  echo "# NEW KEYRING: $(DATA_DIR)/keyring.json holds the keys that encrypt every stored   "; \
+	  echo "# secret. Back it up apart from $(DATA_DIR)/tokenbroker.db: without it the data is  "; \
+	  echo "# unreadable, by anyone. (In production: a Kubernetes Secret, see README.)          "; \
+	  echo "################################################################################"; \
+	  $(BIN)/tokenbroker keyring create --kek-file=$(DATA_DIR)/keyring.json; \
+	fi
+	$(BIN)/tokenbroker --listen=127.0.0.1:50051 --store=sqlite:$(DATA_DIR)/tokenbroker.db \
+	  --kek-file=$(DATA_DIR)/keyring.json $(RUN_FLAGS)
 
 demo: build
 	@tests/demo.sh $(BIN)

@@ -22,7 +22,16 @@ ABSL_FLAG(std::string, port_file, "",
           "Write the bound port to this file once serving (for scripts and tests). "
           "Env: TOKENBROKER_PORT_FILE.");
 ABSL_FLAG(std::string, store, "memory",
-          "Where integrations live: 'memory' (lost on exit). Env: TOKENBROKER_STORE.");
+          "Where integrations live: 'sqlite:PATH' (encrypted, durable; the embedded default of "
+          "`make run`) or 'memory' (lost on exit). Env: TOKENBROKER_STORE.");
+ABSL_FLAG(std::string, kek_file, "",
+          "Keyring file holding the key-encryption keys (e.g. a mounted Kubernetes Secret). "
+          "Empty: the keyring JSON (or its base64) from the environment variable "
+          "TOKENBROKER_KEYRING. Env: TOKENBROKER_KEK_FILE.");
+ABSL_FLAG(std::string, to, "", "backup: the file to write the snapshot to.");
+ABSL_FLAG(std::string, from, "", "restore: the backup file to restore.");
+ABSL_FLAG(std::string, key_id, "", "keyring remove: the key id to remove.");
+ABSL_FLAG(bool, force, false, "restore: replace an existing database (stop the server first).");
 ABSL_FLAG(std::string, ims_url, "https://ims-na1.adobelogin.com",
           "Default Adobe IMS base URL (an integration's ims_url overrides it). "
           "Env: TOKENBROKER_IMS_URL.");
@@ -99,7 +108,13 @@ absl::StatusOr<ServerOptions> ParseServerFlags(int argc, char** argv,
   absl::SetFlagsUsageConfig(config);
   absl::SetProgramUsageMessage(
       "hands out Adobe IMS access tokens over gRPC.\n\n"
-      "Usage: tokenbroker [flags]   (--some-flag and --some_flag are the same flag)\n"
+      "Usage: tokenbroker [flags]                       serve (--some-flag = --some_flag)\n"
+      "       tokenbroker keyring create|add|list --kek-file=PATH\n"
+      "       tokenbroker keyring remove --kek-file=PATH --key-id=ID [--store=sqlite:PATH]\n"
+      "       tokenbroker rekey   --store=sqlite:PATH --kek-file=PATH   re-wrap data keys online\n"
+      "       tokenbroker backup  --store=sqlite:PATH --kek-file=PATH --to=FILE\n"
+      "       tokenbroker restore --store=sqlite:PATH --kek-file=PATH --from=FILE [--force]\n"
+      "       tokenbroker check   --store=sqlite:PATH --kek-file=PATH   integrity check\n"
       "Every flag can also be set by the environment variable TOKENBROKER_<FLAG> (upper case,\n"
       "e.g. TOKENBROKER_IMS_URL); the command line wins.");
   absl::Status env = ApplyEnvironment();
@@ -119,6 +134,7 @@ absl::StatusOr<ServerOptions> ParseServerFlags(int argc, char** argv,
   o.listen = absl::GetFlag(FLAGS_listen);
   o.port_file = absl::GetFlag(FLAGS_port_file);
   o.store = absl::GetFlag(FLAGS_store);
+  o.kek_file = absl::GetFlag(FLAGS_kek_file);
   o.ims_url = absl::GetFlag(FLAGS_ims_url);
   o.ims_ca_file = absl::GetFlag(FLAGS_ims_ca_file);
   o.allow_insecure_ims_http = absl::GetFlag(FLAGS_allow_insecure_ims_http);
@@ -131,6 +147,16 @@ absl::StatusOr<ServerOptions> ParseServerFlags(int argc, char** argv,
   o.refresh.jitter_fraction = absl::GetFlag(FLAGS_refresh_jitter);
   o.refresh.default_min_validity = absl::GetFlag(FLAGS_min_validity);
   o.exchange_threads = absl::GetFlag(FLAGS_exchange_threads);
+  return o;
+}
+
+AdminOptions AdminOptionsFromFlags(const ServerOptions& server) {
+  AdminOptions o;
+  o.server = server;
+  o.to = absl::GetFlag(FLAGS_to);
+  o.from = absl::GetFlag(FLAGS_from);
+  o.key_id = absl::GetFlag(FLAGS_key_id);
+  o.force = absl::GetFlag(FLAGS_force);
   return o;
 }
 

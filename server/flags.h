@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "server/admin_commands.h"
 #include "server/server.h"
 
 namespace tokenbroker {
@@ -14,6 +15,9 @@ namespace tokenbroker {
 // arguments in `positional` (argv[0] first). Exits on --help.
 absl::StatusOr<ServerOptions> ParseServerFlags(int argc, char** argv,
                                                std::vector<std::string>* positional);
+
+// The subcommands' options, from the flags ParseServerFlags parsed.
+AdminOptions AdminOptionsFromFlags(const ServerOptions& server);
 
 absl::Duration ShutdownGrace();
 

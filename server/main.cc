@@ -26,6 +26,10 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "tokenbroker: %s\n", std::string(options.status().message()).c_str());
     return 2;
   }
+  if (positional.size() > 1 && tokenbroker::IsAdminCommand(positional[1])) {
+    std::vector<std::string> args(positional.begin() + 1, positional.end());
+    return tokenbroker::RunAdminCommand(args, tokenbroker::AdminOptionsFromFlags(*options));
+  }
   if (positional.size() > 1) {
     std::fprintf(stderr, "tokenbroker: unexpected argument '%s' (see --help)\n",
                  positional[1].c_str());

@@ -5,6 +5,7 @@
 #include <grpcpp/security/server_credentials.h>
 #include <grpcpp/server_builder.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -19,18 +20,21 @@
 #include "server/common/log.h"
 #include "server/common/random.h"
 #include "server/common/status_macros.h"
+#include "server/crypto/keyring.h"
+#include "server/crypto/reloading_envelope_cipher.h"
 #include "server/http/curl_http_transport.h"
 #include "server/ims/dispatching_exchanger.h"
 #include "server/ims/jwt_exchanger.h"
 #include "server/ims/oauth_s2s_exchanger.h"
 #include "server/ims/retrying_exchanger.h"
 #include "server/store/memory_credential_store.h"
+#include "server/store/sqlite_credential_store.h"
 
 namespace tokenbroker {
 
 // Owned in construction order; destroyed in reverse.
 struct Server::Components {
-  std::unique_ptr<CredentialStore> store;
+  Storage storage;
   std::unique_ptr<HttpTransport> transport;
   std::unique_ptr<TokenExchanger> exchanger;
   BitGenRandomSource random;
@@ -43,14 +47,65 @@ struct Server::Components {
 
 namespace {
 
-absl::StatusOr<std::unique_ptr<CredentialStore>> OpenStore(const std::string& spec) {
-  if (spec == "memory") {
-    Log(LogLevel::kWarning,
-        "--store=memory: integrations and tokens live in memory only and are lost on exit");
-    return std::unique_ptr<CredentialStore>(new InMemoryCredentialStore());
+constexpr char kKeyringEnv[] = "TOKENBROKER_KEYRING";
+
+// Loads the keyring; `key_ids` receives its ids.
+absl::StatusOr<std::unique_ptr<EnvelopeCipher>> LoadCipher(const ServerOptions& options,
+                                                           std::vector<std::string>* key_ids) {
+  absl::StatusOr<Keyring> keyring = options.kek_file.empty()
+                                        ? Keyring::LoadFromEnv(kKeyringEnv)
+                                        : Keyring::LoadFromFile(options.kek_file);
+  if (absl::IsNotFound(keyring.status())) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "no keyring: ",
+        options.kek_file.empty() ? "pass --kek-file=PATH or set TOKENBROKER_KEYRING"
+                                 : absl::StrCat("--kek-file=", options.kek_file, " does not exist"),
+        " (create one with: tokenbroker keyring create --kek-file=PATH)"));
   }
-  return InvalidField("--store",
-                      absl::StrCat("unsupported store '", spec, "' (this build supports: memory)"));
+  if (!keyring.ok()) return keyring.status();
+  Log(LogLevel::kInfo, "keyring loaded",
+      {{"source", options.kek_file.empty() ? kKeyringEnv : options.kek_file},
+       {"primary_key_id", keyring->primary_id()},
+       {"keys", absl::StrCat(keyring->ids().size())}});
+  *key_ids = keyring->ids();
+  TB_ASSIGN_OR_RETURN(std::unique_ptr<ReloadingEnvelopeCipher> cipher,
+                      ReloadingEnvelopeCipher::New(*std::move(keyring), options.kek_file));
+  return std::unique_ptr<EnvelopeCipher>(std::move(cipher));
+}
+
+// Every key id in use must be in the keyring, and the keyring must really
+// open stored records: a wrong key with the right id would otherwise only
+// show when tokens are requested.
+absl::Status VerifyKeyring(SqliteCredentialStore& store, const std::vector<std::string>& key_ids,
+                           const std::string& source) {
+  TB_ASSIGN_OR_RETURN(std::vector<std::string> in_use, store.KeyIdsInUse());
+  for (const std::string& id : in_use) {
+    if (std::find(key_ids.begin(), key_ids.end(), id) == key_ids.end()) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("key-encryption key '", id, "' wraps stored data but is missing from the ",
+                       "keyring (", source, ")"));
+    }
+  }
+  TB_ASSIGN_OR_RETURN(IntegrationPage sample, store.List(20, ""));
+  int opened = 0, failed = 0;
+  std::string first_failure;
+  for (const Integration& integration : sample.integrations) {
+    absl::StatusOr<Integration> full = store.Get(integration.id);
+    if (full.ok()) {
+      ++opened;
+    } else if (absl::IsFailedPrecondition(full.status())) {
+      return full.status();  // names the missing key id
+    } else {
+      ++failed;
+      if (first_failure.empty()) first_failure = std::string(full.status().message());
+    }
+  }
+  if (opened == 0 && failed > 0) {
+    return absl::DataLossError(absl::StrCat(
+        "the keyring does not decrypt any of ", failed,
+        " sampled integrations (wrong key material for key id(s) in use?): ", first_failure));
+  }
+  return absl::OkStatus();
 }
 
 absl::Status WritePortFile(const std::string& path, int port) {
@@ -95,13 +150,40 @@ absl::Status ValidateOptions(const ServerOptions& o) {
 
 }  // namespace
 
+absl::StatusOr<Storage> OpenStorage(const ServerOptions& options) {
+  Storage storage;
+  if (options.store == "memory") {
+    Log(LogLevel::kWarning,
+        "--store=memory: integrations and tokens live in memory only and are lost on exit");
+    storage.store = std::make_unique<InMemoryCredentialStore>();
+    return storage;
+  }
+  if (absl::StartsWith(options.store, "sqlite:")) {
+    std::string path = options.store.substr(7);
+    if (path.empty()) return InvalidField("--store", "sqlite:PATH needs a path");
+    std::vector<std::string> key_ids;
+    TB_ASSIGN_OR_RETURN(storage.cipher, LoadCipher(options, &key_ids));
+    TB_ASSIGN_OR_RETURN(std::unique_ptr<SqliteCredentialStore> sqlite,
+                        SqliteCredentialStore::Open(path, storage.cipher.get()));
+    TB_RETURN_IF_ERROR(VerifyKeyring(
+        *sqlite, key_ids,
+        options.kek_file.empty() ? kKeyringEnv : absl::StrCat("--kek-file=", options.kek_file)));
+    storage.sqlite = sqlite.get();
+    storage.store = std::move(sqlite);
+    return storage;
+  }
+  return InvalidField("--store", absl::StrCat("unsupported store '", options.store,
+                                              "' (use memory or sqlite:PATH)"));
+}
+
 absl::StatusOr<std::unique_ptr<Server>> Server::BuildAndStart(const ServerOptions& options) {
   TB_RETURN_IF_ERROR(ValidateOptions(options));
   std::unique_ptr<Server> server(new Server());
   server->components_ = std::make_unique<Components>();
   Components& c = *server->components_;
 
-  TB_ASSIGN_OR_RETURN(c.store, OpenStore(options.store));
+  TB_ASSIGN_OR_RETURN(c.storage, OpenStorage(options));
+  CredentialStore* store = c.storage.store.get();
 
   CurlHttpTransportOptions http;
   http.ca_file = options.ims_ca_file;
@@ -127,12 +209,12 @@ absl::StatusOr<std::unique_ptr<Server>> Server::BuildAndStart(const ServerOption
 
   c.exchange_pool = std::make_unique<ThreadPool>(options.exchange_threads);
   c.admin_pool = std::make_unique<ThreadPool>(options.admin_threads);
-  c.broker = std::make_unique<TokenBroker>(c.store.get(), c.exchanger.get(), c.exchange_pool.get(),
+  c.broker = std::make_unique<TokenBroker>(store, c.exchanger.get(), c.exchange_pool.get(),
                                            SystemClock::Get(), &c.random, options.refresh);
   c.token_service = std::make_unique<TokenServiceImpl>(c.broker.get());
   ValidationOptions validation;
   validation.allow_insecure_ims_http = options.allow_insecure_ims_http;
-  c.integration_service = std::make_unique<IntegrationServiceImpl>(c.store.get(), c.broker.get(),
+  c.integration_service = std::make_unique<IntegrationServiceImpl>(store, c.broker.get(),
                                                                    c.admin_pool.get(), validation);
 
   grpc::EnableDefaultHealthCheckService(true);

@@ -11,6 +11,8 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "server/broker/refresh_policy.h"
+#include "server/crypto/envelope.h"
+#include "server/store/credential_store.h"
 
 namespace tokenbroker {
 
@@ -18,7 +20,10 @@ namespace tokenbroker {
 struct ServerOptions {
   std::string listen = "127.0.0.1:50051";
   std::string port_file;
+  // "memory" or "sqlite:PATH".
   std::string store = "memory";
+  // Keyring file (KEKs); empty: the TOKENBROKER_KEYRING environment variable.
+  std::string kek_file;
   std::string ims_url = "https://ims-na1.adobelogin.com";
   std::string ims_ca_file;
   bool allow_insecure_ims_http = false;
@@ -31,6 +36,21 @@ struct ServerOptions {
   int exchange_threads = 8;
   int admin_threads = 4;
 };
+
+class SqliteCredentialStore;
+
+// The credential store named by `options.store`, with the envelope cipher
+// of its keyring (encrypted stores only). Checks that the keyring holds
+// every key id the store uses and actually opens stored records.
+struct Storage {
+  std::unique_ptr<EnvelopeCipher> cipher;  // declared first: outlives the store
+  std::unique_ptr<CredentialStore> store;
+  SqliteCredentialStore* sqlite = nullptr;  // set when the store is SQLite
+};
+// Errors: INVALID_ARGUMENT (bad --store), FAILED_PRECONDITION (no keyring,
+// or a key id the store uses is missing: named), DATA_LOSS (the keyring's
+// key does not decrypt the stored records), store errors.
+absl::StatusOr<Storage> OpenStorage(const ServerOptions& options);
 
 class Server {
  public:

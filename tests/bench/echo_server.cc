@@ -2,13 +2,12 @@
 // answers GetAccessToken with fixed bytes (the same token the broker serves),
 // doing no work at all. `make bench` runs ghz against it and against
 // tokenbroker under the same load; the ratio is the broker's overhead.
+#include <grpcpp/grpcpp.h>
 #include <signal.h>
 
 #include <cstdio>
 #include <fstream>
 #include <sstream>
-
-#include <grpcpp/grpcpp.h>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"

@@ -10,6 +10,7 @@
 
 #include <functional>
 #include <memory>
+#include <ostream>
 #include <string>
 
 #include "gtest/gtest.h"
@@ -23,6 +24,9 @@ struct StoreFactory {
   // Returns a new, empty store using `clock` for create/update times.
   std::function<std::unique_ptr<CredentialStore>(const Clock* clock)> make;
 };
+
+// gtest prints parameters of failing tests: name the backend, not its bytes.
+inline void PrintTo(const StoreFactory& factory, std::ostream* os) { *os << factory.name; }
 
 class CredentialStoreConformanceTest : public ::testing::TestWithParam<StoreFactory> {};
 

@@ -1,0 +1,240 @@
+#include "server/admin_commands.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/time/clock.h"
+#include "server/crypto/keyring.h"
+#include "server/store/sqlite_credential_store.h"
+
+namespace tokenbroker {
+namespace {
+
+int Fail(const absl::Status& status) {
+  std::fprintf(stderr, "tokenbroker: %s: %s\n", absl::StatusCodeToString(status.code()).c_str(),
+               std::string(status.message()).c_str());
+  return 1;
+}
+
+int Usage(const std::string& message) {
+  std::fprintf(stderr, "tokenbroker: %s (see tokenbroker --help)\n", message.c_str());
+  return 2;
+}
+
+std::string Rfc3339(absl::Time t) {
+  return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", t, absl::UTCTimeZone());
+}
+
+int KeyringCommand(const std::vector<std::string>& args, const AdminOptions& o) {
+  if (args.size() != 2) return Usage("usage: tokenbroker keyring create|add|list|remove");
+  const std::string& verb = args[1];
+  const std::string& path = o.server.kek_file;
+  if (path.empty()) return Usage("keyring " + verb + " needs --kek-file=PATH");
+  if (verb == "create") {
+    absl::StatusOr<Keyring> keyring = Keyring::Generate();
+    if (!keyring.ok()) return Fail(keyring.status());
+    absl::Status written = WriteKeyringFile(path, *keyring, /*overwrite=*/false);
+    if (!written.ok()) return Fail(written);
+    std::printf(
+        "created keyring %s (mode 0600) with primary key %s\n"
+        "Keep it secret and back it up apart from the database: without it the stored\n"
+        "credentials cannot be decrypted by anyone, including you.\n",
+        path.c_str(), keyring->primary_id().c_str());
+    return 0;
+  }
+  absl::StatusOr<Keyring> keyring = Keyring::LoadFromFile(path);
+  if (!keyring.ok()) return Fail(keyring.status());
+  if (verb == "add") {
+    std::string old_primary = keyring->primary_id();
+    absl::StatusOr<std::string> id = keyring->AddPrimary();
+    if (!id.ok()) return Fail(id.status());
+    absl::Status written = WriteKeyringFile(path, *keyring, /*overwrite=*/true);
+    if (!written.ok()) return Fail(written);
+    std::printf(
+        "added key %s as the primary of %s; %s is now decrypt-only.\n"
+        "Running servers pick the new key up within seconds. Next: tokenbroker rekey "
+        "--store=... --kek-file=%s\n",
+        id->c_str(), path.c_str(), old_primary.c_str(), path.c_str());
+    return 0;
+  }
+  if (verb == "list") {
+    std::printf("%-20s %-8s %s\n", "KEY ID", "ROLE", "CREATED");
+    for (const auto& key : keyring->metadata()) {
+      std::printf("%-20s %-8s %s\n", key.id.c_str(), key.primary ? "primary" : "decrypt",
+                  Rfc3339(key.create_time).c_str());
+    }
+    return 0;
+  }
+  if (verb == "remove") {
+    if (o.key_id.empty()) return Usage("keyring remove needs --key-id=ID");
+    if (o.server.store.rfind("sqlite:", 0) == 0) {
+      absl::StatusOr<Storage> storage = OpenStorage(o.server);
+      if (!storage.ok()) return Fail(storage.status());
+      absl::StatusOr<std::vector<std::string>> in_use = storage->sqlite->KeyIdsInUse();
+      if (!in_use.ok()) return Fail(in_use.status());
+      for (const auto& id : *in_use) {
+        if (id == o.key_id) {
+          return Fail(absl::FailedPreconditionError(
+              absl::StrCat("key ", id, " still wraps stored data: run tokenbroker rekey first")));
+        }
+      }
+    } else {
+      std::fprintf(stderr,
+                   "warning: no --store=sqlite:PATH given, so nothing checked that key %s is "
+                   "no longer in use\n",
+                   o.key_id.c_str());
+    }
+    absl::Status removed = keyring->Remove(o.key_id);
+    if (!removed.ok()) return Fail(removed);
+    absl::Status written = WriteKeyringFile(path, *keyring, /*overwrite=*/true);
+    if (!written.ok()) return Fail(written);
+    std::printf("removed key %s from %s\n", o.key_id.c_str(), path.c_str());
+    return 0;
+  }
+  return Usage("unknown keyring command '" + verb + "' (create, add, list, remove)");
+}
+
+absl::StatusOr<Storage> OpenSqlite(const AdminOptions& o, const std::string& command) {
+  if (o.server.store.rfind("sqlite:", 0) != 0) {
+    return absl::InvalidArgumentError(command + " needs --store=sqlite:PATH");
+  }
+  return OpenStorage(o.server);
+}
+
+int RekeyCommand(const AdminOptions& o) {
+  absl::StatusOr<Storage> storage = OpenSqlite(o, "rekey");
+  if (!storage.ok()) return Fail(storage.status());
+  std::string primary = storage->cipher->PrimaryKeyId();
+  std::printf("re-wrapping every data key with primary key %s\n", primary.c_str());
+  absl::Time start = absl::Now();
+  auto progress = [](const SqliteCredentialStore::RekeyProgress& p) {
+    std::printf("  %lld/%lld re-wrapped, %lld already current\n",
+                static_cast<long long>(p.rewrapped), static_cast<long long>(p.total),
+                static_cast<long long>(p.already_current));
+    std::fflush(stdout);
+  };
+  absl::StatusOr<SqliteCredentialStore::RekeyProgress> done = storage->sqlite->Rekey(progress);
+  if (!done.ok()) return Fail(done.status());
+  absl::StatusOr<std::vector<std::string>> in_use = storage->sqlite->KeyIdsInUse();
+  if (!in_use.ok()) return Fail(in_use.status());
+  std::printf(
+      "done in %s: %lld ciphertexts, %lld re-wrapped, %lld already current, %lld unreadable "
+      "cached tokens dropped\nkey ids still in use: %s\n",
+      absl::FormatDuration(absl::Now() - start).c_str(), static_cast<long long>(done->total),
+      static_cast<long long>(done->rewrapped), static_cast<long long>(done->already_current),
+      static_cast<long long>(done->dropped_tokens), absl::StrJoin(*in_use, ", ").c_str());
+  return 0;
+}
+
+int BackupCommand(const AdminOptions& o) {
+  if (o.to.empty()) return Usage("backup needs --to=FILE");
+  absl::StatusOr<Storage> storage = OpenSqlite(o, "backup");
+  if (!storage.ok()) return Fail(storage.status());
+  absl::Status backed_up = storage->sqlite->Backup(o.to);
+  if (!backed_up.ok()) return Fail(backed_up);
+  std::printf("backup written to %s (encrypted: restore it with the same keyring)\n", o.to.c_str());
+  return 0;
+}
+
+// Counts integrations and checks each opens; prints a summary.
+absl::Status CheckEvery(CredentialStore& store, int64_t* ok_count) {
+  int64_t ok = 0, broken = 0;
+  std::string token;
+  do {
+    absl::StatusOr<IntegrationPage> page = store.List(500, token);
+    if (!page.ok()) return page.status();
+    for (const Integration& in : page->integrations) {
+      absl::StatusOr<Integration> full = store.Get(in.id);
+      if (full.ok()) {
+        ++ok;
+      } else {
+        ++broken;
+        std::printf("  %s: %s\n", in.id.c_str(), std::string(full.status().message()).c_str());
+      }
+    }
+    token = page->next_page_token;
+  } while (!token.empty());
+  *ok_count = ok;
+  std::printf("%lld integrations readable, %lld failed\n", static_cast<long long>(ok),
+              static_cast<long long>(broken));
+  if (broken > 0) {
+    return absl::DataLossError(absl::StrCat(broken, " integrations failed their integrity check"));
+  }
+  return absl::OkStatus();
+}
+
+int CheckCommand(const AdminOptions& o) {
+  absl::StatusOr<Storage> storage = OpenSqlite(o, "check");
+  if (!storage.ok()) return Fail(storage.status());
+  absl::Status integrity = storage->sqlite->IntegrityCheck();
+  if (!integrity.ok()) return Fail(integrity);
+  std::printf("PRAGMA integrity_check: ok\n");
+  int64_t ok = 0;
+  absl::Status every = CheckEvery(*storage->store, &ok);
+  return every.ok() ? 0 : Fail(every);
+}
+
+int RestoreCommand(const AdminOptions& o) {
+  if (o.from.empty()) return Usage("restore needs --from=FILE");
+  if (o.server.store.rfind("sqlite:", 0) != 0) return Usage("restore needs --store=sqlite:PATH");
+  std::string target = o.server.store.substr(7);
+  std::error_code ec;
+  if (std::filesystem::exists(target, ec) && !o.force) {
+    return Fail(absl::AlreadyExistsError(
+        absl::StrCat(target, " exists: stop the server and pass --force to replace it")));
+  }
+  // Verify the backup with the keyring before touching the target.
+  AdminOptions check = o;
+  check.server.store = "sqlite:" + o.from;
+  absl::StatusOr<Storage> backup = OpenStorage(check.server);
+  if (!backup.ok()) return Fail(backup.status());
+  absl::Status integrity = backup->sqlite->IntegrityCheck();
+  if (!integrity.ok()) return Fail(integrity);
+  int64_t count = 0;
+  absl::Status every = CheckEvery(*backup->store, &count);
+  if (!every.ok()) return Fail(every);
+  std::string tmp = target + ".restore-tmp";
+  backup->store.reset();
+  std::filesystem::path dir = std::filesystem::path(target).parent_path();
+  if (!dir.empty() && !std::filesystem::exists(dir, ec)) {
+    std::filesystem::create_directories(dir, ec);
+    chmod(dir.c_str(), 0700);
+  }
+  std::filesystem::remove(tmp, ec);
+  std::filesystem::copy_file(o.from, tmp, ec);
+  if (ec) {
+    return Fail(absl::InternalError("copy " + o.from + " to " + tmp + ": " + ec.message()));
+  }
+  chmod(tmp.c_str(), 0600);
+  for (const char* suffix : {"-wal", "-shm"}) std::filesystem::remove(target + suffix, ec);
+  std::filesystem::rename(tmp, target, ec);
+  if (ec) return Fail(absl::InternalError("rename onto " + target + ": " + ec.message()));
+  std::printf("restored %lld integrations from %s into %s\n", static_cast<long long>(count),
+              o.from.c_str(), target.c_str());
+  return 0;
+}
+
+}  // namespace
+
+bool IsAdminCommand(const std::string& command) {
+  return command == "keyring" || command == "rekey" || command == "backup" ||
+         command == "restore" || command == "check";
+}
+
+int RunAdminCommand(const std::vector<std::string>& args, const AdminOptions& options) {
+  const std::string& command = args.at(0);
+  if (command == "keyring") return KeyringCommand(args, options);
+  if (args.size() != 1) return Usage("unexpected argument '" + args[1] + "'");
+  if (command == "rekey") return RekeyCommand(options);
+  if (command == "backup") return BackupCommand(options);
+  if (command == "restore") return RestoreCommand(options);
+  if (command == "check") return CheckCommand(options);
+  return Usage("unknown command '" + command + "'");
+}
+
+}  // namespace tokenbroker

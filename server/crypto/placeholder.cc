@@ -1,2 +1,0 @@
-// placeholder until the crypto layer lands
-namespace tokenbroker {}

@@ -1,0 +1,518 @@
+// SqliteCredentialStore: the conformance suite, plus what only a file-backed,
+// encrypted store has (permissions, WAL, migrations, secrets at rest,
+// tampering, backup, rekey).
+#include "server/store/sqlite_credential_store.h"
+
+#include <sys/stat.h>
+
+#include <atomic>
+#include <thread>
+
+#include "gmock/gmock.h"
+#include "server/store/sqlite_db.h"
+#include "tests/store/credential_store_conformance.h"
+#include "tests/store/sqlite_test_cipher.h"
+#include "tests/testing/fake_clock.h"
+#include "tests/testing/subprocess.h"
+
+namespace tokenbroker::testing {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+using ::testing::Not;
+
+// A SqliteCredentialStore that owns its temporary directory and cipher, so
+// the conformance suite gets a fresh database per test.
+class OwningSqliteStore final : public CredentialStore {
+ public:
+  explicit OwningSqliteStore(const Clock* clock) {
+    auto store = SqliteCredentialStore::Open(dir_.File("store/tokenbroker.db"), &cipher_, clock);
+    EXPECT_TRUE(store.ok()) << store.status();
+    if (store.ok()) store_ = *std::move(store);
+  }
+  absl::StatusOr<Integration> Create(const Integration& i) override { return store_->Create(i); }
+  absl::StatusOr<Integration> Get(absl::string_view id) override { return store_->Get(id); }
+  absl::StatusOr<IntegrationPage> List(int size, absl::string_view token) override {
+    return store_->List(size, token);
+  }
+  absl::StatusOr<Integration> Update(const Integration& i, absl::string_view etag) override {
+    return store_->Update(i, etag);
+  }
+  absl::Status Delete(absl::string_view id, absl::string_view etag) override {
+    return store_->Delete(id, etag);
+  }
+  absl::Status PutToken(absl::string_view id, const AccessToken& t) override {
+    return store_->PutToken(id, t);
+  }
+  absl::StatusOr<std::optional<AccessToken>> GetToken(absl::string_view id) override {
+    return store_->GetToken(id);
+  }
+
+ private:
+  TempDir dir_;
+  FakeEnvelopeCipher cipher_;
+  std::unique_ptr<SqliteCredentialStore> store_;
+};
+
+INSTANTIATE_TEST_SUITE_P(
+    Sqlite, CredentialStoreConformanceTest,
+    ::testing::Values(StoreFactory{"sqlite",
+                                   [](const Clock* clock) -> std::unique_ptr<CredentialStore> {
+                                     return std::make_unique<OwningSqliteStore>(clock);
+                                   }}),
+    [](const ::testing::TestParamInfo<StoreFactory>& info) { return info.param.name; });
+
+constexpr char kSecretMarker[] = "CLIENT-SECRET-MARKER-7f3a";
+constexpr char kKeyMarker[] = "PRIVATE-KEY-MARKER-91bc";
+constexpr char kTokenMarker[] = "ACCESS-TOKEN-MARKER-c0de";
+
+Integration Sample(const std::string& id) {
+  Integration in;
+  in.id = id;
+  in.display_name = "DISPLAY-NAME-MARKER " + id;
+  in.auth_method = AuthMethod::kJwt;
+  in.client_id = "client-" + id;
+  in.org_id = "ORG@AdobeOrg";
+  in.technical_account_id = "TECH@techacct.adobe.com";
+  in.scopes = {"openid", "AdobeID"};
+  in.metascopes = {"ent_dataservices_sdk"};
+  in.ims_url = "https://ims-na1.adobelogin.com";
+  in.credentials.client_secrets = {SecretString(absl::StrCat(kSecretMarker, "-", id))};
+  in.credentials.private_key_pem = SecretString(absl::StrCat(kKeyMarker, "-", id));
+  return in;
+}
+
+AccessToken SampleToken(const std::string& id, absl::Time now) {
+  AccessToken token;
+  token.access_token = SecretString(absl::StrCat(kTokenMarker, "-", id));
+  token.issue_time = now;
+  token.expire_time = now + absl::Hours(24);
+  token.debug_id = "dbg-" + id;
+  return token;
+}
+
+int Mode(const std::string& path) {
+  struct stat st;
+  if (stat(path.c_str(), &st) != 0) return -1;
+  return st.st_mode & 07777;
+}
+
+// Direct access to the database file, bypassing the store (an attacker or
+// a broken disk).
+class RawDb {
+ public:
+  explicit RawDb(const std::string& path) {
+    auto db = internal::SqliteConnection::Open(path, SQLITE_OPEN_READWRITE);
+    EXPECT_TRUE(db.ok()) << db.status();
+    db_ = *std::move(db);
+    sqlite3_busy_timeout(db_->get(), 5000);
+  }
+  void Exec(const std::string& sql) { ASSERT_TRUE(db_->Exec(sql).ok()) << sql; }
+  // The first column of the first row of `sql` with `?` bound to `param`.
+  std::string Text(const std::string& sql, const std::string& param = "") {
+    auto q = db_->Prepare(sql);
+    EXPECT_TRUE(q.ok()) << q.status();
+    if (!param.empty()) q->Bind(param);
+    auto row = q->Step();
+    EXPECT_TRUE(row.ok() && *row) << sql;
+    return row.ok() && *row ? q->Text(0) : "";
+  }
+  void SetBlob(const std::string& sql, const std::string& blob, const std::string& id) {
+    auto q = db_->Prepare(sql);
+    ASSERT_TRUE(q.ok()) << q.status();
+    ASSERT_TRUE(q->BindBlob(blob).Bind(id).Run().ok());
+    EXPECT_EQ(db_->Changes(), 1);
+  }
+
+ private:
+  std::unique_ptr<internal::SqliteConnection> db_;
+};
+
+class SqliteCredentialStoreTest : public ::testing::Test {
+ protected:
+  std::unique_ptr<SqliteCredentialStore> OpenStore() {
+    auto store = SqliteCredentialStore::Open(path_, &cipher_, &clock_);
+    EXPECT_TRUE(store.ok()) << store.status();
+    return store.ok() ? *std::move(store) : nullptr;
+  }
+
+  void CreateSamples(SqliteCredentialStore* store, const std::vector<std::string>& ids,
+                     bool with_tokens) {
+    for (const std::string& id : ids) {
+      ASSERT_TRUE(store->Create(Sample(id)).ok()) << id;
+      if (with_tokens) {
+        ASSERT_TRUE(store->PutToken(id, SampleToken(id, clock_.Now())).ok());
+      }
+    }
+  }
+
+  TempDir dir_;
+  std::string path_ = dir_.File("state/db/tokenbroker.db");
+  FakeEnvelopeCipher cipher_{"k1"};
+  FakeClock clock_;
+};
+
+TEST_F(SqliteCredentialStoreTest, OpenCreatesPrivateDirectoriesAndFilesWhateverTheUmask) {
+  mode_t old_umask = umask(0);  // the most permissive umask must not matter
+  auto store = OpenStore();
+  umask(old_umask);
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->Create(Sample("acme")).ok());
+  EXPECT_EQ(Mode(dir_.File("state")), 0700);
+  EXPECT_EQ(Mode(dir_.File("state/db")), 0700);
+  EXPECT_EQ(Mode(path_), 0600);
+  EXPECT_EQ(Mode(path_ + "-wal"), 0600);
+  EXPECT_EQ(Mode(path_ + "-shm"), 0600);
+}
+
+TEST_F(SqliteCredentialStoreTest, OpenTightensAnExistingLooseFile) {
+  std::string path = dir_.File("loose.db");
+  WriteFile(path, "");
+  ASSERT_EQ(chmod(path.c_str(), 0644), 0);
+  auto store = SqliteCredentialStore::Open(path, &cipher_, &clock_);
+  ASSERT_TRUE(store.ok()) << store.status();
+  EXPECT_EQ(Mode(path), 0600);
+}
+
+TEST_F(SqliteCredentialStoreTest, OpenOfNonDatabaseFileIsDataLoss) {
+  std::string path = dir_.File("garbage.db");
+  WriteFile(path, std::string(8192, 'x'));
+  auto store = SqliteCredentialStore::Open(path, &cipher_, &clock_);
+  EXPECT_EQ(store.status().code(), absl::StatusCode::kDataLoss) << store.status();
+  EXPECT_THAT(std::string(store.status().message()), HasSubstr("garbage.db"));
+}
+
+TEST_F(SqliteCredentialStoreTest, OpenWithoutCipherIsInvalidArgument) {
+  EXPECT_EQ(SqliteCredentialStore::Open(path_, nullptr, &clock_).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(SqliteCredentialStore::Open("", &cipher_, &clock_).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(SqliteCredentialStoreTest, JournalModeIsWal) {
+  auto store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(RawDb(path_).Text("PRAGMA journal_mode"), "wal");
+}
+
+TEST_F(SqliteCredentialStoreTest, ReopenKeepsIntegrationsAndTokens) {
+  std::string etag;
+  {
+    auto store = OpenStore();
+    ASSERT_NE(store, nullptr);
+    CreateSamples(store.get(), {"acme", "beta"}, /*with_tokens=*/false);
+    AccessToken token = SampleToken("acme", clock_.Now());
+    token.issue_time = absl::InfinitePast();  // unknown times survive too
+    ASSERT_TRUE(store->PutToken("acme", token).ok());
+    etag = store->Get("acme")->etag;
+  }
+  auto store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  absl::StatusOr<Integration> got = store->Get("acme");
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_EQ(got->etag, etag);
+  EXPECT_EQ(got->create_time, clock_.Now());
+  EXPECT_EQ(got->scopes, Sample("acme").scopes);
+  EXPECT_EQ(got->credentials.private_key_pem.value(), absl::StrCat(kKeyMarker, "-acme"));
+  absl::StatusOr<std::optional<AccessToken>> token = store->GetToken("acme");
+  ASSERT_TRUE(token.ok() && token->has_value()) << token.status();
+  EXPECT_EQ((*token)->access_token.value(), absl::StrCat(kTokenMarker, "-acme"));
+  EXPECT_EQ((*token)->issue_time, absl::InfinitePast());
+  EXPECT_EQ((*token)->expire_time, clock_.Now() + absl::Hours(24));
+  EXPECT_EQ((*token)->debug_id, "dbg-acme");
+  absl::StatusOr<std::optional<AccessToken>> none = store->GetToken("beta");
+  ASSERT_TRUE(none.ok());
+  EXPECT_FALSE(none->has_value());
+}
+
+TEST_F(SqliteCredentialStoreTest, MigrationsAreRecordedOnce) {
+  { ASSERT_NE(OpenStore(), nullptr); }
+  clock_.Advance(absl::Hours(1));
+  { ASSERT_NE(OpenStore(), nullptr); }  // a second open applies nothing
+  RawDb raw(path_);
+  EXPECT_EQ(raw.Text("SELECT count(*) FROM schema_migrations"),
+            absl::StrCat(SqliteCredentialStore::LatestSchemaVersion()));
+  EXPECT_EQ(raw.Text("SELECT applied_at FROM schema_migrations WHERE version = 1"),
+            "2027-01-15T08:00:00Z");
+}
+
+TEST_F(SqliteCredentialStoreTest, OpenOfNewerSchemaIsFailedPrecondition) {
+  { ASSERT_NE(OpenStore(), nullptr); }
+  RawDb(path_).Exec("INSERT INTO schema_migrations VALUES (99, '2030-01-01T00:00:00Z')");
+  auto store = SqliteCredentialStore::Open(path_, &cipher_, &clock_);
+  EXPECT_EQ(store.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(std::string(store.status().message()), HasSubstr("schema version 99"));
+}
+
+TEST_F(SqliteCredentialStoreTest, SecretsNeverReachTheFilesInPlaintext) {
+  auto store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  CreateSamples(store.get(), {"acme", "beta", "gamma"}, /*with_tokens=*/true);
+  Integration updated = Sample("beta");
+  ASSERT_TRUE(store->Update(updated, "").ok());
+  ASSERT_TRUE(store->PutToken("beta", SampleToken("beta2", clock_.Now())).ok());
+
+  auto expect_no_secrets = [](const std::string& file) {
+    std::string bytes = ReadFile(file);
+    ASSERT_FALSE(bytes.empty()) << file;
+    // The non-secret columns are there in plaintext: the scan works.
+    EXPECT_THAT(bytes, HasSubstr("DISPLAY-NAME-MARKER")) << file;
+    EXPECT_THAT(bytes, Not(HasSubstr(kSecretMarker))) << file;
+    EXPECT_THAT(bytes, Not(HasSubstr(kKeyMarker))) << file;
+    EXPECT_THAT(bytes, Not(HasSubstr(kTokenMarker))) << file;
+  };
+  expect_no_secrets(path_ + "-wal");  // before any checkpoint: all in the WAL
+  RawDb(path_).Exec("PRAGMA wal_checkpoint(FULL)");
+  expect_no_secrets(path_);
+}
+
+TEST_F(SqliteCredentialStoreTest, FlippedByteInCredentialsIsDataLossForThatIdOnly) {
+  auto store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  CreateSamples(store.get(), {"alpha", "bravo", "charlie"}, /*with_tokens=*/false);
+  RawDb raw(path_);
+  std::string blob = raw.Text("SELECT credentials FROM integrations WHERE id = ?", "bravo");
+  blob[blob.size() - 3] ^= 0x01;
+  raw.SetBlob("UPDATE integrations SET credentials = ? WHERE id = ?", blob, "bravo");
+
+  absl::StatusOr<Integration> broken = store->Get("bravo");
+  EXPECT_EQ(broken.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_EQ(broken.status().message(),
+            "integration 'bravo': stored credentials failed their integrity check");
+  EXPECT_TRUE(store->Get("alpha").ok());
+  EXPECT_TRUE(store->Get("charlie").ok());
+
+  // List still shows every integration; the broken one without credentials.
+  absl::StatusOr<IntegrationPage> page = store->List(10, "");
+  ASSERT_TRUE(page.ok()) << page.status();
+  ASSERT_EQ(page->integrations.size(), 3u);
+  EXPECT_EQ(page->integrations[1].id, "bravo");
+  EXPECT_EQ(page->integrations[1].client_id, "client-bravo");
+  EXPECT_THAT(page->integrations[1].credentials.client_secrets, IsEmpty());
+  EXPECT_EQ(page->integrations[2].credentials.client_secrets.size(), 1u);
+}
+
+TEST_F(SqliteCredentialStoreTest, CiphertextCopiedFromAnotherRowIsDataLoss) {
+  auto store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  CreateSamples(store.get(), {"alpha", "bravo"}, /*with_tokens=*/true);
+  RawDb raw(path_);
+  raw.SetBlob("UPDATE integrations SET credentials = ? WHERE id = ?",
+              raw.Text("SELECT credentials FROM integrations WHERE id = ?", "alpha"), "bravo");
+  raw.SetBlob("UPDATE tokens SET token = ? WHERE integration_id = ?",
+              raw.Text("SELECT token FROM tokens WHERE integration_id = ?", "alpha"), "bravo");
+  EXPECT_EQ(store->Get("bravo").status().code(), absl::StatusCode::kDataLoss);
+  absl::StatusOr<std::optional<AccessToken>> token = store->GetToken("bravo");
+  EXPECT_EQ(token.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_THAT(std::string(token.status().message()), HasSubstr("'bravo'"));
+  EXPECT_TRUE(store->Get("alpha").ok());
+}
+
+TEST_F(SqliteCredentialStoreTest, EditedImsUrlColumnIsDataLoss) {
+  // The IMS URL decides where the secret is sent: it is sealed with it.
+  auto store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  CreateSamples(store.get(), {"acme"}, /*with_tokens=*/false);
+  RawDb(path_).Exec("UPDATE integrations SET ims_url = 'https://attacker.example' WHERE id='acme'");
+  EXPECT_EQ(store->Get("acme").status().code(), absl::StatusCode::kDataLoss);
+}
+
+TEST_F(SqliteCredentialStoreTest, UnknownKekIsFailedPreconditionNamingTheKey) {
+  cipher_.SetPrimary("retired-key");
+  auto store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  CreateSamples(store.get(), {"acme"}, /*with_tokens=*/true);
+  cipher_.SetPrimary("k2");
+  cipher_.RemoveKey("retired-key");
+
+  absl::StatusOr<Integration> got = store->Get("acme");
+  EXPECT_EQ(got.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(std::string(got.status().message()), HasSubstr("retired-key"));
+  EXPECT_THAT(std::string(got.status().message()), HasSubstr("'acme'"));
+  EXPECT_EQ(store->GetToken("acme").status().code(), absl::StatusCode::kFailedPrecondition);
+  absl::StatusOr<IntegrationPage> page = store->List(10, "");
+  ASSERT_TRUE(page.ok());
+  EXPECT_EQ(page->integrations.size(), 1u);
+
+  absl::StatusOr<SqliteCredentialStore::RekeyProgress> rekey = store->Rekey(nullptr);
+  EXPECT_EQ(rekey.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(std::string(rekey.status().message()), HasSubstr("retired-key"));
+  EXPECT_THAT(std::string(rekey.status().message()), HasSubstr("'acme'"));
+}
+
+TEST_F(SqliteCredentialStoreTest, ConcurrentUpdatesWithTheSameEtagHaveOneWinner) {
+  auto store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  absl::StatusOr<Integration> created = store->Create(Sample("acme"));
+  ASSERT_TRUE(created.ok());
+  std::atomic<int> won{0}, aborted{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 8; ++i) {
+    threads.emplace_back([&] {
+      absl::StatusOr<Integration> r = store->Update(*created, created->etag);
+      if (r.ok()) ++won;
+      if (absl::IsAborted(r.status())) ++aborted;
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(won, 1);
+  EXPECT_EQ(aborted, 7);
+}
+
+TEST_F(SqliteCredentialStoreTest, IntegrityCheckIsOkThenReportsOrphanedTokens) {
+  auto store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  CreateSamples(store.get(), {"acme", "beta"}, /*with_tokens=*/true);
+  EXPECT_TRUE(store->IntegrityCheck().ok()) << store->IntegrityCheck();
+  // Foreign keys are off by default in other clients (the sqlite3 shell).
+  RawDb(path_).Exec("DELETE FROM integrations WHERE id = 'beta'");
+  absl::Status check = store->IntegrityCheck();
+  EXPECT_EQ(check.code(), absl::StatusCode::kDataLoss);
+  EXPECT_THAT(std::string(check.message()), HasSubstr("tokens"));
+}
+
+TEST_F(SqliteCredentialStoreTest, BackupIsAPrivateOpenableCopyAndNeverOverwrites) {
+  auto store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  CreateSamples(store.get(), {"acme", "beta"}, /*with_tokens=*/true);
+  std::string backup = dir_.File("backup.db");
+  ASSERT_TRUE(store->Backup(backup).ok()) << store->Backup(backup);
+  EXPECT_EQ(Mode(backup), 0600);
+  ASSERT_TRUE(store->Create(Sample("after-backup")).ok());
+
+  absl::Status again = store->Backup(backup);
+  EXPECT_EQ(again.code(), absl::StatusCode::kAlreadyExists);
+  EXPECT_THAT(std::string(again.message()), HasSubstr("backup.db"));
+  EXPECT_EQ(store->Backup(dir_.File("no/such/dir/backup.db")).code(),
+            absl::StatusCode::kFailedPrecondition);
+
+  auto copy = SqliteCredentialStore::Open(backup, &cipher_, &clock_);
+  ASSERT_TRUE(copy.ok()) << copy.status();
+  EXPECT_TRUE((*copy)->IntegrityCheck().ok());
+  absl::StatusOr<IntegrationPage> page = (*copy)->List(10, "");
+  ASSERT_TRUE(page.ok());
+  ASSERT_EQ(page->integrations.size(), 2u);
+  EXPECT_EQ(page->integrations[0].credentials.client_secrets[0].value(),
+            absl::StrCat(kSecretMarker, "-acme"));
+  absl::StatusOr<std::optional<AccessToken>> token = (*copy)->GetToken("beta");
+  ASSERT_TRUE(token.ok() && token->has_value());
+}
+
+TEST_F(SqliteCredentialStoreTest, RekeyRewrapsEverythingToTheNewPrimaryInBatches) {
+  auto store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  CreateSamples(store.get(), {"a", "b", "c", "d", "e"}, /*with_tokens=*/false);
+  for (const char* id : {"a", "c", "e"}) {
+    ASSERT_TRUE(store->PutToken(id, SampleToken(id, clock_.Now())).ok());
+  }
+  EXPECT_THAT(*store->KeyIdsInUse(), ElementsAre("k1"));
+  cipher_.SetPrimary("k2");
+  ASSERT_TRUE(store->Create(Sample("f")).ok());  // sealed with k2 already
+  EXPECT_THAT(*store->KeyIdsInUse(), ElementsAre("k1", "k2"));
+
+  std::vector<SqliteCredentialStore::RekeyProgress> seen;
+  absl::StatusOr<SqliteCredentialStore::RekeyProgress> done = store->Rekey(
+      [&](const SqliteCredentialStore::RekeyProgress& p) {
+        seen.push_back(p);
+        EXPECT_TRUE(store->KeyIdsInUse().ok());  // the callback may use the store
+      },
+      2);
+  ASSERT_TRUE(done.ok()) << done.status();
+  EXPECT_EQ(done->total, 9);
+  EXPECT_EQ(done->rewrapped, 8);
+  EXPECT_EQ(done->already_current, 1);
+  EXPECT_EQ(done->dropped_tokens, 0);
+  // Credentials: a b | c d | e; tokens: a c | e.
+  ASSERT_EQ(seen.size(), 5u);
+  EXPECT_EQ(seen[0].rewrapped, 2);
+  EXPECT_EQ(seen[2].rewrapped, 5);
+  EXPECT_EQ(seen.back().rewrapped, 8);
+  EXPECT_THAT(*store->KeyIdsInUse(), ElementsAre("k2"));
+
+  cipher_.RemoveKey("k1");  // nothing needs it any more
+  for (const char* id : {"a", "b", "c", "d", "e", "f"}) {
+    absl::StatusOr<Integration> got = store->Get(id);
+    ASSERT_TRUE(got.ok()) << got.status();
+    EXPECT_EQ(got->credentials.client_secrets[0].value(), absl::StrCat(kSecretMarker, "-", id));
+  }
+  absl::StatusOr<std::optional<AccessToken>> token = store->GetToken("c");
+  ASSERT_TRUE(token.ok() && token->has_value()) << token.status();
+  EXPECT_EQ((*token)->access_token.value(), absl::StrCat(kTokenMarker, "-c"));
+
+  seen.clear();
+  absl::StatusOr<SqliteCredentialStore::RekeyProgress> again =
+      store->Rekey([&](const SqliteCredentialStore::RekeyProgress& p) { seen.push_back(p); }, 2);
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(again->rewrapped, 0);
+  EXPECT_EQ(again->already_current, 9);
+  EXPECT_THAT(seen, IsEmpty());
+}
+
+TEST_F(SqliteCredentialStoreTest, RekeyDropsCachedTokensThatCannotBeOpened) {
+  auto store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  CreateSamples(store.get(), {"acme", "beta"}, /*with_tokens=*/true);
+  RawDb raw(path_);
+  std::string blob = raw.Text("SELECT token FROM tokens WHERE integration_id = ?", "acme");
+  blob.back() ^= 0x01;
+  raw.SetBlob("UPDATE tokens SET token = ? WHERE integration_id = ?", blob, "acme");
+  cipher_.SetPrimary("k2");
+  absl::StatusOr<SqliteCredentialStore::RekeyProgress> done = store->Rekey(nullptr);
+  ASSERT_TRUE(done.ok()) << done.status();
+  EXPECT_EQ(done->rewrapped, 3);
+  EXPECT_EQ(done->dropped_tokens, 1);
+  absl::StatusOr<std::optional<AccessToken>> token = store->GetToken("acme");
+  ASSERT_TRUE(token.ok()) << token.status();
+  EXPECT_FALSE(token->has_value());
+  EXPECT_THAT(*store->KeyIdsInUse(), ElementsAre("k2"));
+}
+
+TEST_F(SqliteCredentialStoreTest, RekeyRunsOnlineAlongsideReadersAndWriters) {
+  auto store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  std::vector<std::string> ids;
+  for (int i = 0; i < 300; ++i) ids.push_back(absl::StrCat("int-", 1000 + i));
+  CreateSamples(store.get(), ids, /*with_tokens=*/false);
+  cipher_.SetPrimary("k2");
+
+  std::atomic<bool> stop{false};
+  std::atomic<int> reads{0}, failures{0};
+  std::thread reader([&] {
+    for (size_t i = 0; !stop; i = (i + 7) % ids.size()) {
+      absl::StatusOr<Integration> got = store->Get(ids[i]);
+      if (!got.ok() || got->credentials.client_secrets.size() != 1) ++failures;
+      ++reads;
+    }
+  });
+  std::thread writer([&] {
+    for (size_t i = 0; !stop; i = (i + 13) % ids.size()) {
+      if (!store->Update(Sample(ids[i]), "").ok()) ++failures;
+      if (!store->PutToken(ids[i], SampleToken(ids[i], clock_.Now())).ok()) ++failures;
+    }
+  });
+  absl::StatusOr<SqliteCredentialStore::RekeyProgress> done = store->Rekey(nullptr, 10);
+  // Let the reader overlap at least a little even on a fast machine.
+  while (reads < 50) std::this_thread::yield();
+  stop = true;
+  reader.join();
+  writer.join();
+  ASSERT_TRUE(done.ok()) << done.status();
+  EXPECT_EQ(failures, 0);
+  // Rows the writer re-sealed first are nobody's work: rewrapped <= total.
+  EXPECT_GT(done->rewrapped, 0);
+  EXPECT_LE(done->rewrapped + done->already_current, done->total);
+  EXPECT_THAT(*store->KeyIdsInUse(), ElementsAre("k2"));
+  cipher_.RemoveKey("k1");
+  for (const std::string& id : ids) ASSERT_TRUE(store->Get(id).ok()) << id;
+}
+
+TEST_F(SqliteCredentialStoreTest, RekeyRejectsANonPositiveBatch) {
+  auto store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(store->Rekey(nullptr, 0).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace tokenbroker::testing

@@ -1,0 +1,93 @@
+// The credentials record sealed by the SQLite store (SCHEMA.md).
+#include "server/store/sqlite_record.h"
+
+#include "absl/strings/escaping.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace tokenbroker::internal {
+namespace {
+
+using ::testing::HasSubstr;
+
+Integration Sample() {
+  Integration in;
+  in.id = "acme";
+  in.auth_method = AuthMethod::kJwt;
+  in.client_id = "client";
+  in.org_id = "ORG@AdobeOrg";
+  in.technical_account_id = "TECH@techacct.adobe.com";
+  in.ims_url = "https://ims-na1.adobelogin.com";
+  in.credentials.client_secrets = {SecretString(std::string("s1")), SecretString(std::string(""))};
+  in.credentials.private_key_pem = SecretString(std::string("-----BEGIN PRIVATE KEY-----\n"));
+  return in;
+}
+
+// `in` without its credentials, as read from the plaintext columns.
+Integration Columns(Integration in) {
+  in.credentials = Credentials();
+  return in;
+}
+
+TEST(SqliteRecordTest, ContextsNameTheRowAndField) {
+  EXPECT_EQ(CredentialsContext("acme"), "integrations/acme/credentials");
+  EXPECT_EQ(TokenContext("acme"), "integrations/acme/token");
+}
+
+TEST(SqliteRecordTest, EncodeThenDecodeRoundTripsEverySecret) {
+  SecretString record = EncodeCredentialsRecord(Sample());
+  Integration out = Columns(Sample());
+  ASSERT_TRUE(DecodeCredentialsRecord(record.value(), &out).ok());
+  ASSERT_EQ(out.credentials.client_secrets.size(), 2u);
+  EXPECT_EQ(out.credentials.client_secrets[0].value(), "s1");
+  EXPECT_EQ(out.credentials.client_secrets[1].value(), "");
+  EXPECT_EQ(out.credentials.private_key_pem.value(), "-----BEGIN PRIVATE KEY-----\n");
+}
+
+TEST(SqliteRecordTest, EncodingIsTheDocumentedByteLayout) {
+  Integration in;
+  in.auth_method = AuthMethod::kOAuthServerToServer;
+  in.client_id = "c";
+  in.credentials.client_secrets = {SecretString(std::string("xy"))};
+  SecretString record = EncodeCredentialsRecord(in);
+  std::string want(
+      "\x01"              // version
+      "\x01\0\0\0\x02xy"  // client secret
+      "\x02\0\0\0\0"      // private key (empty)
+      "\x10\0\0\0\x01"    // auth_method "1"
+      "1"                 //
+      "\x11\0\0\0\x01"    // client_id
+      "c"                 //
+      "\x12\0\0\0\0"      // org_id
+      "\x13\0\0\0\0"      // technical_account_id
+      "\x14\0\0\0\0",     // ims_url
+      1 + 7 + 5 + 6 + 6 + 5 + 5 + 5);
+  EXPECT_EQ(record.value(), want);
+}
+
+TEST(SqliteRecordTest, DecodeRejectsAChangedBoundField) {
+  SecretString record = EncodeCredentialsRecord(Sample());
+  Integration out = Columns(Sample());
+  out.ims_url = "https://attacker.example";
+  absl::Status status = DecodeCredentialsRecord(record.value(), &out);
+  EXPECT_EQ(status.code(), absl::StatusCode::kDataLoss);
+  EXPECT_THAT(std::string(status.message()), HasSubstr("ims_url"));
+  EXPECT_THAT(std::string(status.message()), ::testing::Not(HasSubstr("attacker")));
+  EXPECT_TRUE(out.credentials.client_secrets.empty());
+}
+
+TEST(SqliteRecordTest, DecodeRejectsMalformedRecords) {
+  std::string good(EncodeCredentialsRecord(Sample()).value());
+  std::string unknown_version = good;
+  unknown_version[0] = '\x02';
+  std::string unknown_tag = good + std::string("\x7f\0\0\0\0", 5);
+  for (const std::string& bad : {std::string(), good.substr(0, good.size() - 1), good.substr(0, 3),
+                                 unknown_version, unknown_tag}) {
+    Integration out = Columns(Sample());
+    EXPECT_EQ(DecodeCredentialsRecord(bad, &out).code(), absl::StatusCode::kDataLoss)
+        << absl::CEscape(bad);
+  }
+}
+
+}  // namespace
+}  // namespace tokenbroker::internal
