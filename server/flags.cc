@@ -18,6 +18,19 @@
 ABSL_FLAG(std::string, listen, "127.0.0.1:50051",
           "gRPC listen address, host:port (port 0 picks a free port). "
           "Env: TOKENBROKER_LISTEN.");
+ABSL_FLAG(std::string, tls_cert, "",
+          "PEM certificate chain to serve gRPC over TLS (with --tls-key); re-read when it changes "
+          "on disk. TLS 1.2 or newer. Env: TOKENBROKER_TLS_CERT.");
+ABSL_FLAG(std::string, tls_key, "", "PEM private key of --tls-cert. Env: TOKENBROKER_TLS_KEY.");
+ABSL_FLAG(std::string, client_ca_file, "",
+          "PEM CA bundle: turns on mutual TLS; callers must present a certificate it verifies. "
+          "Env: TOKENBROKER_CLIENT_CA_FILE.");
+ABSL_FLAG(absl::Duration, tls_reload_interval, absl::Seconds(10),
+          "How often the TLS files are checked for changes. Env: TOKENBROKER_TLS_RELOAD_INTERVAL.");
+ABSL_FLAG(bool, allow_unauthenticated_non_loopback, false,
+          "DANGEROUS: listen on a non-loopback address although no caller is authenticated "
+          "(anyone reaching the port gets tokens). Env: "
+          "TOKENBROKER_ALLOW_UNAUTHENTICATED_NON_LOOPBACK.");
 ABSL_FLAG(std::string, port_file, "",
           "Write the bound port to this file once serving (for scripts and tests). "
           "Env: TOKENBROKER_PORT_FILE.");
@@ -72,13 +85,28 @@ ABSL_FLAG(std::string, log_level, "info",
 namespace tokenbroker {
 namespace {
 
-constexpr const char* kFlagNames[] = {
-    "listen",         "port_file",        "store",
-    "ims_url",        "ims_ca_file",      "allow_insecure_ims_http",
-    "ims_token_path", "ims_jwt_path",     "ims_connect_timeout",
-    "ims_timeout",    "ims_max_attempts", "refresh_at",
-    "refresh_jitter", "min_validity",     "exchange_threads",
-    "shutdown_grace", "log_level"};
+constexpr const char* kFlagNames[] = {"tls_cert",
+                                      "tls_key",
+                                      "client_ca_file",
+                                      "tls_reload_interval",
+                                      "allow_unauthenticated_non_loopback",
+                                      "listen",
+                                      "port_file",
+                                      "store",
+                                      "ims_url",
+                                      "ims_ca_file",
+                                      "allow_insecure_ims_http",
+                                      "ims_token_path",
+                                      "ims_jwt_path",
+                                      "ims_connect_timeout",
+                                      "ims_timeout",
+                                      "ims_max_attempts",
+                                      "refresh_at",
+                                      "refresh_jitter",
+                                      "min_validity",
+                                      "exchange_threads",
+                                      "shutdown_grace",
+                                      "log_level"};
 
 // TOKENBROKER_<FLAG> sets the flag's value before the command line is read.
 absl::Status ApplyEnvironment() {
@@ -133,6 +161,11 @@ absl::StatusOr<ServerOptions> ParseServerFlags(int argc, char** argv,
   ServerOptions o;
   o.listen = absl::GetFlag(FLAGS_listen);
   o.port_file = absl::GetFlag(FLAGS_port_file);
+  o.tls_cert = absl::GetFlag(FLAGS_tls_cert);
+  o.tls_key = absl::GetFlag(FLAGS_tls_key);
+  o.client_ca_file = absl::GetFlag(FLAGS_client_ca_file);
+  o.tls_reload_interval = absl::GetFlag(FLAGS_tls_reload_interval);
+  o.allow_unauthenticated_non_loopback = absl::GetFlag(FLAGS_allow_unauthenticated_non_loopback);
   o.store = absl::GetFlag(FLAGS_store);
   o.kek_file = absl::GetFlag(FLAGS_kek_file);
   o.ims_url = absl::GetFlag(FLAGS_ims_url);

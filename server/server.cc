@@ -3,6 +3,8 @@
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/health_check_service_interface.h>
 #include <grpcpp/security/server_credentials.h>
+#include <grpcpp/security/tls_certificate_provider.h>
+#include <grpcpp/security/tls_credentials_options.h>
 #include <grpcpp/server_builder.h>
 
 #include <algorithm>
@@ -108,6 +110,72 @@ absl::Status VerifyKeyring(SqliteCredentialStore& store, const std::vector<std::
   return absl::OkStatus();
 }
 
+bool IsLoopback(const std::string& listen) {
+  std::string host = listen.substr(0, listen.rfind(':'));
+  return host == "127.0.0.1" || host == "localhost" || host == "[::1]" ||
+         absl::StartsWith(host, "127.") || absl::StartsWith(listen, "unix:");
+}
+
+absl::Status CheckReadable(const std::string& path, const std::string& flag) {
+  std::ifstream in(path);
+  if (!in) return InvalidField(flag, absl::StrCat("cannot read ", path));
+  return absl::OkStatus();
+}
+
+// TLS 1.2 is gRPC core's minimum version (TLS 1.0/1.1 handshakes fail); the
+// certificate provider re-reads the files every `tls_reload_interval`, so a
+// certificate rotated by Kubernetes is served without a restart.
+absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> ServerCredentials(const ServerOptions& o) {
+  if (o.tls_cert.empty() != o.tls_key.empty()) {
+    return InvalidField(o.tls_cert.empty() ? "--tls-cert" : "--tls-key",
+                        "--tls-cert and --tls-key go together");
+  }
+  if (o.tls_cert.empty()) {
+    if (!o.client_ca_file.empty()) {
+      return InvalidField("--client-ca-file", "needs --tls-cert and --tls-key");
+    }
+    if (!IsLoopback(o.listen) && !o.allow_unauthenticated_non_loopback) {
+      return InvalidField(
+          "--listen",
+          absl::StrCat(o.listen,
+                       " is not a loopback address and no caller authentication is configured: "
+                       "anyone who can reach it could take every integration's tokens. Use "
+                       "--tls-cert/--tls-key with --client-ca-file, or pass "
+                       "--allow-unauthenticated-non-loopback if something else guards it"));
+    }
+    return grpc::InsecureServerCredentials();
+  }
+  TB_RETURN_IF_ERROR(CheckReadable(o.tls_cert, "--tls-cert"));
+  TB_RETURN_IF_ERROR(CheckReadable(o.tls_key, "--tls-key"));
+  if (!o.client_ca_file.empty()) {
+    TB_RETURN_IF_ERROR(CheckReadable(o.client_ca_file, "--client-ca-file"));
+  }
+  if (o.client_ca_file.empty() && !IsLoopback(o.listen) && !o.allow_unauthenticated_non_loopback) {
+    return InvalidField(
+        "--listen",
+        absl::StrCat(o.listen,
+                     " is not a loopback address and TLS without --client-ca-file "
+                     "authenticates no caller; pass --client-ca-file, or "
+                     "--allow-unauthenticated-non-loopback if something else guards it"));
+  }
+  unsigned refresh =
+      static_cast<unsigned>(std::max<int64_t>(1, absl::ToInt64Seconds(o.tls_reload_interval)));
+  auto provider = o.client_ca_file.empty()
+                      ? std::make_shared<grpc::experimental::FileWatcherCertificateProvider>(
+                            o.tls_key, o.tls_cert, refresh)
+                      : std::make_shared<grpc::experimental::FileWatcherCertificateProvider>(
+                            o.tls_key, o.tls_cert, o.client_ca_file, refresh);
+  grpc::experimental::TlsServerCredentialsOptions tls(provider);
+  tls.watch_identity_key_cert_pairs();
+  if (!o.client_ca_file.empty()) {
+    tls.watch_root_certs();
+    tls.set_cert_request_type(GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
+  } else {
+    tls.set_cert_request_type(GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE);
+  }
+  return grpc::experimental::TlsServerCredentials(tls);
+}
+
 absl::Status WritePortFile(const std::string& path, int port) {
   std::string tmp = path + ".tmp";
   {
@@ -182,6 +250,8 @@ absl::StatusOr<std::unique_ptr<Server>> Server::BuildAndStart(const ServerOption
   server->components_ = std::make_unique<Components>();
   Components& c = *server->components_;
 
+  TB_ASSIGN_OR_RETURN(std::shared_ptr<grpc::ServerCredentials> credentials,
+                      ServerCredentials(options));
   TB_ASSIGN_OR_RETURN(c.storage, OpenStorage(options));
   CredentialStore* store = c.storage.store.get();
 
@@ -220,7 +290,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::BuildAndStart(const ServerOption
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
-  builder.AddListeningPort(options.listen, grpc::InsecureServerCredentials(), &server->port_);
+  builder.AddListeningPort(options.listen, credentials, &server->port_);
   builder.RegisterService(c.token_service.get());
   builder.RegisterService(c.integration_service.get());
   server->grpc_server_ = builder.BuildAndStart();
@@ -232,8 +302,18 @@ absl::StatusOr<std::unique_ptr<Server>> Server::BuildAndStart(const ServerOption
   if (!options.port_file.empty()) {
     TB_RETURN_IF_ERROR(WritePortFile(options.port_file, server->port_));
   }
+  if (options.tls_cert.empty()) {
+    Log(IsLoopback(options.listen) ? LogLevel::kInfo : LogLevel::kWarning,
+        IsLoopback(options.listen)
+            ? "no TLS and no caller authentication: serving on loopback only"
+            : "NO TLS AND NO CALLER AUTHENTICATION on a non-loopback address "
+              "(--allow-unauthenticated-non-loopback)",
+        {{"listen", options.listen}});
+  }
   Log(LogLevel::kInfo, "tokenbroker serving",
       {{"listen", options.listen},
+       {"tls",
+        options.tls_cert.empty() ? "off" : (options.client_ca_file.empty() ? "on" : "mutual")},
        {"port", absl::StrCat(server->port_)},
        {"store", options.store},
        {"ims_url", options.ims_url}});

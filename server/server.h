@@ -19,6 +19,15 @@ namespace tokenbroker {
 // Everything main() takes from flags; see flags.cc for each one's meaning.
 struct ServerOptions {
   std::string listen = "127.0.0.1:50051";
+  // Server TLS (both or neither); re-read from disk when they change.
+  std::string tls_cert;
+  std::string tls_key;
+  // Turns on mutual TLS: clients must present a certificate it verifies.
+  std::string client_ca_file;
+  absl::Duration tls_reload_interval = absl::Seconds(10);
+  // Listening beyond loopback without caller authentication is refused
+  // unless this is set.
+  bool allow_unauthenticated_non_loopback = false;
   std::string port_file;
   // "memory" or "sqlite:PATH".
   std::string store = "memory";

@@ -17,6 +17,10 @@ ABSL_FLAG(std::string, server, "",
           "host:port of the tokenbroker server (default: $TOKENBROKER_SERVER, else "
           "127.0.0.1:50051)");
 ABSL_FLAG(bool, json, false, "Machine-readable JSON output");
+ABSL_FLAG(std::string, ca_file, "", "PEM CA bundle verifying the server: turns TLS on");
+ABSL_FLAG(std::string, cert, "", "PEM client certificate chain (mutual TLS)");
+ABSL_FLAG(std::string, key, "", "PEM private key of --cert");
+ABSL_FLAG(std::string, token_file, "", "File holding a caller token (authorization: Bearer)");
 ABSL_FLAG(absl::Duration, timeout, absl::Seconds(30), "Deadline of each RPC");
 
 ABSL_FLAG(std::string, auth, "", "oauth-s2s or jwt");
@@ -46,6 +50,10 @@ namespace {
 // Every flag tokenctl defines, hyphenated. Abseil's own flags (--flagfile,
 // --fromenv, ...) are deliberately not reachable.
 constexpr absl::string_view kKnownFlags[] = {"server",
+                                             "ca-file",
+                                             "cert",
+                                             "key",
+                                             "token-file",
                                              "json",
                                              "timeout",
                                              "auth",

@@ -23,6 +23,10 @@
 ABSL_DECLARE_FLAG(std::string, server);
 ABSL_DECLARE_FLAG(bool, json);
 ABSL_DECLARE_FLAG(absl::Duration, timeout);
+ABSL_DECLARE_FLAG(std::string, ca_file);
+ABSL_DECLARE_FLAG(std::string, cert);
+ABSL_DECLARE_FLAG(std::string, key);
+ABSL_DECLARE_FLAG(std::string, token_file);
 
 // Integration flags.
 ABSL_DECLARE_FLAG(std::string, auth);
@@ -49,7 +53,8 @@ namespace tokenbroker::tokenctl {
 
 // The flags every command accepts, by their hyphenated names.
 inline const std::vector<std::string>& GlobalFlagNames() {
-  static const auto* names = new std::vector<std::string>{"server", "json", "timeout"};
+  static const auto* names = new std::vector<std::string>{"server", "json", "timeout",   "ca-file",
+                                                          "cert",   "key",  "token-file"};
   return *names;
 }
 

@@ -39,6 +39,13 @@
 namespace tokenbroker::tokenctl {
 namespace {
 
+// A flag's value, else the environment variable's, else "".
+std::string FlagOrEnv(const std::string& flag, const char* env) {
+  if (!flag.empty()) return flag;
+  const char* value = std::getenv(env);
+  return value != nullptr ? value : "";
+}
+
 // One invocation: the parsed command line, the global options, the streams
 // and the channel, created on first use.
 class Invocation {
@@ -77,6 +84,13 @@ class Invocation {
     if (channel_ == nullptr) {
       ChannelOptions options;
       options.server = ResolveServer(absl::GetFlag(FLAGS_server));
+      options.ca_file = FlagOrEnv(absl::GetFlag(FLAGS_ca_file), "TOKENBROKER_CA_FILE");
+      options.cert_file = FlagOrEnv(absl::GetFlag(FLAGS_cert), "TOKENBROKER_CERT");
+      options.key_file = FlagOrEnv(absl::GetFlag(FLAGS_key), "TOKENBROKER_KEY");
+      absl::StatusOr<std::string> token =
+          ReadCallerToken(FlagOrEnv(absl::GetFlag(FLAGS_token_file), "TOKENBROKER_TOKEN_FILE"));
+      if (!token.ok()) return token.status();
+      caller_token_ = *std::move(token);
       absl::StatusOr<std::shared_ptr<grpc::Channel>> channel = CreateChannel(options);
       if (!channel.ok()) return channel.status();
       channel_ = *std::move(channel);
@@ -84,11 +98,15 @@ class Invocation {
     return channel_;
   }
 
-  // Per-call settings shared by every unary RPC: the deadline (and, later,
-  // per-call credentials).
+  // Per-call settings shared by every unary RPC: the deadline and the
+  // caller token.
   void Prepare(grpc::ClientContext* context) const {
     context->set_deadline(std::chrono::system_clock::now() +
                           absl::ToChronoNanoseconds(absl::GetFlag(FLAGS_timeout)));
+    AddCallerToken(context);
+  }
+  void AddCallerToken(grpc::ClientContext* context) const {
+    if (!caller_token_.empty()) context->AddMetadata("authorization", "Bearer " + caller_token_);
   }
 
  private:
@@ -98,6 +116,7 @@ class Invocation {
   std::ostream& out_;
   std::ostream& err_;
   std::shared_ptr<grpc::Channel> channel_;
+  std::string caller_token_;
 };
 
 void PrintJson(std::ostream& out, const nlohmann::ordered_json& json, int indent = 2) {
@@ -493,6 +512,7 @@ int TokenWatch(Invocation& inv) {
   v1::WatchAccessTokensRequest request;
   request.set_name(inv.name());
   grpc::ClientContext rpc;  // No deadline: a watch runs until stopped.
+  inv.AddCallerToken(&rpc);
   std::atomic<bool> done{false};
   std::atomic<bool> interrupted{false};
   std::thread waiter([&] {
@@ -616,6 +636,12 @@ Global flags:
                        127.0.0.1:50051).
   --json               JSON output on every command.
   --timeout=DURATION   Deadline of each RPC (default 30s).
+  --ca-file=PEM        CA bundle verifying the server: turns TLS on
+                       (env TOKENBROKER_CA_FILE).
+  --cert=PEM --key=PEM Client certificate and key for mutual TLS
+                       (env TOKENBROKER_CERT, TOKENBROKER_KEY).
+  --token-file=F       Caller token sent as "authorization: Bearer"
+                       (env TOKENBROKER_TOKEN_FILE).
 
 Secrets are read only from files, never from the command line:
 --client-secret-file holds one client secret per line (two while rotating),
