@@ -31,6 +31,27 @@ ABSL_FLAG(bool, allow_unauthenticated_non_loopback, false,
           "DANGEROUS: listen on a non-loopback address although no caller is authenticated "
           "(anyone reaching the port gets tokens). Env: "
           "TOKENBROKER_ALLOW_UNAUTHENTICATED_NON_LOOPBACK.");
+ABSL_FLAG(std::string, policy_file, "",
+          "Caller policy (JSON: caller tokens as salted hashes, role bindings; see README). "
+          "Re-read when it changes; an invalid new file is rejected and the old policy stays. "
+          "Empty: every caller may do everything (loopback or mutual TLS only). "
+          "Env: TOKENBROKER_POLICY_FILE.");
+ABSL_FLAG(std::string, audit_log, "",
+          "Audit log: one JSON line per RPC to this file (0600, appended), or '-' for stdout. "
+          "Env: TOKENBROKER_AUDIT_LOG.");
+ABSL_FLAG(std::string, audit_key_file, "",
+          "Key (32+ bytes) of the token fingerprints in the audit log; tokenctl audit "
+          "fingerprint uses the same file. Env: TOKENBROKER_AUDIT_KEY_FILE.");
+ABSL_FLAG(std::string, audit_failure_mode, "serve",
+          "When the audit log cannot be written: 'serve' (keep serving, count and log the "
+          "failures) or 'refuse' (answer UNAVAILABLE until it can). "
+          "Env: TOKENBROKER_AUDIT_FAILURE_MODE.");
+ABSL_FLAG(int, max_forced_refreshes, 6,
+          "Forced refreshes (RefreshAccessToken) allowed per integration per "
+          "--forced-refresh-window; more are RESOURCE_EXHAUSTED. 0: unlimited. "
+          "Env: TOKENBROKER_MAX_FORCED_REFRESHES.");
+ABSL_FLAG(absl::Duration, forced_refresh_window, absl::Minutes(1),
+          "Window of --max-forced-refreshes. Env: TOKENBROKER_FORCED_REFRESH_WINDOW.");
 ABSL_FLAG(std::string, port_file, "",
           "Write the bound port to this file once serving (for scripts and tests). "
           "Env: TOKENBROKER_PORT_FILE.");
@@ -90,6 +111,12 @@ constexpr const char* kFlagNames[] = {"tls_cert",
                                       "client_ca_file",
                                       "tls_reload_interval",
                                       "allow_unauthenticated_non_loopback",
+                                      "policy_file",
+                                      "audit_log",
+                                      "audit_key_file",
+                                      "audit_failure_mode",
+                                      "max_forced_refreshes",
+                                      "forced_refresh_window",
                                       "listen",
                                       "port_file",
                                       "store",
@@ -166,6 +193,16 @@ absl::StatusOr<ServerOptions> ParseServerFlags(int argc, char** argv,
   o.client_ca_file = absl::GetFlag(FLAGS_client_ca_file);
   o.tls_reload_interval = absl::GetFlag(FLAGS_tls_reload_interval);
   o.allow_unauthenticated_non_loopback = absl::GetFlag(FLAGS_allow_unauthenticated_non_loopback);
+  o.policy_file = absl::GetFlag(FLAGS_policy_file);
+  o.audit_log = absl::GetFlag(FLAGS_audit_log);
+  o.audit_key_file = absl::GetFlag(FLAGS_audit_key_file);
+  std::string mode = absl::GetFlag(FLAGS_audit_failure_mode);
+  if (mode != "serve" && mode != "refuse") {
+    return InvalidField("--audit-failure-mode", "serve or refuse");
+  }
+  o.audit_refuse_on_failure = mode == "refuse";
+  o.max_forced_refreshes = absl::GetFlag(FLAGS_max_forced_refreshes);
+  o.forced_refresh_window = absl::GetFlag(FLAGS_forced_refresh_window);
   o.store = absl::GetFlag(FLAGS_store);
   o.kek_file = absl::GetFlag(FLAGS_kek_file);
   o.ims_url = absl::GetFlag(FLAGS_ims_url);

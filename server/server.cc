@@ -6,6 +6,8 @@
 #include <grpcpp/security/tls_certificate_provider.h>
 #include <grpcpp/security/tls_credentials_options.h>
 #include <grpcpp/server_builder.h>
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -14,8 +16,11 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "server/api/call_guard.h"
 #include "server/api/integration_service.h"
 #include "server/api/token_service.h"
+#include "server/audit/audit_log.h"
+#include "server/auth/authorizer.h"
 #include "server/broker/token_broker.h"
 #include "server/common/error_details.h"
 #include "server/common/executor.h"
@@ -43,6 +48,10 @@ struct Server::Components {
   std::unique_ptr<ThreadPool> exchange_pool;
   std::unique_ptr<ThreadPool> admin_pool;
   std::unique_ptr<TokenBroker> broker;
+  std::unique_ptr<Authorizer> authorizer;
+  std::unique_ptr<AuditLogger> audit;
+  std::unique_ptr<RefreshRateLimiter> limiter;
+  ApiContext api;
   std::unique_ptr<TokenServiceImpl> token_service;
   std::unique_ptr<IntegrationServiceImpl> integration_service;
 };
@@ -134,7 +143,7 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> ServerCredentials(const
     if (!o.client_ca_file.empty()) {
       return InvalidField("--client-ca-file", "needs --tls-cert and --tls-key");
     }
-    if (!IsLoopback(o.listen) && !o.allow_unauthenticated_non_loopback) {
+    if (!IsLoopback(o.listen) && o.policy_file.empty() && !o.allow_unauthenticated_non_loopback) {
       return InvalidField(
           "--listen",
           absl::StrCat(o.listen,
@@ -150,7 +159,8 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> ServerCredentials(const
   if (!o.client_ca_file.empty()) {
     TB_RETURN_IF_ERROR(CheckReadable(o.client_ca_file, "--client-ca-file"));
   }
-  if (o.client_ca_file.empty() && !IsLoopback(o.listen) && !o.allow_unauthenticated_non_loopback) {
+  if (o.client_ca_file.empty() && o.policy_file.empty() && !IsLoopback(o.listen) &&
+      !o.allow_unauthenticated_non_loopback) {
     return InvalidField(
         "--listen",
         absl::StrCat(o.listen,
@@ -169,7 +179,12 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> ServerCredentials(const
   tls.watch_identity_key_cert_pairs();
   if (!o.client_ca_file.empty()) {
     tls.watch_root_certs();
-    tls.set_cert_request_type(GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
+    // With a policy, callers may authenticate with a caller token instead of
+    // a certificate (a certificate, when sent, is still verified); without
+    // one, the certificate is the only authentication, so it is required.
+    tls.set_cert_request_type(o.policy_file.empty()
+                                  ? GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY
+                                  : GRPC_SSL_REQUEST_CLIENT_CERTIFICATE_AND_VERIFY);
   } else {
     tls.set_cert_request_type(GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE);
   }
@@ -281,11 +296,47 @@ absl::StatusOr<std::unique_ptr<Server>> Server::BuildAndStart(const ServerOption
   c.admin_pool = std::make_unique<ThreadPool>(options.admin_threads);
   c.broker = std::make_unique<TokenBroker>(store, c.exchanger.get(), c.exchange_pool.get(),
                                            SystemClock::Get(), &c.random, options.refresh);
-  c.token_service = std::make_unique<TokenServiceImpl>(c.broker.get());
+  if (options.policy_file.empty()) {
+    c.authorizer = std::make_unique<Authorizer>();
+  } else {
+    TB_ASSIGN_OR_RETURN(c.authorizer, Authorizer::FromFile(options.policy_file));
+    c.authorizer->StartReloading(options.policy_reload_interval);
+  }
+  if (!options.audit_log.empty()) {
+    std::unique_ptr<AuditSink> sink;
+    if (options.audit_log == "-") {
+      sink = std::make_unique<StdoutAuditSink>();
+    } else {
+      TB_ASSIGN_OR_RETURN(sink, FileAuditSink::Open(options.audit_log));
+    }
+    SecretString key;
+    if (options.audit_key_file.empty()) {
+      unsigned char bytes[32];
+      RAND_bytes(bytes, sizeof(bytes));
+      key = SecretString(std::string(reinterpret_cast<char*>(bytes), sizeof(bytes)));
+      OPENSSL_cleanse(bytes, sizeof(bytes));
+      Log(LogLevel::kWarning,
+          "no --audit-key-file: token fingerprints in the audit log use a random per-process "
+          "key and cannot be matched with tokenctl audit fingerprint");
+    } else {
+      TB_ASSIGN_OR_RETURN(key, LoadAuditKey(options.audit_key_file));
+    }
+    c.audit = std::make_unique<AuditLogger>(
+        std::move(sink), std::move(key),
+        options.audit_refuse_on_failure ? AuditFailureMode::kRefuse : AuditFailureMode::kServe);
+  }
+  if (options.max_forced_refreshes > 0) {
+    c.limiter = std::make_unique<RefreshRateLimiter>(options.max_forced_refreshes,
+                                                     options.forced_refresh_window);
+  }
+  c.api.authorizer = c.authorizer.get();
+  c.api.audit = c.audit.get();
+  c.api.limiter = c.limiter.get();
+  c.token_service = std::make_unique<TokenServiceImpl>(c.broker.get(), &c.api);
   ValidationOptions validation;
   validation.allow_insecure_ims_http = options.allow_insecure_ims_http;
-  c.integration_service = std::make_unique<IntegrationServiceImpl>(store, c.broker.get(),
-                                                                   c.admin_pool.get(), validation);
+  c.integration_service = std::make_unique<IntegrationServiceImpl>(
+      store, c.broker.get(), c.admin_pool.get(), validation, &c.api);
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();

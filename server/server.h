@@ -28,6 +28,16 @@ struct ServerOptions {
   // Listening beyond loopback without caller authentication is refused
   // unless this is set.
   bool allow_unauthenticated_non_loopback = false;
+  // Who may call what (see server/auth/policy.h); empty: everyone.
+  std::string policy_file;
+  absl::Duration policy_reload_interval = absl::Seconds(2);
+  // Audit log: a file path, "-" for stdout, empty for none.
+  std::string audit_log;
+  std::string audit_key_file;
+  bool audit_refuse_on_failure = false;
+  // Forced refreshes allowed per integration per window.
+  int max_forced_refreshes = 6;
+  absl::Duration forced_refresh_window = absl::Minutes(1);
   std::string port_file;
   // "memory" or "sqlite:PATH".
   std::string store = "memory";

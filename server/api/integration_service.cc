@@ -14,14 +14,35 @@ namespace {
 constexpr int kDefaultPageSize = 50;
 constexpr int kMaxPageSize = 1000;
 
-// Runs `fn` (returning absl::Status) on `executor` and finishes the RPC.
+// Admits the caller for `permission` (before anything is looked up), then
+// runs `fn` (returning absl::Status) on `executor`, audits and finishes the
+// RPC.
 template <typename Fn>
 grpc::ServerUnaryReactor* RunAsync(grpc::CallbackServerContext* context, Executor* executor,
-                                   Fn fn) {
+                                   const ApiContext& api, const char* method, Permission permission,
+                                   std::string integration, Fn fn) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  executor->Schedule(
-      [reactor, fn = std::move(fn)]() mutable { reactor->Finish(ToGrpcStatus(fn())); });
+  auto scope = std::make_shared<RpcScope>(api, context, method);
+  scope->set_integration(integration);
+  absl::Status admitted = scope->Admit(permission, integration);
+  if (!admitted.ok()) {
+    scope->Finish(admitted);
+    reactor->Finish(ToGrpcStatus(admitted));
+    return reactor;
+  }
+  executor->Schedule([reactor, scope, fn = std::move(fn)]() mutable {
+    absl::Status status = fn();
+    scope->Finish(status);
+    reactor->Finish(ToGrpcStatus(status));
+  });
   return reactor;
+}
+
+// The id in `integrations/{id}`, for audit lines ("" if malformed: the
+// operation itself reports INVALID_ARGUMENT).
+std::string IdOf(const std::string& name) {
+  absl::StatusOr<std::string> id = ParseIntegrationName(name, "name");
+  return id.ok() ? *id : std::string();
 }
 
 }  // namespace
@@ -96,41 +117,50 @@ absl::Status IntegrationServiceImpl::Delete(const v1::DeleteIntegrationRequest& 
 grpc::ServerUnaryReactor* IntegrationServiceImpl::CreateIntegration(
     grpc::CallbackServerContext* context, const v1::CreateIntegrationRequest* request,
     v1::CreateIntegrationResponse* response) {
-  return RunAsync(context, executor_, [this, request, response]() -> absl::Status {
-    TB_ASSIGN_OR_RETURN(*response->mutable_integration(), Create(*request));
-    return absl::OkStatus();
-  });
+  return RunAsync(context, executor_, *api_, "/tokenbroker.v1.IntegrationService/CreateIntegration",
+                  Permission::kManageIntegrations, request->integration_id(),
+                  [this, request, response]() -> absl::Status {
+                    TB_ASSIGN_OR_RETURN(*response->mutable_integration(), Create(*request));
+                    return absl::OkStatus();
+                  });
 }
 
 grpc::ServerUnaryReactor* IntegrationServiceImpl::GetIntegration(
     grpc::CallbackServerContext* context, const v1::GetIntegrationRequest* request,
     v1::GetIntegrationResponse* response) {
-  return RunAsync(context, executor_, [this, request, response]() -> absl::Status {
-    TB_ASSIGN_OR_RETURN(*response->mutable_integration(), Get(*request));
-    return absl::OkStatus();
-  });
+  return RunAsync(context, executor_, *api_, "/tokenbroker.v1.IntegrationService/GetIntegration",
+                  Permission::kReadIntegrations, IdOf(request->name()),
+                  [this, request, response]() -> absl::Status {
+                    TB_ASSIGN_OR_RETURN(*response->mutable_integration(), Get(*request));
+                    return absl::OkStatus();
+                  });
 }
 
 grpc::ServerUnaryReactor* IntegrationServiceImpl::ListIntegrations(
     grpc::CallbackServerContext* context, const v1::ListIntegrationsRequest* request,
     v1::ListIntegrationsResponse* response) {
-  return RunAsync(context, executor_,
+  return RunAsync(context, executor_, *api_, "/tokenbroker.v1.IntegrationService/ListIntegrations",
+                  Permission::kReadIntegrations, std::string(),
                   [this, request, response] { return List(*request, response); });
 }
 
 grpc::ServerUnaryReactor* IntegrationServiceImpl::UpdateIntegration(
     grpc::CallbackServerContext* context, const v1::UpdateIntegrationRequest* request,
     v1::UpdateIntegrationResponse* response) {
-  return RunAsync(context, executor_, [this, request, response]() -> absl::Status {
-    TB_ASSIGN_OR_RETURN(*response->mutable_integration(), Update(*request));
-    return absl::OkStatus();
-  });
+  return RunAsync(context, executor_, *api_, "/tokenbroker.v1.IntegrationService/UpdateIntegration",
+                  Permission::kManageIntegrations, IdOf(request->integration().name()),
+                  [this, request, response]() -> absl::Status {
+                    TB_ASSIGN_OR_RETURN(*response->mutable_integration(), Update(*request));
+                    return absl::OkStatus();
+                  });
 }
 
 grpc::ServerUnaryReactor* IntegrationServiceImpl::DeleteIntegration(
     grpc::CallbackServerContext* context, const v1::DeleteIntegrationRequest* request,
     v1::DeleteIntegrationResponse* response) {
-  return RunAsync(context, executor_, [this, request] { return Delete(*request); });
+  return RunAsync(context, executor_, *api_, "/tokenbroker.v1.IntegrationService/DeleteIntegration",
+                  Permission::kManageIntegrations, IdOf(request->name()),
+                  [this, request] { return Delete(*request); });
 }
 
 }  // namespace tokenbroker

@@ -1,6 +1,7 @@
 #ifndef TOKENBROKER_SERVER_API_INTEGRATION_SERVICE_H_
 #define TOKENBROKER_SERVER_API_INTEGRATION_SERVICE_H_
 
+#include "server/api/call_guard.h"
 #include "server/api/convert.h"
 #include "server/broker/token_broker.h"
 #include "server/common/executor.h"
@@ -13,9 +14,10 @@ namespace tokenbroker {
 // block, so each RPC runs on `executor` and finishes its reactor from there.
 class IntegrationServiceImpl final : public v1::IntegrationService::CallbackService {
  public:
+  // `api` must outlive the service.
   IntegrationServiceImpl(CredentialStore* store, TokenBroker* broker, Executor* executor,
-                         ValidationOptions options)
-      : store_(store), broker_(broker), executor_(executor), options_(options) {}
+                         ValidationOptions options, const ApiContext* api)
+      : store_(store), broker_(broker), executor_(executor), options_(options), api_(api) {}
 
   grpc::ServerUnaryReactor* CreateIntegration(grpc::CallbackServerContext* context,
                                               const v1::CreateIntegrationRequest* request,
@@ -46,6 +48,7 @@ class IntegrationServiceImpl final : public v1::IntegrationService::CallbackServ
   TokenBroker* const broker_;
   Executor* const executor_;
   const ValidationOptions options_;
+  const ApiContext* const api_;
 };
 
 }  // namespace tokenbroker

@@ -15,7 +15,8 @@ namespace {
 // late broker callback finds `reactor == nullptr` instead of freed memory.
 class WatchReactor final : public grpc::ServerWriteReactor<v1::WatchAccessTokensResponse> {
  public:
-  WatchReactor(TokenBroker* broker, std::string id) : broker_(broker), id_(std::move(id)) {
+  WatchReactor(TokenBroker* broker, std::string id, std::shared_ptr<RpcScope> scope)
+      : broker_(broker), id_(std::move(id)), scope_(std::move(scope)) {
     shared_ = std::make_shared<Shared>();
     shared_->reactor = this;
     auto shared = shared_;
@@ -47,10 +48,14 @@ class WatchReactor final : public grpc::ServerWriteReactor<v1::WatchAccessTokens
 
   void OnDone() override {
     broker_->Unwatch(id_, handle_);
+    grpc::Status status;
     {
       absl::MutexLock lock(&shared_->mu);
       shared_->reactor = nullptr;
+      status = shared_->finish_status;
     }
+    scope_->Finish(
+        absl::Status(static_cast<absl::StatusCode>(status.error_code()), status.error_message()));
     delete this;
   }
 
@@ -129,17 +134,37 @@ class WatchReactor final : public grpc::ServerWriteReactor<v1::WatchAccessTokens
 
   TokenBroker* const broker_;
   const std::string id_;
+  std::shared_ptr<RpcScope> scope_;
   uint64_t handle_ = 0;
   std::shared_ptr<Shared> shared_;
   v1::WatchAccessTokensResponse response_;
 };
 
-// Finishes `reactor` with `status` now; returns it for the handler to return.
-grpc::ServerUnaryReactor* FinishNow(grpc::CallbackServerContext* context,
-                                    const absl::Status& status) {
+constexpr char kGetAccessToken[] = "/tokenbroker.v1.TokenService/GetAccessToken";
+constexpr char kGetRequestHeaders[] = "/tokenbroker.v1.TokenService/GetRequestHeaders";
+constexpr char kRefreshAccessToken[] = "/tokenbroker.v1.TokenService/RefreshAccessToken";
+constexpr char kWatchAccessTokens[] = "/tokenbroker.v1.TokenService/WatchAccessTokens";
+
+// Audits and finishes the RPC with `status` now.
+grpc::ServerUnaryReactor* Reject(grpc::CallbackServerContext* context, RpcScope& scope,
+                                 const absl::Status& status) {
+  scope.Finish(status);
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   reactor->Finish(ToGrpcStatus(status));
   return reactor;
+}
+
+// Authenticates, parses `name`, authorizes reading its tokens. On success
+// returns the integration id; otherwise the error to reject with.
+absl::StatusOr<std::string> AdmitTokenCall(RpcScope& scope, const std::string& name) {
+  absl::Status authenticated = scope.Authenticate();
+  if (!authenticated.ok()) return authenticated;
+  absl::StatusOr<std::string> id = ParseIntegrationName(name, "name");
+  if (!id.ok()) return id.status();
+  scope.set_integration(*id);
+  absl::Status admitted = scope.Admit(Permission::kReadTokens, *id);
+  if (!admitted.ok()) return admitted;
+  return id;
 }
 
 }  // namespace
@@ -147,14 +172,16 @@ grpc::ServerUnaryReactor* FinishNow(grpc::CallbackServerContext* context,
 grpc::ServerUnaryReactor* TokenServiceImpl::GetAccessToken(grpc::CallbackServerContext* context,
                                                            const v1::GetAccessTokenRequest* request,
                                                            v1::GetAccessTokenResponse* response) {
-  absl::StatusOr<std::string> id = ParseIntegrationName(request->name(), "name");
-  if (!id.ok()) return FinishNow(context, id.status());
+  auto scope = std::make_shared<RpcScope>(*api_, context, kGetAccessToken);
+  absl::StatusOr<std::string> id = AdmitTokenCall(*scope, request->name());
+  if (!id.ok()) return Reject(context, *scope, id.status());
   auto min =
       ParseMinValidity(&request->min_remaining_validity(), request->has_min_remaining_validity());
-  if (!min.ok()) return FinishNow(context, min.status());
+  if (!min.ok()) return Reject(context, *scope, min.status());
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  broker_->GetToken(*id, *min, [reactor, response](absl::StatusOr<SnapshotPtr> r) {
+  broker_->GetToken(*id, *min, [reactor, response, scope](absl::StatusOr<SnapshotPtr> r) {
     if (r.ok()) ToProto(**r, response->mutable_token());
+    scope->Finish(r.status(), r.ok() ? r->get() : nullptr);
     reactor->Finish(ToGrpcStatus(r.status()));
   });
   return reactor;
@@ -163,13 +190,14 @@ grpc::ServerUnaryReactor* TokenServiceImpl::GetAccessToken(grpc::CallbackServerC
 grpc::ServerUnaryReactor* TokenServiceImpl::GetRequestHeaders(
     grpc::CallbackServerContext* context, const v1::GetRequestHeadersRequest* request,
     v1::GetRequestHeadersResponse* response) {
-  absl::StatusOr<std::string> id = ParseIntegrationName(request->name(), "name");
-  if (!id.ok()) return FinishNow(context, id.status());
+  auto scope = std::make_shared<RpcScope>(*api_, context, kGetRequestHeaders);
+  absl::StatusOr<std::string> id = AdmitTokenCall(*scope, request->name());
+  if (!id.ok()) return Reject(context, *scope, id.status());
   auto min =
       ParseMinValidity(&request->min_remaining_validity(), request->has_min_remaining_validity());
-  if (!min.ok()) return FinishNow(context, min.status());
+  if (!min.ok()) return Reject(context, *scope, min.status());
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  broker_->GetToken(*id, *min, [reactor, response](absl::StatusOr<SnapshotPtr> r) {
+  broker_->GetToken(*id, *min, [reactor, response, scope](absl::StatusOr<SnapshotPtr> r) {
     if (r.ok()) {
       for (auto& [name, value] : AdobeHeaders(**r)) {
         v1::Header* header = response->add_headers();
@@ -178,6 +206,7 @@ grpc::ServerUnaryReactor* TokenServiceImpl::GetRequestHeaders(
       }
       ToProto((*r)->token.expire_time, response->mutable_expire_time());
     }
+    scope->Finish(r.status(), r.ok() ? r->get() : nullptr);
     reactor->Finish(ToGrpcStatus(r.status()));
   });
   return reactor;
@@ -186,11 +215,17 @@ grpc::ServerUnaryReactor* TokenServiceImpl::GetRequestHeaders(
 grpc::ServerUnaryReactor* TokenServiceImpl::RefreshAccessToken(
     grpc::CallbackServerContext* context, const v1::RefreshAccessTokenRequest* request,
     v1::RefreshAccessTokenResponse* response) {
-  absl::StatusOr<std::string> id = ParseIntegrationName(request->name(), "name");
-  if (!id.ok()) return FinishNow(context, id.status());
+  auto scope = std::make_shared<RpcScope>(*api_, context, kRefreshAccessToken);
+  absl::StatusOr<std::string> id = AdmitTokenCall(*scope, request->name());
+  if (!id.ok()) return Reject(context, *scope, id.status());
+  if (api_->limiter != nullptr) {
+    absl::Status allowed = api_->limiter->Acquire(*id);
+    if (!allowed.ok()) return Reject(context, *scope, allowed);
+  }
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  broker_->Refresh(*id, [reactor, response](absl::StatusOr<SnapshotPtr> r) {
+  broker_->Refresh(*id, [reactor, response, scope](absl::StatusOr<SnapshotPtr> r) {
     if (r.ok()) ToProto(**r, response->mutable_token());
+    scope->Finish(r.status(), r.ok() ? r->get() : nullptr);
     reactor->Finish(ToGrpcStatus(r.status()));
   });
   return reactor;
@@ -198,16 +233,18 @@ grpc::ServerUnaryReactor* TokenServiceImpl::RefreshAccessToken(
 
 grpc::ServerWriteReactor<v1::WatchAccessTokensResponse>* TokenServiceImpl::WatchAccessTokens(
     grpc::CallbackServerContext* context, const v1::WatchAccessTokensRequest* request) {
-  absl::StatusOr<std::string> id = ParseIntegrationName(request->name(), "name");
+  auto scope = std::make_shared<RpcScope>(*api_, context, kWatchAccessTokens);
+  absl::StatusOr<std::string> id = AdmitTokenCall(*scope, request->name());
   if (!id.ok()) {
     class Failed final : public grpc::ServerWriteReactor<v1::WatchAccessTokensResponse> {
      public:
       explicit Failed(const absl::Status& status) { Finish(ToGrpcStatus(status)); }
       void OnDone() override { delete this; }
     };
+    scope->Finish(id.status());
     return new Failed(id.status());
   }
-  return new WatchReactor(broker_, *id);
+  return new WatchReactor(broker_, *id, std::move(scope));
 }
 
 }  // namespace tokenbroker

@@ -1,6 +1,7 @@
 #ifndef TOKENBROKER_SERVER_API_TOKEN_SERVICE_H_
 #define TOKENBROKER_SERVER_API_TOKEN_SERVICE_H_
 
+#include "server/api/call_guard.h"
 #include "server/broker/token_broker.h"
 #include "tokenbroker/v1/token_service.grpc.pb.h"
 
@@ -12,7 +13,8 @@ namespace tokenbroker {
 // executor when the shared exchange completes.
 class TokenServiceImpl final : public v1::TokenService::CallbackService {
  public:
-  explicit TokenServiceImpl(TokenBroker* broker) : broker_(broker) {}
+  // `api` must outlive the service.
+  TokenServiceImpl(TokenBroker* broker, const ApiContext* api) : broker_(broker), api_(api) {}
 
   grpc::ServerUnaryReactor* GetAccessToken(grpc::CallbackServerContext* context,
                                            const v1::GetAccessTokenRequest* request,
@@ -28,6 +30,7 @@ class TokenServiceImpl final : public v1::TokenService::CallbackService {
 
  private:
   TokenBroker* const broker_;
+  const ApiContext* const api_;
 };
 
 }  // namespace tokenbroker

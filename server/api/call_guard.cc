@@ -1,0 +1,137 @@
+#include "server/api/call_guard.h"
+
+#include <grpc/grpc_security_constants.h>
+#include <openssl/rand.h>
+
+#include <algorithm>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "server/common/error_details.h"
+
+namespace tokenbroker {
+namespace {
+
+std::string RandomRequestId() {
+  unsigned char bytes[8];
+  RAND_bytes(bytes, sizeof(bytes));
+  return absl::BytesToHexString(absl::string_view(reinterpret_cast<char*>(bytes), sizeof(bytes)));
+}
+
+// A client-supplied x-request-id, kept only if short and printable.
+std::string RequestId(const grpc::CallbackServerContext& context) {
+  auto it = context.client_metadata().find("x-request-id");
+  if (it != context.client_metadata().end()) {
+    absl::string_view value(it->second.data(), it->second.size());
+    if (!value.empty() && value.size() <= 64 && std::all_of(value.begin(), value.end(), [](char c) {
+          return absl::ascii_isalnum(c) || c == '-' || c == '_' || c == '.';
+        })) {
+      return std::string(value);
+    }
+  }
+  return RandomRequestId();
+}
+
+}  // namespace
+
+absl::Status RefreshRateLimiter::Acquire(const std::string& integration_id) {
+  absl::Time now = clock_->Now();
+  absl::MutexLock lock(&mu_);
+  auto [it, inserted] = buckets_.try_emplace(integration_id, Bucket{double(max_), now});
+  Bucket& b = it->second;
+  double refill = absl::FDivDuration(now - b.updated, window_) * max_;
+  b.tokens = std::min<double>(max_, b.tokens + refill);
+  b.updated = now;
+  if (b.tokens >= 1.0) {
+    b.tokens -= 1.0;
+    return absl::OkStatus();
+  }
+  absl::Duration wait = window_ * ((1.0 - b.tokens) / max_);
+  return WithRetryDelay(
+      absl::ResourceExhaustedError(
+          absl::StrCat("forced refreshes of integration '", integration_id, "' are limited to ",
+                       max_, " per ", absl::FormatDuration(window_), "; retry in ",
+                       absl::FormatDuration(absl::Ceil(wait, absl::Seconds(1))))),
+      wait);
+}
+
+std::optional<std::string> CertificateIdentity(const grpc::AuthContext& auth) {
+  auto first = [&auth](const char* property) -> std::optional<std::string> {
+    for (const auto& value : auth.FindPropertyValues(property)) {
+      return std::string(value.data(), value.size());
+    }
+    return std::nullopt;
+  };
+  if (first(GRPC_X509_PEM_CERT_PROPERTY_NAME) == std::nullopt &&
+      first(GRPC_X509_CN_PROPERTY_NAME) == std::nullopt) {
+    return std::nullopt;  // no client certificate
+  }
+  for (const auto& value : auth.FindPropertyValues(GRPC_PEER_URI_PROPERTY_NAME)) {
+    std::string uri(value.data(), value.size());
+    if (absl::StartsWith(uri, "spiffe://")) return uri;
+  }
+  if (auto spiffe = first(GRPC_PEER_SPIFFE_ID_PROPERTY_NAME)) return spiffe;
+  if (auto dns = first(GRPC_PEER_DNS_PROPERTY_NAME)) return dns;
+  return first(GRPC_X509_CN_PROPERTY_NAME);
+}
+
+RpcScope::RpcScope(const ApiContext& api, grpc::CallbackServerContext* context, const char* method)
+    : api_(api), context_(context) {
+  record_.method = method;
+  if (api_.audit != nullptr) {  // only pay for what the audit line needs
+    record_.time = absl::Now();
+    record_.peer = context->peer();
+    record_.request_id = RequestId(*context);
+  }
+}
+
+absl::Status RpcScope::Authenticate() {
+  if (authenticated_) return absl::OkStatus();
+  CallerCredentials credentials;
+  std::shared_ptr<const grpc::AuthContext> auth = context_->auth_context();
+  if (auth != nullptr) credentials.certificate_identity = CertificateIdentity(*auth);
+  auto it = context_->client_metadata().find("authorization");
+  if (it != context_->client_metadata().end()) {
+    absl::string_view value(it->second.data(), it->second.size());
+    if (absl::StartsWithIgnoreCase(value, "bearer ") && value.size() > 7) {
+      credentials.bearer_token = std::string(absl::StripAsciiWhitespace(value.substr(7)));
+    } else {
+      credentials.malformed_authorization = true;
+    }
+  }
+  absl::StatusOr<std::string> identity = api_.authorizer->Authenticate(credentials);
+  if (!identity.ok()) return identity.status();
+  record_.caller = *identity;
+  authenticated_ = true;
+  return absl::OkStatus();
+}
+
+absl::Status RpcScope::Admit(Permission permission, absl::string_view integration_id) {
+  absl::Status authenticated = Authenticate();
+  if (!authenticated.ok()) return authenticated;
+  if (api_.audit != nullptr && !api_.audit->Accepting()) {
+    return absl::UnavailableError(
+        "the audit log cannot be written; refusing calls "
+        "(--audit-failure-mode=refuse)");
+  }
+  return api_.authorizer->Authorize(record_.caller, permission, integration_id);
+}
+
+void RpcScope::Finish(const absl::Status& status, const TokenSnapshot* snapshot) {
+  if (finished_ || api_.audit == nullptr) return;
+  finished_ = true;
+  record_.code = status.code();
+  if (snapshot != nullptr) {
+    record_.x_debug_id = snapshot->token.debug_id;
+    record_.token_fingerprint = api_.audit->Fingerprint(snapshot->token.access_token.value());
+  } else if (auto info = GetErrorInfo(status)) {
+    auto it = info->metadata().find("x_debug_id");
+    if (it != info->metadata().end()) record_.x_debug_id = it->second;
+  }
+  api_.audit->Record(record_);
+}
+
+}  // namespace tokenbroker

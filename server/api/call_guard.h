@@ -1,0 +1,82 @@
+// What every RPC does around its work: authenticate the caller, authorize
+// the call before looking anything up, rate-limit forced refreshes, and
+// write one audit line when it finishes.
+#ifndef TOKENBROKER_SERVER_API_CALL_GUARD_H_
+#define TOKENBROKER_SERVER_API_CALL_GUARD_H_
+
+#include <grpcpp/server_context.h>
+
+#include <memory>
+#include <string>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
+#include "server/audit/audit_log.h"
+#include "server/auth/authorizer.h"
+#include "server/broker/token_broker.h"
+#include "server/common/clock.h"
+
+namespace tokenbroker {
+
+// At most `max` forced refreshes per integration per `window` (token bucket:
+// `max` burst, refilled continuously). Thread-safe.
+class RefreshRateLimiter {
+ public:
+  RefreshRateLimiter(int max, absl::Duration window, const Clock* clock = SystemClock::Get())
+      : max_(max), window_(window), clock_(clock) {}
+  // OK, or RESOURCE_EXHAUSTED with a RetryInfo payload.
+  absl::Status Acquire(const std::string& integration_id);
+
+ private:
+  struct Bucket {
+    double tokens;
+    absl::Time updated;
+  };
+  const int max_;
+  const absl::Duration window_;
+  const Clock* const clock_;
+  absl::Mutex mu_;
+  absl::flat_hash_map<std::string, Bucket> buckets_ ABSL_GUARDED_BY(mu_);
+};
+
+// The collaborators every service shares. `audit` and `limiter` may be null.
+struct ApiContext {
+  const Authorizer* authorizer = nullptr;
+  AuditLogger* audit = nullptr;
+  RefreshRateLimiter* limiter = nullptr;
+};
+
+// One RPC: who called, what it touched, and its audit line.
+class RpcScope {
+ public:
+  RpcScope(const ApiContext& api, grpc::CallbackServerContext* context, const char* method);
+
+  // Authenticates (UNAUTHENTICATED), checks the audit log accepts
+  // (UNAVAILABLE in refuse mode), then authorizes (PERMISSION_DENIED).
+  absl::Status Admit(Permission permission, absl::string_view integration_id = "");
+  // Authentication only (before the request is parsed).
+  absl::Status Authenticate();
+
+  void set_integration(std::string id) { record_.integration = std::move(id); }
+  // Writes the audit line for the outcome; `snapshot` is the token handed
+  // out, if any. Idempotent: only the first call writes.
+  void Finish(const absl::Status& status, const TokenSnapshot* snapshot = nullptr);
+
+  const ApiContext& api() const { return api_; }
+
+ private:
+  const ApiContext& api_;
+  grpc::CallbackServerContext* const context_;
+  AuditRecord record_;
+  bool authenticated_ = false;
+  bool finished_ = false;
+};
+
+// The caller's certificate identity from a verified TLS peer: the spiffe://
+// URI SAN, else the first DNS SAN, else the CN.
+std::optional<std::string> CertificateIdentity(const grpc::AuthContext& auth);
+
+}  // namespace tokenbroker
+
+#endif  // TOKENBROKER_SERVER_API_CALL_GUARD_H_
