@@ -1,14 +1,19 @@
 #include "server/admin_commands.h"
 
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <filesystem>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
+#include "nlohmann/json.hpp"
+#include "server/auth/policy.h"
 #include "server/crypto/keyring.h"
 #include "server/store/sqlite_credential_store.h"
 
@@ -221,14 +226,38 @@ int RestoreCommand(const AdminOptions& o) {
 
 }  // namespace
 
+// Makes a random 256-bit caller token and its policy entry.
+int CallerTokenCommand(const std::vector<std::string>& args, const AdminOptions& o) {
+  if (args.size() != 2 || args[1] != "create") {
+    return Usage("usage: tokenbroker caller-token create --identity=NAME");
+  }
+  if (o.identity.empty()) return Usage("caller-token create needs --identity=NAME");
+  unsigned char bytes[32];
+  if (RAND_bytes(bytes, sizeof(bytes)) != 1) {
+    return Fail(absl::InternalError("the random generator failed"));
+  }
+  std::string token = absl::StrCat(
+      "tbk_", absl::WebSafeBase64Escape(std::string(reinterpret_cast<char*>(bytes), 32)));
+  OPENSSL_cleanse(bytes, sizeof(bytes));
+  nlohmann::json entry = {{"identity", o.identity}, {"hash", Policy::HashToken(token)}};
+  std::printf("%s\n", token.c_str());
+  std::fprintf(stderr,
+               "The line above is the caller token for '%s': give it to the caller (it is not "
+               "stored anywhere).\nAdd this entry to \"caller_tokens\" in the policy file:\n%s\n",
+               o.identity.c_str(), entry.dump().c_str());
+  OPENSSL_cleanse(token.data(), token.size());
+  return 0;
+}
+
 bool IsAdminCommand(const std::string& command) {
-  return command == "keyring" || command == "rekey" || command == "backup" ||
-         command == "restore" || command == "check";
+  return command == "caller-token" || command == "keyring" || command == "rekey" ||
+         command == "backup" || command == "restore" || command == "check";
 }
 
 int RunAdminCommand(const std::vector<std::string>& args, const AdminOptions& options) {
   const std::string& command = args.at(0);
   if (command == "keyring") return KeyringCommand(args, options);
+  if (command == "caller-token") return CallerTokenCommand(args, options);
   if (args.size() != 1) return Usage("unexpected argument '" + args[1] + "'");
   if (command == "rekey") return RekeyCommand(options);
   if (command == "backup") return BackupCommand(options);

@@ -16,6 +16,7 @@ struct AdminOptions {
   std::string to;        // backup --to
   std::string from;      // restore --from
   std::string key_id;    // keyring remove --key-id
+  std::string identity;  // caller-token create --identity
   bool force = false;    // restore over an existing database
 };
 

@@ -36,6 +36,9 @@ ABSL_FLAG(std::string, policy_file, "",
           "Re-read when it changes; an invalid new file is rejected and the old policy stays. "
           "Empty: every caller may do everything (loopback or mutual TLS only). "
           "Env: TOKENBROKER_POLICY_FILE.");
+ABSL_FLAG(absl::Duration, policy_reload_interval, absl::Seconds(2),
+          "How often --policy-file is checked for changes. Env: "
+          "TOKENBROKER_POLICY_RELOAD_INTERVAL.");
 ABSL_FLAG(std::string, audit_log, "",
           "Audit log: one JSON line per RPC to this file (0600, appended), or '-' for stdout. "
           "Env: TOKENBROKER_AUDIT_LOG.");
@@ -65,6 +68,7 @@ ABSL_FLAG(std::string, kek_file, "",
 ABSL_FLAG(std::string, to, "", "backup: the file to write the snapshot to.");
 ABSL_FLAG(std::string, from, "", "restore: the backup file to restore.");
 ABSL_FLAG(std::string, key_id, "", "keyring remove: the key id to remove.");
+ABSL_FLAG(std::string, identity, "", "caller-token create: the caller's identity.");
 ABSL_FLAG(bool, force, false, "restore: replace an existing database (stop the server first).");
 ABSL_FLAG(std::string, ims_url, "https://ims-na1.adobelogin.com",
           "Default Adobe IMS base URL (an integration's ims_url overrides it). "
@@ -170,6 +174,7 @@ absl::StatusOr<ServerOptions> ParseServerFlags(int argc, char** argv,
       "       tokenbroker backup  --store=sqlite:PATH --kek-file=PATH --to=FILE\n"
       "       tokenbroker restore --store=sqlite:PATH --kek-file=PATH --from=FILE [--force]\n"
       "       tokenbroker check   --store=sqlite:PATH --kek-file=PATH   integrity check\n"
+      "       tokenbroker caller-token create --identity=NAME   a caller token + policy entry\n"
       "Every flag can also be set by the environment variable TOKENBROKER_<FLAG> (upper case,\n"
       "e.g. TOKENBROKER_IMS_URL); the command line wins.");
   absl::Status env = ApplyEnvironment();
@@ -194,6 +199,7 @@ absl::StatusOr<ServerOptions> ParseServerFlags(int argc, char** argv,
   o.tls_reload_interval = absl::GetFlag(FLAGS_tls_reload_interval);
   o.allow_unauthenticated_non_loopback = absl::GetFlag(FLAGS_allow_unauthenticated_non_loopback);
   o.policy_file = absl::GetFlag(FLAGS_policy_file);
+  o.policy_reload_interval = absl::GetFlag(FLAGS_policy_reload_interval);
   o.audit_log = absl::GetFlag(FLAGS_audit_log);
   o.audit_key_file = absl::GetFlag(FLAGS_audit_key_file);
   std::string mode = absl::GetFlag(FLAGS_audit_failure_mode);
@@ -226,6 +232,7 @@ AdminOptions AdminOptionsFromFlags(const ServerOptions& server) {
   o.to = absl::GetFlag(FLAGS_to);
   o.from = absl::GetFlag(FLAGS_from);
   o.key_id = absl::GetFlag(FLAGS_key_id);
+  o.identity = absl::GetFlag(FLAGS_identity);
   o.force = absl::GetFlag(FLAGS_force);
   return o;
 }

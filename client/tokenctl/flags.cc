@@ -42,6 +42,7 @@ ABSL_FLAG(int32_t, page_size, 0, "Integrations per ListIntegrations call");
 
 ABSL_FLAG(absl::Duration, min_validity, absl::ZeroDuration(),
           "The token returned stays valid at least this long");
+ABSL_FLAG(std::string, audit_key_file, "", "The server's --audit-key-file");
 ABSL_FLAG(bool, show_token, false, "token watch/refresh: print the token itself");
 
 namespace tokenbroker::tokenctl {
@@ -72,7 +73,8 @@ constexpr absl::string_view kKnownFlags[] = {"server",
                                              "etag",
                                              "page-size",
                                              "min-validity",
-                                             "show-token"};
+                                             "show-token",
+                                             "audit-key-file"};
 
 bool IsKnown(const std::string& name) {
   return std::find(std::begin(kKnownFlags), std::end(kKnownFlags), name) != std::end(kKnownFlags);

@@ -27,6 +27,7 @@ ABSL_DECLARE_FLAG(std::string, ca_file);
 ABSL_DECLARE_FLAG(std::string, cert);
 ABSL_DECLARE_FLAG(std::string, key);
 ABSL_DECLARE_FLAG(std::string, token_file);
+ABSL_DECLARE_FLAG(std::string, audit_key_file);
 
 // Integration flags.
 ABSL_DECLARE_FLAG(std::string, auth);

@@ -16,6 +16,7 @@
 #include "absl/flags/flag.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -28,6 +29,7 @@
 #include "google/protobuf/duration.pb.h"
 #include "grpcpp/client_context.h"
 #include "nlohmann/json.hpp"
+#include "server/audit/audit_log.h"
 #include "server/common/secret.h"
 #include "tokenbroker/v1/integration_service.grpc.pb.h"
 #include "tokenbroker/v1/token_service.grpc.pb.h"
@@ -543,6 +545,27 @@ int TokenWatch(Invocation& inv) {
 // ---------------------------------------------------------------------------
 // other
 
+// Reads a token on stdin and prints its audit-log fingerprint under the
+// server's audit key, so an operator can find a known token's RPCs.
+int AuditFingerprint(Invocation& inv) {
+  std::string key_file = absl::GetFlag(FLAGS_audit_key_file);
+  if (key_file.empty()) return inv.UsageError("audit fingerprint needs --audit-key-file=FILE");
+  absl::StatusOr<SecretString> key = LoadAuditKey(key_file);
+  if (!key.ok()) return inv.UsageError(key.status());
+  std::string token;
+  std::getline(inv.in(), token);
+  SecretString secret(std::string(absl::StripAsciiWhitespace(token)));
+  OPENSSL_cleanse(token.data(), token.size());
+  if (secret.empty()) return inv.UsageError("audit fingerprint reads the token on stdin");
+  std::string fingerprint = AuditLogger::KeyedFingerprint(key->value(), secret.value());
+  if (absl::GetFlag(FLAGS_json)) {
+    PrintJson(inv.out(), {{"token_fingerprint", fingerprint}});
+  } else {
+    inv.out() << fingerprint << "\n";
+  }
+  return 0;
+}
+
 int Version(Invocation& inv) {
   if (inv.json()) {
     PrintJson(inv.out(), {{"version", TOKENCTL_VERSION}});
@@ -583,6 +606,7 @@ const std::vector<CommandSpec>& Commands() {
       {"token headers", true, {"min-validity"}, TokenHeaders},
       {"token refresh", true, {"show-token"}, TokenRefresh},
       {"token watch", true, {"show-token"}, TokenWatch},
+      {"audit fingerprint", false, {"audit-key-file"}, AuditFingerprint},
       {"version", false, {}, Version},
   };
   return *commands;
@@ -626,6 +650,11 @@ Tokens:
   token watch ID [--show-token]
       One line per token the server pushes (time, expire_time, fingerprint)
       until Ctrl-C. --json: one object per line.
+
+Audit:
+  audit fingerprint --audit-key-file=FILE < token
+      Prints the token's fingerprint as the server's audit log writes it
+      (token_fingerprint), to find the RPCs that handed out a known token.
 
 Other:
   version      Prints tokenctl's version.
