@@ -1,20 +1,10 @@
 #include "server/auth/authorizer.h"
 
-#include <sys/stat.h>
-
 #include "absl/strings/str_cat.h"
+#include "server/common/file_signature.h"
 #include "server/common/log.h"
 
 namespace tokenbroker {
-namespace {
-
-std::string FileSignature(const std::string& path) {
-  struct stat st;
-  if (stat(path.c_str(), &st) != 0) return "";
-  return absl::StrCat(st.st_ino, ":", st.st_size, ":", st.st_mtim.tv_sec, ".", st.st_mtim.tv_nsec);
-}
-
-}  // namespace
 
 const char* PermissionName(Permission permission) {
   switch (permission) {

@@ -1,21 +1,11 @@
 #include "server/crypto/reloading_envelope_cipher.h"
 
-#include <sys/stat.h>
-
 #include "absl/strings/str_cat.h"
+#include "server/common/file_signature.h"
 #include "server/common/log.h"
 #include "server/common/status_macros.h"
 
 namespace tokenbroker {
-namespace {
-
-std::string FileSignature(const std::string& path) {
-  struct stat st;
-  if (stat(path.c_str(), &st) != 0) return "";
-  return absl::StrCat(st.st_ino, ":", st.st_size, ":", st.st_mtim.tv_sec, ".", st.st_mtim.tv_nsec);
-}
-
-}  // namespace
 
 absl::StatusOr<std::unique_ptr<ReloadingEnvelopeCipher>> ReloadingEnvelopeCipher::New(
     Keyring keyring, std::string path, absl::Duration check_interval, const Clock* clock) {
