@@ -16,7 +16,10 @@ APT_PACKAGES := cmake ninja-build g++ pkg-config ccache clang-format libgrpc++-d
   libssl-dev libsqlite3-dev libpq-dev libgtest-dev libgmock-dev nlohmann-json3-dev \
   libcpp-httplib-dev openssl curl
 
-.PHONY: all deps build test test-unit test-integration run demo lint format format-check bench clean
+SDK_LANGS := python go typescript java
+
+.PHONY: all deps build test test-unit test-integration test-sdk sdk sdk-check run demo lint \
+  format format-check bench bench-startup clean
 
 all: build
 
@@ -39,13 +42,31 @@ build: deps $(BUILD_DIR)/build.ninja
 test: build
 	cd $(BUILD_DIR) && ctest --output-on-failure --timeout 300 -L 'unit|conformance'
 	cd $(BUILD_DIR) && ctest --output-on-failure --timeout 300 -L integration
-	$(MAKE) --no-print-directory lint format-check
+	$(MAKE) --no-print-directory test-sdk
+	$(MAKE) --no-print-directory lint format-check sdk-check
 
 test-unit: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -L 'unit|conformance'
 
 test-integration: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -L integration
+
+# The SDK suites, each in its language's own runner, against the real binaries.
+test-sdk: build
+	cd $(BUILD_DIR) && ctest --output-on-failure --timeout 300 -L sdk
+	@for lang in $(SDK_LANGS); do \
+	  echo "== SDK: $$lang"; \
+	  TOKENBROKER_BIN_DIR=$(abspath $(BIN)) client/$$lang/test.sh || exit 1; \
+	done
+
+# Regenerates every SDK's stubs from proto/ with pinned generators.
+sdk:
+	@for lang in $(SDK_LANGS); do echo "== generate: $$lang"; client/$$lang/generate.sh || exit 1; done
+
+# CI: regenerating must give no diff.
+sdk-check: sdk
+	@git diff --exit-code --stat -- client/ || \
+	  { echo "generated SDK code differs from proto/: run 'make sdk' and commit"; exit 1; }
 
 # The embedded default: an encrypted SQLite store and its keyring in $(DATA_DIR).
 run: build
@@ -68,6 +89,10 @@ demo: build
 lint:
 	@command -v npx >/dev/null || { echo "npx (Node.js) is required for buf"; exit 1; }
 	npx --yes @bufbuild/buf@$(BUF_VERSION) lint
+	@if git rev-parse -q --verify HEAD~1 >/dev/null; then \
+	  echo "buf breaking against HEAD~1"; \
+	  npx --yes @bufbuild/buf@$(BUF_VERSION) breaking --against '.git#ref=HEAD~1'; \
+	fi
 
 FORMAT_FILES = $(shell git ls-files '*.cc' '*.h' 2>/dev/null)
 format:
@@ -78,6 +103,10 @@ format-check:
 
 bench: build
 	@tests/bench/run.sh $(BIN)
+
+# Start-up to serving and memory with 100,000 stored integrations.
+bench-startup: build
+	@tests/bench/startup.sh $(BIN)
 
 clean:
 	rm -rf $(BUILD_DIR)

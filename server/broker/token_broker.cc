@@ -118,6 +118,20 @@ uint64_t TokenBroker::Watch(const std::string& id, TokenCallback on_token) {
   uint64_t handle = next_watch_handle_.fetch_add(1);
   absl::MutexLock lock(&entry->mu);
   entry->watchers.emplace(handle, std::move(on_token));
+  // A refresh left to lapse (nobody asked since the last mint) is re-armed:
+  // watched integrations are always refreshed ahead of expiry.
+  if (entry->current != nullptr && !entry->in_flight &&
+      entry->next_refresh == absl::InfiniteFuture()) {
+    absl::Time when =
+        NextRefreshTime(entry->current->token.issue_time, entry->current->token.expire_time,
+                        policy_, random_->Uniform01());
+    if (when <= clock_->Now()) {
+      entry->refresh_due = true;
+      StartExchangeLocked(entry);
+    } else {
+      ScheduleRefreshLocked(*entry, when);
+    }
+  }
   return handle;
 }
 

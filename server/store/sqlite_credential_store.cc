@@ -23,6 +23,25 @@
 namespace tokenbroker {
 namespace {
 
+// The distinct kek_id values of both tables, by hopping through each kek_id
+// index from one value to the next (a "skip scan"): the cost follows the
+// number of keys, not of rows, so start-up does not slow down with the
+// number of integrations (a plain UNION scans both indexes whole).
+constexpr char kDistinctKeyIdsSql[] = R"sql(
+WITH RECURSIVE
+  i(id) AS (SELECT min(kek_id) FROM integrations
+            UNION ALL
+            SELECT (SELECT min(kek_id) FROM integrations WHERE kek_id > i.id) FROM i
+            WHERE i.id IS NOT NULL),
+  t(id) AS (SELECT min(kek_id) FROM tokens
+            UNION ALL
+            SELECT (SELECT min(kek_id) FROM tokens WHERE kek_id > t.id) FROM t
+            WHERE t.id IS NOT NULL)
+SELECT id FROM i WHERE id IS NOT NULL
+UNION
+SELECT id FROM t WHERE id IS NOT NULL
+ORDER BY 1)sql";
+
 using internal::SqliteConnection;
 using internal::SqliteQuery;
 using internal::SqliteTransaction;
@@ -697,8 +716,7 @@ absl::Status SqliteCredentialStore::Backup(const std::string& to_path) {
 
 absl::StatusOr<std::vector<std::string>> SqliteCredentialStore::KeyIdsInUse() {
   absl::MutexLock lock(&mu_);
-  TB_ASSIGN_OR_RETURN(SqliteQuery q, db_->Prepare("SELECT kek_id FROM integrations UNION "
-                                                  "SELECT kek_id FROM tokens ORDER BY 1"));
+  TB_ASSIGN_OR_RETURN(SqliteQuery q, db_->Prepare(kDistinctKeyIdsSql));
   std::vector<std::string> ids;
   while (true) {
     TB_ASSIGN_OR_RETURN(bool row, q.Step());

@@ -219,6 +219,19 @@ TEST_F(TokenBrokerTest, WatchersGetEveryNewTokenAndNotFoundOnDelete) {
   EXPECT_EQ(last_code, absl::StatusCode::kNotFound);
 }
 
+TEST_F(TokenBrokerTest, WatchAfterALapsedRefreshReArmsIt) {
+  ASSERT_EQ(Get("acme").token(), "token-1");
+  clock_.Advance(absl::Seconds(80));  // past the refresh point, nobody asked: lapses
+  broker_->RunDueRefreshes();
+  EXPECT_EQ(executor_.RunAll(), 0);
+  std::vector<std::string> seen;
+  broker_->Watch("acme", [&](absl::StatusOr<SnapshotPtr> r) {
+    if (r.ok()) seen.emplace_back((*r)->token.access_token.value());
+  });
+  executor_.RunAll();
+  EXPECT_THAT(seen, ::testing::ElementsAre("token-2"));
+}
+
 TEST_F(TokenBrokerTest, RestartServesThePersistedTokenWithoutExchange) {
   ASSERT_EQ(Get("acme").token(), "token-1");
   TokenBroker restarted(&store_, &exchanger_, &executor_, &clock_, &random_, policy_);

@@ -1,0 +1,246 @@
+#include "tokenbroker/client/client.h"
+
+#include <grpcpp/grpcpp.h>
+
+#include <utility>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "internal/caller_token.h"
+#include "internal/convert.h"
+#include "internal/grpc_status.h"
+#include "internal/retry.h"
+#include "internal/status_macros.h"
+#include "tokenbroker/v1/token_service.grpc.pb.h"
+
+namespace tokenbroker::client {
+namespace {
+
+constexpr char kNamePrefix[] = "integrations/";
+
+absl::Status ValidateOptions(const ClientOptions& options) {
+  if (options.target.empty()) return absl::InvalidArgumentError("target must not be empty");
+  bool tls_files = !options.ca_file.empty() || !options.cert_file.empty() ||
+                   !options.key_file.empty() || !options.tls_server_name.empty();
+  if (options.plaintext && tls_files) {
+    return absl::InvalidArgumentError(
+        "plaintext excludes ca_file, cert_file, key_file and tls_server_name");
+  }
+  if (options.cert_file.empty() != options.key_file.empty()) {
+    return absl::InvalidArgumentError("cert_file and key_file go together (mutual TLS)");
+  }
+  if (!options.caller_token.empty() && !options.caller_token_file.empty()) {
+    return absl::InvalidArgumentError("set caller_token or caller_token_file, not both");
+  }
+  if (options.caller_token_reload < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("caller_token_reload must not be negative");
+  }
+  if (options.call_timeout <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("call_timeout must be positive");
+  }
+  return internal::ValidateRetryPolicy(options.retry);
+}
+
+absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> Credentials(
+    const ClientOptions& options) {
+  if (options.plaintext) return grpc::InsecureChannelCredentials();
+  grpc::SslCredentialsOptions ssl;
+  if (!options.ca_file.empty()) {
+    TBC_ASSIGN_OR_RETURN(ssl.pem_root_certs, internal::ReadSmallFile(options.ca_file, "ca_file"));
+  }
+  if (!options.cert_file.empty()) {
+    TBC_ASSIGN_OR_RETURN(ssl.pem_cert_chain,
+                         internal::ReadSmallFile(options.cert_file, "cert_file"));
+    TBC_ASSIGN_OR_RETURN(ssl.pem_private_key,
+                         internal::ReadSmallFile(options.key_file, "key_file"));
+  }
+  return grpc::SslCredentials(ssl);
+}
+
+// A WatchAccessTokens stream. The call starts on the first Next(), so that
+// Client::Watch never blocks; TryCancel before the start cancels it then.
+class GrpcTokenWatch final : public TokenWatch {
+ public:
+  GrpcTokenWatch(v1::TokenService::Stub* stub, std::string name) : stub_(stub) {
+    request_.set_name(std::move(name));
+  }
+
+  ~GrpcTokenWatch() override {
+    if (reader_ != nullptr && !done_) {
+      context_.TryCancel();
+      reader_->Finish();  // the status is of no interest now
+    }
+  }
+
+  absl::StatusOr<AccessToken> Next() override {
+    if (done_) return final_;
+    if (reader_ == nullptr) reader_ = stub_->WatchAccessTokens(&context_, request_);
+    v1::WatchAccessTokensResponse response;
+    if (reader_->Read(&response)) return internal::FromProto(response.token());
+    grpc::Status status = reader_->Finish();
+    return End(status.ok() ? absl::UnavailableError("the server ended the watch")
+                           : internal::FromGrpcStatus(status));
+  }
+
+  void Cancel() override { context_.TryCancel(); }
+
+  grpc::ClientContext* context() { return &context_; }
+
+ private:
+  absl::Status End(absl::Status status) {
+    done_ = true;
+    final_ = std::move(status);
+    return final_;
+  }
+
+  v1::TokenService::Stub* const stub_;
+  v1::WatchAccessTokensRequest request_;
+  grpc::ClientContext context_;
+  std::unique_ptr<grpc::ClientReader<v1::WatchAccessTokensResponse>> reader_;
+  bool done_ = false;
+  absl::Status final_;
+};
+
+}  // namespace
+
+std::string IntegrationName(absl::string_view integration) {
+  if (absl::StartsWith(integration, kNamePrefix)) return std::string(integration);
+  return absl::StrCat(kNamePrefix, integration);
+}
+
+struct Client::Impl {
+  ClientOptions options;
+  std::shared_ptr<grpc::Channel> channel;
+  std::unique_ptr<v1::TokenService::Stub> stub;
+  std::unique_ptr<internal::CallerToken> caller_token;  // null: none
+
+  absl::Time DeadlineOf(const CallOptions& call) const {
+    absl::Duration timeout = call.timeout.value_or(options.call_timeout);
+    if (timeout == absl::InfiniteDuration()) return absl::InfiniteFuture();
+    return absl::Now() + timeout;
+  }
+
+  void Prepare(grpc::ClientContext* context, absl::Time deadline) const {
+    if (deadline != absl::InfiniteFuture()) context->set_deadline(absl::ToChronoTime(deadline));
+    if (caller_token != nullptr) {
+      context->AddMetadata("authorization", caller_token->AuthorizationValue());
+    }
+  }
+
+  // Runs one unary RPC with the retry policy. `response` holds the last
+  // attempt's answer.
+  template <typename Request, typename Response>
+  absl::Status Invoke(grpc::Status (v1::TokenService::Stub::*method)(grpc::ClientContext*,
+                                                                     const Request&, Response*),
+                      const Request& request, Response* response, const CallOptions& call) {
+    if (call.timeout.has_value() && *call.timeout <= absl::ZeroDuration()) {
+      return absl::InvalidArgumentError("CallOptions.timeout must be positive");
+    }
+    const absl::Time deadline = DeadlineOf(call);
+    const RetryPolicy& policy = options.retry;
+    for (int attempt = 1;; ++attempt) {
+      grpc::ClientContext context;
+      Prepare(&context, deadline);
+      response->Clear();
+      absl::Status status =
+          internal::FromGrpcStatus((stub.get()->*method)(&context, request, response));
+      if (status.ok() || status.code() != absl::StatusCode::kUnavailable ||
+          attempt >= policy.max_attempts) {
+        return status;
+      }
+      absl::Duration wait = internal::JitteredBackoff(policy, attempt, internal::UniformRandom());
+      std::optional<absl::Duration> asked = internal::RetryDelay(status);
+      if (asked.has_value() && *asked > wait) wait = *asked;
+      // A retry that cannot start before the deadline would only turn a
+      // meaningful UNAVAILABLE into DEADLINE_EXCEEDED.
+      if (absl::Now() + wait >= deadline) return status;
+      absl::SleepFor(wait);
+    }
+  }
+};
+
+Client::Client(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Client::~Client() = default;
+
+absl::StatusOr<std::shared_ptr<Client>> Client::New(ClientOptions options) {
+  TBC_RETURN_IF_ERROR(ValidateOptions(options));
+  auto impl = std::make_unique<Impl>();
+  if (!options.caller_token.empty()) {
+    TBC_ASSIGN_OR_RETURN(impl->caller_token,
+                         internal::CallerToken::FromString(options.caller_token));
+  } else if (!options.caller_token_file.empty()) {
+    TBC_ASSIGN_OR_RETURN(
+        impl->caller_token,
+        internal::CallerToken::FromFile(options.caller_token_file, options.caller_token_reload));
+  }
+  TBC_ASSIGN_OR_RETURN(std::shared_ptr<grpc::ChannelCredentials> credentials, Credentials(options));
+  grpc::ChannelArguments args;
+  args.SetUserAgentPrefix(options.user_agent.empty()
+                              ? std::string("tokenbroker-cpp")
+                              : absl::StrCat(options.user_agent, " tokenbroker-cpp"));
+  if (!options.tls_server_name.empty()) args.SetSslTargetNameOverride(options.tls_server_name);
+  impl->channel = grpc::CreateCustomChannel(options.target, credentials, args);
+  impl->stub = v1::TokenService::NewStub(impl->channel);
+  impl->options = std::move(options);
+  return std::shared_ptr<Client>(new Client(std::move(impl)));
+}
+
+absl::StatusOr<AccessToken> Client::GetAccessToken(absl::string_view integration,
+                                                   const CallOptions& call) {
+  v1::GetAccessTokenRequest request;
+  request.set_name(IntegrationName(integration));
+  if (call.min_remaining_validity.has_value()) {
+    internal::ToProto(*call.min_remaining_validity, request.mutable_min_remaining_validity());
+  }
+  v1::GetAccessTokenResponse response;
+  TBC_RETURN_IF_ERROR(
+      impl_->Invoke(&v1::TokenService::Stub::GetAccessToken, request, &response, call));
+  return internal::FromProto(response.token());
+}
+
+absl::StatusOr<RequestHeaders> Client::GetRequestHeaders(absl::string_view integration,
+                                                         const CallOptions& call) {
+  v1::GetRequestHeadersRequest request;
+  request.set_name(IntegrationName(integration));
+  if (call.min_remaining_validity.has_value()) {
+    internal::ToProto(*call.min_remaining_validity, request.mutable_min_remaining_validity());
+  }
+  v1::GetRequestHeadersResponse response;
+  TBC_RETURN_IF_ERROR(
+      impl_->Invoke(&v1::TokenService::Stub::GetRequestHeaders, request, &response, call));
+  return internal::FromProto(response);
+}
+
+absl::StatusOr<AccessToken> Client::RefreshAccessToken(absl::string_view integration,
+                                                       const CallOptions& call) {
+  v1::RefreshAccessTokenRequest request;
+  request.set_name(IntegrationName(integration));
+  v1::RefreshAccessTokenResponse response;
+  TBC_RETURN_IF_ERROR(
+      impl_->Invoke(&v1::TokenService::Stub::RefreshAccessToken, request, &response, call));
+  return internal::FromProto(response.token());
+}
+
+std::unique_ptr<TokenWatch> Client::Watch(absl::string_view integration) {
+  auto watch = std::make_unique<GrpcTokenWatch>(impl_->stub.get(), IntegrationName(integration));
+  impl_->Prepare(watch->context(), absl::InfiniteFuture());
+  return watch;
+}
+
+std::shared_ptr<grpc::Channel> Client::channel() const { return impl_->channel; }
+
+absl::Status Client::PrepareContext(grpc::ClientContext* context, const CallOptions& call) const {
+  if (context == nullptr) return absl::InvalidArgumentError("context must not be null");
+  if (call.timeout.has_value() && *call.timeout <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("CallOptions.timeout must be positive");
+  }
+  impl_->Prepare(context, impl_->DeadlineOf(call));
+  return absl::OkStatus();
+}
+
+const ClientOptions& Client::options() const { return impl_->options; }
+
+}  // namespace tokenbroker::client

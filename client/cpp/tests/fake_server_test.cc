@@ -1,0 +1,255 @@
+// Interactions the real server cannot show: the metadata the SDK sends, the
+// number of attempts it makes, and how it honours RetryInfo. A scripted
+// in-process TokenService (FakeTokenService) answers on a loopback port.
+#include <grpcpp/grpcpp.h>
+
+#include <deque>
+
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "gmock/gmock.h"
+#include "google/rpc/error_details.pb.h"
+#include "google/rpc/status.pb.h"
+#include "gtest/gtest.h"
+#include "tests/testing/subprocess.h"
+#include "tokenbroker/client/client.h"
+#include "tokenbroker/client/error.h"
+#include "tokenbroker/v1/token_service.grpc.pb.h"
+
+namespace tokenbroker::client::testing {
+namespace {
+
+using ::testing::ElementsAre;
+
+// A TokenService that fails the first `failures` GetAccessToken calls with
+// UNAVAILABLE (with `retry_delay` as RetryInfo when set), then returns a
+// fixed token, and records each call's `authorization` metadata. Insecure:
+// a test double only.
+class FakeTokenService final : public v1::TokenService::Service {
+ public:
+  void FailNext(int failures, std::optional<absl::Duration> retry_delay = std::nullopt) {
+    absl::MutexLock lock(&mu_);
+    failures_ = failures;
+    retry_delay_ = retry_delay;
+  }
+  std::vector<std::string> authorizations() {
+    absl::MutexLock lock(&mu_);
+    return authorizations_;
+  }
+  std::vector<absl::Time> call_times() {
+    absl::MutexLock lock(&mu_);
+    return call_times_;
+  }
+  int header_calls() {
+    absl::MutexLock lock(&mu_);
+    return header_calls_;
+  }
+
+  // Always FAILED_PRECONDITION.
+  grpc::Status GetRequestHeaders(grpc::ServerContext* context,
+                                 const v1::GetRequestHeadersRequest* request,
+                                 v1::GetRequestHeadersResponse* response) override {
+    absl::MutexLock lock(&mu_);
+    ++header_calls_;
+    return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION, "integration disabled");
+  }
+
+  grpc::Status GetAccessToken(grpc::ServerContext* context,
+                              const v1::GetAccessTokenRequest* request,
+                              v1::GetAccessTokenResponse* response) override {
+    absl::MutexLock lock(&mu_);
+    auto it = context->client_metadata().find("authorization");
+    authorizations_.push_back(it == context->client_metadata().end()
+                                  ? std::string()
+                                  : std::string(it->second.data(), it->second.size()));
+    call_times_.push_back(absl::Now());
+    if (failures_ > 0) {
+      --failures_;
+      google::rpc::Status details;
+      details.set_code(grpc::StatusCode::UNAVAILABLE);
+      details.set_message("IMS is down");
+      if (retry_delay_.has_value()) {
+        google::rpc::RetryInfo info;
+        info.mutable_retry_delay()->set_seconds(absl::ToInt64Seconds(*retry_delay_));
+        info.mutable_retry_delay()->set_nanos(
+            static_cast<int32_t>(absl::ToInt64Nanoseconds(*retry_delay_ % absl::Seconds(1))));
+        details.add_details()->PackFrom(info);
+      }
+      return grpc::Status(grpc::StatusCode::UNAVAILABLE, "IMS is down",
+                          details.SerializeAsString());
+    }
+    response->mutable_token()->set_access_token("fake-token");
+    response->mutable_token()->set_integration(request->name());
+    response->mutable_token()->mutable_expire_time()->set_seconds(
+        absl::ToUnixSeconds(absl::Now() + absl::Hours(1)));
+    return grpc::Status::OK;
+  }
+
+ private:
+  absl::Mutex mu_;
+  int failures_ = 0;
+  std::optional<absl::Duration> retry_delay_;
+  std::vector<std::string> authorizations_;
+  std::vector<absl::Time> call_times_;
+  int header_calls_ = 0;
+};
+
+class FakeServerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    grpc::ServerBuilder builder;
+    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port_);
+    builder.RegisterService(&service_);
+    server_ = builder.BuildAndStart();
+    ASSERT_NE(server_, nullptr);
+  }
+  void TearDown() override { server_->Shutdown(); }
+
+  ClientOptions Options() const {
+    ClientOptions options;
+    options.target = "127.0.0.1:" + std::to_string(port_);
+    options.plaintext = true;
+    options.retry.initial_backoff = absl::Milliseconds(20);
+    options.retry.max_backoff = absl::Milliseconds(40);
+    return options;
+  }
+
+  FakeTokenService service_;
+  int port_ = 0;
+  std::unique_ptr<grpc::Server> server_;
+};
+
+TEST_F(FakeServerTest, SendsCallerTokenAsBearerMetadata) {
+  ClientOptions options = Options();
+  options.caller_token = "caller-secret";
+  auto client = Client::New(options);
+  ASSERT_TRUE(client.ok()) << client.status();
+
+  ASSERT_TRUE((*client)->GetAccessToken("billing").ok());
+
+  EXPECT_THAT(service_.authorizations(), ElementsAre("Bearer caller-secret"));
+}
+
+TEST_F(FakeServerTest, SendsNoAuthorizationWithoutCallerToken) {
+  auto client = Client::New(Options());
+  ASSERT_TRUE(client.ok()) << client.status();
+
+  ASSERT_TRUE((*client)->GetAccessToken("billing").ok());
+
+  EXPECT_THAT(service_.authorizations(), ElementsAre(""));
+}
+
+TEST_F(FakeServerTest, RereadsCallerTokenFileAfterReloadInterval) {
+  ::tokenbroker::testing::TempDir dir;
+  std::string path = dir.File("token");
+  ::tokenbroker::testing::WriteFile(path, "first\n");
+  ClientOptions options = Options();
+  options.caller_token_file = path;
+  options.caller_token_reload = absl::Milliseconds(100);
+  auto client = Client::New(options);
+  ASSERT_TRUE(client.ok()) << client.status();
+
+  ASSERT_TRUE((*client)->GetAccessToken("billing").ok());
+  ::tokenbroker::testing::WriteFile(path, "second\n");
+  absl::SleepFor(absl::Milliseconds(150));
+  ASSERT_TRUE((*client)->GetAccessToken("billing").ok());
+  ::tokenbroker::testing::WriteFile(path, "");  // mid-rotation: keep the last good one
+  absl::SleepFor(absl::Milliseconds(150));
+  ASSERT_TRUE((*client)->GetAccessToken("billing").ok());
+
+  EXPECT_THAT(service_.authorizations(),
+              ElementsAre("Bearer first", "Bearer second", "Bearer second"));
+}
+
+TEST_F(FakeServerTest, RetriesUnavailableUntilSuccess) {
+  service_.FailNext(2);
+  auto client = Client::New(Options());
+  ASSERT_TRUE(client.ok());
+
+  absl::StatusOr<AccessToken> token = (*client)->GetAccessToken("billing");
+
+  ASSERT_TRUE(token.ok()) << token.status();
+  EXPECT_EQ(token->token, "fake-token");
+  EXPECT_EQ(service_.call_times().size(), 3u);
+}
+
+TEST_F(FakeServerTest, GivesUpAfterMaxAttemptsWithLastError) {
+  service_.FailNext(10);
+  ClientOptions options = Options();
+  options.retry.max_attempts = 4;
+  auto client = Client::New(options);
+  ASSERT_TRUE(client.ok());
+
+  absl::StatusOr<AccessToken> token = (*client)->GetAccessToken("billing");
+
+  EXPECT_EQ(token.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(token.status().message(), "IMS is down");
+  std::vector<absl::Time> times = service_.call_times();
+  ASSERT_EQ(times.size(), 4u);
+  // Waits are jittered within [nominal/2, nominal]: 20, 40, 40 ms nominal.
+  EXPECT_GE(times[1] - times[0], absl::Milliseconds(10));
+  EXPECT_GE(times[3] - times[2], absl::Milliseconds(20));
+  EXPECT_LT(times[3] - times[0], absl::Seconds(1));
+}
+
+TEST_F(FakeServerTest, NoRetryWhenMaxAttemptsIsOne) {
+  service_.FailNext(1);
+  ClientOptions options = Options();
+  options.retry.max_attempts = 1;
+  auto client = Client::New(options);
+  ASSERT_TRUE(client.ok());
+
+  EXPECT_EQ((*client)->GetAccessToken("billing").status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(service_.call_times().size(), 1u);
+}
+
+TEST_F(FakeServerTest, HonoursLongerRetryInfoDelay) {
+  service_.FailNext(1, absl::Milliseconds(300));
+  auto client = Client::New(Options());
+  ASSERT_TRUE(client.ok());
+
+  absl::StatusOr<AccessToken> token = (*client)->GetAccessToken("billing");
+
+  ASSERT_TRUE(token.ok()) << token.status();
+  std::vector<absl::Time> times = service_.call_times();
+  ASSERT_EQ(times.size(), 2u);
+  EXPECT_GE(times[1] - times[0], absl::Milliseconds(300));
+}
+
+TEST_F(FakeServerTest, DoesNotRetryWhenRetryInfoDelayPassesDeadline) {
+  service_.FailNext(1, absl::Seconds(5));
+  auto client = Client::New(Options());
+  ASSERT_TRUE(client.ok());
+  CallOptions call;
+  call.timeout = absl::Seconds(1);
+
+  absl::Time start = absl::Now();
+  absl::StatusOr<AccessToken> token = (*client)->GetAccessToken("billing", call);
+
+  EXPECT_EQ(token.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(GetError(token.status()).retry_delay, absl::Seconds(5));
+  EXPECT_EQ(service_.call_times().size(), 1u);
+  EXPECT_LT(absl::Now() - start, absl::Milliseconds(900));
+}
+
+TEST_F(FakeServerTest, FailedPreconditionIsNotRetried) {
+  auto client = Client::New(Options());
+  ASSERT_TRUE(client.ok());
+
+  absl::StatusOr<RequestHeaders> headers = (*client)->GetRequestHeaders("billing");
+
+  EXPECT_EQ(headers.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(service_.header_calls(), 1);
+}
+
+TEST_F(FakeServerTest, UnimplementedIsReturnedAsIs) {
+  auto client = Client::New(Options());
+  ASSERT_TRUE(client.ok());
+
+  absl::StatusOr<AccessToken> token = (*client)->RefreshAccessToken("billing");
+
+  EXPECT_EQ(token.status().code(), absl::StatusCode::kUnimplemented);
+}
+
+}  // namespace
+}  // namespace tokenbroker::client::testing

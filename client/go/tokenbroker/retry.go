@@ -1,0 +1,145 @@
+package tokenbroker
+
+import (
+	"context"
+	"io"
+	"math/rand/v2"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	pb "github.com/tokenbroker/tokenbroker/client/go/tokenbrokerv1"
+)
+
+// RetryPolicy says how a unary call failing with UNAVAILABLE is retried: up to MaxAttempts
+// attempts in all, sleeping between them a random duration in [0, b) ("full jitter"), where
+// b starts at InitialBackoff and is multiplied by Multiplier after each attempt, up to
+// MaxBackoff. When the server sends a RetryInfo delay, the sleep is at least that. A retry
+// that could not start before the call's deadline is not made: the last error is returned.
+type RetryPolicy struct {
+	MaxAttempts    int           // attempts in all, first included; < 2 disables retries
+	InitialBackoff time.Duration // bound of the first sleep
+	MaxBackoff     time.Duration // bound of every sleep
+	Multiplier     float64       // growth of the bound per attempt; < 1 counts as 1
+}
+
+// DefaultRetryPolicy: 4 attempts, sleeps bounded by 100 ms, 200 ms, 400 ms (at most 2 s).
+var DefaultRetryPolicy = RetryPolicy{
+	MaxAttempts:    4,
+	InitialBackoff: 100 * time.Millisecond,
+	MaxBackoff:     2 * time.Second,
+	Multiplier:     2,
+}
+
+// backoff returns the jittered sleep before attempt number attempt+1 (attempt >= 1).
+func (p RetryPolicy) backoff(attempt int, serverDelay time.Duration) time.Duration {
+	bound := float64(p.InitialBackoff)
+	mult := p.Multiplier
+	if mult < 1 {
+		mult = 1
+	}
+	for i := 1; i < attempt && bound < float64(p.MaxBackoff); i++ {
+		bound *= mult
+	}
+	if bound > float64(p.MaxBackoff) {
+		bound = float64(p.MaxBackoff)
+	}
+	d := time.Duration(0)
+	if bound >= 1 {
+		d = time.Duration(rand.Int64N(int64(bound)))
+	}
+	if serverDelay > d {
+		d = serverDelay
+	}
+	return d
+}
+
+// nonIdempotent lists the methods that are never retried.
+var nonIdempotent = map[string]bool{
+	pb.IntegrationService_CreateIntegration_FullMethodName: true,
+	pb.IntegrationService_UpdateIntegration_FullMethodName: true,
+	pb.IntegrationService_DeleteIntegration_FullMethodName: true,
+}
+
+// retryInterceptor retries UNAVAILABLE per p.
+func retryInterceptor(p RetryPolicy) grpc.UnaryClientInterceptor {
+	return func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn,
+		invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
+		if p.MaxAttempts < 2 || nonIdempotent[method] {
+			return invoker(ctx, method, req, reply, cc, opts...)
+		}
+		for attempt := 1; ; attempt++ {
+			err := invoker(ctx, method, req, reply, cc, opts...)
+			if err == nil || attempt >= p.MaxAttempts || ctx.Err() != nil {
+				return err
+			}
+			st := status.Convert(err)
+			if st.Code() != codes.Unavailable {
+				return err
+			}
+			sleep := p.backoff(attempt, fromStatus(st).RetryDelay)
+			if dl, ok := ctx.Deadline(); ok && time.Until(dl) <= sleep {
+				return err
+			}
+			t := time.NewTimer(sleep)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return err
+			case <-t.C:
+			}
+		}
+	}
+}
+
+// timeoutInterceptor gives calls without a deadline one of d.
+func timeoutInterceptor(d time.Duration) grpc.UnaryClientInterceptor {
+	return func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn,
+		invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
+		if _, ok := ctx.Deadline(); !ok && d > 0 {
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithTimeout(ctx, d)
+			defer cancel()
+		}
+		return invoker(ctx, method, req, reply, cc, opts...)
+	}
+}
+
+// errorInterceptor turns every failure into an *Error.
+func errorInterceptor(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn,
+	invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
+	if err := invoker(ctx, method, req, reply, cc, opts...); err != nil {
+		return FromError(err)
+	}
+	return nil
+}
+
+// errorStreamInterceptor does the same for streams (io.EOF, the normal end, passes as is).
+func errorStreamInterceptor(ctx context.Context, desc *grpc.StreamDesc, cc *grpc.ClientConn,
+	method string, streamer grpc.Streamer, opts ...grpc.CallOption) (grpc.ClientStream, error) {
+	s, err := streamer(ctx, desc, cc, method, opts...)
+	if err != nil {
+		return nil, FromError(err)
+	}
+	return errorStream{s}, nil
+}
+
+type errorStream struct{ grpc.ClientStream }
+
+func (s errorStream) RecvMsg(m any) error {
+	err := s.ClientStream.RecvMsg(m)
+	if err == nil || err == io.EOF {
+		return err
+	}
+	return FromError(err)
+}
+
+func (s errorStream) SendMsg(m any) error {
+	err := s.ClientStream.SendMsg(m)
+	if err == nil || err == io.EOF {
+		return err
+	}
+	return FromError(err)
+}

@@ -1,0 +1,75 @@
+"""Python SDK of tokenbroker: Adobe IMS access tokens over gRPC.
+
+    import tokenbroker
+
+    with tokenbroker.Client("127.0.0.1:50051") as client:
+        headers = client.get_request_headers("demo")  # Authorization, x-api-key, ...
+
+`Client` (sync, thread-safe) and `tokenbroker.aio.AsyncClient` (asyncio) call
+the broker; `TokenSource` / `AsyncTokenSource` keep the current token in the
+process and refresh it ahead of expiry; `tokenbroker.requests_auth` and
+`tokenbroker.httpx_auth` put the Adobe headers on `requests` and `httpx`
+calls. Failures raise `TokenBrokerError` subclasses. The generated stubs are
+in `tokenbroker.v1`.
+"""
+
+from ._errors import (
+    ERROR_DOMAIN,
+    AbortedError,
+    AlreadyExistsError,
+    CancelledError,
+    DeadlineExceededError,
+    FailedPreconditionError,
+    FieldViolation,
+    InternalError,
+    InvalidArgumentError,
+    NotFoundError,
+    PermissionDeniedError,
+    ResourceExhaustedError,
+    TokenBrokerError,
+    UnauthenticatedError,
+    UnavailableError,
+)
+from ._options import TLS, CallerToken, RetryPolicy
+from ._types import AccessToken, RequestHeaders, integration_name, is_valid_integration_id
+from ._version import __version__
+from .aio import AsyncClient, AsyncTokenSource, AsyncTokenWatch
+from .client import DEFAULT, Client, TokenWatch
+from .token_source import TokenSource
+from .v1.integration_pb2 import AuthMethod, Credentials, Integration
+
+__all__ = [
+    "DEFAULT",
+    "ERROR_DOMAIN",
+    "TLS",
+    "AbortedError",
+    "AccessToken",
+    "AlreadyExistsError",
+    "AsyncClient",
+    "AsyncTokenSource",
+    "AsyncTokenWatch",
+    "AuthMethod",
+    "CallerToken",
+    "CancelledError",
+    "Client",
+    "Credentials",
+    "DeadlineExceededError",
+    "FailedPreconditionError",
+    "FieldViolation",
+    "Integration",
+    "InternalError",
+    "InvalidArgumentError",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "RequestHeaders",
+    "ResourceExhaustedError",
+    "RetryPolicy",
+    "TokenBrokerError",
+    "TokenSource",
+    "TokenWatch",
+    "UnauthenticatedError",
+    "UnavailableError",
+    "__version__",
+    "integration_name",
+    "is_valid_integration_id",
+]

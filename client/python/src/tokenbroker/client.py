@@ -1,0 +1,365 @@
+"""The synchronous client (grpc, thread-safe)."""
+
+from __future__ import annotations
+
+import enum
+import threading
+import time
+import weakref
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Callable,
+    Iterator,
+    Optional,
+    Sequence,
+    Tuple,
+    TypeVar,
+    Union,
+)
+
+import grpc
+from google.protobuf import field_mask_pb2
+
+from ._errors import (
+    CancelledError,
+    DeadlineExceededError,
+    TokenBrokerError,
+    error_from_rpc_error,
+)
+from ._options import (
+    DEFAULT_RETRY,
+    DEFAULT_TIMEOUT,
+    NO_RETRY,
+    TLS,
+    CallSettings,
+    Metadata,
+    PathLike,
+    RetryPolicy,
+    Seconds,
+    default_target,
+    to_seconds,
+)
+from ._options import (
+    channel_options as make_channel_options,
+)
+from ._types import AccessToken, RequestHeaders, duration_proto, integration_name
+from .v1 import (
+    integration_pb2,
+    integration_service_pb2,
+    integration_service_pb2_grpc,
+    token_service_pb2,
+    token_service_pb2_grpc,
+)
+
+if TYPE_CHECKING:
+    from .token_source import TokenSource
+
+T = TypeVar("T")
+
+
+class _Default(enum.Enum):
+    DEFAULT = 0
+
+
+#: "Use the client's setting" (the default of every per-call `timeout`).
+DEFAULT = _Default.DEFAULT
+Timeout = Union[Seconds, None, _Default]
+
+
+def plan_deadline(settings: CallSettings, timeout: Timeout) -> Optional[float]:
+    """The call's overall deadline on the monotonic clock, or None."""
+    seconds = settings.timeout if isinstance(timeout, _Default) else to_seconds(timeout)
+    return None if seconds is None else time.monotonic() + seconds
+
+
+def next_delay(
+    policy: RetryPolicy, attempt: int, err: TokenBrokerError, deadline: Optional[float]
+) -> Optional[float]:
+    """Seconds to sleep before the next attempt, or None to give up on `err`."""
+    if err.code not in policy.retry_codes or attempt >= policy.max_attempts:
+        return None
+    delay = policy.backoff(attempt, err.retry_delay)
+    if deadline is not None and time.monotonic() + delay >= deadline:
+        return None
+    return delay
+
+
+def deadline_error(attempts: int) -> DeadlineExceededError:
+    return DeadlineExceededError(
+        "deadline exceeded before the call could be sent", attempts=attempts
+    )
+
+
+class TokenWatch(Iterator[AccessToken]):
+    """The tokens of a `WatchAccessTokens` stream: the current token, then each
+    new one as the broker mints it. Iterate it; `cancel()` (or leaving a `with`
+    block) ends the stream, after which iteration stops quietly. Errors are
+    raised as `TokenBrokerError` (NOT_FOUND once the integration is deleted).
+    """
+
+    def __init__(self, call: Any) -> None:
+        self._call = call
+        self._cancelled = False
+
+    def __iter__(self) -> "TokenWatch":
+        return self
+
+    def __next__(self) -> AccessToken:
+        try:
+            msg = next(self._call)
+        except grpc.RpcError as e:
+            err = error_from_rpc_error(e)
+            if self._cancelled and isinstance(err, CancelledError):
+                raise StopIteration from None
+            raise err from e
+        return AccessToken.from_proto(msg.token)
+
+    def cancel(self) -> None:
+        self._cancelled = True
+        self._call.cancel()
+
+    def __enter__(self) -> "TokenWatch":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.cancel()
+
+
+class Client:
+    """A synchronous tokenbroker client. Thread-safe: share one per process.
+
+    Args:
+        target: `host:port` of the broker; default `$TOKENBROKER_SERVER`,
+            else `127.0.0.1:50051`.
+        tls: Transport security (server CA, client certificate for mTLS);
+            None: plaintext (loopback and sidecar deployments).
+        caller_token: Sent on every call as `authorization: Bearer ...`.
+        caller_token_file: The same, read from a file (re-read when it changes).
+        timeout: Default deadline of each unary call in seconds, across all its
+            retry attempts; None: no deadline. Each method takes `timeout=` too.
+        retry: Retries of UNAVAILABLE (see `RetryPolicy`); None: no retries.
+        metadata: Extra metadata sent on every call.
+        channel_options: Extra gRPC channel arguments.
+        channel: Use this channel instead of creating one (its security is then
+            the channel's own; `target`, `tls` and `channel_options` are unused).
+            The client does not close a channel it did not create.
+    """
+
+    def __init__(
+        self,
+        target: Optional[str] = None,
+        *,
+        tls: Optional[TLS] = None,
+        caller_token: Optional[str] = None,
+        caller_token_file: Optional[PathLike] = None,
+        timeout: Optional[Seconds] = DEFAULT_TIMEOUT,
+        retry: Optional[RetryPolicy] = DEFAULT_RETRY,
+        metadata: Metadata = (),
+        channel_options: Sequence[Tuple[str, Any]] = (),
+        channel: Optional[grpc.Channel] = None,
+    ) -> None:
+        self._settings = CallSettings(
+            caller_token=caller_token,
+            caller_token_file=caller_token_file,
+            timeout=timeout,
+            retry=retry,
+            metadata=metadata,
+        )
+        self.target = target or default_target()
+        self._owns_channel = channel is None
+        if channel is None:
+            options = make_channel_options(tls, channel_options)
+            if tls is None:
+                channel = grpc.insecure_channel(self.target, options)
+            else:
+                channel = grpc.secure_channel(self.target, tls.channel_credentials(), options)
+        self._channel = channel
+        self._tokens = token_service_pb2_grpc.TokenServiceStub(channel)
+        self._integrations = integration_service_pb2_grpc.IntegrationServiceStub(channel)
+        self._sources: "weakref.WeakSet[TokenSource]" = weakref.WeakSet()
+        self._lock = threading.Lock()
+
+    @property
+    def channel(self) -> grpc.Channel:
+        """The underlying channel, e.g. for other services on the same server."""
+        return self._channel
+
+    def close(self) -> None:
+        """Stops the token sources made by `token_source()` and closes the channel."""
+        with self._lock:
+            sources = list(self._sources)
+        for source in sources:
+            source.close()
+        if self._owns_channel:
+            self._channel.close()
+
+    def __enter__(self) -> "Client":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- calls --------------------------------------------------------------
+
+    def _call(
+        self, method: Callable[..., T], request: Any, timeout: Timeout, retry: bool = True
+    ) -> T:
+        deadline = plan_deadline(self._settings, timeout)
+        policy = self._settings.retry if retry else NO_RETRY
+        attempt = 0
+        while True:
+            attempt += 1
+            remaining = None if deadline is None else deadline - time.monotonic()
+            if remaining is not None and remaining <= 0:
+                raise deadline_error(attempt - 1)
+            try:
+                return method(request, timeout=remaining, metadata=self._settings.metadata())
+            except grpc.RpcError as e:
+                err = error_from_rpc_error(e, attempts=attempt)
+                delay = next_delay(policy, attempt, err, deadline)
+                if delay is None:
+                    raise err from e
+            time.sleep(delay)
+
+    # -- TokenService -------------------------------------------------------
+
+    def get_access_token(
+        self,
+        integration: str,
+        *,
+        min_remaining_validity: Optional[Seconds] = None,
+        timeout: Timeout = DEFAULT,
+    ) -> AccessToken:
+        """A valid access token of `integration` (`id` or `integrations/id`)
+        from the broker's cache, valid for at least `min_remaining_validity`
+        (default: the server's `--min-validity`).
+
+        Raises: InvalidArgumentError, NotFoundError, FailedPreconditionError
+        (disabled, or IMS rejected the credentials: see `ims_error`,
+        `x_debug_id`), UnavailableError, DeadlineExceededError.
+        """
+        request = token_service_pb2.GetAccessTokenRequest(
+            name=integration_name(integration),
+            min_remaining_validity=duration_proto(to_seconds(min_remaining_validity)),
+        )
+        response = self._call(self._tokens.GetAccessToken, request, timeout)
+        return AccessToken.from_proto(response.token)
+
+    def get_request_headers(
+        self,
+        integration: str,
+        *,
+        min_remaining_validity: Optional[Seconds] = None,
+        timeout: Timeout = DEFAULT,
+    ) -> RequestHeaders:
+        """The headers an Adobe API call needs, as a dict. Raises as
+        `get_access_token`."""
+        request = token_service_pb2.GetRequestHeadersRequest(
+            name=integration_name(integration),
+            min_remaining_validity=duration_proto(to_seconds(min_remaining_validity)),
+        )
+        response = self._call(self._tokens.GetRequestHeaders, request, timeout)
+        return RequestHeaders.from_proto(response)
+
+    def refresh_access_token(self, integration: str, *, timeout: Timeout = DEFAULT) -> AccessToken:
+        """Has the broker mint a new token now (joining one in flight). Use it
+        when an Adobe API rejected a token the broker still considers valid.
+        Raises as `get_access_token`."""
+        request = token_service_pb2.RefreshAccessTokenRequest(name=integration_name(integration))
+        response = self._call(self._tokens.RefreshAccessToken, request, timeout)
+        return AccessToken.from_proto(response.token)
+
+    def watch_access_tokens(
+        self, integration: str, *, timeout: Optional[Seconds] = None
+    ) -> TokenWatch:
+        """Streams the current token, then every new one (see `TokenWatch`).
+        `timeout` bounds the whole stream (default: none). Not retried:
+        `TokenSource` re-opens the stream itself."""
+        request = token_service_pb2.WatchAccessTokensRequest(name=integration_name(integration))
+        call = self._tokens.WatchAccessTokens(
+            request, timeout=to_seconds(timeout), metadata=self._settings.metadata()
+        )
+        return TokenWatch(call)
+
+    def token_source(
+        self,
+        integration: str,
+        *,
+        min_validity: Optional[Seconds] = None,
+        watch: bool = True,
+    ) -> "TokenSource":
+        """A cached, self-refreshing token source of `integration`; see
+        `TokenSource`. Closed by `close()` of this client."""
+        from .token_source import TokenSource
+
+        source = TokenSource(self, integration, min_validity=min_validity, watch=watch)
+        with self._lock:
+            self._sources.add(source)
+        return source
+
+    # -- IntegrationService -------------------------------------------------
+
+    def create_integration(
+        self,
+        integration_id: str,
+        integration: integration_pb2.Integration,
+        *,
+        timeout: Timeout = DEFAULT,
+    ) -> integration_pb2.Integration:
+        """Registers an integration (with `credentials` set). Not retried.
+        Raises InvalidArgumentError (`field` names the field), AlreadyExistsError."""
+        request = integration_service_pb2.CreateIntegrationRequest(
+            integration_id=integration_id, integration=integration
+        )
+        response = self._call(self._integrations.CreateIntegration, request, timeout, retry=False)
+        return response.integration
+
+    def get_integration(
+        self, integration: str, *, timeout: Timeout = DEFAULT
+    ) -> integration_pb2.Integration:
+        """One integration, without secrets. Raises NotFoundError."""
+        request = integration_service_pb2.GetIntegrationRequest(name=integration_name(integration))
+        return self._call(self._integrations.GetIntegration, request, timeout).integration
+
+    def list_integrations(
+        self, *, page_size: int = 0, timeout: Timeout = DEFAULT
+    ) -> Iterator[integration_pb2.Integration]:
+        """Every integration in id order, fetching pages as needed (`timeout`
+        applies to each page)."""
+        token = ""
+        while True:
+            request = integration_service_pb2.ListIntegrationsRequest(
+                page_size=page_size, page_token=token
+            )
+            response = self._call(self._integrations.ListIntegrations, request, timeout)
+            yield from response.integrations
+            token = response.next_page_token
+            if not token:
+                return
+
+    def update_integration(
+        self,
+        integration: integration_pb2.Integration,
+        update_mask: Sequence[str],
+        *,
+        timeout: Timeout = DEFAULT,
+    ) -> integration_pb2.Integration:
+        """Changes the fields named in `update_mask` of `integration` (its
+        `name` set; its `etag` checked when set). Not retried. Raises
+        InvalidArgumentError, NotFoundError, AbortedError."""
+        request = integration_service_pb2.UpdateIntegrationRequest(
+            integration=integration, update_mask=field_mask_pb2.FieldMask(paths=list(update_mask))
+        )
+        response = self._call(self._integrations.UpdateIntegration, request, timeout, retry=False)
+        return response.integration
+
+    def delete_integration(
+        self, integration: str, *, etag: str = "", timeout: Timeout = DEFAULT
+    ) -> None:
+        """Deletes an integration, its secrets and tokens. Not retried.
+        Raises NotFoundError, AbortedError (etag mismatch)."""
+        request = integration_service_pb2.DeleteIntegrationRequest(
+            name=integration_name(integration), etag=etag
+        )
+        self._call(self._integrations.DeleteIntegration, request, timeout, retry=False)

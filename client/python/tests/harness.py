@@ -1,0 +1,247 @@
+"""Starts the real ims-emulator and tokenbroker binaries on free loopback ports.
+
+Binaries come from $TOKENBROKER_BIN_DIR, else <repo>/build/bin. Every process
+is started by a test fixture and stopped by it; all traffic stays on
+127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import ssl
+import subprocess
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Sequence
+
+REPO = Path(__file__).resolve().parents[3]
+BIN_DIR = Path(os.environ.get("TOKENBROKER_BIN_DIR") or REPO / "build" / "bin")
+START_TIMEOUT = 20.0
+
+ORG = "ORG@AdobeOrg"
+TECH = "T@techacct.adobe.com"
+SCOPES = ["openid", "AdobeID"]
+
+
+def binary(name: str) -> str:
+    path = BIN_DIR / name
+    if not os.access(path, os.X_OK):
+        raise RuntimeError(f"{path} not found: run `make build` (or set TOKENBROKER_BIN_DIR)")
+    return str(path)
+
+
+class Process:
+    """A child process whose port is read from its --port-file."""
+
+    def __init__(self, argv: Sequence[str], workdir: Path, name: str) -> None:
+        self.name = name
+        self.port_file = workdir / f"{name}.port"
+        self.log_file = workdir / f"{name}.log"
+        self.argv = list(argv) + [f"--port-file={self.port_file}"]
+        with open(self.log_file, "wb") as log:
+            self.proc = subprocess.Popen(
+                self.argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+            )
+        self.port = self._wait_port()
+
+    def _wait_port(self) -> int:
+        deadline = time.monotonic() + START_TIMEOUT
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"{self.name} exited with {self.proc.returncode}:\n{self.log()}")
+            try:
+                text = self.port_file.read_text().strip()
+                if text:
+                    return int(text)
+            except (FileNotFoundError, ValueError):
+                pass
+            time.sleep(0.02)
+        self.stop()
+        raise RuntimeError(f"{self.name} did not write its port in {START_TIMEOUT}s:\n{self.log()}")
+
+    def log(self) -> str:
+        try:
+            return self.log_file.read_text(errors="replace")[-4000:]
+        except FileNotFoundError:
+            return ""
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=5)
+
+
+@dataclass
+class Emulator:
+    process: Process
+    ca_file: Path
+
+    @property
+    def url(self) -> str:
+        return f"https://127.0.0.1:{self.process.port}"
+
+    def _request(self, path: str, body: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
+        context = ssl.create_default_context(cafile=str(self.ca_file))
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(
+            self.url + path,
+            data=data,
+            method="GET" if body is None else "POST",
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, context=context, timeout=5) as response:
+            text = response.read().decode()
+        return json.loads(text) if text.strip() else {}
+
+    def stats(self) -> Dict[str, Any]:
+        return self._request("/emulator/stats")
+
+    def set_faults(self, faults: Dict[str, Any]) -> None:
+        self._request("/emulator/faults", faults)
+
+    def stop(self) -> None:
+        self.process.stop()
+
+
+def start_emulator(workdir: Path, clients: List[Dict[str, Any]]) -> Emulator:
+    workdir.mkdir(parents=True, exist_ok=True)
+    clients_file = workdir / "clients.json"
+    clients_file.write_text(json.dumps({"clients": clients}))
+    ca = workdir / "ims-ca.pem"
+    process = Process(
+        [
+            binary("ims-emulator"),
+            "--listen=127.0.0.1:0",
+            f"--cert-out={ca}",
+            f"--clients={clients_file}",
+        ],
+        workdir,
+        "ims-emulator",
+    )
+    return Emulator(process, ca)
+
+
+def client_entry(client_id: str, secret: str, lifetime: Optional[int] = None) -> Dict[str, Any]:
+    entry: Dict[str, Any] = {
+        "client_id": client_id,
+        "client_secrets": [secret],
+        "org_id": ORG,
+        "technical_account_id": TECH,
+        "scopes": SCOPES,
+    }
+    if lifetime is not None:
+        entry["token_lifetime_seconds"] = lifetime
+    return entry
+
+
+@dataclass
+class Broker:
+    process: Process
+
+    @property
+    def target(self) -> str:
+        return f"127.0.0.1:{self.process.port}"
+
+    def stop(self) -> None:
+        self.process.stop()
+
+
+def start_broker(
+    workdir: Path, emulator: Emulator, *flags: str, name: str = "tokenbroker"
+) -> Broker:
+    workdir.mkdir(parents=True, exist_ok=True)
+    process = Process(
+        [
+            binary("tokenbroker"),
+            "--listen=127.0.0.1:0",
+            "--store=memory",
+            f"--ims-url={emulator.url}",
+            f"--ims-ca-file={emulator.ca_file}",
+            "--log-level=" + os.environ.get("TOKENBROKER_TEST_LOG_LEVEL", "warning"),
+            *flags,
+        ],
+        workdir,
+        name,
+    )
+    return Broker(process)
+
+
+def broker_has_flag(flag: str) -> bool:
+    """Whether `tokenbroker --help` documents `flag` (underscore spelling)."""
+    out = subprocess.run(
+        [binary("tokenbroker"), "--help"], capture_output=True, text=True, timeout=10
+    )
+    return f"--{flag} " in (out.stdout + out.stderr) or f"--{flag}\n" in (out.stdout + out.stderr)
+
+
+@dataclass
+class Certs:
+    ca: Path
+    server_cert: Path
+    server_key: Path
+    client_cert: Path
+    client_key: Path
+
+
+def make_certs(workdir: Path) -> Certs:
+    """A test CA, a server certificate for 127.0.0.1/localhost and a client
+    certificate, all EC P-256, made with the openssl CLI."""
+    workdir.mkdir(parents=True, exist_ok=True)
+
+    def openssl(*args: str) -> None:
+        subprocess.run(["openssl", *args], check=True, capture_output=True, timeout=30, cwd=workdir)
+
+    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+    openssl(
+        "req",
+        "-x509",
+        *ec,
+        "-days",
+        "2",
+        "-subj",
+        "/CN=tokenbroker test CA",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+    )
+    (workdir / "server.ext").write_text(
+        "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n"
+    )
+    (workdir / "client.ext").write_text("extendedKeyUsage=clientAuth\n")
+    for who, cn in (("server", "127.0.0.1"), ("client", "sdk-test-client")):
+        openssl(
+            "req", "-new", *ec, "-subj", f"/CN={cn}", "-keyout", f"{who}.key", "-out", f"{who}.csr"
+        )
+        openssl(
+            "x509",
+            "-req",
+            "-in",
+            f"{who}.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-days",
+            "2",
+            "-extfile",
+            f"{who}.ext",
+            "-out",
+            f"{who}.pem",
+        )
+    return Certs(
+        ca=workdir / "ca.pem",
+        server_cert=workdir / "server.pem",
+        server_key=workdir / "server.key",
+        client_cert=workdir / "client.pem",
+        client_key=workdir / "client.key",
+    )

@@ -1,0 +1,193 @@
+"""Pure logic: no sockets, no real time."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import grpc
+import pytest
+from google.protobuf import any_pb2, duration_pb2
+from google.rpc import error_details_pb2, status_pb2
+
+import tokenbroker
+from tokenbroker import _cache
+from tokenbroker._errors import error_from_status
+from tokenbroker.v1 import token_service_pb2
+
+
+def _token(issued: float, expires: float, value: str = "t") -> tokenbroker.AccessToken:
+    msg = token_service_pb2.AccessToken(
+        access_token=value, token_type="bearer", integration="integrations/x"
+    )
+    msg.issue_time.FromNanoseconds(int(issued * 1e9))
+    msg.expire_time.FromNanoseconds(int(expires * 1e9))
+    return tokenbroker.AccessToken.from_proto(msg)
+
+
+def test_backoff_grows_exponentially_within_jitter_and_cap() -> None:
+    policy = tokenbroker.RetryPolicy(initial_backoff=0.1, max_backoff=1.0, multiplier=2, jitter=0.2)
+
+    assert policy.backoff(1, rand=lambda: 0.0) == pytest.approx(0.08)
+    assert policy.backoff(1, rand=lambda: 1.0) == pytest.approx(0.12)
+    assert policy.backoff(3, rand=lambda: 0.5) == pytest.approx(0.4)
+    assert policy.backoff(10, rand=lambda: 0.5) == pytest.approx(1.0)  # capped
+    assert policy.backoff(1, server_delay=2.0, rand=lambda: 0.5) == pytest.approx(2.0)
+
+
+def test_retry_policy_rejects_nonsense() -> None:
+    with pytest.raises(ValueError):
+        tokenbroker.RetryPolicy(max_attempts=0)
+    with pytest.raises(ValueError):
+        tokenbroker.RetryPolicy(jitter=1.5)
+
+
+def test_default_margin_is_60s_capped_at_tenth_of_lifetime() -> None:
+    day = _token(0, 86400)
+    short = _token(0, 3)
+
+    assert _cache.margin(day, None) == 60
+    assert _cache.margin(short, None) == pytest.approx(0.3)
+    assert _cache.margin(day, 300) == 300
+
+
+def test_is_fresh_until_margin_before_expiry() -> None:
+    token = _token(1000, 1100)  # 100 s lifetime: margin 10 s
+
+    assert _cache.is_fresh(token, 1089.9, None)
+    assert not _cache.is_fresh(token, 1090.0, None)
+    assert not _cache.is_fresh(None, 0, None)
+
+
+def test_newer_never_replaces_a_later_token() -> None:
+    old, new = _token(0, 100, "old"), _token(50, 150, "new")
+
+    assert _cache.newer(new, old)
+    assert not _cache.newer(old, new)
+    assert _cache.newer(old, None)
+
+
+def test_render_fills_authorization_and_keeps_order() -> None:
+    headers = tokenbroker.RequestHeaders(
+        [("Authorization", "Bearer a"), ("x-api-key", "k"), ("x-sandbox-name", "prod")], 100.0
+    )
+    template = _cache.header_template(headers)
+    rendered = _cache.render(template, _token(0, 200, "b"))
+
+    assert list(rendered.items()) == [
+        ("Authorization", "Bearer b"),
+        ("x-api-key", "k"),
+        ("x-sandbox-name", "prod"),
+    ]
+    assert rendered.expires_at == 200
+    assert "Bearer b" not in repr(rendered)
+
+
+def _any(msg) -> any_pb2.Any:  # type: ignore[no-untyped-def]
+    packed = any_pb2.Any()
+    packed.Pack(msg)
+    return packed
+
+
+def test_error_from_status_reads_every_detail() -> None:
+    status = status_pb2.Status(code=3, message="integration_id: must start with a letter")
+    status.details.extend(
+        [
+            _any(
+                error_details_pb2.ErrorInfo(
+                    reason="INVALID_FIELD",
+                    domain="tokenbroker.dev",
+                    metadata={"field": "integration_id"},
+                )
+            ),
+            _any(
+                error_details_pb2.BadRequest(
+                    field_violations=[
+                        error_details_pb2.BadRequest.FieldViolation(
+                            field="integration_id", description="must start with a letter"
+                        )
+                    ]
+                )
+            ),
+            _any(error_details_pb2.RetryInfo(retry_delay=duration_pb2.Duration(seconds=2))),
+        ]
+    )
+    err = error_from_status(
+        grpc.StatusCode.INVALID_ARGUMENT,
+        "ignored",
+        [("grpc-status-details-bin", status.SerializeToString())],
+    )
+
+    assert isinstance(err, tokenbroker.InvalidArgumentError)
+    assert err.reason == "INVALID_FIELD" and err.domain == tokenbroker.ERROR_DOMAIN
+    assert err.field == "integration_id"
+    assert err.field_violations == (
+        tokenbroker.FieldViolation("integration_id", "must start with a letter"),
+    )
+    assert err.retry_delay == 2.0
+    assert err.message == "integration_id: must start with a letter"
+
+
+def test_error_from_status_without_details_or_with_garbage() -> None:
+    plain = error_from_status(grpc.StatusCode.UNAVAILABLE, "connect failed", [])
+    garbage = error_from_status(
+        grpc.StatusCode.INTERNAL, "boom", [("grpc-status-details-bin", b"\xff\x00garbage")]
+    )
+    unknown = error_from_status(grpc.StatusCode.DATA_LOSS, "lost", None)
+
+    assert isinstance(plain, tokenbroker.UnavailableError) and plain.reason is None
+    assert plain.ims_error is None and plain.x_debug_id is None and plain.http_status is None
+    assert isinstance(garbage, tokenbroker.InternalError) and garbage.message == "boom"
+    assert type(unknown) is tokenbroker.TokenBrokerError
+    assert unknown.code == grpc.StatusCode.DATA_LOSS
+
+
+def test_ims_details_are_exposed_and_printed() -> None:
+    status = status_pb2.Status(code=9, message="IMS rejected the credentials")
+    status.details.append(
+        _any(
+            error_details_pb2.ErrorInfo(
+                reason="IMS_REJECTED",
+                domain="tokenbroker.dev",
+                metadata={
+                    "ims_error": "invalid_client",
+                    "x_debug_id": "dbg-1",
+                    "http_status": "401",
+                },
+            )
+        )
+    )
+    err = error_from_status(
+        grpc.StatusCode.FAILED_PRECONDITION,
+        "",
+        [("grpc-status-details-bin", status.SerializeToString())],
+    )
+
+    assert isinstance(err, tokenbroker.FailedPreconditionError)
+    assert (err.ims_error, err.x_debug_id, err.http_status) == ("invalid_client", "dbg-1", 401)
+    assert str(err) == (
+        "FAILED_PRECONDITION: IMS rejected the credentials "
+        "(reason=IMS_REJECTED, ims_error=invalid_client, x_debug_id=dbg-1)"
+    )
+
+
+def test_caller_token_validation(tmp_path: Path) -> None:
+    with pytest.raises(ValueError):
+        tokenbroker.CallerToken()
+    with pytest.raises(ValueError):
+        tokenbroker.CallerToken(token=" ")
+    empty = tmp_path / "empty"
+    empty.write_text("\n")
+    with pytest.raises(ValueError, match="empty"):
+        tokenbroker.CallerToken(file=empty).get()
+    assert "secret" not in repr(tokenbroker.CallerToken(token="secret"))
+    with pytest.raises(ValueError, match="not both"):
+        tokenbroker.Client("127.0.0.1:1", caller_token="a", caller_token_file=empty)
+
+
+def test_integration_name_normalisation() -> None:
+    assert tokenbroker.integration_name("demo") == "integrations/demo"
+    assert tokenbroker.integration_name("integrations/demo") == "integrations/demo"
+    assert tokenbroker.is_valid_integration_id("a-1")
+    assert not tokenbroker.is_valid_integration_id("1a")
+    assert not tokenbroker.is_valid_integration_id("a-")
+    assert not tokenbroker.is_valid_integration_id("a" * 64)

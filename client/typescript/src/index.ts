@@ -1,0 +1,37 @@
+// @tokenbroker/client: Adobe IMS access tokens from a tokenbroker server.
+export {
+  DEFAULT_TARGET,
+  TokenbrokerClient,
+  integrationName,
+  type CallOptions,
+  type ClientOptions,
+  type IntegrationInput,
+  type RequestHeaders,
+  type TlsOptions,
+  type Token,
+  type TokenCallOptions,
+} from "./client.js";
+export { TokenSource, type TokenSourceOptions, type TokenSourceStats } from "./token_source.js";
+export {
+  ERROR_DOMAIN,
+  TokenbrokerError,
+  decodeStatusDetails,
+  type DecodedStatusDetails,
+  type FieldViolation,
+} from "./errors.js";
+export { DEFAULT_RETRY, backoffDelayMs, type RetryOptions } from "./retry.js";
+export {
+  adobeAxiosInterceptor,
+  adobeHeaders,
+  createAdobeFetch,
+  installAdobeAxiosInterceptor,
+  withAdobeHeaders,
+  type AxiosLikeInstance,
+  type AxiosLikeRequestConfig,
+  type HeaderSource,
+  type HeadersInitLike,
+} from "./http.js";
+export { AuthMethod, Integration_State as IntegrationState, type Integration } from "./gen/tokenbroker/v1/integration.js";
+/** gRPC status codes (grpc-js's `status` enum): `err.code === Code.NOT_FOUND`. */
+export { status as Code, Metadata } from "@grpc/grpc-js";
+export * as stubs from "./stubs.js";
