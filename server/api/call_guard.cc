@@ -120,13 +120,14 @@ absl::Status RpcScope::Admit(Permission permission, absl::string_view integratio
   return api_.authorizer->Authorize(record_.caller, permission, integration_id);
 }
 
-void RpcScope::Finish(const absl::Status& status, const TokenSnapshot* snapshot) {
+void RpcScope::Finish(const absl::Status& status, const SnapshotPtr& snapshot) {
   if (finished_ || api_.audit == nullptr) return;
   finished_ = true;
   record_.code = status.code();
   if (snapshot != nullptr) {
     record_.x_debug_id = snapshot->token.debug_id;
-    record_.token_fingerprint = api_.audit->Fingerprint(snapshot->token.access_token.value());
+    // Aliasing: shares the snapshot's ownership, points at its token.
+    record_.token = std::shared_ptr<const SecretString>(snapshot, &snapshot->token.access_token);
   } else if (auto info = GetErrorInfo(status)) {
     auto it = info->metadata().find("x_debug_id");
     if (it != info->metadata().end()) record_.x_debug_id = it->second;

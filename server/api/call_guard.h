@@ -61,7 +61,7 @@ class RpcScope {
   void set_integration(std::string id) { record_.integration = std::move(id); }
   // Writes the audit line for the outcome; `snapshot` is the token handed
   // out, if any. Idempotent: only the first call writes.
-  void Finish(const absl::Status& status, const TokenSnapshot* snapshot = nullptr);
+  void Finish(const absl::Status& status, const SnapshotPtr& snapshot = nullptr);
 
   const ApiContext& api() const { return api_; }
 

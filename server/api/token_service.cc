@@ -181,7 +181,7 @@ grpc::ServerUnaryReactor* TokenServiceImpl::GetAccessToken(grpc::CallbackServerC
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   broker_->GetToken(*id, *min, [reactor, response, scope](absl::StatusOr<SnapshotPtr> r) {
     if (r.ok()) ToProto(**r, response->mutable_token());
-    scope->Finish(r.status(), r.ok() ? r->get() : nullptr);
+    scope->Finish(r.status(), r.ok() ? *r : nullptr);
     reactor->Finish(ToGrpcStatus(r.status()));
   });
   return reactor;
@@ -206,7 +206,7 @@ grpc::ServerUnaryReactor* TokenServiceImpl::GetRequestHeaders(
       }
       ToProto((*r)->token.expire_time, response->mutable_expire_time());
     }
-    scope->Finish(r.status(), r.ok() ? r->get() : nullptr);
+    scope->Finish(r.status(), r.ok() ? *r : nullptr);
     reactor->Finish(ToGrpcStatus(r.status()));
   });
   return reactor;
@@ -225,7 +225,7 @@ grpc::ServerUnaryReactor* TokenServiceImpl::RefreshAccessToken(
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   broker_->Refresh(*id, [reactor, response, scope](absl::StatusOr<SnapshotPtr> r) {
     if (r.ok()) ToProto(**r, response->mutable_token());
-    scope->Finish(r.status(), r.ok() ? r->get() : nullptr);
+    scope->Finish(r.status(), r.ok() ? *r : nullptr);
     reactor->Finish(ToGrpcStatus(r.status()));
   });
   return reactor;

@@ -4,6 +4,7 @@
 #include <openssl/hmac.h>
 #include <unistd.h>
 
+#include <bit>
 #include <fstream>
 #include <sstream>
 
@@ -33,21 +34,32 @@ FileAuditSink::~FileAuditSink() {
   std::fclose(file_);
 }
 
-absl::Status FileAuditSink::Write(const std::string& line) {
+namespace {
+
+bool WriteLines(std::FILE* file, const std::vector<std::string>& lines) {
+  bool ok = true;
+  for (const std::string& line : lines) {
+    ok = ok && std::fwrite(line.data(), 1, line.size(), file) == line.size() &&
+         std::fputc('\n', file) != EOF;
+  }
+  ok = std::fflush(file) == 0 && ok;
+  if (!ok) std::clearerr(file);
+  return ok;
+}
+
+}  // namespace
+
+absl::Status FileAuditSink::Write(const std::vector<std::string>& lines) {
   absl::MutexLock lock(&mu_);
-  if (std::fwrite(line.data(), 1, line.size(), file_) != line.size() ||
-      std::fputc('\n', file_) == EOF || std::fflush(file_) != 0) {
-    std::clearerr(file_);
+  if (!WriteLines(file_, lines)) {
     return absl::UnavailableError(absl::StrCat("cannot write the audit log ", path_));
   }
   return absl::OkStatus();
 }
 
-absl::Status StdoutAuditSink::Write(const std::string& line) {
+absl::Status StdoutAuditSink::Write(const std::vector<std::string>& lines) {
   absl::MutexLock lock(&mu_);
-  std::string text = line + "\n";
-  if (std::fwrite(text.data(), 1, text.size(), stdout) != text.size() || std::fflush(stdout) != 0) {
-    std::clearerr(stdout);
+  if (!WriteLines(stdout, lines)) {
     return absl::UnavailableError("cannot write the audit log to stdout");
   }
   return absl::OkStatus();
@@ -75,26 +87,43 @@ void AuditLogger::Flush() {
 
 void AuditLogger::WriterLoop() {
   while (true) {
-    std::vector<std::string> batch;
+    std::vector<AuditRecord> records;
     bool stopping;
     {
       absl::MutexLock lock(&mu_);
       auto ready = [this]()
                        ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stopping_ || !queue_.empty(); };
       mu_.Await(absl::Condition(&ready));
-      batch.swap(queue_);
+      records.swap(queue_);
       stopping = stopping_;
     }
-    for (const std::string& line : batch) {
-      absl::Status written = sink_->Write(line);
-      if (written.ok()) {
-        healthy_.store(true);
-        continue;
+    std::vector<std::string> batch;
+    batch.reserve(records.size());
+    for (const AuditRecord& record : records) {
+      std::string fingerprint;
+      if (record.token != nullptr) {
+        auto it = fingerprints_.find(record.token.get());
+        if (it == fingerprints_.end()) {
+          if (fingerprints_.size() >= 256) fingerprints_.clear();
+          it = fingerprints_
+                   .emplace(record.token.get(),
+                            std::make_pair(record.token, Fingerprint(record.token->value())))
+                   .first;
+        }
+        fingerprint = it->second.second;
       }
-      int64_t n = failures_.fetch_add(1) + 1;
+      batch.push_back(ToJson(record, fingerprint));
+    }
+    absl::Status written = batch.empty() ? absl::OkStatus() : sink_->Write(batch);
+    if (written.ok()) {
+      healthy_.store(true);
+    } else {
+      uint64_t before = static_cast<uint64_t>(failures_.fetch_add(batch.size()));
+      uint64_t n = before + batch.size();
       healthy_.store(false);
-      // One log line per power of two failures: loud, but not a flood.
-      if ((n & (n - 1)) == 0) {
+      // Logged when the count of lost lines passes a power of two: loud, but
+      // not a flood.
+      if (std::bit_width(before) != std::bit_width(n)) {
         Log(LogLevel::kError, "audit log write failed",
             {{"error", std::string(written.message())},
              {"failures", absl::StrCat(n)},
@@ -122,7 +151,7 @@ std::string AuditLogger::Fingerprint(absl::string_view token) const {
   return KeyedFingerprint(key_.value(), token);
 }
 
-std::string AuditLogger::ToJson(const AuditRecord& r) {
+std::string AuditLogger::ToJson(const AuditRecord& r, const std::string& fingerprint) {
   nlohmann::ordered_json line;
   line["time"] = absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", r.time, absl::UTCTimeZone());
   line["request_id"] = r.request_id;
@@ -132,14 +161,13 @@ std::string AuditLogger::ToJson(const AuditRecord& r) {
   if (!r.integration.empty()) line["integration"] = r.integration;
   line["code"] = absl::StatusCodeToString(r.code);
   if (!r.x_debug_id.empty()) line["x_debug_id"] = r.x_debug_id;
-  if (!r.token_fingerprint.empty()) line["token_fingerprint"] = r.token_fingerprint;
+  if (!fingerprint.empty()) line["token_fingerprint"] = fingerprint;
   return line.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
 }
 
 void AuditLogger::Record(const AuditRecord& record) {
-  std::string line = ToJson(record);
   absl::MutexLock lock(&mu_);
-  queue_.push_back(std::move(line));
+  queue_.push_back(record);
   ++queued_;
 }
 

@@ -13,6 +13,7 @@
 
 #include <atomic>
 #include <cstdio>
+#include <map>
 #include <memory>
 #include <string>
 #include <thread>
@@ -34,16 +35,19 @@ struct AuditRecord {
   std::string method;
   std::string integration;
   absl::StatusCode code = absl::StatusCode::kOk;
-  std::string x_debug_id;         // IMS's, when IMS was involved
-  std::string token_fingerprint;  // keyed hash of the token returned, if any
+  std::string x_debug_id;  // IMS's, when IMS was involved
+  // The token handed out, if any; only its keyed fingerprint is written.
+  // Shared, not copied: the writer thread fingerprints it (once per token).
+  std::shared_ptr<const SecretString> token;
 };
 
 // Where audit lines go. Thread-safe; Write may block on I/O.
 class AuditSink {
  public:
   virtual ~AuditSink() = default;
-  // Writes one line (without the newline). UNAVAILABLE when it cannot.
-  virtual absl::Status Write(const std::string& line) = 0;
+  // Writes lines (each without its newline), then flushes once.
+  // UNAVAILABLE when it cannot.
+  virtual absl::Status Write(const std::vector<std::string>& lines) = 0;
 };
 
 // Appends to a file (created 0600), flushed per line.
@@ -51,7 +55,7 @@ class FileAuditSink final : public AuditSink {
  public:
   static absl::StatusOr<std::unique_ptr<FileAuditSink>> Open(const std::string& path);
   ~FileAuditSink() override;
-  absl::Status Write(const std::string& line) override;
+  absl::Status Write(const std::vector<std::string>& lines) override;
 
  private:
   explicit FileAuditSink(std::FILE* file, std::string path) : file_(file), path_(std::move(path)) {}
@@ -63,7 +67,7 @@ class FileAuditSink final : public AuditSink {
 // Writes to stdout.
 class StdoutAuditSink final : public AuditSink {
  public:
-  absl::Status Write(const std::string& line) override;
+  absl::Status Write(const std::vector<std::string>& lines) override;
 
  private:
   absl::Mutex mu_;
@@ -93,7 +97,8 @@ class AuditLogger {
 
   // "hmac:" + 16 hex of HMAC-SHA256(key, token).
   static std::string KeyedFingerprint(absl::string_view key, absl::string_view token);
-  static std::string ToJson(const AuditRecord& record);
+  // `fingerprint` is the token's, or "".
+  static std::string ToJson(const AuditRecord& record, const std::string& fingerprint);
 
  private:
   std::unique_ptr<AuditSink> sink_;
@@ -103,8 +108,13 @@ class AuditLogger {
   std::atomic<bool> healthy_{true};
 
   void WriterLoop();
+  // The writer thread's cache of fingerprints of recent tokens (the same
+  // token is handed out many times); holding the token keeps its address
+  // from being reused while cached.
+  std::map<const SecretString*, std::pair<std::shared_ptr<const SecretString>, std::string>>
+      fingerprints_;
   absl::Mutex mu_;
-  std::vector<std::string> queue_ ABSL_GUARDED_BY(mu_);
+  std::vector<AuditRecord> queue_ ABSL_GUARDED_BY(mu_);
   int64_t queued_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t written_ ABSL_GUARDED_BY(mu_) = 0;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;

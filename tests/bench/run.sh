@@ -2,7 +2,8 @@
 # make bench: cached-token throughput and latency of tokenbroker beside a
 # bare gRPC echo server returning the same bytes, under the same ghz load, in
 # one run (the machine is noisy: compare the ratio, not absolute numbers).
-#   BENCH_REQUESTS (default 200000), BENCH_CONCURRENCY (50), BENCH_CONNECTIONS (4)
+#   BENCH_REQUESTS (default 200000), BENCH_CONCURRENCY (50), BENCH_CONNECTIONS (4),
+#   BENCH_BROKER_FLAGS (extra tokenbroker flags, e.g. "--audit-log=/tmp/audit.log")
 set -euo pipefail
 BIN=$(cd "${1:-build/bin}" && pwd)
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -32,7 +33,7 @@ JSON
 wait_for_file "$WORK/ims.port"
 "$BIN/tokenbroker" --listen=127.0.0.1:0 --port-file="$WORK/broker.port" --log-level=warning \
   --ims-url="https://127.0.0.1:$(cat "$WORK/ims.port")" --ims-ca-file="$WORK/ca.pem" \
-  >"$WORK/broker.log" 2>&1 & PIDS+=($!)
+  ${BENCH_BROKER_FLAGS:-} >"$WORK/broker.log" 2>&1 & PIDS+=($!)
 wait_for_file "$WORK/broker.port"
 BROKER="127.0.0.1:$(cat "$WORK/broker.port")"
 "$BIN/tokenctl" --server="$BROKER" integrations create bench --auth=oauth-s2s --client-id=bench \
