@@ -391,6 +391,26 @@ TEST_F(SecurityTest, ForcedRefreshesAreRateLimitedPerIntegration) {
   EXPECT_EQ(ims_->Exchanges("c1"), 2);
 }
 
+TEST_F(SecurityTest, AuditSinkFailureKeepsServingOrRefusesAsConfigured) {
+  WritePolicy();
+  Caller admin = Admin();
+  // /dev/full accepts the open and fails every write (ENOSPC).
+  StartBroker({"--audit-log=/dev/full", "--audit-failure-mode=serve"});
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(Call(admin, "ListIntegrations", ""), Code::OK);
+  absl::SleepFor(absl::Milliseconds(300));
+  EXPECT_THAT(broker_->log(), HasSubstr("audit log write failed"));
+  broker_.reset();
+
+  StartBroker({"--audit-log=/dev/full", "--audit-failure-mode=refuse"});
+  EXPECT_EQ(Call(admin, "ListIntegrations", ""), Code::OK);  // its line fails to write
+  absl::Time deadline = absl::Now() + absl::Seconds(5);
+  Code code = Code::OK;
+  while (absl::Now() < deadline && (code = Call(admin, "ListIntegrations", "")) == Code::OK) {
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  EXPECT_EQ(code, Code::UNAVAILABLE) << "refuse mode kept serving without an audit log";
+}
+
 TEST_F(SecurityTest, NonLoopbackWithoutAuthenticationIsRefused) {
   CommandResult refused = RunCommand({BinDir() + "/tokenbroker", "--listen=0.0.0.0:0"});
   EXPECT_NE(refused.exit_code, 0);
