@@ -169,47 +169,51 @@ absl::StatusOr<std::string> AdmitTokenCall(RpcScope& scope, const std::string& n
 
 }  // namespace
 
-grpc::ServerUnaryReactor* TokenServiceImpl::GetAccessToken(grpc::CallbackServerContext* context,
-                                                           const v1::GetAccessTokenRequest* request,
-                                                           v1::GetAccessTokenResponse* response) {
-  auto scope = std::make_shared<RpcScope>(*api_, context, kGetAccessToken);
-  absl::StatusOr<std::string> id = AdmitTokenCall(*scope, request->name());
+namespace {
+
+// GetAccessToken and GetRequestHeaders: admit the caller, parse the minimum
+// validity, then answer from the broker, `fill` writing the response.
+template <typename Request, typename Fill>
+grpc::ServerUnaryReactor* ServeToken(TokenBroker* broker, const ApiContext& api,
+                                     grpc::CallbackServerContext* context, const char* method,
+                                     const Request& request, Fill fill) {
+  auto scope = std::make_shared<RpcScope>(api, context, method);
+  absl::StatusOr<std::string> id = AdmitTokenCall(*scope, request.name());
   if (!id.ok()) return Reject(context, *scope, id.status());
   auto min =
-      ParseMinValidity(&request->min_remaining_validity(), request->has_min_remaining_validity());
+      ParseMinValidity(&request.min_remaining_validity(), request.has_min_remaining_validity());
   if (!min.ok()) return Reject(context, *scope, min.status());
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  broker_->GetToken(*id, *min, [reactor, response, scope](absl::StatusOr<SnapshotPtr> r) {
-    if (r.ok()) ToProto(**r, response->mutable_token());
+  broker->GetToken(*id, *min, [reactor, scope, fill](absl::StatusOr<SnapshotPtr> r) {
+    if (r.ok()) fill(**r);
     scope->Finish(r.status(), r.ok() ? *r : nullptr);
     reactor->Finish(ToGrpcStatus(r.status()));
   });
   return reactor;
 }
 
+}  // namespace
+
+grpc::ServerUnaryReactor* TokenServiceImpl::GetAccessToken(grpc::CallbackServerContext* context,
+                                                           const v1::GetAccessTokenRequest* request,
+                                                           v1::GetAccessTokenResponse* response) {
+  return ServeToken(
+      broker_, *api_, context, kGetAccessToken, *request,
+      [response](const TokenSnapshot& snapshot) { ToProto(snapshot, response->mutable_token()); });
+}
+
 grpc::ServerUnaryReactor* TokenServiceImpl::GetRequestHeaders(
     grpc::CallbackServerContext* context, const v1::GetRequestHeadersRequest* request,
     v1::GetRequestHeadersResponse* response) {
-  auto scope = std::make_shared<RpcScope>(*api_, context, kGetRequestHeaders);
-  absl::StatusOr<std::string> id = AdmitTokenCall(*scope, request->name());
-  if (!id.ok()) return Reject(context, *scope, id.status());
-  auto min =
-      ParseMinValidity(&request->min_remaining_validity(), request->has_min_remaining_validity());
-  if (!min.ok()) return Reject(context, *scope, min.status());
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  broker_->GetToken(*id, *min, [reactor, response, scope](absl::StatusOr<SnapshotPtr> r) {
-    if (r.ok()) {
-      for (auto& [name, value] : AdobeHeaders(**r)) {
-        v1::Header* header = response->add_headers();
-        header->set_name(std::move(name));
-        header->set_value(std::move(value));
-      }
-      ToProto((*r)->token.expire_time, response->mutable_expire_time());
-    }
-    scope->Finish(r.status(), r.ok() ? *r : nullptr);
-    reactor->Finish(ToGrpcStatus(r.status()));
-  });
-  return reactor;
+  return ServeToken(broker_, *api_, context, kGetRequestHeaders, *request,
+                    [response](const TokenSnapshot& snapshot) {
+                      for (auto& [name, value] : AdobeHeaders(snapshot)) {
+                        v1::Header* header = response->add_headers();
+                        header->set_name(std::move(name));
+                        header->set_value(std::move(value));
+                      }
+                      ToProto(snapshot.token.expire_time, response->mutable_expire_time());
+                    });
 }
 
 grpc::ServerUnaryReactor* TokenServiceImpl::RefreshAccessToken(
