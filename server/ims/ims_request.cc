@@ -116,4 +116,21 @@ std::vector<const SecretString*> ClientSecrets(const Integration& integration) {
   return secrets;
 }
 
+absl::StatusOr<AccessToken> WithSecretFallback(
+    const Integration& integration, const std::vector<const SecretString*>& secrets,
+    const std::function<absl::StatusOr<AccessToken>(const SecretString& secret, int index)>&
+        attempt) {
+  absl::StatusOr<AccessToken> result = absl::InvalidArgumentError("no client secret");
+  for (size_t i = 0; i < secrets.size() && i < 2; ++i) {
+    result = attempt(*secrets[i], static_cast<int>(i));
+    if (result.ok() && i > 0) {
+      Log(LogLevel::kWarning,
+          "IMS rejected the first client secret and accepted the second: finish the rotation",
+          {{"integration", integration.id}});
+    }
+    if (!IsInvalidClient(result.status())) break;
+  }
+  return result;
+}
+
 }  // namespace tokenbroker::internal

@@ -3,6 +3,7 @@
 #ifndef TOKENBROKER_SERVER_IMS_IMS_REQUEST_H_
 #define TOKENBROKER_SERVER_IMS_IMS_REQUEST_H_
 
+#include <functional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -44,6 +45,14 @@ absl::StatusOr<AccessToken> PostTokenRequest(HttpTransport& transport, const Clo
 // The integration's non-empty client secrets, in order (at most two are
 // meaningful; IMS rotates by holding two).
 std::vector<const SecretString*> ClientSecrets(const Integration& integration);
+
+// Tries `attempt` with each client secret (at most two) in order, moving on
+// only when IMS answers invalid_client: how IMS rotates secrets without
+// downtime. Logs a warning when only the second secret works.
+absl::StatusOr<AccessToken> WithSecretFallback(
+    const Integration& integration, const std::vector<const SecretString*>& secrets,
+    const std::function<absl::StatusOr<AccessToken>(const SecretString& secret, int index)>&
+        attempt);
 
 }  // namespace tokenbroker::internal
 

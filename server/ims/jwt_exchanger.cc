@@ -69,34 +69,28 @@ absl::StatusOr<AccessToken> JwtExchanger::Exchange(const Integration& integratio
     return InvalidField("client_secrets", "a JWT integration needs a client secret");
   }
 
-  absl::StatusOr<AccessToken> result;
-  for (size_t i = 0; i < secrets.size() && i < 2; ++i) {
-    // A fresh JWT (and jti) per attempt.
-    absl::StatusOr<std::string> jwt = SignJwtRs256(Claims(integration, clock_->Now()),
-                                                   integration.credentials.private_key_pem.value());
-    if (!jwt.ok()) {
-      return absl::Status(jwt.status().code(), absl::StrCat("integration '", integration.id,
-                                                            "': ", jwt.status().message()));
-    }
-    SecretString signed_jwt(std::move(*jwt));
-    internal::ImsPost post;
-    post.url = absl::StrCat(ImsBaseUrl(integration, options_), options_.jwt_exchange_path);
-    post.form_body = internal::FormEncode({{"client_id", integration.client_id},
-                                           {"client_secret", secrets[i]->value()},
-                                           {"jwt_token", signed_jwt.value()}});
-    post.timeout = options_.request_timeout;
-    post.unit = ExpiresInUnit::kMilliseconds;
-    post.flow = "jwt";
-    post.secret_index = static_cast<int>(i);
-    result = internal::PostTokenRequest(*transport_, *clock_, integration, post);
-    if (result.ok() && i > 0) {
-      Log(LogLevel::kWarning,
-          "IMS rejected the first client secret and accepted the second: finish the rotation",
-          {{"integration", integration.id}});
-    }
-    if (!IsInvalidClient(result.status())) break;
-  }
-  return result;
+  return internal::WithSecretFallback(
+      integration, secrets,
+      [&](const SecretString& secret, int index) -> absl::StatusOr<AccessToken> {
+        // A fresh JWT (and jti) per attempt.
+        absl::StatusOr<std::string> jwt = SignJwtRs256(
+            Claims(integration, clock_->Now()), integration.credentials.private_key_pem.value());
+        if (!jwt.ok()) {
+          return absl::Status(jwt.status().code(), absl::StrCat("integration '", integration.id,
+                                                                "': ", jwt.status().message()));
+        }
+        SecretString signed_jwt(std::move(*jwt));
+        internal::ImsPost post;
+        post.url = absl::StrCat(ImsBaseUrl(integration, options_), options_.jwt_exchange_path);
+        post.form_body = internal::FormEncode({{"client_id", integration.client_id},
+                                               {"client_secret", secret.value()},
+                                               {"jwt_token", signed_jwt.value()}});
+        post.timeout = options_.request_timeout;
+        post.unit = ExpiresInUnit::kMilliseconds;
+        post.flow = "jwt";
+        post.secret_index = index;
+        return internal::PostTokenRequest(*transport_, *clock_, integration, post);
+      });
 }
 
 }  // namespace tokenbroker

@@ -26,30 +26,24 @@ absl::StatusOr<AccessToken> OAuthServerToServerExchanger::Exchange(const Integra
   }
   const std::string scope = absl::StrJoin(integration.scopes, ",");
 
-  absl::StatusOr<AccessToken> result;
-  for (size_t i = 0; i < secrets.size() && i < 2; ++i) {
-    std::vector<std::pair<absl::string_view, absl::string_view>> fields = {
-        {"grant_type", "client_credentials"},
-        {"client_id", integration.client_id},
-        {"client_secret", secrets[i]->value()},
-    };
-    if (!scope.empty()) fields.emplace_back("scope", scope);
-    internal::ImsPost post;
-    post.url = absl::StrCat(ImsBaseUrl(integration, options_), options_.oauth_token_path);
-    post.form_body = internal::FormEncode(fields);
-    post.timeout = options_.request_timeout;
-    post.unit = ExpiresInUnit::kSeconds;
-    post.flow = "oauth_s2s";
-    post.secret_index = static_cast<int>(i);
-    result = internal::PostTokenRequest(*transport_, *clock_, integration, post);
-    if (result.ok() && i > 0) {
-      Log(LogLevel::kWarning,
-          "IMS rejected the first client secret and accepted the second: finish the rotation",
-          {{"integration", integration.id}});
-    }
-    if (!IsInvalidClient(result.status())) break;
-  }
-  return result;
+  return internal::WithSecretFallback(
+      integration, secrets,
+      [&](const SecretString& secret, int index) -> absl::StatusOr<AccessToken> {
+        std::vector<std::pair<absl::string_view, absl::string_view>> fields = {
+            {"grant_type", "client_credentials"},
+            {"client_id", integration.client_id},
+            {"client_secret", secret.value()},
+        };
+        if (!scope.empty()) fields.emplace_back("scope", scope);
+        internal::ImsPost post;
+        post.url = absl::StrCat(ImsBaseUrl(integration, options_), options_.oauth_token_path);
+        post.form_body = internal::FormEncode(fields);
+        post.timeout = options_.request_timeout;
+        post.unit = ExpiresInUnit::kSeconds;
+        post.flow = "oauth_s2s";
+        post.secret_index = index;
+        return internal::PostTokenRequest(*transport_, *clock_, integration, post);
+      });
 }
 
 }  // namespace tokenbroker
