@@ -61,6 +61,10 @@ class CredentialStore {
   virtual absl::Status PutToken(absl::string_view id, const AccessToken& token) = 0;
   // The token last put, or nullopt. NOT_FOUND if the integration is gone.
   virtual absl::StatusOr<std::optional<AccessToken>> GetToken(absl::string_view id) = 0;
+
+  // Whether the backend answers now (readiness): OK, or UNAVAILABLE with
+  // the reason. Cheap; called every few seconds.
+  virtual absl::Status CheckHealth() { return absl::OkStatus(); }
 };
 
 }  // namespace tokenbroker
