@@ -1,8 +1,12 @@
 #include "server/broker/token_broker.h"
 
+#include <openssl/crypto.h>
+
+#include <algorithm>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "server/common/error_details.h"
 #include "server/common/log.h"
 
@@ -18,6 +22,21 @@ SnapshotPtr MakeSnapshot(const Integration& integration, AccessToken token) {
   snap->sandbox_name = integration.sandbox_name;
   snap->include_org_header = integration.include_org_header;
   return snap;
+}
+
+// What a token depends on: a change to any of these invalidates it.
+uint64_t SettingsDigest(const Integration& i) {
+  std::string key =
+      absl::StrCat(static_cast<int>(i.auth_method), "\n", i.client_id, "\n", i.org_id, "\n",
+                   i.technical_account_id, "\n", absl::StrJoin(i.scopes, ","), "\n",
+                   absl::StrJoin(i.metascopes, ","), "\n", i.ims_url, "\n", i.sandbox_name, "\n",
+                   i.include_org_header, "\n", i.credentials.private_key_pem.value());
+  for (const SecretString& secret : i.credentials.client_secrets) {
+    absl::StrAppend(&key, "\n", secret.value());
+  }
+  uint64_t digest = absl::Hash<std::string>{}(key);
+  OPENSSL_cleanse(key.data(), key.size());
+  return digest;
 }
 
 absl::Status Disabled(const std::string& id) {
@@ -148,6 +167,7 @@ void TokenBroker::Invalidate(const std::string& id) {
   absl::MutexLock lock(&entry->mu);
   ++entry->generation;
   entry->current = nullptr;
+  entry->invalidated = true;
   entry->loaded_from_store = true;  // the store dropped its token on update
   entry->next_refresh = absl::InfiniteFuture();
   entry->consecutive_failures = 0;
@@ -185,6 +205,52 @@ void TokenBroker::ScheduleRefreshLocked(Entry& entry, absl::Time when) {
   entry.next_refresh = when;
   absl::MutexLock lock(&schedule_mu_);
   schedule_.emplace(when, entry.id);
+}
+
+std::optional<std::vector<TokenCallback>> TokenBroker::AdoptLocked(Entry& entry,
+                                                                   const Integration& integration,
+                                                                   AccessToken token) {
+  absl::Time now = clock_->Now();
+  if (!Satisfies(token.expire_time, now, absl::ZeroDuration())) return std::nullopt;
+  if (entry.current != nullptr && token.expire_time <= entry.current->token.expire_time) {
+    return std::nullopt;
+  }
+  entry.current = MakeSnapshot(integration, std::move(token));
+  entry.settings_digest = SettingsDigest(integration);
+  entry.refresh_due = false;
+  ScheduleRefreshLocked(
+      entry, NextRefreshTime(entry.current->token.issue_time, entry.current->token.expire_time,
+                             policy_, random_->Uniform01()));
+  std::vector<TokenCallback> watchers;
+  for (auto& [h, cb] : entry.watchers) watchers.push_back(cb);
+  return watchers;
+}
+
+bool TokenBroker::AcquireLease(const Entry& entry, absl::Time current_expire) {
+  absl::Duration ttl = replica_.lease_ttl;
+  absl::Time now = clock_->Now();
+  if (current_expire > now) {
+    ttl = std::clamp((current_expire - now) / 3, absl::Seconds(1), replica_.lease_ttl);
+  }
+  absl::StatusOr<bool> held =
+      replica_.coordination->TryAcquireRefreshLease(entry.id, replica_.replica_id, ttl);
+  if (!held.ok()) {
+    // Serving beats deduplicating: mint without the lease.
+    if (metrics_ != nullptr) metrics_->RecordReplicaEvent("lease_error");
+    Log(LogLevel::kWarning, "could not take the refresh lease; minting without it",
+        {{"integration", entry.id}, {"error", std::string(held.status().message())}});
+    return true;
+  }
+  if (!*held && metrics_ != nullptr) metrics_->RecordReplicaEvent("lease_busy");
+  return *held;
+}
+
+void TokenBroker::ReleaseLease(const std::string& id) {
+  absl::Status released = replica_.coordination->ReleaseRefreshLease(id, replica_.replica_id);
+  if (!released.ok()) {
+    Log(LogLevel::kWarning, "could not release the refresh lease (it expires on its own)",
+        {{"integration", id}, {"error", std::string(released.message())}});
+  }
 }
 
 void TokenBroker::RunExchange(std::shared_ptr<Entry> entry) {
@@ -227,28 +293,36 @@ void TokenBroker::RunExchange(std::shared_ptr<Entry> entry) {
       return;
     }
 
-    // A restarted server serves the token it persisted before (issue: no new
-    // exchange after a restart) when it is still good.
+    // The token persisted in the store is served when it is good: after a
+    // restart (no new exchange), and when another replica minted it.
     if (load_from_store) {
       absl::StatusOr<std::optional<AccessToken>> stored = store_->GetToken(id);
-      absl::MutexLock lock(&entry->mu);
-      entry->loaded_from_store = true;
-      if (stored.ok() && stored->has_value() && entry->current == nullptr &&
-          entry->generation == generation &&
-          Satisfies((*stored)->expire_time, clock_->Now(), absl::ZeroDuration())) {
-        entry->current = MakeSnapshot(*integration, std::move(**stored));
-        ScheduleRefreshLocked(*entry, NextRefreshTime(entry->current->token.issue_time,
-                                                      entry->current->token.expire_time, policy_,
-                                                      random_->Uniform01()));
-      } else if (!stored.ok()) {
-        Log(LogLevel::kWarning, "could not read the persisted token; minting a new one",
-            {{"integration", id}, {"error", std::string(stored.status().message())}});
+      std::optional<std::vector<TokenCallback>> adopted;
+      SnapshotPtr current;
+      {
+        absl::MutexLock lock(&entry->mu);
+        entry->loaded_from_store = true;
+        if (stored.ok() && stored->has_value() && entry->generation == generation) {
+          adopted = AdoptLocked(*entry, *integration, std::move(**stored));
+          current = entry->current;
+        } else if (!stored.ok()) {
+          Log(LogLevel::kWarning, "could not read the persisted token; minting a new one",
+              {{"integration", id}, {"error", std::string(stored.status().message())}});
+        }
+      }
+      if (adopted.has_value()) {
+        if (replica_.coordination != nullptr && metrics_ != nullptr) {
+          metrics_->RecordReplicaEvent("adopted");
+        }
+        for (auto& cb : *adopted) cb(current);
       }
     }
 
     // Serve waiters the (possibly just loaded) current token when it is good
     // enough and nothing forces an exchange.
-    if (!force) {
+    absl::Time current_expire = absl::InfinitePast();
+    RefreshTrigger trigger = RefreshTrigger::kScheduled;
+    {
       std::vector<std::pair<TokenCallback, SnapshotPtr>> served;
       bool need_exchange = false;
       {
@@ -256,7 +330,7 @@ void TokenBroker::RunExchange(std::shared_ptr<Entry> entry) {
         absl::Time now = clock_->Now();
         bool refresh_due =
             entry->refresh_due || entry->current == nullptr || now >= entry->next_refresh;
-        entry->refresh_due = false;
+        if (!force) entry->refresh_due = false;
         std::vector<Waiter> remaining;
         for (auto& w : entry->waiters) {
           if (!w.force && entry->current != nullptr &&
@@ -270,14 +344,52 @@ void TokenBroker::RunExchange(std::shared_ptr<Entry> entry) {
         entry->waiters.swap(remaining);
         need_exchange = !entry->waiters.empty() || entry->force_pending || refresh_due;
         if (!need_exchange) entry->in_flight = false;
+        if (entry->current != nullptr) current_expire = entry->current->token.expire_time;
+        trigger = force                       ? RefreshTrigger::kForced
+                  : entry->current != nullptr ? RefreshTrigger::kScheduled
+                  : entry->invalidated        ? RefreshTrigger::kInvalidated
+                                              : RefreshTrigger::kCold;
       }
       for (auto& [done, snap] : served) done(snap);
       if (!need_exchange) return;
     }
 
+    // With replicas, the store's lease picks the one that mints; the others
+    // wait for its token (change feed, or a look again after lease_retry).
+    bool holds_lease = false;
+    if (replica_.coordination != nullptr) {
+      if (!AcquireLease(*entry, current_expire)) {
+        absl::MutexLock lock(&entry->mu);
+        if (entry->generation != generation) continue;
+        entry->loaded_from_store = false;
+        entry->in_flight = false;
+        ScheduleRefreshLocked(*entry, clock_->Now() + replica_.lease_retry);
+        return;
+      }
+      holds_lease = true;
+      // The previous holder may have stored its token after we last looked.
+      if (!force) {
+        absl::StatusOr<std::optional<AccessToken>> stored = store_->GetToken(id);
+        if (stored.ok() && stored->has_value() && (*stored)->expire_time > current_expire &&
+            clock_->Now() < NextRefreshTime((*stored)->issue_time, (*stored)->expire_time, policy_,
+                                            /*u=*/0.0)) {
+          ReleaseLease(id);
+          absl::MutexLock lock(&entry->mu);
+          entry->loaded_from_store = false;  // adopted on the next pass
+          continue;
+        }
+      }
+    }
+
     absl::Time started = clock_->Now();
     absl::StatusOr<AccessToken> minted = exchanger_->Exchange(*integration);
     exchanges_.fetch_add(1, std::memory_order_relaxed);
+    if (metrics_ != nullptr) {
+      metrics_->RecordImsExchange(
+          integration->auth_method == AuthMethod::kJwt ? "jwt" : "oauth_s2s",
+          clock_->Now() - started, minted.status());
+      metrics_->RecordRefresh(trigger, minted.status());
+    }
 
     std::vector<std::pair<TokenCallback, absl::StatusOr<SnapshotPtr>>> results;
     std::vector<TokenCallback> watchers;
@@ -290,6 +402,8 @@ void TokenBroker::RunExchange(std::shared_ptr<Entry> entry) {
       if (minted.ok()) {
         fresh = MakeSnapshot(*integration, *std::move(minted));
         entry->current = fresh;
+        entry->settings_digest = SettingsDigest(*integration);
+        entry->invalidated = false;
         entry->consecutive_failures = 0;
         ScheduleRefreshLocked(
             *entry, NextRefreshTime(fresh->token.issue_time, fresh->token.expire_time, policy_,
@@ -344,18 +458,141 @@ void TokenBroker::RunExchange(std::shared_ptr<Entry> entry) {
     if (fresh != nullptr) {
       Log(LogLevel::kDebug, "token minted",
           {{"integration", id},
+           {"trigger", std::string(RefreshTriggerName(trigger))},
            {"expire_time", absl::FormatTime(fresh->token.expire_time)},
            {"latency", absl::FormatDuration(clock_->Now() - started)}});
+      // Stored before the lease is released: the next holder finds it.
       absl::Status persisted = store_->PutToken(id, fresh->token);
       if (!persisted.ok() && !absl::IsNotFound(persisted)) {
         Log(LogLevel::kWarning, "could not persist the token",
             {{"integration", id}, {"error", std::string(persisted.message())}});
       }
+    }
+    if (holds_lease) ReleaseLease(id);
+    if (fresh != nullptr) {
       for (auto& cb : watchers) cb(fresh);
     }
     for (auto& [done, result] : results) done(std::move(result));
     return;
   }
+}
+
+void TokenBroker::EnableReplicaCoordination(ReplicaOptions options) {
+  replica_ = std::move(options);
+  if (replica_.coordination != nullptr) {
+    replica_.coordination->SetChangeListener(
+        [this](const StoreChange& change) { OnStoreChange(change); });
+  }
+}
+
+void TokenBroker::OnStoreChange(const StoreChange& change) {
+  std::vector<std::shared_ptr<Entry>> entries;
+  if (change.kind == StoreChange::Kind::kResync) {
+    for (auto& shard : shards_) {
+      absl::MutexLock lock(&shard.mu);
+      for (auto& [id, entry] : shard.entries) entries.push_back(entry);
+    }
+  } else if (std::shared_ptr<Entry> entry = Find(change.id)) {
+    entries.push_back(std::move(entry));
+  }
+  for (auto& entry : entries) {
+    absl::MutexLock lock(&entry->mu);
+    if (entry->in_flight) {
+      // The exchange in flight reads the store again before it mints.
+      entry->loaded_from_store = false;
+      continue;
+    }
+    if (!entry->waiters.empty() || entry->force_pending) {
+      // Callers are waiting (another replica held the lease): an exchange
+      // pass adopts the stored token and serves them.
+      entry->loaded_from_store = false;
+      StartExchangeLocked(entry);
+      continue;
+    }
+    if (entry->reconcile_queued) continue;
+    entry->reconcile_queued = true;
+    executor_->Schedule([this, entry] { Reconcile(entry); });
+  }
+}
+
+void TokenBroker::Reconcile(std::shared_ptr<Entry> entry) {
+  const std::string& id = entry->id;
+  uint64_t generation;
+  {
+    absl::MutexLock lock(&entry->mu);
+    entry->reconcile_queued = false;
+    generation = entry->generation;
+  }
+  absl::StatusOr<Integration> integration = store_->Get(id);
+  if (absl::IsNotFound(integration.status())) {
+    Remove(id);
+    return;
+  }
+  if (!integration.ok()) return;  // the next change or refresh tries again
+  bool changed;
+  {
+    absl::MutexLock lock(&entry->mu);
+    changed =
+        entry->current != nullptr && (entry->settings_digest != SettingsDigest(*integration) ||
+                                      integration->state == IntegrationState::kDisabled);
+  }
+  if (changed) {
+    Invalidate(id);
+    return;
+  }
+  absl::StatusOr<std::optional<AccessToken>> stored = store_->GetToken(id);
+  if (!stored.ok() || !stored->has_value()) return;
+  std::optional<std::vector<TokenCallback>> adopted;
+  SnapshotPtr current;
+  {
+    absl::MutexLock lock(&entry->mu);
+    if (entry->generation != generation || entry->in_flight) return;
+    adopted = AdoptLocked(*entry, *integration, std::move(**stored));
+    current = entry->current;
+  }
+  if (!adopted.has_value()) return;
+  if (metrics_ != nullptr) metrics_->RecordReplicaEvent("adopted");
+  Log(LogLevel::kDebug, "token adopted from the store",
+      {{"integration", id}, {"expire_time", absl::FormatTime(current->token.expire_time)}});
+  for (auto& cb : *adopted) cb(current);
+}
+
+void TokenBroker::EndWatches(const absl::Status& status) {
+  std::vector<TokenCallback> watchers;
+  for (auto& shard : shards_) {
+    std::vector<std::shared_ptr<Entry>> entries;
+    {
+      absl::MutexLock lock(&shard.mu);
+      for (auto& [id, entry] : shard.entries) entries.push_back(entry);
+    }
+    for (auto& entry : entries) {
+      absl::MutexLock lock(&entry->mu);
+      for (auto& [h, cb] : entry->watchers) watchers.push_back(std::move(cb));
+      entry->watchers.clear();
+    }
+  }
+  for (auto& cb : watchers) cb(status);
+}
+
+CacheSample TokenBroker::SampleCache() const {
+  CacheSample sample;
+  sample.hits = hits_.load(std::memory_order_relaxed);
+  sample.misses = misses_.load(std::memory_order_relaxed);
+  for (auto& shard : shards_) {
+    std::vector<std::shared_ptr<Entry>> entries;
+    {
+      absl::MutexLock lock(const_cast<absl::Mutex*>(&shard.mu));
+      for (auto& [id, entry] : shard.entries) entries.push_back(entry);
+    }
+    sample.entries += static_cast<int64_t>(entries.size());
+    for (auto& entry : entries) {
+      absl::MutexLock lock(&entry->mu);
+      if (entry->current != nullptr) {
+        sample.tokens.emplace_back(entry->id, entry->current->token.expire_time);
+      }
+    }
+  }
+  return sample;
 }
 
 absl::Time TokenBroker::RunDueRefreshes() {
@@ -381,7 +618,8 @@ absl::Time TokenBroker::RunDueRefreshes() {
     // Integrations nobody asked for since their token was minted are left
     // to lapse: minting for no one would only spend IMS quota.
     int64_t last_access = entry->last_access_nanos.load(std::memory_order_relaxed);
-    if (entry->watchers.empty() && entry->current != nullptr &&
+    if (entry->watchers.empty() && entry->waiters.empty() && !entry->force_pending &&
+        entry->current != nullptr &&
         absl::FromUnixNanos(last_access) <= entry->current->token.issue_time) {
       entry->refresh_due = false;
       continue;
@@ -411,6 +649,7 @@ void TokenBroker::Start() {
 }
 
 void TokenBroker::Shutdown() {
+  if (replica_.coordination != nullptr) replica_.coordination->SetChangeListener(nullptr);
   {
     absl::MutexLock lock(&schedule_mu_);
     stopping_ = true;

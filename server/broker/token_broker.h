@@ -32,7 +32,9 @@
 #include "server/common/executor.h"
 #include "server/common/random.h"
 #include "server/ims/token_exchanger.h"
+#include "server/metrics/metrics.h"
 #include "server/store/credential_store.h"
+#include "server/store/replica_coordination.h"
 
 namespace tokenbroker {
 
@@ -55,6 +57,20 @@ struct BrokerStats {
   int64_t cache_misses = 0;
   int64_t exchanges = 0;
   int64_t exchange_failures = 0;
+};
+
+// Several replicas on one shared store: who mints is decided by the store's
+// refresh lease; tokens minted elsewhere arrive through its change feed.
+struct ReplicaOptions {
+  ReplicaCoordination* coordination = nullptr;  // not owned
+  std::string replica_id;                       // the lease holder name
+  // Longest a lease is held; shorter (a third of the time left) while a
+  // still-valid token is being replaced, so a dead holder delays the next
+  // replica by little.
+  absl::Duration lease_ttl = absl::Seconds(30);
+  // How soon a replica that found the lease taken looks again (the change
+  // feed usually wakes it first).
+  absl::Duration lease_retry = absl::Milliseconds(250);
 };
 
 class TokenBroker {
@@ -103,8 +119,23 @@ class TokenBroker {
   void Start();
   void Shutdown();
 
+  // Both before Start. `metrics` (not owned) may be null.
+  void SetMetrics(Metrics* metrics) { metrics_ = metrics; }
+  // Cooperates with other replicas through `options.coordination`, and
+  // subscribes to its change feed (unsubscribed by Shutdown).
+  void EnableReplicaCoordination(ReplicaOptions options);
+  // A change another replica (or this one) committed to the shared store:
+  // newer tokens are adopted, changed credentials invalidate the cache.
+  void OnStoreChange(const StoreChange& change);
+
+  // Ends every watch with `status` (e.g. UNAVAILABLE on shutdown, so the
+  // clients reconnect to another replica).
+  void EndWatches(const absl::Status& status);
+
   BrokerStats stats() const;
   int64_t cached_integrations() const;
+  // Counters and every cached token's expiry, for the metrics scrape.
+  CacheSample SampleCache() const;
 
  private:
   struct Waiter {
@@ -121,6 +152,10 @@ class TokenBroker {
     bool in_flight ABSL_GUARDED_BY(mu) = false;
     bool force_pending ABSL_GUARDED_BY(mu) = false;
     bool refresh_due ABSL_GUARDED_BY(mu) = false;  // set by the scheduler
+    bool invalidated ABSL_GUARDED_BY(mu) = false;  // credentials changed since the last mint
+    bool reconcile_queued ABSL_GUARDED_BY(mu) = false;
+    // Digest of the settings the current token was minted with.
+    uint64_t settings_digest ABSL_GUARDED_BY(mu) = 0;
     uint64_t generation ABSL_GUARDED_BY(mu) = 0;
     std::vector<Waiter> waiters ABSL_GUARDED_BY(mu);
     std::map<uint64_t, TokenCallback> watchers ABSL_GUARDED_BY(mu);
@@ -146,6 +181,17 @@ class TokenBroker {
   void ScheduleRefreshLocked(Entry& entry, absl::Time when) ABSL_EXCLUSIVE_LOCKS_REQUIRED(entry.mu);
   absl::Duration MinValidityFor(const std::optional<absl::Duration>& requested,
                                 const AccessToken& token) const;
+  // Makes `token` (read from the store) current when it is valid and newer
+  // than the current one; returns the watchers to tell, or nullopt.
+  std::optional<std::vector<TokenCallback>> AdoptLocked(Entry& entry,
+                                                        const Integration& integration,
+                                                        AccessToken token)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(entry.mu);
+  // Brings a cached entry up to date with the shared store (change feed).
+  void Reconcile(std::shared_ptr<Entry> entry);
+  // Takes the refresh lease of `entry`; false when another replica holds it.
+  bool AcquireLease(const Entry& entry, absl::Time current_expire);
+  void ReleaseLease(const std::string& id);
 
   CredentialStore* const store_;
   TokenExchanger* const exchanger_;
@@ -166,6 +212,8 @@ class TokenBroker {
   std::thread refresher_;
 
   std::atomic<int64_t> hits_{0}, misses_{0}, exchanges_{0}, failures_{0};
+  Metrics* metrics_ = nullptr;
+  ReplicaOptions replica_;
 };
 
 }  // namespace tokenbroker
