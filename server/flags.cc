@@ -1,5 +1,7 @@
 #include "server/flags.h"
 
+#include <unistd.h>
+
 #include <cstdlib>
 
 #include "absl/flags/flag.h"
@@ -104,6 +106,24 @@ ABSL_FLAG(int, exchange_threads, 8,
 ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(10),
           "On SIGTERM, how long in-flight calls may finish before they are cancelled. "
           "Env: TOKENBROKER_SHUTDOWN_GRACE.");
+ABSL_FLAG(absl::Duration, shutdown_delay, absl::ZeroDuration(),
+          "On SIGTERM, how long to keep serving after readiness turns NOT_SERVING, so load "
+          "balancers and Kubernetes endpoints stop routing here first (e.g. 5s in a cluster). "
+          "The process exits at the latest after --shutdown-delay + --shutdown-grace + 5s. "
+          "Env: TOKENBROKER_SHUTDOWN_DELAY.");
+ABSL_FLAG(std::string, metrics_listen, "",
+          "Serve Prometheus metrics (GET /metrics) on this host:port, e.g. 0.0.0.0:9090. "
+          "Empty: off. Env: TOKENBROKER_METRICS_LISTEN.");
+ABSL_FLAG(std::string, replica_id, "",
+          "This replica's name in the refresh leases of a shared (PostgreSQL) store. Empty: "
+          "hostname and process id. In Kubernetes, the pod name. Env: TOKENBROKER_REPLICA_ID.");
+ABSL_FLAG(absl::Duration, refresh_lease_ttl, absl::Seconds(30),
+          "Shared stores: the longest one replica holds an integration's refresh lease (shorter "
+          "while a still-valid token is replaced: a third of its remaining life), i.e. how long "
+          "a dead replica can delay the others. Env: TOKENBROKER_REFRESH_LEASE_TTL.");
+ABSL_FLAG(absl::Duration, readiness_interval, absl::Seconds(5),
+          "How often readiness (the store answers) is re-checked. "
+          "Env: TOKENBROKER_READINESS_INTERVAL.");
 ABSL_FLAG(std::string, log_level, "info",
           "Minimum log level: debug, info, warning, error. Env: TOKENBROKER_LOG_LEVEL.");
 
@@ -137,6 +157,11 @@ constexpr const char* kFlagNames[] = {"tls_cert",
                                       "min_validity",
                                       "exchange_threads",
                                       "shutdown_grace",
+                                      "shutdown_delay",
+                                      "metrics_listen",
+                                      "replica_id",
+                                      "refresh_lease_ttl",
+                                      "readiness_interval",
                                       "log_level"};
 
 // TOKENBROKER_<FLAG> sets the flag's value before the command line is read.
@@ -223,6 +248,15 @@ absl::StatusOr<ServerOptions> ParseServerFlags(int argc, char** argv,
   o.refresh.jitter_fraction = absl::GetFlag(FLAGS_refresh_jitter);
   o.refresh.default_min_validity = absl::GetFlag(FLAGS_min_validity);
   o.exchange_threads = absl::GetFlag(FLAGS_exchange_threads);
+  o.metrics_listen = absl::GetFlag(FLAGS_metrics_listen);
+  o.replica_id = absl::GetFlag(FLAGS_replica_id);
+  if (o.replica_id.empty()) {
+    char host[256] = {};
+    gethostname(host, sizeof(host) - 1);
+    o.replica_id = absl::StrCat(host, "-", getpid());
+  }
+  o.refresh_lease_ttl = absl::GetFlag(FLAGS_refresh_lease_ttl);
+  o.readiness_interval = absl::GetFlag(FLAGS_readiness_interval);
   return o;
 }
 
@@ -238,5 +272,6 @@ AdminOptions AdminOptionsFromFlags(const ServerOptions& server) {
 }
 
 absl::Duration ShutdownGrace() { return absl::GetFlag(FLAGS_shutdown_grace); }
+absl::Duration ShutdownDelay() { return absl::GetFlag(FLAGS_shutdown_delay); }
 
 }  // namespace tokenbroker

@@ -20,6 +20,8 @@ absl::StatusOr<ServerOptions> ParseServerFlags(int argc, char** argv,
 AdminOptions AdminOptionsFromFlags(const ServerOptions& server);
 
 absl::Duration ShutdownGrace();
+// --shutdown-delay: serving on, readiness off, before the drain starts.
+absl::Duration ShutdownDelay();
 
 }  // namespace tokenbroker
 

@@ -3,10 +3,13 @@
 #include <signal.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
 #include "server/common/log.h"
 #include "server/flags.h"
 #include "server/server.h"
@@ -45,9 +48,23 @@ int main(int argc, char** argv) {
   }
   int signal = 0;
   sigwait(&stop_signals, &signal);
+  absl::Duration grace = tokenbroker::ShutdownGrace();
+  absl::Duration delay = tokenbroker::ShutdownDelay();
   tokenbroker::Log(tokenbroker::LogLevel::kInfo, "stopping",
                    {{"signal", signal == SIGTERM ? "SIGTERM" : "SIGINT"},
-                    {"grace", absl::FormatDuration(tokenbroker::ShutdownGrace())}});
-  (*server)->Shutdown(tokenbroker::ShutdownGrace());
+                    {"delay", absl::FormatDuration(delay)},
+                    {"grace", absl::FormatDuration(grace)}});
+  // The exit is bounded: whatever hangs (a stuck store or IMS call), the
+  // process is gone shortly after the grace period. A second signal exits now.
+  std::thread([grace, delay, stop_signals] {
+    sigset_t signals = stop_signals;
+    struct timespec timeout = absl::ToTimespec(delay + grace + absl::Seconds(5));
+    int second = sigtimedwait(&signals, nullptr, &timeout);
+    tokenbroker::Log(tokenbroker::LogLevel::kError,
+                     second > 0 ? "second stop signal: exiting now"
+                                : "shutdown exceeded its bound: exiting now");
+    std::_Exit(1);
+  }).detach();
+  (*server)->Shutdown(grace, delay);
   return 0;
 }

@@ -13,6 +13,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -34,6 +35,8 @@
 #include "server/ims/jwt_exchanger.h"
 #include "server/ims/oauth_s2s_exchanger.h"
 #include "server/ims/retrying_exchanger.h"
+#include "server/metrics/instrumented_store.h"
+#include "server/metrics/metrics.h"
 #include "server/store/memory_credential_store.h"
 #include "server/store/sqlite_credential_store.h"
 
@@ -41,7 +44,9 @@ namespace tokenbroker {
 
 // Owned in construction order; destroyed in reverse.
 struct Server::Components {
+  std::unique_ptr<Metrics> metrics;
   Storage storage;
+  std::unique_ptr<InstrumentedCredentialStore> instrumented_store;
   std::unique_ptr<HttpTransport> transport;
   std::unique_ptr<TokenExchanger> exchanger;
   BitGenRandomSource random;
@@ -54,11 +59,19 @@ struct Server::Components {
   ApiContext api;
   std::unique_ptr<TokenServiceImpl> token_service;
   std::unique_ptr<IntegrationServiceImpl> integration_service;
+  std::unique_ptr<MetricsHttpServer> metrics_server;
+
+  // Readiness: the store answers (checked every readiness_interval).
+  absl::Mutex ready_mu;
+  bool stopping ABSL_GUARDED_BY(ready_mu) = false;
+  std::thread readiness;
 };
 
 namespace {
 
 constexpr char kKeyringEnv[] = "TOKENBROKER_KEYRING";
+constexpr char kLivenessService[] = "liveness";
+constexpr char kReadinessService[] = "readiness";
 
 // Loads the keyring; `key_ids` receives its ids.
 absl::StatusOr<std::unique_ptr<EnvelopeCipher>> LoadCipher(const ServerOptions& options,
@@ -228,6 +241,12 @@ absl::Status ValidateOptions(const ServerOptions& o) {
   if (o.ims_max_attempts < 1 || o.ims_max_attempts > 10) {
     return InvalidField("--ims-max-attempts", "must be 1..10");
   }
+  if (o.refresh_lease_ttl < absl::Seconds(1)) {
+    return InvalidField("--refresh-lease-ttl", "must be at least 1s");
+  }
+  if (o.readiness_interval <= absl::ZeroDuration()) {
+    return InvalidField("--readiness-interval", "must be positive");
+  }
   return absl::OkStatus();
 }
 
@@ -267,8 +286,11 @@ absl::StatusOr<std::unique_ptr<Server>> Server::BuildAndStart(const ServerOption
 
   TB_ASSIGN_OR_RETURN(std::shared_ptr<grpc::ServerCredentials> credentials,
                       ServerCredentials(options));
+  c.metrics = std::make_unique<Metrics>(ApiMethodNames());
   TB_ASSIGN_OR_RETURN(c.storage, OpenStorage(options));
-  CredentialStore* store = c.storage.store.get();
+  c.instrumented_store =
+      std::make_unique<InstrumentedCredentialStore>(c.storage.store.get(), c.metrics.get());
+  CredentialStore* store = c.instrumented_store.get();
 
   CurlHttpTransportOptions http;
   http.ca_file = options.ims_ca_file;
@@ -296,6 +318,19 @@ absl::StatusOr<std::unique_ptr<Server>> Server::BuildAndStart(const ServerOption
   c.admin_pool = std::make_unique<ThreadPool>(options.admin_threads);
   c.broker = std::make_unique<TokenBroker>(store, c.exchanger.get(), c.exchange_pool.get(),
                                            SystemClock::Get(), &c.random, options.refresh);
+  c.broker->SetMetrics(c.metrics.get());
+  if (c.storage.coordination != nullptr) {
+    ReplicaOptions replica;
+    replica.coordination = c.storage.coordination;
+    replica.replica_id = options.replica_id;
+    replica.lease_ttl = options.refresh_lease_ttl;
+    c.broker->EnableReplicaCoordination(replica);
+    Log(LogLevel::kInfo, "replica coordination on: refreshes are shared through the store",
+        {{"replica_id", options.replica_id},
+         {"lease_ttl", absl::FormatDuration(options.refresh_lease_ttl)}});
+  }
+  TokenBroker* broker = c.broker.get();
+  c.metrics->SetCacheSource([broker] { return broker->SampleCache(); });
   if (options.policy_file.empty()) {
     c.authorizer = std::make_unique<Authorizer>();
   } else {
@@ -332,6 +367,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::BuildAndStart(const ServerOption
   c.api.authorizer = c.authorizer.get();
   c.api.audit = c.audit.get();
   c.api.limiter = c.limiter.get();
+  c.api.metrics = c.metrics.get();
   c.token_service = std::make_unique<TokenServiceImpl>(c.broker.get(), &c.api);
   ValidationOptions validation;
   validation.allow_insecure_ims_http = options.allow_insecure_ims_http;
@@ -348,8 +384,26 @@ absl::StatusOr<std::unique_ptr<Server>> Server::BuildAndStart(const ServerOption
   if (server->grpc_server_ == nullptr || server->port_ == 0) {
     return absl::UnavailableError(absl::StrCat("cannot listen on --listen=", options.listen));
   }
-  server->grpc_server_->GetHealthCheckService()->SetServingStatus(true);
+  grpc::HealthCheckServiceInterface* health = server->grpc_server_->GetHealthCheckService();
+  health->SetServingStatus(kLivenessService, true);
+  server->SetReady(server->CheckReady(store));
   c.broker->Start();
+  if (!options.metrics_listen.empty()) {
+    TB_ASSIGN_OR_RETURN(c.metrics_server,
+                        MetricsHttpServer::Start(options.metrics_listen, c.metrics.get()));
+    Log(LogLevel::kInfo, "metrics serving",
+        {{"listen", options.metrics_listen}, {"port", absl::StrCat(c.metrics_server->port())}});
+  }
+  c.readiness = std::thread([server = server.get(), store, interval = options.readiness_interval] {
+    Components& c = *server->components_;
+    absl::MutexLock lock(&c.ready_mu);
+    while (!c.ready_mu.AwaitWithTimeout(absl::Condition(&c.stopping), interval)) {
+      c.ready_mu.Unlock();
+      bool ready = server->CheckReady(store);
+      c.ready_mu.Lock();
+      if (!c.stopping) server->SetReady(ready);
+    }
+  });
   if (!options.port_file.empty()) {
     TB_RETURN_IF_ERROR(WritePortFile(options.port_file, server->port_));
   }
@@ -375,14 +429,62 @@ Server::~Server() {
   if (grpc_server_ != nullptr) Shutdown(absl::ZeroDuration());
 }
 
-void Server::Shutdown(absl::Duration grace) {
+bool Server::CheckReady(CredentialStore* store) {
+  absl::Status health = store->CheckHealth();
+  if (!health.ok()) {
+    Log(LogLevel::kWarning, "not ready: the store does not answer",
+        {{"error", std::string(health.message())}});
+  }
+  return health.ok();
+}
+
+void Server::SetReady(bool ready) {
+  grpc::HealthCheckServiceInterface* health = grpc_server_->GetHealthCheckService();
+  for (const char* service : {"", kReadinessService, "tokenbroker.v1.TokenService",
+                              "tokenbroker.v1.IntegrationService"}) {
+    health->SetServingStatus(service, ready);
+  }
+  components_->metrics->SetReady(ready);
+  if (ready != ready_) {
+    Log(ready ? LogLevel::kInfo : LogLevel::kWarning, ready ? "ready" : "not ready");
+    ready_ = ready;
+  }
+}
+
+int Server::metrics_port() const {
+  return components_->metrics_server == nullptr ? 0 : components_->metrics_server->port();
+}
+
+void Server::Shutdown(absl::Duration grace, absl::Duration delay) {
   if (grpc_server_ == nullptr) return;
+  Components& c = *components_;
+  {
+    absl::MutexLock lock(&c.ready_mu);
+    c.stopping = true;
+  }
+  if (c.readiness.joinable()) c.readiness.join();
+  absl::Time started = absl::Now();
+  // 1. Readiness off, so load balancers and Kubernetes stop sending calls.
+  SetReady(false);
+  if (delay > absl::ZeroDuration()) absl::SleepFor(delay);
+  // 2. Watch streams end now with UNAVAILABLE: clients reconnect elsewhere.
+  c.broker->EndWatches(absl::UnavailableError(
+      "the server is shutting down; reconnect (another replica will serve)"));
+  // gRPC 1.51 may wait out the whole deadline for a stream whose reactor is
+  // finishing as Shutdown starts: let the ended streams complete first.
+  absl::Time streams_deadline = absl::Now() + std::min(grace, absl::Seconds(2));
+  while (c.token_service->active_watches() > 0 && absl::Now() < streams_deadline) {
+    absl::SleepFor(absl::Milliseconds(5));
+  }
+  // 3. No new calls; in-flight ones get until the deadline, then are cancelled.
   grpc_server_->GetHealthCheckService()->SetServingStatus(false);
   grpc_server_->Shutdown(absl::ToChronoTime(absl::Now() + grace));
   grpc_server_->Wait();
-  components_->broker->Shutdown();
+  c.broker->Shutdown();
+  c.metrics_server.reset();
   grpc_server_.reset();
-  Log(LogLevel::kInfo, "tokenbroker stopped");
+  Log(LogLevel::kInfo, "tokenbroker stopped",
+      {{"drain", absl::FormatDuration(absl::Now() - started)}});
 }
 
 void Server::Wait() {

@@ -13,6 +13,7 @@
 #include "server/broker/refresh_policy.h"
 #include "server/crypto/envelope.h"
 #include "server/store/credential_store.h"
+#include "server/store/replica_coordination.h"
 
 namespace tokenbroker {
 
@@ -54,6 +55,13 @@ struct ServerOptions {
   RefreshPolicy refresh;
   int exchange_threads = 8;
   int admin_threads = 4;
+  // Prometheus metrics (GET /metrics) on this host:port; empty: off.
+  std::string metrics_listen;
+  // This replica's name in refresh leases (shared stores).
+  std::string replica_id;
+  absl::Duration refresh_lease_ttl = absl::Seconds(30);
+  // How often readiness (the store answers) is re-checked.
+  absl::Duration readiness_interval = absl::Seconds(5);
 };
 
 class SqliteCredentialStore;
@@ -64,7 +72,8 @@ class SqliteCredentialStore;
 struct Storage {
   std::unique_ptr<EnvelopeCipher> cipher;  // declared first: outlives the store
   std::unique_ptr<CredentialStore> store;
-  SqliteCredentialStore* sqlite = nullptr;  // set when the store is SQLite
+  SqliteCredentialStore* sqlite = nullptr;      // set when the store is SQLite
+  ReplicaCoordination* coordination = nullptr;  // set when the store is shared
 };
 // Errors: INVALID_ARGUMENT (bad --store), FAILED_PRECONDITION (no keyring,
 // or a key id the store uses is missing: named), DATA_LOSS (the keyring's
@@ -81,9 +90,13 @@ class Server {
 
   // The port actually bound (useful with port 0).
   int port() const { return port_; }
-  // Stops accepting, lets in-flight calls finish for up to `grace`, cancels
-  // the rest, then stops the broker.
-  void Shutdown(absl::Duration grace);
+  // The metrics port (0: --metrics-listen is off).
+  int metrics_port() const;
+  // Drains: readiness goes NOT_SERVING, then after `delay` (for load
+  // balancers to notice) watch streams end with UNAVAILABLE, new calls are
+  // refused and in-flight ones get until `grace` before they are cancelled;
+  // then the broker stops.
+  void Shutdown(absl::Duration grace, absl::Duration delay = absl::ZeroDuration());
   // Blocks until Shutdown.
   void Wait();
 
@@ -91,9 +104,15 @@ class Server {
   struct Components;
   Server() = default;
 
+  // Health services "", "readiness" and the API's follow readiness;
+  // "liveness" is SERVING until shutdown.
+  bool CheckReady(CredentialStore* store);
+  void SetReady(bool ready);
+
   std::unique_ptr<Components> components_;
   std::unique_ptr<grpc::Server> grpc_server_;
   int port_ = 0;
+  bool ready_ = false;
 };
 
 }  // namespace tokenbroker

@@ -1,5 +1,6 @@
 #include "server/api/call_guard.h"
 
+#include <google/protobuf/descriptor.h>
 #include <grpc/grpc_security_constants.h>
 #include <openssl/rand.h>
 
@@ -78,6 +79,22 @@ std::optional<std::string> CertificateIdentity(const grpc::AuthContext& auth) {
   return first(GRPC_X509_CN_PROPERTY_NAME);
 }
 
+const std::vector<std::string>& ApiMethodNames() {
+  static const auto* names = [] {
+    auto* names = new std::vector<std::string>();
+    for (const char* service :
+         {"tokenbroker.v1.TokenService", "tokenbroker.v1.IntegrationService"}) {
+      const google::protobuf::ServiceDescriptor* descriptor =
+          google::protobuf::DescriptorPool::generated_pool()->FindServiceByName(service);
+      for (int i = 0; descriptor != nullptr && i < descriptor->method_count(); ++i) {
+        names->push_back(absl::StrCat("/", service, "/", descriptor->method(i)->name()));
+      }
+    }
+    return names;
+  }();
+  return *names;
+}
+
 RpcScope::RpcScope(const ApiContext& api, grpc::CallbackServerContext* context, const char* method)
     : api_(api), context_(context) {
   record_.method = method;
@@ -121,8 +138,10 @@ absl::Status RpcScope::Admit(Permission permission, absl::string_view integratio
 }
 
 void RpcScope::Finish(const absl::Status& status, const SnapshotPtr& snapshot) {
-  if (finished_ || api_.audit == nullptr) return;
+  if (finished_) return;
   finished_ = true;
+  if (api_.metrics != nullptr) api_.metrics->RecordRpc(record_.method, status.code());
+  if (api_.audit == nullptr) return;
   record_.code = status.code();
   if (snapshot != nullptr) {
     record_.x_debug_id = snapshot->token.debug_id;

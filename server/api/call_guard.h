@@ -1,6 +1,6 @@
 // What every RPC does around its work: authenticate the caller, authorize
 // the call before looking anything up, rate-limit forced refreshes, and
-// write one audit line when it finishes.
+// write one audit line and count it in the metrics when it finishes.
 #ifndef TOKENBROKER_SERVER_API_CALL_GUARD_H_
 #define TOKENBROKER_SERVER_API_CALL_GUARD_H_
 
@@ -16,6 +16,7 @@
 #include "server/auth/authorizer.h"
 #include "server/broker/token_broker.h"
 #include "server/common/clock.h"
+#include "server/metrics/metrics.h"
 
 namespace tokenbroker {
 
@@ -40,12 +41,16 @@ class RefreshRateLimiter {
   absl::flat_hash_map<std::string, Bucket> buckets_ ABSL_GUARDED_BY(mu_);
 };
 
-// The collaborators every service shares. `audit` and `limiter` may be null.
+// The collaborators every service shares. All but `authorizer` may be null.
 struct ApiContext {
   const Authorizer* authorizer = nullptr;
   AuditLogger* audit = nullptr;
   RefreshRateLimiter* limiter = nullptr;
+  Metrics* metrics = nullptr;
 };
+
+// The full names of every method RpcScope records (metrics labels).
+const std::vector<std::string>& ApiMethodNames();
 
 // One RPC: who called, what it touched, and its audit line.
 class RpcScope {

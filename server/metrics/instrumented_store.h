@@ -37,9 +37,7 @@ class InstrumentedCredentialStore final : public CredentialStore {
   absl::StatusOr<std::optional<AccessToken>> GetToken(absl::string_view id) override {
     return Count("get_token", store_->GetToken(id));
   }
-  absl::Status CheckHealth() override {
-    return CountStatus("check_health", store_->CheckHealth());
-  }
+  absl::Status CheckHealth() override { return CountStatus("check_health", store_->CheckHealth()); }
 
  private:
   absl::Status CountStatus(const char* operation, absl::Status status) {
@@ -51,7 +49,7 @@ class InstrumentedCredentialStore final : public CredentialStore {
   }
   template <typename T>
   absl::StatusOr<T> Count(const char* operation, absl::StatusOr<T> result) {
-    if (!result.ok()) CountStatus(operation, result.status());
+    if (!result.ok()) CountStatus(operation, result.status()).IgnoreError();
     return result;
   }
 

@@ -171,8 +171,9 @@ Metrics::Metrics(const std::vector<std::string>& rpc_methods) : impl_(std::make_
                         .Register(r);
   m.replica_events = &prometheus::BuildCounter()
                           .Name("tokenbroker_replica_events_total")
-                          .Help("Replica cooperation: adopted (token minted by another replica), "
-                                "lease_busy (another replica was minting), lease_error.")
+                          .Help(
+                              "Replica cooperation: adopted (token minted by another replica), "
+                              "lease_busy (another replica was minting), lease_error.")
                           .Register(r);
   m.ready = &prometheus::BuildGauge()
                  .Name("tokenbroker_ready")
@@ -259,7 +260,8 @@ absl::StatusOr<std::unique_ptr<MetricsHttpServer>> MetricsHttpServer::Start(
   server->impl_->exposer->RegisterCollectable(metrics->impl_->scrape);
   std::vector<int> ports = server->impl_->exposer->GetListeningPorts();
   if (ports.empty()) {
-    return absl::UnavailableError(absl::StrCat("cannot serve metrics on --metrics-listen=", address));
+    return absl::UnavailableError(
+        absl::StrCat("cannot serve metrics on --metrics-listen=", address));
   }
   server->port_ = ports.front();
   return server;

@@ -44,7 +44,8 @@ class Metrics {
   // One finished RPC. Unknown methods are counted as "other".
   void RecordRpc(absl::string_view method, absl::StatusCode code);
   // One IMS exchange (retries included) of `flow` ("oauth_s2s" or "jwt").
-  void RecordImsExchange(absl::string_view flow, absl::Duration latency, const absl::Status& result);
+  void RecordImsExchange(absl::string_view flow, absl::Duration latency,
+                         const absl::Status& result);
   // A token minted (ok) or a failed attempt, by trigger; failures by reason
   // (the ErrorInfo reason, else the status code).
   void RecordRefresh(RefreshTrigger trigger, const absl::Status& result);

@@ -109,7 +109,8 @@ TEST_F(ReplicaCoordinationTest, WaitersOfTheReplicaWithoutTheLeaseGetTheHoldersT
   Result waiting = b_->Get("acme");
   EXPECT_FALSE(waiting.value.has_value()) << "b must wait, not mint";
   EXPECT_EQ(b_->exchanger.calls(), 0);
-  EXPECT_THAT(b_->metrics.Render(), HasSubstr("tokenbroker_replica_events_total{event=\"lease_busy\"} 1"));
+  EXPECT_THAT(b_->metrics.Render(),
+              HasSubstr("tokenbroker_replica_events_total{event=\"lease_busy\"} 1"));
 
   // a stores its token, releases the lease; the feed wakes b.
   AccessToken token;
@@ -168,7 +169,8 @@ TEST_F(ReplicaCoordinationTest, OneReplicaRefreshesAndTheOtherAdoptsAndReschedul
   EXPECT_EQ(b_->exchanger.calls(), 0);
   Result b1 = b_->Get("acme");
   EXPECT_EQ(b1.expire(), watched[0]);
-  EXPECT_THAT(b_->metrics.Render(), HasSubstr("tokenbroker_replica_events_total{event=\"adopted\"}"));
+  EXPECT_THAT(b_->metrics.Render(),
+              HasSubstr("tokenbroker_replica_events_total{event=\"adopted\"}"));
 }
 
 TEST_F(ReplicaCoordinationTest, OwnNotificationsAreNoOps) {
