@@ -61,6 +61,21 @@ else
   fail "assert_rendered.py did not finish"; sed 's/^/        /' "$out/assert.log"
 fi
 
+echo "== NOTES.txt"
+# notes_say CASE FRAGMENT: the NOTES of a client-side dry-run install of CASE contain FRAGMENT.
+notes_say() {
+  "$HELM" install tb "$chart" --dry-run=client -f "$here/cases/$1.yaml" >"$out/notes" 2>&1 || true
+  if sed -n '/^NOTES:/,$p' "$out/notes" | tr '\n' ' ' | grep -F -- "$2" >/dev/null; then
+    pass "NOTES of $1 say '$2'"
+  else
+    fail "NOTES of $1 do not say '$2'"
+  fi
+}
+notes_say sqlite-unauthenticated "It is NOT highly available"
+notes_say sqlite-unauthenticated "anyone who reaches the gRPC port gets tokens"
+notes_say postgres-mtls-hpa "PostgreSQL mode: 3-10 pods (HorizontalPodAutoscaler)"
+notes_say postgres-mtls-hpa "(TLS, mutual)"
+
 echo "== values that must be refused"
 # must_fail NAME FRAGMENT ARGS...: helm template with the base values and ARGS fails, and its
 # error output contains FRAGMENT (the message that tells the user what to fix).
