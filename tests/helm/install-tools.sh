@@ -57,7 +57,7 @@ src_hash="$(cd "$here/kubevalidate" && cat go.mod go.sum ./*.go | sha256sum | cu
 kubevalidate="$cache/kubevalidate-$src_hash"
 if [[ ! -x "$kubevalidate" ]]; then
   need go "the Go toolchain, to build tests/helm/kubevalidate"
-  log "building kubevalidate (Kubernetes API types from the Go module proxy; first time ~1 min)"
+  log "building kubevalidate (Kubernetes API types from the Go module proxy; first time 1-2 min)"
   (cd "$here/kubevalidate" && go build -trimpath -o "$kubevalidate.partial" .)
   mv "$kubevalidate.partial" "$kubevalidate"
   find "$cache" -maxdepth 1 -name 'kubevalidate-*' ! -name "kubevalidate-$src_hash" -delete

@@ -4,7 +4,8 @@
 #   2. helm template of every case, each rendered object decoded STRICTLY into the Kubernetes
 #      API types (tests/helm/kubevalidate), then assertions on the objects (assert_rendered.py);
 #   3. values that must be refused: helm template (and lint) must FAIL, saying why;
-#   4. the validator itself must reject bad manifests (so a green run means something).
+#   4. the validator itself must reject bad manifests (so a green run means something);
+#   5. every key of values.yaml is commented, and NOTES.txt says what it must.
 # Installs its tools on first use (install-tools.sh). Ends with "N passed, M failed".
 set -euo pipefail
 
@@ -24,6 +25,13 @@ fail() { failed=$((failed + 1)); echo "  FAIL  $*"; }
 
 cases=()
 for f in "$here"/cases/*.yaml; do cases+=("$(basename "$f" .yaml)"); done
+
+echo "== values.yaml: every value commented"
+if python3 "$here/check_values_comments.py" "$chart/values.yaml" >"$out/comments.log" 2>&1; then
+  pass "every key of values.yaml has a comment"
+else
+  fail "values.yaml has uncommented keys"; sed 's/^/        /' "$out/comments.log"
+fi
 
 echo "== helm lint --strict (${#cases[@]} value sets)"
 for c in "${cases[@]}"; do
