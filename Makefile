@@ -42,8 +42,11 @@ build: deps $(BUILD_DIR)/build.ninja
 test: build
 	cd $(BUILD_DIR) && ctest --output-on-failure --timeout 300 -L 'unit|conformance'
 	cd $(BUILD_DIR) && ctest --output-on-failure --timeout 300 -L integration
+	$(MAKE) --no-print-directory test-chart
 	$(MAKE) --no-print-directory test-sdk
 	$(MAKE) --no-print-directory lint format-check sdk-check
+
+test-chart: ; tests/helm/test.sh
 
 test-unit: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -L 'unit|conformance'
