@@ -44,6 +44,7 @@ ABSL_FLAG(absl::Duration, min_validity, absl::ZeroDuration(),
           "The token returned stays valid at least this long");
 ABSL_FLAG(std::string, audit_key_file, "", "The server's --audit-key-file");
 ABSL_FLAG(bool, show_token, false, "token watch/refresh: print the token itself");
+ABSL_FLAG(std::string, service, "", "health: the service name to check (\"\": the whole server)");
 
 namespace tokenbroker::tokenctl {
 namespace {
@@ -74,7 +75,8 @@ constexpr absl::string_view kKnownFlags[] = {"server",
                                              "page-size",
                                              "min-validity",
                                              "show-token",
-                                             "audit-key-file"};
+                                             "audit-key-file",
+                                             "service"};
 
 bool IsKnown(const std::string& name) {
   return std::find(std::begin(kKnownFlags), std::end(kKnownFlags), name) != std::end(kKnownFlags);

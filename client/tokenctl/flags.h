@@ -50,6 +50,9 @@ ABSL_DECLARE_FLAG(int32_t, page_size);
 ABSL_DECLARE_FLAG(absl::Duration, min_validity);
 ABSL_DECLARE_FLAG(bool, show_token);
 
+// Health flags.
+ABSL_DECLARE_FLAG(std::string, service);
+
 namespace tokenbroker::tokenctl {
 
 // The flags every command accepts, by their hyphenated names.

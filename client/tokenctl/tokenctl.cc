@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <future>
 #include <memory>
 #include <optional>
 #include <thread>
@@ -27,7 +28,10 @@
 #include "client/tokenctl/output.h"
 #include "client/tokenctl/secrets.h"
 #include "google/protobuf/duration.pb.h"
+#include "google/protobuf/unknown_field_set.h"
 #include "grpcpp/client_context.h"
+#include "grpcpp/generic/generic_stub.h"
+#include "grpcpp/support/byte_buffer.h"
 #include "nlohmann/json.hpp"
 #include "server/audit/audit_log.h"
 #include "server/common/secret.h"
@@ -66,6 +70,7 @@ class Invocation {
   bool json() const { return absl::GetFlag(FLAGS_json); }
   std::istream& in() { return in_; }
   std::ostream& out() { return out_; }
+  std::ostream& err() { return err_; }
 
   // Prints `tokenctl: <message>` and a pointer to the help; returns 2.
   int UsageError(absl::string_view message) {
@@ -543,6 +548,107 @@ int TokenWatch(Invocation& inv) {
 }
 
 // ---------------------------------------------------------------------------
+// health
+
+// grpc.health.v1 over a generic stub. Design note: Debian's gRPC ships the
+// health service but not its generated stubs, and adding health.proto to
+// proto/ would put a non-tokenbroker package into the SDKs and buf lint. The
+// two messages have one field each, so they are written and read with
+// protobuf's UnknownFieldSet (a public API that handles the wire format):
+//   HealthCheckRequest  { string service = 1; }
+//   HealthCheckResponse { ServingStatus status = 1; }
+//   ServingStatus: UNKNOWN = 0, SERVING = 1, NOT_SERVING = 2, SERVICE_UNKNOWN = 3.
+constexpr char kHealthCheckMethod[] = "/grpc.health.v1.Health/Check";
+
+std::string HealthStatusName(uint64_t status) {
+  switch (status) {
+    case 0:
+      return "UNKNOWN";
+    case 1:
+      return "SERVING";
+    case 2:
+      return "NOT_SERVING";
+    case 3:
+      return "SERVICE_UNKNOWN";
+    default:
+      return absl::StrCat("STATUS_", status);
+  }
+}
+
+// The status field of a serialized HealthCheckResponse (0 when absent, as
+// proto3 omits zero values), or nullopt if the bytes are not a message.
+std::optional<uint64_t> ParseHealthStatus(const std::string& bytes) {
+  google::protobuf::UnknownFieldSet fields;
+  if (!fields.ParseFromString(bytes)) return std::nullopt;
+  uint64_t status = 0;
+  for (int i = 0; i < fields.field_count(); ++i) {
+    const google::protobuf::UnknownField& field = fields.field(i);
+    if (field.number() == 1 && field.type() == google::protobuf::UnknownField::TYPE_VARINT) {
+      status = field.varint();  // The last occurrence wins, as in protobuf.
+    }
+  }
+  return status;
+}
+
+int Health(Invocation& inv) {
+  absl::StatusOr<std::shared_ptr<grpc::Channel>> channel = inv.Channel();
+  if (!channel.ok()) return inv.UsageError(channel.status());
+  const std::string service = absl::GetFlag(FLAGS_service);
+  google::protobuf::UnknownFieldSet request_fields;
+  if (!service.empty()) request_fields.AddLengthDelimited(1, service);
+  std::string request_bytes;
+  request_fields.SerializeToString(&request_bytes);
+  grpc::Slice slice(request_bytes);
+  grpc::ByteBuffer request(&slice, 1);
+  grpc::ByteBuffer response;
+
+  grpc::GenericStub stub(*channel);
+  grpc::ClientContext rpc;
+  inv.Prepare(&rpc);
+  std::promise<grpc::Status> done;
+  stub.UnaryCall(&rpc, kHealthCheckMethod, grpc::StubOptions(), &request, &response,
+                 [&done](grpc::Status status) { done.set_value(std::move(status)); });
+  grpc::Status status = done.get_future().get();
+  if (!status.ok()) {
+    if (status.error_code() == grpc::StatusCode::NOT_FOUND) {
+      // The standard health service answers NOT_FOUND for a name it does not
+      // know; say so in the probe's words.
+      inv.out() << (inv.json() ? nlohmann::ordered_json{{"service", service},
+                                                        {"status", "SERVICE_UNKNOWN"}}
+                                     .dump()
+                               : std::string("SERVICE_UNKNOWN"))
+                << "\n";
+    }
+    int code = inv.RpcError(status);
+    if (status.error_code() == grpc::StatusCode::UNAVAILABLE ||
+        status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
+      inv.err() << "tokenctl: health: no answer from " << ResolveServer(absl::GetFlag(FLAGS_server))
+                << " (is the server running, and are TLS flags right?)\n";
+    }
+    return code;
+  }
+  std::vector<grpc::Slice> slices;
+  std::string bytes;
+  if (response.Dump(&slices).ok()) {
+    for (const grpc::Slice& s : slices) {
+      bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
+    }
+  }
+  std::optional<uint64_t> serving_status = ParseHealthStatus(bytes);
+  if (!serving_status) {
+    return inv.RpcError(grpc::Status(grpc::StatusCode::INTERNAL,
+                                     "the server's HealthCheckResponse could not be parsed"));
+  }
+  std::string name = HealthStatusName(*serving_status);
+  if (inv.json()) {
+    PrintJson(inv.out(), {{"service", service}, {"status", name}}, -1);
+  } else {
+    inv.out() << name << "\n";
+  }
+  return *serving_status == 1 ? kExitOk : kExitRpcError;
+}
+
+// ---------------------------------------------------------------------------
 // other
 
 // Reads a token on stdin and prints its audit-log fingerprint under the
@@ -607,6 +713,7 @@ const std::vector<CommandSpec>& Commands() {
       {"token refresh", true, {"show-token"}, TokenRefresh},
       {"token watch", true, {"show-token"}, TokenWatch},
       {"audit fingerprint", false, {"audit-key-file"}, AuditFingerprint},
+      {"health", false, {"service"}, Health},
       {"version", false, {}, Version},
   };
   return *commands;
@@ -656,6 +763,15 @@ Audit:
       Prints the token's fingerprint as the server's audit log writes it
       (token_fingerprint), to find the RPCs that handed out a known token.
 
+Health:
+  health [--service=NAME]
+      Calls grpc.health.v1.Health/Check and prints the status: SERVING,
+      NOT_SERVING, SERVICE_UNKNOWN or UNKNOWN. Exits 0 only when SERVING,
+      1 otherwise (also when the server cannot be reached), so it works as a
+      probe: tokenctl health --timeout=2s [--ca-file=... --cert=... --key=...].
+      --service: the health service name ("" = the whole server, default).
+      --json: {"service":...,"status":...}.
+
 Other:
   version      Prints tokenctl's version.
   help         Prints this text (also -h, --help).
@@ -679,8 +795,9 @@ only by 'token get' and 'token headers' (and with --show-token).
 Durations look like 90s, 5m, 1h. Flags may come before or after the command.
 
 Exit codes: 0 success; 1 the server or the connection failed (the error and
-its details go to stderr); 2 usage error (unknown command or flag, missing ID
-or required flag, bad value, unreadable file): nothing was sent.
+its details go to stderr), or 'health' found the server not SERVING; 2 usage
+error (unknown command or flag, missing ID or required flag, bad value,
+unreadable file): nothing was sent.
 )";
 }
 
