@@ -376,6 +376,40 @@ TEST_F(TokenctlTest, UsageErrorsExitWithTwoAndNameTheProblem) {
   EXPECT_EQ(help.exit_code, 0);
   EXPECT_THAT(help.out, HasSubstr("integrations create ID --auth=oauth-s2s"));
   EXPECT_THAT(help.out, HasSubstr("token watch ID"));
+  EXPECT_THAT(help.out, HasSubstr("health [--service=NAME]"));
+}
+
+TEST_F(TokenctlTest, HealthIsServingAndExitsZero) {
+  CommandResult health = Tokenctl({"health"});
+  EXPECT_EQ(health.exit_code, 0) << health.err;
+  EXPECT_EQ(health.out, "SERVING\n");
+
+  CommandResult json_out = Tokenctl({"health", "--service=", "--json"});
+  EXPECT_EQ(json_out.exit_code, 0) << json_out.err;
+  nlohmann::json json = nlohmann::json::parse(json_out.out, nullptr, false);
+  ASSERT_TRUE(json.is_object()) << json_out.out;
+  EXPECT_EQ(json["service"], "");
+  EXPECT_EQ(json["status"], "SERVING");
+}
+
+TEST_F(TokenctlTest, HealthOfUnknownServiceExitsOne) {
+  CommandResult health = Tokenctl({"health", "--service=no.such.Service"});
+  EXPECT_EQ(health.exit_code, 1);
+  EXPECT_EQ(health.out, "SERVICE_UNKNOWN\n");
+  EXPECT_THAT(health.err, StartsWith("tokenctl: NOT_FOUND: "));
+}
+
+TEST_F(TokenctlTest, HealthOfUnreachableServerExitsOneAndSaysSo) {
+  CommandResult health = RunCommand(
+      {absl::StrCat(BinDir(), "/tokenctl"), "--server=127.0.0.1:1", "--timeout=5s", "health"});
+  EXPECT_EQ(health.exit_code, 1);
+  EXPECT_THAT(health.out, IsEmpty());
+  EXPECT_THAT(health.err, StartsWith("tokenctl: UNAVAILABLE: "));
+  EXPECT_THAT(health.err, HasSubstr("no answer from 127.0.0.1:1"));
+
+  CommandResult extra = Tokenctl({"health", "extra"});
+  EXPECT_EQ(extra.exit_code, 2);
+  EXPECT_THAT(extra.err, HasSubstr("unexpected argument 'extra'"));
 }
 
 TEST_F(TokenctlTest, UnreachableServerIsUnavailable) {
