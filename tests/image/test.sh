@@ -103,7 +103,9 @@ EOF
 export CONTAINERS_CONF=$STATE_DIR/containers.conf
 # overlay when the kernel lets us mount one (fast, shares layers), else vfs
 # (copies every layer, always works) in a store of its own.
-probe=$WORK/overlay-probe
+# Probed where podman keeps its store, which may be on another filesystem.
+mkdir -p /var/lib/containers
+probe=$(mktemp -d /var/lib/containers/overlay-probe.XXXXXX)
 mkdir -p "$probe"/{lower,upper,work,merged}
 if mount -t overlay overlay -o "lowerdir=$probe/lower,upperdir=$probe/upper,workdir=$probe/work" \
   "$probe/merged" 2>/dev/null; then
