@@ -16,6 +16,7 @@
 #   TOKENBROKER_IMAGE   the tag to build (default tokenbroker:test)
 #   KEEP_WORK=1         keep the temp dir (logs, data) for debugging
 #   BUILD_ONLY=1        build and check the image, do not run it
+#   DEBIAN_MIRROR       for debootstrap and the base image (default http://deb.debian.org/debian)
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -23,6 +24,7 @@ BIN=$(cd "${1:-$ROOT/build/bin}" && pwd)
 IMAGE=${TOKENBROKER_IMAGE:-tokenbroker:test}
 BASE_IMAGE=debian:bookworm-slim
 DEBIAN_MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
+DEBIAN_SECURITY_MIRROR=${DEBIAN_SECURITY_MIRROR:-${DEBIAN_MIRROR%/debian}/debian-security}
 # Per-build-dir podman settings: containers.conf (and storage.conf if overlay
 # does not work here).
 STATE_DIR=$(dirname "$BIN")/image
@@ -151,6 +153,21 @@ APT::Update::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/a
 Dir::Cache::pkgcache ""; Dir::Cache::srcpkgcache "";
 EOF
   echo 'APT::Install-Recommends "false";' >"$rootfs/etc/apt/apt.conf.d/docker-no-recommends"
+  # The official image's sources: point releases and security updates too.
+  rm -f "$rootfs/etc/apt/sources.list"
+  cat >"$rootfs/etc/apt/sources.list.d/debian.sources" <<EOF
+Types: deb
+URIs: $DEBIAN_MIRROR
+Suites: bookworm bookworm-updates
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+
+Types: deb
+URIs: $DEBIAN_SECURITY_MIRROR
+Suites: bookworm-security
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+EOF
   find "$rootfs/usr/share/doc" -mindepth 2 ! -name copyright -delete 2>/dev/null || true
   rm -rf "$rootfs"/usr/share/{man,info,locale}/* "$rootfs"/var/lib/apt/lists/* \
     "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/cache/apt/*.bin "$rootfs"/var/log/*.log \
