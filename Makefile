@@ -43,6 +43,7 @@ test: build
 	cd $(BUILD_DIR) && ctest --output-on-failure --timeout 300 -L 'unit|conformance'
 	cd $(BUILD_DIR) && ctest --output-on-failure --timeout 300 -L integration
 	$(MAKE) --no-print-directory test-chart
+	$(MAKE) --no-print-directory test-image
 	$(MAKE) --no-print-directory test-sdk
 	$(MAKE) --no-print-directory lint format-check sdk-check
 
@@ -53,6 +54,12 @@ test-unit: build
 
 test-integration: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -L integration
+
+# The container image: built with podman (as root; installs podman, runc, catatonit, debootstrap
+# if missing) and run read-only and non-root against the emulator. See tests/image/test.sh.
+.PHONY: test-image
+test-image: build
+	tests/image/test.sh $(BIN)
 
 # The SDK suites, each in its language's own runner, against the real binaries.
 test-sdk: build
