@@ -40,7 +40,8 @@ absl::StatusOr<PgDsn> PgDsn::Parse(absl::string_view dsn) {
   std::string text(absl::StripAsciiWhitespace(dsn));
   if (text.empty()) return absl::InvalidArgumentError("postgres: empty connection string");
   char* errmsg = nullptr;
-  std::unique_ptr<PQconninfoOption, ConninfoDeleter> options(PQconninfoParse(text.c_str(), &errmsg));
+  std::unique_ptr<PQconninfoOption, ConninfoDeleter> options(
+      PQconninfoParse(text.c_str(), &errmsg));
   if (errmsg != nullptr) PQfreemem(errmsg);  // may quote the string: never shown
   if (options == nullptr) {
     return absl::InvalidArgumentError(
@@ -191,7 +192,8 @@ absl::StatusOr<std::unique_ptr<PgConnection>> PgConnection::Connect(
         absl::StrCat("postgres: cannot connect to ", dsn.description, ": ", detail), dsn));
   }
   // Server notices (e.g. "terminating connection") would go to stderr.
-  PQsetNoticeProcessor(conn.get(), [](void*, const char*) {}, nullptr);
+  PQsetNoticeProcessor(
+      conn.get(), [](void*, const char*) {}, nullptr);
   return std::unique_ptr<PgConnection>(new PgConnection(std::move(conn), &dsn));
 }
 
@@ -248,8 +250,8 @@ absl::StatusOr<PgResultHandle> PgConnection::Run(absl::string_view what, const s
           PQfreeCancel(cancel);
         }
         broken_ = true;
-        return absl::UnavailableError(absl::StrCat("postgres: ", what, ": no answer within ",
-                                                   absl::FormatDuration(timeout)));
+        return absl::UnavailableError(
+            absl::StrCat("postgres: ", what, ": no answer within ", absl::FormatDuration(timeout)));
       }
       pollfd fd{PQsocket(conn), POLLIN, 0};
       int ms = static_cast<int>(std::min<int64_t>(absl::ToInt64Milliseconds(left) + 1, 1000));
@@ -349,16 +351,14 @@ absl::StatusOr<PgPool::Lease> PgPool::Acquire(std::optional<absl::Duration> time
     };
     if (!mu_.AwaitWithDeadline(absl::Condition(&ready), deadline)) {
       mu_.Unlock();
-      return absl::UnavailableError(absl::StrCat("postgres: no free connection in the pool of ",
-                                                 options_.size, " within ",
-                                                 absl::FormatDuration(timeout.value_or(
-                                                     options_.acquire_timeout))));
+      return absl::UnavailableError(
+          absl::StrCat("postgres: no free connection in the pool of ", options_.size, " within ",
+                       absl::FormatDuration(timeout.value_or(options_.acquire_timeout))));
     }
   }
 }
 
-absl::Status PgPool::Run(
-    const std::function<absl::Status(PgConnection&, bool* retry_safe)>& work) {
+absl::Status PgPool::Run(const std::function<absl::Status(PgConnection&, bool* retry_safe)>& work) {
   for (int attempt = 0;; ++attempt) {
     TB_ASSIGN_OR_RETURN(Lease lease, Acquire(std::nullopt, /*fresh=*/attempt > 0));
     bool retry_safe = true;

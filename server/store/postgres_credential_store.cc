@@ -253,24 +253,23 @@ void AddColumns(PgParams& p, const Integration& in, const ColumnValues& v, bool 
 }
 
 absl::StatusOr<bool> Exists(PgConnection& conn, absl::string_view id) {
-  TB_ASSIGN_OR_RETURN(PgRows rows, conn.Exec("reading an integration",
-                                             "SELECT 1 FROM integrations WHERE id = $1",
-                                             PgParams().Add(id)));
+  TB_ASSIGN_OR_RETURN(
+      PgRows rows, conn.Exec("reading an integration", "SELECT 1 FROM integrations WHERE id = $1",
+                             PgParams().Add(id)));
   return rows.size() > 0;
 }
 
 absl::Status Notify(PgConnection& conn, absl::string_view payload) {
   return conn
-      .Exec("notifying replicas", "SELECT pg_notify($1, $2)",
-            PgParams().Add(kChannel).Add(payload))
+      .Exec("notifying replicas", "SELECT pg_notify($1, $2)", PgParams().Add(kChannel).Add(payload))
       .status();
 }
 
 absl::Status MigrateSchema(PgPool& pool) {
   int64_t from = 0;
   TB_RETURN_IF_ERROR(pool.Transaction([&](PgConnection& conn) -> absl::Status {
-    TB_RETURN_IF_ERROR(conn.ExecScript("taking the migration lock", kMigrationLockSql,
-                                       absl::Minutes(5)));
+    TB_RETURN_IF_ERROR(
+        conn.ExecScript("taking the migration lock", kMigrationLockSql, absl::Minutes(5)));
     TB_RETURN_IF_ERROR(conn.ExecScript(
         "creating schema_migrations",
         "CREATE TABLE IF NOT EXISTS schema_migrations ("
@@ -296,8 +295,7 @@ absl::Status MigrateSchema(PgPool& pool) {
   }));
   if (from < kLatestSchemaVersion) {
     Log(LogLevel::kInfo, "applied schema migrations",
-        {{"from_version", absl::StrCat(from)},
-         {"to_version", absl::StrCat(kLatestSchemaVersion)}});
+        {{"from_version", absl::StrCat(from)}, {"to_version", absl::StrCat(kLatestSchemaVersion)}});
   }
   return absl::OkStatus();
 }
@@ -394,11 +392,10 @@ absl::StatusOr<Integration> PostgresCredentialStore::Create(const Integration& i
       ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) "
       "ON CONFLICT (id) DO NOTHING");
   TB_RETURN_IF_ERROR(pool_->Transaction([&](PgConnection& conn) -> absl::Status {
-    TB_ASSIGN_OR_RETURN(PgRows rows, conn.Exec("creating an integration", sql, params,
-                                               options_.query_timeout));
+    TB_ASSIGN_OR_RETURN(PgRows rows,
+                        conn.Exec("creating an integration", sql, params, options_.query_timeout));
     if (rows.Affected() == 0) {
-      return absl::AlreadyExistsError(
-          absl::StrCat("integration '", stored.id, "' already exists"));
+      return absl::AlreadyExistsError(absl::StrCat("integration '", stored.id, "' already exists"));
     }
     return absl::OkStatus();
   }));
@@ -408,11 +405,10 @@ absl::StatusOr<Integration> PostgresCredentialStore::Create(const Integration& i
 absl::StatusOr<Integration> PostgresCredentialStore::Get(absl::string_view id) {
   std::optional<StoredRow> row;
   TB_RETURN_IF_ERROR(pool_->Run([&](PgConnection& conn, bool*) -> absl::Status {
-    TB_ASSIGN_OR_RETURN(
-        PgRows rows,
-        conn.Exec("reading an integration",
-                  absl::StrCat("SELECT ", kIntegrationColumns, " FROM integrations WHERE id = $1"),
-                  PgParams().Add(id), options_.query_timeout));
+    TB_ASSIGN_OR_RETURN(PgRows rows, conn.Exec("reading an integration",
+                                               absl::StrCat("SELECT ", kIntegrationColumns,
+                                                            " FROM integrations WHERE id = $1"),
+                                               PgParams().Add(id), options_.query_timeout));
     if (rows.size() > 0) row = ReadRow(rows, 0);
     return absl::OkStatus();
   }));
@@ -428,13 +424,12 @@ absl::StatusOr<IntegrationPage> PostgresCredentialStore::List(int page_size,
   bool more = false;
   TB_RETURN_IF_ERROR(pool_->Run([&](PgConnection& conn, bool*) -> absl::Status {
     rows.clear();
-    TB_ASSIGN_OR_RETURN(PgRows result,
-                        conn.Exec("listing integrations",
-                                  absl::StrCat("SELECT ", kIntegrationColumns,
-                                               " FROM integrations WHERE id > $1 "
-                                               "ORDER BY id LIMIT $2"),
-                                  PgParams().Add(after).Add(int64_t{page_size} + 1),
-                                  options_.query_timeout));
+    TB_ASSIGN_OR_RETURN(PgRows result, conn.Exec("listing integrations",
+                                                 absl::StrCat("SELECT ", kIntegrationColumns,
+                                                              " FROM integrations WHERE id > $1 "
+                                                              "ORDER BY id LIMIT $2"),
+                                                 PgParams().Add(after).Add(int64_t{page_size} + 1),
+                                                 options_.query_timeout));
     more = result.size() > page_size;
     for (int r = 0; r < std::min(result.size(), page_size); ++r) rows.push_back(ReadRow(result, r));
     return absl::OkStatus();
@@ -476,8 +471,8 @@ absl::StatusOr<Integration> PostgresCredentialStore::Update(const Integration& i
       "etag = $14, credentials = $15, kek_id = $16 "
       "WHERE id = $1 AND ($17 = '' OR etag = $17) RETURNING create_time_ns";
   TB_RETURN_IF_ERROR(pool_->Transaction([&](PgConnection& conn) -> absl::Status {
-    TB_ASSIGN_OR_RETURN(PgRows rows, conn.Exec("updating an integration", kSql, params,
-                                               options_.query_timeout));
+    TB_ASSIGN_OR_RETURN(PgRows rows,
+                        conn.Exec("updating an integration", kSql, params, options_.query_timeout));
     if (rows.size() == 0) {
       TB_ASSIGN_OR_RETURN(bool exists, Exists(conn, stored.id));
       return exists ? EtagMismatch(stored.id) : NotFound(stored.id);
@@ -497,10 +492,9 @@ absl::Status PostgresCredentialStore::Delete(absl::string_view id,
                                              absl::string_view expected_etag) {
   return pool_->Transaction([&](PgConnection& conn) -> absl::Status {
     TB_ASSIGN_OR_RETURN(
-        PgRows rows,
-        conn.Exec("deleting an integration",
-                  "DELETE FROM integrations WHERE id = $1 AND ($2 = '' OR etag = $2)",
-                  PgParams().Add(id).Add(expected_etag), options_.query_timeout));
+        PgRows rows, conn.Exec("deleting an integration",
+                               "DELETE FROM integrations WHERE id = $1 AND ($2 = '' OR etag = $2)",
+                               PgParams().Add(id).Add(expected_etag), options_.query_timeout));
     if (rows.Affected() == 0) {
       TB_ASSIGN_OR_RETURN(bool exists, Exists(conn, id));
       return exists ? EtagMismatch(id) : NotFound(id);
@@ -542,19 +536,17 @@ absl::Status PostgresCredentialStore::PutToken(absl::string_view id, const Acces
   return status;
 }
 
-absl::StatusOr<std::optional<AccessToken>> PostgresCredentialStore::GetToken(
-    absl::string_view id) {
+absl::StatusOr<std::optional<AccessToken>> PostgresCredentialStore::GetToken(absl::string_view id) {
   bool found = false;
   std::optional<std::string> ciphertext;
   AccessToken token;
   TB_RETURN_IF_ERROR(pool_->Run([&](PgConnection& conn, bool*) -> absl::Status {
     TB_ASSIGN_OR_RETURN(
-        PgRows rows,
-        conn.Exec("reading a token",
-                  "SELECT t.token, t.issue_time_ns, t.expire_time_ns, t.debug_id "
-                  "FROM integrations i LEFT JOIN tokens t ON t.integration_id = i.id "
-                  "WHERE i.id = $1",
-                  PgParams().Add(id), options_.query_timeout));
+        PgRows rows, conn.Exec("reading a token",
+                               "SELECT t.token, t.issue_time_ns, t.expire_time_ns, t.debug_id "
+                               "FROM integrations i LEFT JOIN tokens t ON t.integration_id = i.id "
+                               "WHERE i.id = $1",
+                               PgParams().Add(id), options_.query_timeout));
     found = rows.size() > 0;
     if (!found || rows.IsNull(0, 0)) return absl::OkStatus();
     ciphertext = rows.Bytes(0, 0);
@@ -597,16 +589,15 @@ absl::StatusOr<bool> PostgresCredentialStore::TryAcquireRefreshLease(absl::strin
   bool held = false;
   TB_RETURN_IF_ERROR(pool_->Run([&](PgConnection& conn, bool*) -> absl::Status {
     TB_ASSIGN_OR_RETURN(
-        PgRows rows,
-        conn.Exec("taking a refresh lease",
-                  "INSERT INTO refresh_leases (integration_id, holder, expires_at) "
-                  "VALUES ($1, $2, now() + $3::bigint * interval '1 microsecond') "
-                  "ON CONFLICT (integration_id) DO UPDATE "
-                  "SET holder = excluded.holder, expires_at = excluded.expires_at "
-                  "WHERE refresh_leases.holder = excluded.holder "
-                  "OR refresh_leases.expires_at <= now() RETURNING holder",
-                  PgParams().Add(id).Add(holder).Add(absl::ToInt64Microseconds(ttl)),
-                  options_.query_timeout));
+        PgRows rows, conn.Exec("taking a refresh lease",
+                               "INSERT INTO refresh_leases (integration_id, holder, expires_at) "
+                               "VALUES ($1, $2, now() + $3::bigint * interval '1 microsecond') "
+                               "ON CONFLICT (integration_id) DO UPDATE "
+                               "SET holder = excluded.holder, expires_at = excluded.expires_at "
+                               "WHERE refresh_leases.holder = excluded.holder "
+                               "OR refresh_leases.expires_at <= now() RETURNING holder",
+                               PgParams().Add(id).Add(holder).Add(absl::ToInt64Microseconds(ttl)),
+                               options_.query_timeout));
     held = rows.size() == 1;
     return absl::OkStatus();
   }));
@@ -848,11 +839,10 @@ absl::Status PostgresCredentialStore::RekeyTable(
                                                      options_.query_timeout));
           ++(rows.Affected() > 0 ? delta.rewrapped : delta.already_current);
         } else {
-          TB_ASSIGN_OR_RETURN(
-              PgRows rows,
-              conn.Exec("dropping a token", drop,
-                        PgParams().Add(item.id).AddBytes(item.old_ciphertext),
-                        options_.query_timeout));
+          TB_ASSIGN_OR_RETURN(PgRows rows,
+                              conn.Exec("dropping a token", drop,
+                                        PgParams().Add(item.id).AddBytes(item.old_ciphertext),
+                                        options_.query_timeout));
           ++(rows.Affected() > 0 ? delta.dropped_tokens : delta.already_current);
         }
       }

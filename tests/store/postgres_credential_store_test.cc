@@ -158,8 +158,7 @@ class PostgresStoreTest : public ::testing::Test {
  protected:
   std::unique_ptr<PostgresCredentialStore> OpenStore(const std::string& dsn,
                                                      const Clock* clock = nullptr) {
-    auto store =
-        PostgresCredentialStore::Open(Options(dsn), &cipher_, clock ? clock : &clock_);
+    auto store = PostgresCredentialStore::Open(Options(dsn), &cipher_, clock ? clock : &clock_);
     EXPECT_TRUE(store.ok()) << store.status();
     return store.ok() ? *std::move(store) : nullptr;
   }
@@ -173,8 +172,9 @@ TEST_F(PostgresStoreTest, OpenTwiceAppliesMigrationsOnce) {
   ASSERT_NE(OpenStore(dsn), nullptr);
   ASSERT_NE(OpenStore(dsn), nullptr);
   absl::StatusOr<std::string> versions =
-      SharedServer()->Psql(DatabaseOf(dsn), "SELECT string_agg(version::text, ',') "
-                                            "FROM schema_migrations");
+      SharedServer()->Psql(DatabaseOf(dsn),
+                           "SELECT string_agg(version::text, ',') "
+                           "FROM schema_migrations");
   ASSERT_TRUE(versions.ok()) << versions.status();
   EXPECT_EQ(*versions, absl::StrCat(PostgresCredentialStore::LatestSchemaVersion()));
 }
@@ -415,10 +415,10 @@ TEST_F(PostgresStoreTest, SecretsAreEncryptedAtRest) {
   EXPECT_THAT(*dump, Not(HasSubstr(kSecretMarker)));
   EXPECT_THAT(*dump, Not(HasSubstr(kKeyMarker)));
   EXPECT_THAT(*dump, Not(HasSubstr(kTokenMarker)));
-  absl::StatusOr<std::string> raw = SharedServer()->Psql(
-      DatabaseOf(dsn),
-      "SELECT encode(credentials, 'escape') FROM integrations UNION ALL "
-      "SELECT encode(token, 'escape') FROM tokens");
+  absl::StatusOr<std::string> raw =
+      SharedServer()->Psql(DatabaseOf(dsn),
+                           "SELECT encode(credentials, 'escape') FROM integrations UNION ALL "
+                           "SELECT encode(token, 'escape') FROM tokens");
   ASSERT_TRUE(raw.ok()) << raw.status();
   EXPECT_THAT(*raw, Not(HasSubstr(kSecretMarker)));
   EXPECT_THAT(*raw, Not(HasSubstr(kTokenMarker)));
@@ -431,9 +431,10 @@ TEST_F(PostgresStoreTest, StoresTheSameCiphertextsAsSqlite) {
   auto store = OpenStore(dsn);
   ASSERT_NE(store, nullptr);
   ASSERT_TRUE(store->Create(Sample("acme")).ok());
-  absl::StatusOr<std::string> raw = SharedServer()->Psql(
-      DatabaseOf(dsn), "SELECT convert_from(credentials, 'UTF8') || ' ' || kek_id "
-                       "FROM integrations");
+  absl::StatusOr<std::string> raw =
+      SharedServer()->Psql(DatabaseOf(dsn),
+                           "SELECT convert_from(credentials, 'UTF8') || ' ' || kek_id "
+                           "FROM integrations");
   ASSERT_TRUE(raw.ok()) << raw.status();
   EXPECT_THAT(*raw, HasSubstr("FAKE|test-key-1|integrations/acme/credentials|"));
   EXPECT_THAT(*raw, HasSubstr(" test-key-1"));
@@ -468,8 +469,8 @@ TEST_F(PostgresStoreTest, RekeyRewrapsEverythingToThePrimary) {
   EXPECT_THAT(store->KeyIdsInUse().value(), ElementsAre("test-key-1"));
   cipher_.SetPrimary("test-key-2");
   int callbacks = 0;
-  auto done = store->Rekey(
-      [&](const PostgresCredentialStore::RekeyProgress&) { ++callbacks; }, /*batch_size=*/2);
+  auto done = store->Rekey([&](const PostgresCredentialStore::RekeyProgress&) { ++callbacks; },
+                           /*batch_size=*/2);
   ASSERT_TRUE(done.ok()) << done.status();
   EXPECT_EQ(done->total, 6);
   EXPECT_EQ(done->rewrapped, 6);
@@ -558,14 +559,14 @@ TEST(PostgresStoreErrorsTest, WrongPasswordIsUnavailableAndNeverEchoed) {
 
 TEST(PostgresStoreErrorsTest, UnreachableServerAndBadDsnsAreNamedWithoutThePassword) {
   FakeEnvelopeCipher cipher;
-  auto closed = PostgresCredentialStore::Open(
-      Options("postgresql://u:SekretSekret@127.0.0.1:1/db"), &cipher);
+  auto closed =
+      PostgresCredentialStore::Open(Options("postgresql://u:SekretSekret@127.0.0.1:1/db"), &cipher);
   EXPECT_EQ(closed.status().code(), absl::StatusCode::kUnavailable);
   EXPECT_THAT(std::string(closed.status().message()), HasSubstr("host=127.0.0.1 port=1 dbname=db"));
   EXPECT_THAT(std::string(closed.status().message()), Not(HasSubstr("SekretSekret")));
 
-  auto bad = PostgresCredentialStore::Open(Options("postgresql://u:SekretSekret@h:notaport/%zz"),
-                                           &cipher);
+  auto bad =
+      PostgresCredentialStore::Open(Options("postgresql://u:SekretSekret@h:notaport/%zz"), &cipher);
   EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(std::string(bad.status().message()), Not(HasSubstr("SekretSekret")));
   EXPECT_EQ(PostgresCredentialStore::DescribeDsn("postgresql://u:SekretSekret@db.internal/x"),
@@ -633,8 +634,7 @@ TEST_F(PostgresOpenStorageTest, MigrateAndCheckCommandsWork) {
   const std::string dsn = FreshDsn();
   WriteFile(dir_.File("dsn"), dsn);
   const std::string bin = BinDir() + "/tokenbroker";
-  CommandResult migrate =
-      RunCommand({bin, "migrate", "--store-dsn-file=" + dir_.File("dsn")});
+  CommandResult migrate = RunCommand({bin, "migrate", "--store-dsn-file=" + dir_.File("dsn")});
   EXPECT_EQ(migrate.exit_code, 0) << migrate.err;
   EXPECT_THAT(migrate.out, HasSubstr("schema at version"));
   EXPECT_THAT(migrate.out + migrate.err, Not(HasSubstr(SharedServer()->password())));
@@ -648,12 +648,14 @@ TEST_F(PostgresOpenStorageTest, MigrateAndCheckCommandsWork) {
     ASSERT_TRUE(storage->store->Create(Sample("acme")).ok());
     ASSERT_TRUE(storage->store->PutToken("acme", Token("t")).ok());
   }
-  CommandResult check = RunCommand({bin, "check", "--store=" + dsn, "--kek-file=" + dir_.File("a.json")});
+  CommandResult check =
+      RunCommand({bin, "check", "--store=" + dsn, "--kek-file=" + dir_.File("a.json")});
   EXPECT_EQ(check.exit_code, 0) << check.err;
   EXPECT_THAT(check.out, HasSubstr("1 integrations, 1 cached tokens"));
   EXPECT_THAT(check.out, HasSubstr("1 integrations readable, 0 failed"));
 
-  CommandResult rekey = RunCommand({bin, "rekey", "--store=" + dsn, "--kek-file=" + dir_.File("a.json")});
+  CommandResult rekey =
+      RunCommand({bin, "rekey", "--store=" + dsn, "--kek-file=" + dir_.File("a.json")});
   EXPECT_EQ(rekey.exit_code, 0) << rekey.err;
   EXPECT_THAT(rekey.out, HasSubstr("already current"));
 }

@@ -108,8 +108,8 @@ absl::StatusOr<std::unique_ptr<PostgresServer>> PostgresServer::Start() {
   }
   CommandResult init = RunCommand(server->AsServerUser(
       {server->bin_dir_ + "/initdb", "-D", server->dir_.File("data"), "-U", server->user_,
-       "--pwfile=" + server->dir_.File("pwfile"), "--auth-local=trust",
-       "--auth-host=scram-sha-256", "-N", "-E", "UTF8", "--locale=C"}));
+       "--pwfile=" + server->dir_.File("pwfile"), "--auth-local=trust", "--auth-host=scram-sha-256",
+       "-N", "-E", "UTF8", "--locale=C"}));
   if (init.exit_code != 0) return Failed("initdb", init);
   absl::Status started;
   for (int attempt = 0; attempt < 3; ++attempt) {
@@ -143,8 +143,8 @@ absl::Status PostgresServer::StartServer() {
        absl::StrCat("-c listen_addresses=127.0.0.1 -p ", port_, " -k ", dir_.File("socket")),
        "start"}));
   if (r.exit_code != 0) {
-    return absl::InternalError(absl::StrCat("pg_ctl start failed (exit ", r.exit_code,
-                                            "): ", r.err, r.out, "\nserver log:\n", log()));
+    return absl::InternalError(absl::StrCat("pg_ctl start failed (exit ", r.exit_code, "): ", r.err,
+                                            r.out, "\nserver log:\n", log()));
   }
   running_ = true;
   return absl::OkStatus();
@@ -155,8 +155,7 @@ PostgresServer::~PostgresServer() {
 }
 
 std::string PostgresServer::dsn(const std::string& database) const {
-  return absl::StrCat("postgresql://", user_, ":", password_, "@127.0.0.1:", port_, "/",
-                      database);
+  return absl::StrCat("postgresql://", user_, ":", password_, "@127.0.0.1:", port_, "/", database);
 }
 
 absl::Status PostgresServer::CreateDatabase(const std::string& name) {
