@@ -189,8 +189,8 @@ absl::StatusOr<ServerOptions> ParseServerFlags(int argc, char** argv,
       "       tokenbroker check   --store=STORE --kek-file=PATH   decrypt every record, count\n"
       "       tokenbroker migrate --store=STORE   apply schema migrations and exit (e.g. a Helm\n"
       "                                           pre-upgrade Job); PostgreSQL needs no keyring\n"
-      "STORE is sqlite:PATH or postgresql://... (or --store-dsn-file=PATH for PostgreSQL).\n"
       "       tokenbroker caller-token create --identity=NAME   a caller token + policy entry\n"
+      "STORE is sqlite:PATH or postgresql://... (or --store-dsn-file=PATH for PostgreSQL).\n"
       "Every flag can also be set by the environment variable TOKENBROKER_<FLAG> (upper case,\n"
       "e.g. TOKENBROKER_IMS_URL); the command line wins.");
   absl::Status env = ApplyEnvironment();

@@ -337,8 +337,8 @@ absl::StatusOr<PgPool::Lease> PgPool::Acquire(std::optional<absl::Duration> time
       ++open_;
       mu_.Unlock();
       dropped.clear();
-      absl::StatusOr<std::unique_ptr<PgConnection>> conn =
-          PgConnection::Connect(dsn_, options_.connect_timeout);
+      absl::StatusOr<std::unique_ptr<PgConnection>> conn = PgConnection::Connect(
+          dsn_, std::min(options_.connect_timeout, timeout.value_or(options_.acquire_timeout)));
       if (!conn.ok()) {
         absl::MutexLock lock(&mu_);
         --open_;
