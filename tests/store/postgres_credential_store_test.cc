@@ -16,6 +16,7 @@
 #include "server/server.h"
 #include "tests/store/credential_store_conformance.h"
 #include "tests/store/sqlite_test_cipher.h"
+#include "tests/testing/certs.h"
 #include "tests/testing/fake_clock.h"
 #include "tests/testing/postgres.h"
 #include "tests/testing/subprocess.h"
@@ -397,6 +398,26 @@ TEST(PostgresStoreRestartTest, CheckHealthIsUnavailableWhileTheServerIsDown) {
   EXPECT_EQ((*store)->Get("acme").status().code(), absl::StatusCode::kNotFound);
 }
 
+TEST_F(PostgresStoreTest, TerminatedSessionsAreReplacedTransparently) {
+  const std::string dsn = FreshDsn();
+  auto store = OpenStore(dsn);
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->Create(Sample("acme")).ok());
+  for (int round = 0; round < 3; ++round) {
+    // An administrator (or a proxy failing over) ends every session.
+    absl::StatusOr<std::string> killed = SharedServer()->Psql(
+        "postgres", absl::StrCat("SELECT count(pg_terminate_backend(pid, 5000)) FROM "
+                                 "pg_stat_activity WHERE datname = '",
+                                 DatabaseOf(dsn), "' AND application_name = 'tokenbroker'"));
+    ASSERT_TRUE(killed.ok()) << killed.status();
+    EXPECT_NE(*killed, "0");
+    absl::StatusOr<Integration> got = store->Get("acme");
+    EXPECT_TRUE(got.ok()) << got.status();
+    absl::Status put = store->PutToken("acme", Token(absl::StrCat("t", round)));
+    EXPECT_TRUE(put.ok()) << put;
+  }
+}
+
 TEST_F(PostgresStoreTest, SecretsAreEncryptedAtRest) {
   auto real = KeyringEnvelopeCipher::New(*Keyring::Generate());
   ASSERT_TRUE(real.ok()) << real.status();
@@ -541,6 +562,43 @@ TEST_F(PostgresStoreTest, PoolServesManyThreadsWithFewConnections) {
   absl::StatusOr<std::optional<AccessToken>> token = store->GetToken("i3");
   ASSERT_TRUE(token.ok() && token->has_value());
   EXPECT_EQ((*token)->access_token.value(), absl::StrCat("tok-", kOps - 4));
+}
+
+// Uses its own server: it restarts it with TLS on.
+TEST(PostgresStoreTlsTest, TlsParametersWorkThroughTheUri) {
+  absl::StatusOr<std::unique_ptr<PostgresServer>> server = PostgresServer::Start();
+  ASSERT_TRUE(server.ok()) << server.status();
+  TestCa ca;
+  CertSpec spec;
+  spec.common_name = "localhost";
+  spec.dns_names = {"localhost"};
+  spec.ip_addresses = {"127.0.0.1"};
+  PemPair pair = ca.Issue(spec);
+  ASSERT_TRUE((*server)->EnableTls(pair.certificate, pair.private_key).ok()) << (*server)->log();
+  TempDir dir;
+  WriteFile(dir.File("ca.pem"), ca.certificate());
+  TestCa other("some other CA");
+  WriteFile(dir.File("other.pem"), other.certificate());
+
+  FakeEnvelopeCipher cipher;
+  const std::string base = (*server)->dsn();
+  auto verified = PostgresCredentialStore::Open(
+      Options(base + "?sslmode=verify-full&sslrootcert=" + dir.File("ca.pem")), &cipher);
+  ASSERT_TRUE(verified.ok()) << verified.status();
+  ASSERT_TRUE((*verified)->Create(Sample("acme")).ok());
+  // The store's pooled connection is encrypted.
+  absl::StatusOr<std::string> tls_sessions =
+      (*server)->Psql("postgres",
+                      "SELECT count(*) FROM pg_stat_ssl s JOIN pg_stat_activity a USING (pid) "
+                      "WHERE s.ssl AND a.application_name = 'tokenbroker'");
+  ASSERT_TRUE(tls_sessions.ok()) << tls_sessions.status();
+  EXPECT_NE(*tls_sessions, "0");
+
+  auto impostor = PostgresCredentialStore::Open(
+      Options(base + "?sslmode=verify-full&sslrootcert=" + dir.File("other.pem")), &cipher);
+  EXPECT_EQ(impostor.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_THAT(std::string(impostor.status().message()), HasSubstr("certificate"));
+  EXPECT_THAT(std::string(impostor.status().message()), Not(HasSubstr((*server)->password())));
 }
 
 TEST(PostgresStoreErrorsTest, WrongPasswordIsUnavailableAndNeverEchoed) {

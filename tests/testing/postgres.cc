@@ -4,6 +4,7 @@
 #include <netinet/in.h>
 #include <pwd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -207,6 +208,25 @@ absl::Status PostgresServer::Restart() {
     if (!stopped.ok()) return stopped;
   }
   return StartServer();
+}
+
+absl::Status PostgresServer::EnableTls(const std::string& certificate_pem,
+                                       const std::string& private_key_pem) {
+  const std::string cert = dir_.File("data/server.crt"), key = dir_.File("data/server.key");
+  WriteFile(cert, certificate_pem);
+  WriteFile(key, private_key_pem);
+  chmod(key.c_str(), 0600);  // the server refuses a key others can read
+  if (geteuid() == 0) {
+    passwd* pw = getpwnam("postgres");
+    if (pw == nullptr || chown(cert.c_str(), pw->pw_uid, pw->pw_gid) != 0 ||
+        chown(key.c_str(), pw->pw_uid, pw->pw_gid) != 0) {
+      return absl::InternalError("chown of the TLS files to postgres failed");
+    }
+  }
+  std::string conf = ReadFile(dir_.File("data/postgresql.conf"));
+  WriteFile(dir_.File("data/postgresql.conf"),
+            conf + "\nssl = on\nssl_cert_file = 'server.crt'\nssl_key_file = 'server.key'\n");
+  return Restart();
 }
 
 std::string PostgresServer::log() const { return ReadFile(dir_.File("server.log")); }

@@ -51,6 +51,11 @@ class PostgresServer {
   // `pg_dump` of `database` (plain SQL, schema and data).
   absl::StatusOr<std::string> Dump(const std::string& database);
 
+  // Turns on TLS with this server certificate and key (PEM) and restarts:
+  // clients may then use sslmode=require/verify-ca/verify-full (plain TCP
+  // is still accepted).
+  absl::Status EnableTls(const std::string& certificate_pem, const std::string& private_key_pem);
+
   // Clean shutdown (`pg_ctl stop -m fast`): sessions are terminated.
   absl::Status Stop();
   // Crash-like shutdown (`pg_ctl stop -m immediate`).
