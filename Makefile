@@ -13,7 +13,7 @@ BUF_VERSION := 1.47.2
 
 APT_PACKAGES := cmake ninja-build g++ pkg-config ccache clang-format libgrpc++-dev \
   protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libabsl-dev libcurl4-openssl-dev \
-  libssl-dev libsqlite3-dev libpq-dev libgtest-dev libgmock-dev nlohmann-json3-dev \
+  libssl-dev libsqlite3-dev libpq-dev postgresql libgtest-dev libgmock-dev nlohmann-json3-dev \
   libcpp-httplib-dev prometheus-cpp-dev openssl curl
 
 SDK_LANGS := python go typescript java

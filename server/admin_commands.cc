@@ -15,6 +15,7 @@
 #include "nlohmann/json.hpp"
 #include "server/auth/policy.h"
 #include "server/crypto/keyring.h"
+#include "server/store/postgres_credential_store.h"
 #include "server/store/sqlite_credential_store.h"
 
 namespace tokenbroker {
@@ -33,6 +34,14 @@ int Usage(const std::string& message) {
 
 std::string Rfc3339(absl::Time t) {
   return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", t, absl::UTCTimeZone());
+}
+
+bool IsPostgres(const ServerOptions& o) {
+  return PostgresCredentialStore::IsPostgresUri(o.store) || !o.store_dsn_file.empty();
+}
+
+bool IsEncryptedStore(const ServerOptions& o) {
+  return o.store.rfind("sqlite:", 0) == 0 || IsPostgres(o);
 }
 
 int KeyringCommand(const std::vector<std::string>& args, const AdminOptions& o) {
@@ -77,10 +86,12 @@ int KeyringCommand(const std::vector<std::string>& args, const AdminOptions& o) 
   }
   if (verb == "remove") {
     if (o.key_id.empty()) return Usage("keyring remove needs --key-id=ID");
-    if (o.server.store.rfind("sqlite:", 0) == 0) {
+    if (IsEncryptedStore(o.server)) {
       absl::StatusOr<Storage> storage = OpenStorage(o.server);
       if (!storage.ok()) return Fail(storage.status());
-      absl::StatusOr<std::vector<std::string>> in_use = storage->sqlite->KeyIdsInUse();
+      absl::StatusOr<std::vector<std::string>> in_use = storage->sqlite != nullptr
+                                                            ? storage->sqlite->KeyIdsInUse()
+                                                            : storage->postgres->KeyIdsInUse();
       if (!in_use.ok()) return Fail(in_use.status());
       for (const auto& id : *in_use) {
         if (id == o.key_id) {
@@ -90,7 +101,8 @@ int KeyringCommand(const std::vector<std::string>& args, const AdminOptions& o) 
       }
     } else {
       std::fprintf(stderr,
-                   "warning: no --store=sqlite:PATH given, so nothing checked that key %s is "
+                   "warning: no --store=sqlite:PATH or PostgreSQL store given, so nothing checked "
+                   "that key %s is "
                    "no longer in use\n",
                    o.key_id.c_str());
     }
@@ -111,21 +123,29 @@ absl::StatusOr<Storage> OpenSqlite(const AdminOptions& o, const std::string& com
   return OpenStorage(o.server);
 }
 
-int RekeyCommand(const AdminOptions& o) {
-  absl::StatusOr<Storage> storage = OpenSqlite(o, "rekey");
-  if (!storage.ok()) return Fail(storage.status());
-  std::string primary = storage->cipher->PrimaryKeyId();
+absl::StatusOr<Storage> OpenEncrypted(const AdminOptions& o, const std::string& command) {
+  if (!IsEncryptedStore(o.server)) {
+    return absl::InvalidArgumentError(command +
+                                      " needs --store=sqlite:PATH or a PostgreSQL store "
+                                      "(--store=postgresql://... or --store-dsn-file=PATH)");
+  }
+  return OpenStorage(o.server);
+}
+
+// Runs `store`'s Rekey (SQLite and PostgreSQL have the same contract).
+template <typename Store>
+int RunRekey(Store& store, const std::string& primary) {
   std::printf("re-wrapping every data key with primary key %s\n", primary.c_str());
   absl::Time start = absl::Now();
-  auto progress = [](const SqliteCredentialStore::RekeyProgress& p) {
+  auto progress = [](const typename Store::RekeyProgress& p) {
     std::printf("  %lld/%lld re-wrapped, %lld already current\n",
                 static_cast<long long>(p.rewrapped), static_cast<long long>(p.total),
                 static_cast<long long>(p.already_current));
     std::fflush(stdout);
   };
-  absl::StatusOr<SqliteCredentialStore::RekeyProgress> done = storage->sqlite->Rekey(progress);
+  absl::StatusOr<typename Store::RekeyProgress> done = store.Rekey(progress);
   if (!done.ok()) return Fail(done.status());
-  absl::StatusOr<std::vector<std::string>> in_use = storage->sqlite->KeyIdsInUse();
+  absl::StatusOr<std::vector<std::string>> in_use = store.KeyIdsInUse();
   if (!in_use.ok()) return Fail(in_use.status());
   std::printf(
       "done in %s: %lld ciphertexts, %lld re-wrapped, %lld already current, %lld unreadable "
@@ -134,6 +154,37 @@ int RekeyCommand(const AdminOptions& o) {
       static_cast<long long>(done->rewrapped), static_cast<long long>(done->already_current),
       static_cast<long long>(done->dropped_tokens), absl::StrJoin(*in_use, ", ").c_str());
   return 0;
+}
+
+int RekeyCommand(const AdminOptions& o) {
+  absl::StatusOr<Storage> storage = OpenEncrypted(o, "rekey");
+  if (!storage.ok()) return Fail(storage.status());
+  std::string primary = storage->cipher->PrimaryKeyId();
+  if (storage->sqlite != nullptr) return RunRekey(*storage->sqlite, primary);
+  return RunRekey(*storage->postgres, primary);
+}
+
+int MigrateCommand(const AdminOptions& o) {
+  if (IsPostgres(o.server)) {
+    absl::StatusOr<std::optional<std::string>> dsn = PostgresConnectionString(o.server);
+    if (!dsn.ok()) return Fail(dsn.status());
+    PostgresStoreOptions pg;
+    pg.dsn = **dsn;
+    absl::StatusOr<int> version = PostgresCredentialStore::Migrate(pg);
+    if (!version.ok()) return Fail(version.status());
+    std::printf("PostgreSQL store %s: schema at version %d\n",
+                PostgresCredentialStore::DescribeDsn(pg.dsn).c_str(), *version);
+    return 0;
+  }
+  if (o.server.store.rfind("sqlite:", 0) == 0) {
+    // The SQLite store migrates when opened (which needs the keyring).
+    absl::StatusOr<Storage> storage = OpenStorage(o.server);
+    if (!storage.ok()) return Fail(storage.status());
+    std::printf("SQLite store %s: schema at version %d\n", o.server.store.substr(7).c_str(),
+                SqliteCredentialStore::LatestSchemaVersion());
+    return 0;
+  }
+  return Usage("migrate needs --store=sqlite:PATH or a PostgreSQL store");
 }
 
 int BackupCommand(const AdminOptions& o) {
@@ -174,11 +225,21 @@ absl::Status CheckEvery(CredentialStore& store, int64_t* ok_count) {
 }
 
 int CheckCommand(const AdminOptions& o) {
-  absl::StatusOr<Storage> storage = OpenSqlite(o, "check");
+  absl::StatusOr<Storage> storage = OpenEncrypted(o, "check");
   if (!storage.ok()) return Fail(storage.status());
-  absl::Status integrity = storage->sqlite->IntegrityCheck();
-  if (!integrity.ok()) return Fail(integrity);
-  std::printf("PRAGMA integrity_check: ok\n");
+  if (storage->sqlite != nullptr) {
+    absl::Status integrity = storage->sqlite->IntegrityCheck();
+    if (!integrity.ok()) return Fail(integrity);
+    std::printf("PRAGMA integrity_check: ok\n");
+  } else {
+    absl::StatusOr<PostgresCredentialStore::Counts> counts = storage->postgres->Count();
+    if (!counts.ok()) return Fail(counts.status());
+    absl::StatusOr<std::vector<std::string>> in_use = storage->postgres->KeyIdsInUse();
+    if (!in_use.ok()) return Fail(in_use.status());
+    std::printf("PostgreSQL store: %lld integrations, %lld cached tokens; key ids in use: %s\n",
+                static_cast<long long>(counts->integrations),
+                static_cast<long long>(counts->tokens), absl::StrJoin(*in_use, ", ").c_str());
+  }
   int64_t ok = 0;
   absl::Status every = CheckEvery(*storage->store, &ok);
   return every.ok() ? 0 : Fail(every);
@@ -251,7 +312,7 @@ int CallerTokenCommand(const std::vector<std::string>& args, const AdminOptions&
 
 bool IsAdminCommand(const std::string& command) {
   return command == "caller-token" || command == "keyring" || command == "rekey" ||
-         command == "backup" || command == "restore" || command == "check";
+         command == "backup" || command == "restore" || command == "check" || command == "migrate";
 }
 
 int RunAdminCommand(const std::vector<std::string>& args, const AdminOptions& options) {
@@ -263,6 +324,7 @@ int RunAdminCommand(const std::vector<std::string>& args, const AdminOptions& op
   if (command == "backup") return BackupCommand(options);
   if (command == "restore") return RestoreCommand(options);
   if (command == "check") return CheckCommand(options);
+  if (command == "migrate") return MigrateCommand(options);
   return Usage("unknown command '" + command + "'");
 }
 

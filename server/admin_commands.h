@@ -1,5 +1,5 @@
 // The operator's subcommands of the tokenbroker binary (keyring, rekey,
-// backup, restore, check). Like server.cc they sit at the composition root:
+// backup, restore, check, migrate). Like server.cc they sit at the composition root:
 // they pick the store and the cipher from flags.
 #ifndef TOKENBROKER_SERVER_ADMIN_COMMANDS_H_
 #define TOKENBROKER_SERVER_ADMIN_COMMANDS_H_

@@ -62,7 +62,18 @@ ABSL_FLAG(std::string, port_file, "",
           "Env: TOKENBROKER_PORT_FILE.");
 ABSL_FLAG(std::string, store, "memory",
           "Where integrations live: 'sqlite:PATH' (encrypted, durable; the embedded default of "
-          "`make run`) or 'memory' (lost on exit). Env: TOKENBROKER_STORE.");
+          "`make run`), a PostgreSQL URI 'postgresql://USER:PASSWORD@HOST:PORT/DB?sslmode="
+          "verify-full&sslrootcert=CA.pem' (encrypted, shared by several replicas; every libpq "
+          "parameter works, TLS ones included; prefer --store-dsn-file so the password is not "
+          "on the command line), or 'memory' (lost on exit). Env: TOKENBROKER_STORE.");
+ABSL_FLAG(std::string, store_dsn_file, "",
+          "File holding the PostgreSQL connection string (URI or key=value pairs; surrounding "
+          "whitespace is ignored), e.g. a mounted Kubernetes Secret. Selects the PostgreSQL "
+          "store: leave --store unset. Only host, port and database are ever logged. "
+          "Env: TOKENBROKER_STORE_DSN_FILE.");
+ABSL_FLAG(int, store_pool_size, 8,
+          "PostgreSQL store: connections per process (store calls in flight at once; one more "
+          "listens for changes). Env: TOKENBROKER_STORE_POOL_SIZE.");
 ABSL_FLAG(std::string, kek_file, "",
           "Keyring file holding the key-encryption keys (e.g. a mounted Kubernetes Secret). "
           "Empty: the keyring JSON (or its base64) from the environment variable "
@@ -144,6 +155,8 @@ constexpr const char* kFlagNames[] = {"tls_cert",
                                       "listen",
                                       "port_file",
                                       "store",
+                                      "store_dsn_file",
+                                      "store_pool_size",
                                       "ims_url",
                                       "ims_ca_file",
                                       "allow_insecure_ims_http",
@@ -194,12 +207,15 @@ absl::StatusOr<ServerOptions> ParseServerFlags(int argc, char** argv,
       "hands out Adobe IMS access tokens over gRPC.\n\n"
       "Usage: tokenbroker [flags]                       serve (--some-flag = --some_flag)\n"
       "       tokenbroker keyring create|add|list --kek-file=PATH\n"
-      "       tokenbroker keyring remove --kek-file=PATH --key-id=ID [--store=sqlite:PATH]\n"
-      "       tokenbroker rekey   --store=sqlite:PATH --kek-file=PATH   re-wrap data keys online\n"
+      "       tokenbroker keyring remove --kek-file=PATH --key-id=ID [--store=STORE]\n"
+      "       tokenbroker rekey   --store=STORE --kek-file=PATH   re-wrap data keys online\n"
       "       tokenbroker backup  --store=sqlite:PATH --kek-file=PATH --to=FILE\n"
       "       tokenbroker restore --store=sqlite:PATH --kek-file=PATH --from=FILE [--force]\n"
-      "       tokenbroker check   --store=sqlite:PATH --kek-file=PATH   integrity check\n"
+      "       tokenbroker check   --store=STORE --kek-file=PATH   decrypt every record, count\n"
+      "       tokenbroker migrate --store=STORE   apply schema migrations and exit (e.g. a Helm\n"
+      "                                           pre-upgrade Job); PostgreSQL needs no keyring\n"
       "       tokenbroker caller-token create --identity=NAME   a caller token + policy entry\n"
+      "STORE is sqlite:PATH or postgresql://... (or --store-dsn-file=PATH for PostgreSQL).\n"
       "Every flag can also be set by the environment variable TOKENBROKER_<FLAG> (upper case,\n"
       "e.g. TOKENBROKER_IMS_URL); the command line wins.");
   absl::Status env = ApplyEnvironment();
@@ -235,6 +251,8 @@ absl::StatusOr<ServerOptions> ParseServerFlags(int argc, char** argv,
   o.max_forced_refreshes = absl::GetFlag(FLAGS_max_forced_refreshes);
   o.forced_refresh_window = absl::GetFlag(FLAGS_forced_refresh_window);
   o.store = absl::GetFlag(FLAGS_store);
+  o.store_dsn_file = absl::GetFlag(FLAGS_store_dsn_file);
+  o.store_pool_size = absl::GetFlag(FLAGS_store_pool_size);
   o.kek_file = absl::GetFlag(FLAGS_kek_file);
   o.ims_url = absl::GetFlag(FLAGS_ims_url);
   o.ims_ca_file = absl::GetFlag(FLAGS_ims_ca_file);

@@ -13,8 +13,11 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <optional>
+#include <sstream>
 #include <thread>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "server/api/call_guard.h"
@@ -38,6 +41,7 @@
 #include "server/metrics/instrumented_store.h"
 #include "server/metrics/metrics.h"
 #include "server/store/memory_credential_store.h"
+#include "server/store/postgres_credential_store.h"
 #include "server/store/sqlite_credential_store.h"
 
 namespace tokenbroker {
@@ -100,9 +104,8 @@ absl::StatusOr<std::unique_ptr<EnvelopeCipher>> LoadCipher(const ServerOptions& 
 // Every key id in use must be in the keyring, and the keyring must really
 // open stored records: a wrong key with the right id would otherwise only
 // show when tokens are requested.
-absl::Status VerifyKeyring(SqliteCredentialStore& store, const std::vector<std::string>& key_ids,
-                           const std::string& source) {
-  TB_ASSIGN_OR_RETURN(std::vector<std::string> in_use, store.KeyIdsInUse());
+absl::Status VerifyKeyring(CredentialStore& store, const std::vector<std::string>& in_use,
+                           const std::vector<std::string>& key_ids, const std::string& source) {
   for (const std::string& id : in_use) {
     if (std::find(key_ids.begin(), key_ids.end(), id) == key_ids.end()) {
       return absl::FailedPreconditionError(
@@ -238,6 +241,9 @@ absl::Status ValidateOptions(const ServerOptions& o) {
   if (o.exchange_threads < 1 || o.exchange_threads > 256) {
     return InvalidField("--exchange-threads", "must be 1..256");
   }
+  if (o.store_pool_size < 1 || o.store_pool_size > 256) {
+    return InvalidField("--store-pool-size", "must be 1..256");
+  }
   if (o.ims_max_attempts < 1 || o.ims_max_attempts > 10) {
     return InvalidField("--ims-max-attempts", "must be 1..10");
   }
@@ -250,10 +256,30 @@ absl::Status ValidateOptions(const ServerOptions& o) {
   return absl::OkStatus();
 }
 
+std::string KeyringSource(const ServerOptions& options) {
+  return options.kek_file.empty() ? kKeyringEnv : absl::StrCat("--kek-file=", options.kek_file);
+}
+
 }  // namespace
 
 absl::StatusOr<Storage> OpenStorage(const ServerOptions& options) {
   Storage storage;
+  TB_ASSIGN_OR_RETURN(std::optional<std::string> dsn, PostgresConnectionString(options));
+  if (dsn.has_value()) {
+    std::vector<std::string> key_ids;
+    TB_ASSIGN_OR_RETURN(storage.cipher, LoadCipher(options, &key_ids));
+    PostgresStoreOptions pg;
+    pg.dsn = *std::move(dsn);
+    pg.pool_size = options.store_pool_size;
+    TB_ASSIGN_OR_RETURN(std::unique_ptr<PostgresCredentialStore> postgres,
+                        PostgresCredentialStore::Open(pg, storage.cipher.get()));
+    TB_ASSIGN_OR_RETURN(std::vector<std::string> in_use, postgres->KeyIdsInUse());
+    TB_RETURN_IF_ERROR(VerifyKeyring(*postgres, in_use, key_ids, KeyringSource(options)));
+    storage.postgres = postgres.get();
+    storage.coordination = postgres.get();
+    storage.store = std::move(postgres);
+    return storage;
+  }
   if (options.store == "memory") {
     Log(LogLevel::kWarning,
         "--store=memory: integrations and tokens live in memory only and are lost on exit");
@@ -267,15 +293,50 @@ absl::StatusOr<Storage> OpenStorage(const ServerOptions& options) {
     TB_ASSIGN_OR_RETURN(storage.cipher, LoadCipher(options, &key_ids));
     TB_ASSIGN_OR_RETURN(std::unique_ptr<SqliteCredentialStore> sqlite,
                         SqliteCredentialStore::Open(path, storage.cipher.get()));
-    TB_RETURN_IF_ERROR(VerifyKeyring(
-        *sqlite, key_ids,
-        options.kek_file.empty() ? kKeyringEnv : absl::StrCat("--kek-file=", options.kek_file)));
+    TB_ASSIGN_OR_RETURN(std::vector<std::string> in_use, sqlite->KeyIdsInUse());
+    TB_RETURN_IF_ERROR(VerifyKeyring(*sqlite, in_use, key_ids, KeyringSource(options)));
     storage.sqlite = sqlite.get();
     storage.store = std::move(sqlite);
     return storage;
   }
-  return InvalidField("--store", absl::StrCat("unsupported store '", options.store,
-                                              "' (use memory or sqlite:PATH)"));
+  // A mistyped URI may hold a password: do not echo it.
+  const bool secret_looking = absl::StrContains(options.store, "@");
+  return InvalidField(
+      "--store", absl::StrCat("unsupported store",
+                              secret_looking ? "" : absl::StrCat(" '", options.store, "'"),
+                              " (use memory, sqlite:PATH, or postgresql://USER@HOST:PORT/DB)"));
+}
+
+absl::StatusOr<std::optional<std::string>> PostgresConnectionString(const ServerOptions& options) {
+  if (options.store_dsn_file.empty()) {
+    if (PostgresCredentialStore::IsPostgresUri(options.store)) return options.store;
+    return std::nullopt;
+  }
+  if (options.store != "memory" && options.store != "postgres" && options.store != "postgresql") {
+    return InvalidField("--store-dsn-file",
+                        "names the PostgreSQL store: leave --store unset (or 'postgres')");
+  }
+  std::ifstream in(options.store_dsn_file, std::ios::binary);
+  if (!in) {
+    return InvalidField("--store-dsn-file", absl::StrCat("cannot read ", options.store_dsn_file));
+  }
+  std::stringstream text;
+  text << in.rdbuf();
+  std::string dsn(absl::StripAsciiWhitespace(text.str()));
+  if (dsn.empty()) {
+    return InvalidField("--store-dsn-file", absl::StrCat(options.store_dsn_file, " is empty"));
+  }
+  return dsn;
+}
+
+std::string DescribeStore(const ServerOptions& options) {
+  if (!options.store_dsn_file.empty()) {
+    return absl::StrCat("postgres (connection string in ", options.store_dsn_file, ")");
+  }
+  if (PostgresCredentialStore::IsPostgresUri(options.store)) {
+    return absl::StrCat("postgres ", PostgresCredentialStore::DescribeDsn(options.store));
+  }
+  return options.store;
 }
 
 absl::StatusOr<std::unique_ptr<Server>> Server::BuildAndStart(const ServerOptions& options) {
@@ -420,7 +481,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::BuildAndStart(const ServerOption
        {"tls",
         options.tls_cert.empty() ? "off" : (options.client_ca_file.empty() ? "on" : "mutual")},
        {"port", absl::StrCat(server->port_)},
-       {"store", options.store},
+       {"store", DescribeStore(options)},
        {"ims_url", options.ims_url}});
   return server;
 }

@@ -6,6 +6,7 @@
 #include <grpcpp/server.h>
 
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -40,8 +41,15 @@ struct ServerOptions {
   int max_forced_refreshes = 6;
   absl::Duration forced_refresh_window = absl::Minutes(1);
   std::string port_file;
-  // "memory" or "sqlite:PATH".
+  // "memory", "sqlite:PATH", or a PostgreSQL URI (postgres://... or
+  // postgresql://...; secret: it may hold a password).
   std::string store = "memory";
+  // A file holding the PostgreSQL connection string (e.g. a mounted
+  // Kubernetes Secret), read and trimmed at start-up; --store is then
+  // "memory" (the default) or "postgres".
+  std::string store_dsn_file;
+  // PostgreSQL connections per process.
+  int store_pool_size = 8;
   // Keyring file (KEKs); empty: the TOKENBROKER_KEYRING environment variable.
   std::string kek_file;
   std::string ims_url = "https://ims-na1.adobelogin.com";
@@ -65,6 +73,8 @@ struct ServerOptions {
 };
 
 class SqliteCredentialStore;
+class PostgresCredentialStore;
+class ReplicaCoordination;
 
 // The credential store named by `options.store`, with the envelope cipher
 // of its keyring (encrypted stores only). Checks that the keyring holds
@@ -73,12 +83,23 @@ struct Storage {
   std::unique_ptr<EnvelopeCipher> cipher;  // declared first: outlives the store
   std::unique_ptr<CredentialStore> store;
   SqliteCredentialStore* sqlite = nullptr;      // set when the store is SQLite
-  ReplicaCoordination* coordination = nullptr;  // set when the store is shared
+  PostgresCredentialStore* postgres = nullptr;  // set when the store is PostgreSQL
+  // Set when replicas share the store (PostgreSQL): refresh leases and the
+  // change feed. Points into `store`.
+  ReplicaCoordination* coordination = nullptr;
 };
-// Errors: INVALID_ARGUMENT (bad --store), FAILED_PRECONDITION (no keyring,
+// Errors: INVALID_ARGUMENT (bad --store or --store-dsn-file), FAILED_PRECONDITION (no keyring,
 // or a key id the store uses is missing: named), DATA_LOSS (the keyring's
 // key does not decrypt the stored records), store errors.
 absl::StatusOr<Storage> OpenStorage(const ServerOptions& options);
+// The PostgreSQL connection string named by --store (a postgres:// or
+// postgresql:// URI) or read from --store-dsn-file; nullopt when the store
+// is not PostgreSQL. INVALID_ARGUMENT when the file cannot be read, is
+// empty, or --store names another store as well.
+absl::StatusOr<std::optional<std::string>> PostgresConnectionString(const ServerOptions& options);
+// `options.store` for logs: the PostgreSQL connection string reduced to
+// host, port and database (never the password).
+std::string DescribeStore(const ServerOptions& options);
 
 class Server {
  public:

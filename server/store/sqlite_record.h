@@ -2,8 +2,9 @@
 // envelope contexts of the store's ciphertexts. The byte layout is
 // documented in server/store/SCHEMA.md ("Credentials record").
 //
-// Nothing here is SQLite-specific; it lives beside the SQLite store because
-// that is its only user so far. A second SQL dialect should share it.
+// Nothing here is SQLite-specific: the SQLite and PostgreSQL stores both
+// use it, so they hold identical ciphertexts. (The file keeps its first
+// user's name.)
 #ifndef TOKENBROKER_SERVER_STORE_SQLITE_RECORD_H_
 #define TOKENBROKER_SERVER_STORE_SQLITE_RECORD_H_
 

@@ -1,0 +1,184 @@
+// The shared, encrypted CredentialStore for several replicas: PostgreSQL.
+#ifndef TOKENBROKER_SERVER_STORE_POSTGRES_CREDENTIAL_STORE_H_
+#define TOKENBROKER_SERVER_STORE_POSTGRES_CREDENTIAL_STORE_H_
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "server/common/clock.h"
+#include "server/crypto/envelope.h"
+#include "server/store/credential_store.h"
+#include "server/store/replica_coordination.h"
+
+namespace tokenbroker {
+namespace internal {
+class PgPool;
+class PgConnection;
+}  // namespace internal
+
+struct PostgresStoreOptions {
+  // libpq connection string: a URI `postgresql://USER:PASSWORD@HOST:PORT/DB
+  // ?sslmode=verify-full&sslrootcert=...` (or `postgres://`), or `key=value`
+  // pairs. Every libpq parameter works, TLS ones included. Secret: it may
+  // hold the password; the store logs only host, port and database.
+  std::string dsn;
+  // Connections in the pool (store calls in flight at once).
+  int pool_size = 8;
+  // Waiting for a free pooled connection, and opening one (unless the DSN
+  // sets `connect_timeout`).
+  absl::Duration acquire_timeout = absl::Seconds(5);
+  absl::Duration connect_timeout = absl::Seconds(5);
+  // Longest a single statement may run before it is cancelled (UNAVAILABLE).
+  absl::Duration query_timeout = absl::Seconds(30);
+  // Bound of CheckHealth (acquire + `SELECT 1`).
+  absl::Duration health_timeout = absl::Seconds(2);
+  // Longest wait between attempts of the change feed to reconnect.
+  absl::Duration max_reconnect_backoff = absl::Seconds(5);
+};
+
+// A CredentialStore in a PostgreSQL database (schema: server/store/SCHEMA.md,
+// "PostgreSQL"), shared by every replica, which also coordinates them
+// (ReplicaCoordination: refresh leases timed by the database clock, and a
+// change feed over LISTEN/NOTIFY).
+//
+// Secrets are sealed exactly as in SqliteCredentialStore (same credentials
+// record, same envelope contexts), so both stores hold identical
+// ciphertexts; the database only ever sees ciphertexts.
+//
+// Design note: a bounded pool of connections (PgPool) serves store calls,
+// each a short READ COMMITTED transaction; etag checks are conditional
+// UPDATE/DELETE ... WHERE etag = $n (atomic under concurrent writers, no
+// explicit locks). A change notifies `tokenbroker_changes` inside its own
+// transaction, so listeners hear of it exactly when it commits. One extra
+// connection, owned by a feed thread started by the first
+// SetChangeListener, LISTENs; it reconnects with backoff and reports
+// kResync after a gap. Schema migrations run at Open under a transaction-
+// scoped advisory lock, so replicas starting together apply them once.
+//
+// Thread-safe. Every method blocks on the network (bounded by the options'
+// timeouts): call it from an executor, never from a gRPC completion path.
+//
+// Errors, beyond the CredentialStore contract: UNAVAILABLE when the
+// database cannot be reached, the pool is exhausted, a statement timed out,
+// or the connection was lost during COMMIT (outcome unknown); DATA_LOSS and
+// FAILED_PRECONDITION for ciphertexts as in SqliteCredentialStore; INTERNAL
+// for other PostgreSQL errors. Messages name host/port/dbname, never the
+// password.
+class PostgresCredentialStore final : public CredentialStore, public ReplicaCoordination {
+ public:
+  // Connects, applies pending schema migrations (serialised across replicas
+  // by an advisory lock) and returns the store. `cipher` and `clock` must
+  // outlive the store.
+  //
+  // Errors: INVALID_ARGUMENT (unparsable DSN, pool_size < 1, null cipher),
+  // UNAVAILABLE (cannot connect or log in), FAILED_PRECONDITION (the schema
+  // is newer than this binary), INTERNAL (a migration failed).
+  static absl::StatusOr<std::unique_ptr<PostgresCredentialStore>> Open(
+      const PostgresStoreOptions& options, EnvelopeCipher* cipher,
+      const Clock* clock = SystemClock::Get());
+
+  // Only applies pending schema migrations (as Open does) and returns the
+  // schema version: for `tokenbroker migrate`, which needs no keyring.
+  // Errors as Open.
+  static absl::StatusOr<int> Migrate(const PostgresStoreOptions& options);
+
+  // The newest schema version this binary knows (see SCHEMA.md).
+  static int LatestSchemaVersion();
+  // `host=H port=P dbname=D` for logs, or "(unparsable connection string)".
+  // Never the password.
+  static std::string DescribeDsn(const std::string& dsn);
+  // Whether `store` (a --store value) names PostgreSQL: postgres:// or
+  // postgresql://.
+  static bool IsPostgresUri(const std::string& store);
+
+  // Stops the change feed thread (waits for a listener call in progress).
+  ~PostgresCredentialStore() override;
+
+  // CredentialStore; as SqliteCredentialStore (List lists an integration
+  // whose credentials fail to open without them; INVALID_ARGUMENT for an
+  // empty id or scopes that are not valid UTF-8).
+  absl::StatusOr<Integration> Create(const Integration& integration) override;
+  absl::StatusOr<Integration> Get(absl::string_view id) override;
+  absl::StatusOr<IntegrationPage> List(int page_size, absl::string_view page_token) override;
+  absl::StatusOr<Integration> Update(const Integration& integration,
+                                     absl::string_view expected_etag) override;
+  absl::Status Delete(absl::string_view id, absl::string_view expected_etag) override;
+  absl::Status PutToken(absl::string_view id, const AccessToken& token) override;
+  absl::StatusOr<std::optional<AccessToken>> GetToken(absl::string_view id) override;
+  // `SELECT 1` on a pooled connection within options.health_timeout: OK, or
+  // UNAVAILABLE("postgres: ...").
+  absl::Status CheckHealth() override;
+
+  // ReplicaCoordination. Leases live in `refresh_leases`; expiry is decided
+  // by the database's now(). Changes are NOTIFY payloads `t:<id>` (PutToken)
+  // and `i:<id>` (Update, Delete) on channel `tokenbroker_changes`.
+  absl::StatusOr<bool> TryAcquireRefreshLease(absl::string_view id, absl::string_view holder,
+                                              absl::Duration ttl) override;
+  absl::Status ReleaseRefreshLease(absl::string_view id, absl::string_view holder) override;
+  void SetChangeListener(std::function<void(const StoreChange&)> listener) override;
+
+  // The distinct KEK ids wrapping any stored ciphertext, sorted.
+  absl::StatusOr<std::vector<std::string>> KeyIdsInUse();
+  // Integrations and cached tokens stored (for `tokenbroker check`).
+  struct Counts {
+    int64_t integrations = 0;
+    int64_t tokens = 0;
+  };
+  absl::StatusOr<Counts> Count();
+
+  struct RekeyProgress {
+    int64_t total = 0;            // ciphertexts (credentials + tokens) when Rekey started
+    int64_t rewrapped = 0;        // re-wrapped to the primary KEK so far
+    int64_t already_current = 0;  // already on the primary, or changed concurrently
+    int64_t dropped_tokens = 0;   // cached tokens that could not be opened, deleted
+  };
+  // As SqliteCredentialStore::Rekey: re-wraps every ciphertext not on the
+  // cipher's primary KEK, `batch_size` rows per transaction, compare-and-set
+  // on the old ciphertext (a concurrent writer wins), online and resumable.
+  // `on_progress` runs on the calling thread after each batch. Safe to run
+  // while replicas serve. Errors: as SqliteCredentialStore::Rekey.
+  absl::StatusOr<RekeyProgress> Rekey(std::function<void(const RekeyProgress&)> on_progress,
+                                      int batch_size = 500);
+
+ private:
+  PostgresCredentialStore(PostgresStoreOptions options, std::unique_ptr<internal::PgPool> pool,
+                          EnvelopeCipher* cipher, const Clock* clock);
+
+  absl::Status RekeyTable(bool tokens, const std::string& primary, int batch_size,
+                          const std::function<void(const RekeyProgress&)>& on_progress,
+                          RekeyProgress* progress);
+  // The change feed thread's body; returns when stopping_.
+  void FeedLoop();
+  // Waits up to `timeout` for `fd` readable or a stop request; false when
+  // stopping.
+  bool WaitReadable(int fd, absl::Duration timeout);
+  void Deliver(const StoreChange& change);
+
+  const PostgresStoreOptions options_;
+  std::unique_ptr<internal::PgPool> pool_;
+  EnvelopeCipher* const cipher_;
+  const Clock* const clock_;
+
+  // Change feed.
+  absl::Mutex listener_mu_;  // held while the listener runs
+  std::function<void(const StoreChange&)> listener_ ABSL_GUARDED_BY(listener_mu_);
+  absl::Mutex feed_mu_;
+  std::thread feed_thread_ ABSL_GUARDED_BY(feed_mu_);
+  std::atomic<bool> stopping_{false};
+  int wake_pipe_[2] = {-1, -1};  // written to stop the feed thread
+};
+
+}  // namespace tokenbroker
+
+#endif  // TOKENBROKER_SERVER_STORE_POSTGRES_CREDENTIAL_STORE_H_
