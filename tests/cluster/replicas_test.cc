@@ -6,14 +6,15 @@
 //
 // Sizes can be overridden for a longer soak: TOKENBROKER_SOAK_SECONDS,
 // TOKENBROKER_SOAK_INTEGRATIONS, TOKENBROKER_SOAK_TOKEN_SECONDS.
+#include <httplib.h>
+
+#include <algorithm>
 #include <atomic>
 #include <cstdlib>
 #include <map>
 #include <random>
 #include <regex>
 #include <thread>
-
-#include <httplib.h>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -97,7 +98,8 @@ class Cluster {
     std::shared_ptr<BrokerProcess> replica = Get(index);
     std::smatch match;
     std::string log = replica->log();
-    if (!std::regex_search(log, match, std::regex(R"re("msg":"metrics serving".*"port":"(\d+)")re"))) {
+    if (!std::regex_search(log, match,
+                           std::regex(R"re("msg":"metrics serving".*"port":"(\d+)")re"))) {
       return "";
     }
     httplib::Client client("127.0.0.1", std::stoi(match[1]));
@@ -122,11 +124,13 @@ class Cluster {
 };
 
 struct Tally {
-  std::atomic<int64_t> calls{0};       // answered calls
-  std::atomic<int64_t> retried{0};     // attempts that failed and moved on
-  std::atomic<int64_t> failed{0};      // calls no replica answered
-  std::atomic<int64_t> expired{0};     // tokens expired when received
+  std::atomic<int64_t> calls{0};    // answered calls
+  std::atomic<int64_t> retried{0};  // attempts that failed and moved on
+  std::atomic<int64_t> failed{0};   // calls no replica answered
+  std::atomic<int64_t> expired{0};  // tokens expired when received
   std::atomic<int64_t> min_left_ms{INT64_MAX};
+  absl::Mutex mu;
+  std::map<std::string, int> errors ABSL_GUARDED_BY(mu);  // by code and message
 };
 
 TEST(ReplicasTest, ThreeReplicasShareOneRefreshAndSurviveKills) {
@@ -147,10 +151,12 @@ TEST(ReplicasTest, ThreeReplicasShareOneRefreshAndSurviveKills) {
     clients.push_back({{"client_id", absl::StrCat("client-", i)},
                        {"client_secrets", {kSecret}},
                        {"org_id", "ORG1@AdobeOrg"},
-                       {"scopes", {"openid"}},
+                       {"scopes", {"openid", "AdobeID"}},
                        {"token_lifetime_seconds", kTokenSeconds}});
   }
-  auto ims = ImsEmulatorProcess::Start(clients);
+  // Every open keep-alive connection holds an emulator thread: 3 replicas'
+  // pools plus the restarted ones'.
+  auto ims = ImsEmulatorProcess::Start(clients, {"--threads=96"});
   ASSERT_TRUE(ims.ok()) << ims.status();
 
   TempDir dir;
@@ -161,7 +167,7 @@ TEST(ReplicasTest, ThreeReplicasShareOneRefreshAndSurviveKills) {
 
   Cluster cluster({"--store=" + (*postgres)->dsn(*database), "--kek-file=" + keyring,
                    "--ims-url=" + (*ims)->url(), "--ims-ca-file=" + (*ims)->ca_file(),
-                   "--log-level=warning"});
+                   std::getenv("SOAK_DEBUG") ? "--log-level=debug" : "--log-level=info"});
   for (int r = 0; r < kReplicas; ++r) ASSERT_TRUE(cluster.Start(r).ok());
 
   for (int i = 0; i < kIntegrations; ++i) {
@@ -200,12 +206,20 @@ TEST(ReplicasTest, ThreeReplicasShareOneRefreshAndSurviveKills) {
           grpc::Status status = replica->tokens()->GetAccessToken(&ctx, request, &response);
           if (!status.ok()) {
             ++tally.retried;
+            {
+              absl::MutexLock lock(&tally.mu);
+              ++tally.errors[absl::StrCat("at ", absl::ToInt64Seconds(absl::Now() - started), "s ",
+                                          name, " replica ", (c + attempt) % kReplicas, ": ",
+                                          status.error_code(), " ",
+                                          status.error_message().substr(0, 80))];
+            }
             if (attempt + 1 == kReplicas) absl::SleepFor(absl::Milliseconds(200));
             continue;
           }
           answered = true;
           ++tally.calls;
-          int64_t left = absl::ToInt64Milliseconds(ToTime(response.token().expire_time()) - absl::Now());
+          int64_t left =
+              absl::ToInt64Milliseconds(ToTime(response.token().expire_time()) - absl::Now());
           if (left <= 0) ++tally.expired;
           int64_t seen = tally.min_left_ms.load();
           while (left < seen && !tally.min_left_ms.compare_exchange_weak(seen, left)) {
@@ -231,12 +245,36 @@ TEST(ReplicasTest, ThreeReplicasShareOneRefreshAndSurviveKills) {
   for (auto& t : threads) t.join();
   absl::Duration ran = absl::Now() - started;
 
-  // One exchange per integration per rotation window: tokens are replaced
-  // at 75% of their life minus up to 10% jitter, i.e. every 0.70 lifetimes
-  // on average, plus the first one.
+  // One exchange per integration per rotation window. The emulator counts
+  // exchanges; the replicas' logs say when each was made. Two tokens of one
+  // integration minted less than half a rotation window apart (a rotation
+  // window is at least (0.75 - 0.10) lifetimes) mean two replicas minted for
+  // the same window: the second one is redundant.
   nlohmann::json stats = (*ims)->Stats();
   int64_t exchanges = 0;
   for (auto& [client, count] : stats["exchanges"].items()) exchanges += count.get<int64_t>();
+  std::map<std::string, std::vector<absl::Time>> minted;
+  {
+    std::string logs = cluster.Logs();
+    std::regex line(
+        R"re(\{"time":"([^"]+)","level":"info","msg":"IMS exchange succeeded","integration":"([^"]+)")re");
+    for (auto it = std::sregex_iterator(logs.begin(), logs.end(), line);
+         it != std::sregex_iterator(); ++it) {
+      absl::Time at;
+      std::string error;
+      if (absl::ParseTime("%Y-%m-%d%ET%H:%M:%E*SZ", (*it)[1].str(), &at, &error)) {
+        minted[(*it)[2].str()].push_back(at);
+      }
+    }
+  }
+  int64_t logged = 0, redundant = 0;
+  const absl::Duration kHalfWindow = absl::Seconds(0.65 * kTokenSeconds / 2);
+  for (auto& [id, times] : minted) {
+    std::sort(times.begin(), times.end());
+    logged += static_cast<int64_t>(times.size());
+    for (size_t i = 1; i < times.size(); ++i) redundant += times[i] - times[i - 1] < kHalfWindow;
+  }
+  int64_t needed = exchanges - redundant;
   double windows = absl::ToDoubleSeconds(ran) / (0.70 * kTokenSeconds);
   double ideal = kIntegrations * (1.0 + windows);
   double adopted = 0, lease_busy = 0, lease_errors = 0;
@@ -252,22 +290,37 @@ TEST(ReplicasTest, ThreeReplicasShareOneRefreshAndSurviveKills) {
       "%.1f s, %d kills (SIGKILL + restart)\n"
       "   calls answered %lld, attempts retried on another replica %lld, failed calls %lld\n"
       "   expired tokens %lld, least validity left on a served token %lld ms\n"
-      "   IMS exchanges %lld, ideal %.0f (1 + %.2f rotation windows per integration), ratio %.3f\n"
+      "   IMS exchanges %lld (logged %lld), redundant %lld, ratio to one per integration per "
+      "window %.3f (theory: %.0f = 1 + %.2f mean windows each)\n"
       "   since the last restarts: tokens adopted from other replicas %.0f, lease busy %.0f, "
       "lease errors %.0f\n",
       kReplicas, kIntegrations, kTokenSeconds, kClients, absl::ToDoubleSeconds(ran), kills,
       static_cast<long long>(tally.calls.load()), static_cast<long long>(tally.retried.load()),
       static_cast<long long>(tally.failed.load()), static_cast<long long>(tally.expired.load()),
-      static_cast<long long>(tally.min_left_ms.load()), static_cast<long long>(exchanges), ideal,
-      windows, exchanges / ideal, adopted, lease_busy, lease_errors);
+      static_cast<long long>(tally.min_left_ms.load()), static_cast<long long>(exchanges),
+      static_cast<long long>(logged), static_cast<long long>(redundant),
+      static_cast<double>(exchanges) / static_cast<double>(needed), ideal, windows, adopted,
+      lease_busy, lease_errors);
 
+  {
+    absl::MutexLock lock(&tally.mu);
+    for (auto& [error, count] : tally.errors)
+      std::printf("   error x%d: %s\n", count, error.c_str());
+  }
   EXPECT_GT(tally.calls.load(), 1000);
   EXPECT_EQ(tally.failed.load(), 0);
   EXPECT_EQ(tally.expired.load(), 0);
+  EXPECT_EQ(logged, exchanges) << "every exchange is in the replicas' logs";
+  EXPECT_LE(exchanges, 1.1 * needed);
   EXPECT_LE(exchanges, 1.1 * ideal);
   EXPECT_GE(exchanges, kIntegrations);
   EXPECT_GT(adopted, 0);
   std::string logs = cluster.Logs();
+  if (std::getenv("SOAK_DEBUG")) {
+    FILE* f = std::fopen("/tmp/soak-logs.txt", "w");
+    std::fwrite(logs.data(), 1, logs.size(), f);
+    std::fclose(f);
+  }
   EXPECT_THAT(logs, Not(HasSubstr(kSecret)));
   EXPECT_THAT(logs, Not(HasSubstr((*postgres)->password())));
 }

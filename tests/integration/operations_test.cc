@@ -111,10 +111,10 @@ TEST_F(OperationsTest, MetricsCountTheTokenPathImsAndRpcs) {
   StartStack();
   grpc::ClientContext ctx;
   v1::CreateIntegrationResponse created;
-  ASSERT_TRUE(broker_->integrations()
-                  ->CreateIntegration(&ctx, OAuthIntegration("acme", "ops-client", kSecret, ""),
-                                      &created)
-                  .ok());
+  ASSERT_TRUE(
+      broker_->integrations()
+          ->CreateIntegration(&ctx, OAuthIntegration("acme", "ops-client", kSecret, ""), &created)
+          .ok());
   v1::GetAccessTokenResponse token;
   for (int i = 0; i < 3; ++i) ASSERT_TRUE(GetToken("acme", &token).ok());
   EXPECT_EQ(GetToken("missing").error_code(), grpc::StatusCode::NOT_FOUND);
@@ -134,8 +134,7 @@ TEST_F(OperationsTest, MetricsCountTheTokenPathImsAndRpcs) {
             1);
   EXPECT_EQ(Sample(text, "tokenbroker_cache_hits_total"), 2);
   EXPECT_EQ(Sample(text, "tokenbroker_refreshes_total{trigger=\"cold\"}"), 1);
-  EXPECT_EQ(Sample(text, "tokenbroker_ims_exchange_duration_seconds_count{flow=\"oauth_s2s\"}"),
-            1);
+  EXPECT_EQ(Sample(text, "tokenbroker_ims_exchange_duration_seconds_count{flow=\"oauth_s2s\"}"), 1);
   EXPECT_EQ(Sample(text, "tokenbroker_ims_exchanges_total{flow=\"oauth_s2s\",result=\"ok\"}"), 1);
   EXPECT_EQ(Sample(text, "tokenbroker_ready"), 1);
   std::optional<double> expiry =
