@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdlib>
+#include <fstream>
 #include <map>
 #include <random>
 #include <regex>
@@ -323,6 +324,84 @@ TEST(ReplicasTest, ThreeReplicasShareOneRefreshAndSurviveKills) {
   }
   EXPECT_THAT(logs, Not(HasSubstr(kSecret)));
   EXPECT_THAT(logs, Not(HasSubstr((*postgres)->password())));
+}
+
+}  // namespace
+}  // namespace tokenbroker::testing
+
+namespace tokenbroker::testing {
+namespace {
+
+std::string Health(const BrokerProcess& broker, const std::string& service) {
+  CommandResult r = RunCommand({BinDir() + "/tokenctl", "--server=" + broker.address(), "health",
+                                "--service=" + service});
+  return r.out.substr(0, r.out.find('\n'));
+}
+
+// Polls `tokenctl health --service=readiness` until it prints `want`.
+bool AwaitReadiness(const BrokerProcess& broker, const std::string& want, absl::Duration timeout) {
+  for (absl::Time deadline = absl::Now() + timeout; absl::Now() < deadline;) {
+    if (Health(broker, "readiness") == want) return true;
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  return false;
+}
+
+TEST(ReplicasTest, ReadinessFollowsTheDatabaseWhileCachedTokensKeepBeingServed) {
+  auto postgres = PostgresServer::Start();
+  ASSERT_TRUE(postgres.ok()) << postgres.status();
+  auto database = (*postgres)->CreateFreshDatabase();
+  ASSERT_TRUE(database.ok()) << database.status();
+  auto ims = ImsEmulatorProcess::Start({{{"client_id", "client-r"},
+                                         {"client_secrets", {kSecret}},
+                                         {"org_id", "ORG1@AdobeOrg"},
+                                         {"scopes", {"openid", "AdobeID"}}}});
+  ASSERT_TRUE(ims.ok()) << ims.status();
+  TempDir dir;
+  std::string keyring = dir.File("keyring.json");
+  ASSERT_EQ(
+      RunCommand({BinDir() + "/tokenbroker", "keyring", "create", "--kek-file=" + keyring}).exit_code,
+      0);
+  std::string dsn_file = dir.File("dsn");
+  {
+    std::ofstream out(dsn_file);
+    out << (*postgres)->dsn(*database) << "\n";
+  }
+  auto broker = BrokerProcess::Start({"--store=postgres", "--store-dsn-file=" + dsn_file,
+                                      "--kek-file=" + keyring, "--ims-url=" + (*ims)->url(),
+                                      "--ims-ca-file=" + (*ims)->ca_file(),
+                                      "--readiness-interval=200ms"});
+  ASSERT_TRUE(broker.ok()) << broker.status();
+  grpc::ClientContext create_ctx;
+  v1::CreateIntegrationResponse created;
+  ASSERT_TRUE((*broker)
+                  ->integrations()
+                  ->CreateIntegration(&create_ctx, OAuthIntegration("r", "client-r", kSecret, ""),
+                                      &created)
+                  .ok());
+  auto get = [&] {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+    v1::GetAccessTokenRequest request;
+    request.set_name("integrations/r");
+    v1::GetAccessTokenResponse response;
+    return (*broker)->tokens()->GetAccessToken(&ctx, request, &response);
+  };
+  ASSERT_TRUE(get().ok());
+  EXPECT_EQ(Health(**broker, "readiness"), "SERVING");
+
+  ASSERT_TRUE((*postgres)->Stop().ok());
+  EXPECT_TRUE(AwaitReadiness(**broker, "NOT_SERVING", absl::Seconds(10)));
+  EXPECT_EQ(Health(**broker, "liveness"), "SERVING");
+  grpc::Status cached = get();
+  EXPECT_TRUE(cached.ok()) << "the cached token is served while the database is down: "
+                           << cached.error_message();
+
+  ASSERT_TRUE((*postgres)->Restart().ok());
+  EXPECT_TRUE(AwaitReadiness(**broker, "SERVING", absl::Seconds(15))) << (*broker)->log();
+  EXPECT_TRUE(get().ok());
+  EXPECT_THAT((*broker)->log(), HasSubstr("not ready"));
+  EXPECT_THAT((*broker)->log(), Not(HasSubstr((*postgres)->password())));
 }
 
 }  // namespace
