@@ -18,10 +18,25 @@
 #include "server/common/status_macros.h"
 #include "server/store/page_token.h"
 #include "server/store/sqlite_db.h"
-#include "server/store/sqlite_record.h"
+#include "server/store/stored_record.h"
 
 namespace tokenbroker {
 namespace {
+
+using internal::ColumnValues;
+using internal::DecodeRow;
+using internal::EtagMismatch;
+using internal::ListFromJson;
+using internal::ListToJson;
+using internal::PrepareColumns;
+using internal::Sealed;
+using internal::SealWith;
+using internal::StoredRow;
+using internal::TimeFromColumn;
+using internal::TimeToColumn;
+using internal::WithPrefix;
+
+absl::Status NotFound(absl::string_view id) { return internal::IntegrationNotFound(id); }
 
 // The distinct kek_id values of both tables, by hopping through each kek_id
 // index from one value to the next (a "skip scan"): the cost follows the
@@ -93,26 +108,6 @@ constexpr char kIntegrationColumns[] =
     "ims_url, sandbox_name, state, include_org_header, create_time_ns, update_time_ns, etag, "
     "credentials, kek_id";
 
-// One integrations row as read, before its credentials are opened.
-struct StoredRow {
-  Integration integration;  // every field but credentials
-  std::string credentials;  // ciphertext
-  absl::Status column_error;
-};
-
-absl::Status NotFound(absl::string_view id) {
-  return absl::NotFoundError(absl::StrCat("integration '", id, "' not found"));
-}
-
-absl::Status EtagMismatch(absl::string_view id) {
-  return absl::AbortedError(
-      absl::StrCat("integration '", id, "' was changed concurrently (etag mismatch): re-read it"));
-}
-
-absl::Status WithPrefix(const absl::Status& status, absl::string_view prefix) {
-  return absl::Status(status.code(), absl::StrCat(prefix, status.message()));
-}
-
 absl::Status ErrnoStatus(int err, absl::string_view what) {
   std::string message = absl::StrCat(what, ": ", std::strerror(err));
   switch (err) {
@@ -127,92 +122,10 @@ absl::Status ErrnoStatus(int err, absl::string_view what) {
   }
 }
 
-// Token times may be unknown (InfinitePast): stored as NULL.
-std::optional<int64_t> TimeToColumn(absl::Time t) {
-  if (t == absl::InfinitePast()) return std::nullopt;
-  if (t == absl::InfiniteFuture()) return std::numeric_limits<int64_t>::max();
-  return absl::ToUnixNanos(t);
-}
-
-absl::Time TimeFromColumn(std::optional<int64_t> ns) {
-  if (!ns.has_value()) return absl::InfinitePast();
-  if (*ns == std::numeric_limits<int64_t>::max()) return absl::InfiniteFuture();
-  return absl::FromUnixNanos(*ns);
-}
-
-absl::StatusOr<std::string> ListToJson(const std::vector<std::string>& values,
-                                       absl::string_view field) {
-  try {
-    return nlohmann::json(values).dump();
-  } catch (const nlohmann::json::exception&) {
-    return absl::InvalidArgumentError(absl::StrCat(field, " must be valid UTF-8"));
-  }
-}
-
-absl::Status ListFromJson(const std::string& text, absl::string_view field,
-                          std::vector<std::string>* out) {
-  nlohmann::json parsed = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (!parsed.is_array()) {
-    return absl::DataLossError(absl::StrCat("column ", field, " is not a JSON array"));
-  }
-  out->clear();
-  for (const auto& item : parsed) {
-    if (!item.is_string()) {
-      return absl::DataLossError(absl::StrCat("column ", field, " holds a non-string"));
-    }
-    out->push_back(item.get<std::string>());
-  }
-  return absl::OkStatus();
-}
-
 // Reads a row selected with kIntegrationColumns.
 StoredRow ReadRow(const SqliteQuery& q) {
-  StoredRow row;
-  Integration& in = row.integration;
-  in.id = q.Text(0);
-  in.display_name = q.Text(1);
-  in.auth_method = static_cast<AuthMethod>(q.Int(2));
-  in.client_id = q.Text(3);
-  in.org_id = q.Text(4);
-  in.technical_account_id = q.Text(5);
-  absl::Status scopes = ListFromJson(q.Text(6), "scopes", &in.scopes);
-  absl::Status metascopes = ListFromJson(q.Text(7), "metascopes", &in.metascopes);
-  row.column_error = !scopes.ok() ? scopes : metascopes;
-  in.ims_url = q.Text(8);
-  in.sandbox_name = q.Text(9);
-  in.state = static_cast<IntegrationState>(q.Int(10));
-  in.include_org_header = q.Int(11) != 0;
-  in.create_time = absl::FromUnixNanos(q.Int(12));
-  in.update_time = absl::FromUnixNanos(q.Int(13));
-  in.etag = q.Text(14);
-  row.credentials = q.Text(15);
-  return row;
-}
-
-// Opens `row`'s credentials. DATA_LOSS (logged, with the detail) when the
-// ciphertext or the record inside fails its checks; FAILED_PRECONDITION
-// naming the key id when the KEK is unknown.
-absl::StatusOr<Integration> DecodeRow(EnvelopeCipher* cipher, StoredRow row) {
-  const std::string& id = row.integration.id;
-  const std::string prefix = absl::StrCat("integration '", id, "': ");
-  auto integrity_failure = [&](const absl::Status& detail) {
-    Log(LogLevel::kError, "stored credentials failed their integrity check",
-        {{"integration", id}, {"error", std::string(detail.message())}});
-    return absl::DataLossError(
-        absl::StrCat(prefix, "stored credentials failed their integrity check"));
-  };
-  if (!row.column_error.ok()) return integrity_failure(row.column_error);
-  absl::StatusOr<SecretString> record =
-      cipher->Open(row.credentials, internal::CredentialsContext(id));
-  if (!record.ok()) {
-    if (absl::IsDataLoss(record.status())) return integrity_failure(record.status());
-    Log(LogLevel::kError, "stored credentials cannot be opened",
-        {{"integration", id}, {"error", std::string(record.status().message())}});
-    return WithPrefix(record.status(), prefix);
-  }
-  absl::Status decoded = internal::DecodeCredentialsRecord(record->value(), &row.integration);
-  if (!decoded.ok()) return integrity_failure(decoded);
-  return std::move(row.integration);
+  return internal::ReadIntegrationRow([&q](int i) { return q.Text(i); },
+                                      [&q](int i) { return q.Int(i); });
 }
 
 absl::Status MakePrivateDirectories(const std::filesystem::path& dir) {
@@ -328,37 +241,6 @@ absl::Status Configure(SqliteConnection* db, const Clock* clock) {
 absl::StatusOr<bool> Exists(SqliteConnection* db, absl::string_view id) {
   TB_ASSIGN_OR_RETURN(SqliteQuery q, db->Prepare("SELECT 1 FROM integrations WHERE id = ?"));
   return q.Bind(id).Step();
-}
-
-struct Sealed {
-  std::string ciphertext;
-  std::string kek_id;
-};
-
-absl::StatusOr<Sealed> SealWith(EnvelopeCipher* cipher, absl::string_view plaintext,
-                                const std::string& context) {
-  Sealed sealed;
-  TB_ASSIGN_OR_RETURN(sealed.ciphertext, cipher->Seal(plaintext, context));
-  TB_ASSIGN_OR_RETURN(sealed.kek_id, cipher->KeyIdOf(sealed.ciphertext));
-  return sealed;
-}
-
-// The values of every integrations column but id, in kIntegrationColumns
-// order minus the first, for INSERT and UPDATE.
-struct ColumnValues {
-  std::string scopes;
-  std::string metascopes;
-  Sealed credentials;
-};
-
-absl::StatusOr<ColumnValues> PrepareColumns(EnvelopeCipher* cipher, const Integration& in) {
-  ColumnValues v;
-  TB_ASSIGN_OR_RETURN(v.scopes, ListToJson(in.scopes, "scopes"));
-  TB_ASSIGN_OR_RETURN(v.metascopes, ListToJson(in.metascopes, "metascopes"));
-  SecretString record = internal::EncodeCredentialsRecord(in);
-  TB_ASSIGN_OR_RETURN(v.credentials,
-                      SealWith(cipher, record.value(), internal::CredentialsContext(in.id)));
-  return v;
 }
 
 // Binds display_name ... kek_id (16 parameters).

@@ -333,8 +333,8 @@ namespace tokenbroker::testing {
 namespace {
 
 std::string Health(const BrokerProcess& broker, const std::string& service) {
-  CommandResult r = RunCommand({BinDir() + "/tokenctl", "--server=" + broker.address(), "health",
-                                "--service=" + service});
+  CommandResult r = RunCommand(
+      {BinDir() + "/tokenctl", "--server=" + broker.address(), "health", "--service=" + service});
   return r.out.substr(0, r.out.find('\n'));
 }
 
@@ -359,26 +359,26 @@ TEST(ReplicasTest, ReadinessFollowsTheDatabaseWhileCachedTokensKeepBeingServed) 
   ASSERT_TRUE(ims.ok()) << ims.status();
   TempDir dir;
   std::string keyring = dir.File("keyring.json");
-  ASSERT_EQ(
-      RunCommand({BinDir() + "/tokenbroker", "keyring", "create", "--kek-file=" + keyring}).exit_code,
-      0);
+  ASSERT_EQ(RunCommand({BinDir() + "/tokenbroker", "keyring", "create", "--kek-file=" + keyring})
+                .exit_code,
+            0);
   std::string dsn_file = dir.File("dsn");
   {
     std::ofstream out(dsn_file);
     out << (*postgres)->dsn(*database) << "\n";
   }
-  auto broker = BrokerProcess::Start({"--store=postgres", "--store-dsn-file=" + dsn_file,
-                                      "--kek-file=" + keyring, "--ims-url=" + (*ims)->url(),
-                                      "--ims-ca-file=" + (*ims)->ca_file(),
-                                      "--readiness-interval=200ms"});
+  auto broker =
+      BrokerProcess::Start({"--store=postgres", "--store-dsn-file=" + dsn_file,
+                            "--kek-file=" + keyring, "--ims-url=" + (*ims)->url(),
+                            "--ims-ca-file=" + (*ims)->ca_file(), "--readiness-interval=200ms"});
   ASSERT_TRUE(broker.ok()) << broker.status();
   grpc::ClientContext create_ctx;
   v1::CreateIntegrationResponse created;
-  ASSERT_TRUE((*broker)
-                  ->integrations()
-                  ->CreateIntegration(&create_ctx, OAuthIntegration("r", "client-r", kSecret, ""),
-                                      &created)
-                  .ok());
+  ASSERT_TRUE(
+      (*broker)
+          ->integrations()
+          ->CreateIntegration(&create_ctx, OAuthIntegration("r", "client-r", kSecret, ""), &created)
+          .ok());
   auto get = [&] {
     grpc::ClientContext ctx;
     ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));

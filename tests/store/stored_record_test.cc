@@ -1,5 +1,5 @@
 // The credentials record sealed by the SQLite store (SCHEMA.md).
-#include "server/store/sqlite_record.h"
+#include "server/store/stored_record.h"
 
 #include "absl/strings/escaping.h"
 #include "gmock/gmock.h"

@@ -1,0 +1,249 @@
+#include "server/store/stored_record.h"
+
+#include <cstdint>
+#include <limits>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "nlohmann/json.hpp"
+#include "server/common/log.h"
+#include "server/common/status_macros.h"
+
+namespace tokenbroker::internal {
+namespace {
+
+constexpr unsigned char kRecordVersion = 0x01;
+
+enum Tag : unsigned char {
+  kClientSecret = 0x01,
+  kPrivateKeyPem = 0x02,
+  kAuthMethod = 0x10,
+  kClientId = 0x11,
+  kOrgId = 0x12,
+  kTechnicalAccountId = 0x13,
+  kImsUrl = 0x14,
+};
+
+constexpr size_t kHeaderSize = 1 + 4;  // tag + big-endian length
+
+struct BoundField {
+  Tag tag;
+  const char* name;
+  std::string value;
+};
+
+std::vector<BoundField> BoundFields(const Integration& in) {
+  return {
+      {kAuthMethod, "auth_method", absl::StrCat(static_cast<int>(in.auth_method))},
+      {kClientId, "client_id", in.client_id},
+      {kOrgId, "org_id", in.org_id},
+      {kTechnicalAccountId, "technical_account_id", in.technical_account_id},
+      {kImsUrl, "ims_url", in.ims_url},
+  };
+}
+
+void Append(std::string* out, Tag tag, absl::string_view value) {
+  const uint32_t n = static_cast<uint32_t>(value.size());
+  out->push_back(static_cast<char>(tag));
+  out->push_back(static_cast<char>((n >> 24) & 0xff));
+  out->push_back(static_cast<char>((n >> 16) & 0xff));
+  out->push_back(static_cast<char>((n >> 8) & 0xff));
+  out->push_back(static_cast<char>(n & 0xff));
+  out->append(value.data(), value.size());
+}
+
+absl::Status Malformed(absl::string_view why) {
+  return absl::DataLossError(absl::StrCat("credentials record: ", why));
+}
+
+}  // namespace
+
+std::string CredentialsContext(absl::string_view integration_id) {
+  return absl::StrCat("integrations/", integration_id, "/credentials");
+}
+
+std::string TokenContext(absl::string_view integration_id) {
+  return absl::StrCat("integrations/", integration_id, "/token");
+}
+
+SecretString EncodeCredentialsRecord(const Integration& integration) {
+  const Credentials& c = integration.credentials;
+  std::vector<BoundField> bound = BoundFields(integration);
+  // Size it exactly first: a reallocation would leave secret copies behind
+  // in freed memory.
+  size_t size = 1 + kHeaderSize + c.private_key_pem.size();
+  for (const SecretString& s : c.client_secrets) size += kHeaderSize + s.size();
+  for (const BoundField& f : bound) size += kHeaderSize + f.value.size();
+  std::string out;
+  out.reserve(size);
+  out.push_back(static_cast<char>(kRecordVersion));
+  for (const SecretString& s : c.client_secrets) Append(&out, kClientSecret, s.value());
+  Append(&out, kPrivateKeyPem, c.private_key_pem.value());
+  for (const BoundField& f : bound) Append(&out, f.tag, f.value);
+  return SecretString(std::move(out));
+}
+
+absl::Status DecodeCredentialsRecord(absl::string_view record, Integration* integration) {
+  if (record.empty()) return Malformed("empty");
+  if (static_cast<unsigned char>(record[0]) != kRecordVersion) {
+    return Malformed(absl::StrCat("unknown version ", static_cast<int>(record[0] & 0xff)));
+  }
+  std::vector<BoundField> bound = BoundFields(*integration);
+  std::vector<bool> bound_seen(bound.size(), false);
+  Credentials credentials;
+  bool pem_seen = false;
+  absl::string_view rest = record.substr(1);
+  while (!rest.empty()) {
+    if (rest.size() < kHeaderSize) return Malformed("truncated field header");
+    const auto tag = static_cast<unsigned char>(rest[0]);
+    uint32_t n = 0;
+    for (int i = 1; i <= 4; ++i) n = (n << 8) | static_cast<unsigned char>(rest[i]);
+    rest.remove_prefix(kHeaderSize);
+    if (n > rest.size()) return Malformed("truncated field");
+    absl::string_view value = rest.substr(0, n);
+    rest.remove_prefix(n);
+    if (tag == kClientSecret) {
+      credentials.client_secrets.emplace_back(value);
+      continue;
+    }
+    if (tag == kPrivateKeyPem) {
+      if (pem_seen) return Malformed("private key repeated");
+      pem_seen = true;
+      credentials.private_key_pem = SecretString(value);
+      continue;
+    }
+    bool known = false;
+    for (size_t i = 0; i < bound.size(); ++i) {
+      if (bound[i].tag != tag) continue;
+      known = true;
+      if (bound_seen[i]) return Malformed(absl::StrCat(bound[i].name, " repeated"));
+      bound_seen[i] = true;
+      if (value != bound[i].value) {
+        return Malformed(absl::StrCat("sealed ", bound[i].name, " differs from the stored column"));
+      }
+    }
+    if (!known) return Malformed(absl::StrCat("unknown field tag ", static_cast<int>(tag)));
+  }
+  if (!pem_seen) return Malformed("private key field missing");
+  for (size_t i = 0; i < bound.size(); ++i) {
+    if (!bound_seen[i]) return Malformed(absl::StrCat(bound[i].name, " field missing"));
+  }
+  integration->credentials = std::move(credentials);
+  return absl::OkStatus();
+}
+
+absl::Status IntegrationNotFound(absl::string_view id) {
+  return absl::NotFoundError(absl::StrCat("integration '", id, "' not found"));
+}
+
+absl::Status EtagMismatch(absl::string_view id) {
+  return absl::AbortedError(
+      absl::StrCat("integration '", id, "' was changed concurrently (etag mismatch): re-read it"));
+}
+
+absl::Status WithPrefix(const absl::Status& status, absl::string_view prefix) {
+  return absl::Status(status.code(), absl::StrCat(prefix, status.message()));
+}
+
+std::optional<int64_t> TimeToColumn(absl::Time t) {
+  if (t == absl::InfinitePast()) return std::nullopt;
+  if (t == absl::InfiniteFuture()) return std::numeric_limits<int64_t>::max();
+  return absl::ToUnixNanos(t);
+}
+
+absl::Time TimeFromColumn(std::optional<int64_t> ns) {
+  if (!ns.has_value()) return absl::InfinitePast();
+  if (*ns == std::numeric_limits<int64_t>::max()) return absl::InfiniteFuture();
+  return absl::FromUnixNanos(*ns);
+}
+
+absl::StatusOr<std::string> ListToJson(const std::vector<std::string>& values,
+                                       absl::string_view field) {
+  try {
+    return nlohmann::json(values).dump();
+  } catch (const nlohmann::json::exception&) {
+    return absl::InvalidArgumentError(absl::StrCat(field, " must be valid UTF-8"));
+  }
+}
+
+absl::Status ListFromJson(const std::string& text, absl::string_view field,
+                          std::vector<std::string>* out) {
+  nlohmann::json parsed = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (!parsed.is_array()) {
+    return absl::DataLossError(absl::StrCat("column ", field, " is not a JSON array"));
+  }
+  out->clear();
+  for (const auto& item : parsed) {
+    if (!item.is_string()) {
+      return absl::DataLossError(absl::StrCat("column ", field, " holds a non-string"));
+    }
+    out->push_back(item.get<std::string>());
+  }
+  return absl::OkStatus();
+}
+
+StoredRow ReadIntegrationRow(const std::function<std::string(int)>& text,
+                             const std::function<int64_t(int)>& integer) {
+  StoredRow row;
+  Integration& in = row.integration;
+  in.id = text(0);
+  in.display_name = text(1);
+  in.auth_method = static_cast<AuthMethod>(integer(2));
+  in.client_id = text(3);
+  in.org_id = text(4);
+  in.technical_account_id = text(5);
+  absl::Status scopes = ListFromJson(text(6), "scopes", &in.scopes);
+  absl::Status metascopes = ListFromJson(text(7), "metascopes", &in.metascopes);
+  row.column_error = !scopes.ok() ? scopes : metascopes;
+  in.ims_url = text(8);
+  in.sandbox_name = text(9);
+  in.state = static_cast<IntegrationState>(integer(10));
+  in.include_org_header = integer(11) != 0;
+  in.create_time = absl::FromUnixNanos(integer(12));
+  in.update_time = absl::FromUnixNanos(integer(13));
+  in.etag = text(14);
+  row.credentials = text(15);
+  return row;
+}
+
+absl::StatusOr<Integration> DecodeRow(EnvelopeCipher* cipher, StoredRow row) {
+  const std::string& id = row.integration.id;
+  const std::string prefix = absl::StrCat("integration '", id, "': ");
+  auto integrity_failure = [&](const absl::Status& detail) {
+    Log(LogLevel::kError, "stored credentials failed their integrity check",
+        {{"integration", id}, {"error", std::string(detail.message())}});
+    return absl::DataLossError(
+        absl::StrCat(prefix, "stored credentials failed their integrity check"));
+  };
+  if (!row.column_error.ok()) return integrity_failure(row.column_error);
+  absl::StatusOr<SecretString> record = cipher->Open(row.credentials, CredentialsContext(id));
+  if (!record.ok()) {
+    if (absl::IsDataLoss(record.status())) return integrity_failure(record.status());
+    Log(LogLevel::kError, "stored credentials cannot be opened",
+        {{"integration", id}, {"error", std::string(record.status().message())}});
+    return WithPrefix(record.status(), prefix);
+  }
+  absl::Status decoded = DecodeCredentialsRecord(record->value(), &row.integration);
+  if (!decoded.ok()) return integrity_failure(decoded);
+  return std::move(row.integration);
+}
+
+absl::StatusOr<Sealed> SealWith(EnvelopeCipher* cipher, absl::string_view plaintext,
+                                const std::string& context) {
+  Sealed sealed;
+  TB_ASSIGN_OR_RETURN(sealed.ciphertext, cipher->Seal(plaintext, context));
+  TB_ASSIGN_OR_RETURN(sealed.kek_id, cipher->KeyIdOf(sealed.ciphertext));
+  return sealed;
+}
+
+absl::StatusOr<ColumnValues> PrepareColumns(EnvelopeCipher* cipher, const Integration& in) {
+  ColumnValues v;
+  TB_ASSIGN_OR_RETURN(v.scopes, ListToJson(in.scopes, "scopes"));
+  TB_ASSIGN_OR_RETURN(v.metascopes, ListToJson(in.metascopes, "metascopes"));
+  SecretString record = EncodeCredentialsRecord(in);
+  TB_ASSIGN_OR_RETURN(v.credentials, SealWith(cipher, record.value(), CredentialsContext(in.id)));
+  return v;
+}
+
+}  // namespace tokenbroker::internal

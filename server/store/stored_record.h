@@ -1,0 +1,100 @@
+// The plaintext record sealed into `integrations.credentials`, and the
+// envelope contexts of the store's ciphertexts. The byte layout is
+// documented in server/store/SCHEMA.md ("Credentials record").
+//
+// Shared by the SQLite and PostgreSQL stores, so that both encode columns
+// alike and hold identical ciphertexts: the record, its contexts, the
+// column encodings and the errors the two stores answer with.
+#ifndef TOKENBROKER_SERVER_STORE_SQLITE_RECORD_H_
+#define TOKENBROKER_SERVER_STORE_SQLITE_RECORD_H_
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "server/common/secret.h"
+#include "server/crypto/envelope.h"
+#include "server/model/integration.h"
+
+namespace tokenbroker::internal {
+
+// `integrations/<id>/credentials`: the associated data of a credentials
+// ciphertext, so it cannot be moved to another row or field.
+std::string CredentialsContext(absl::string_view integration_id);
+// `integrations/<id>/token`.
+std::string TokenContext(absl::string_view integration_id);
+
+// Encodes `integration.credentials`, plus copies of the non-secret fields
+// that decide where and as whom the secrets are presented (auth method,
+// client id, org id, technical account id, IMS URL), as a version 1
+// credentials record. The result is secret: wiped when it goes away.
+SecretString EncodeCredentialsRecord(const Integration& integration);
+
+// Decodes a credentials record into `integration->credentials`, checking
+// that the bound fields equal the ones already in `integration` (read from
+// the plaintext columns). DATA_LOSS when the record is malformed, of an
+// unknown version, or its bound fields differ; the message names the
+// problem, never a value.
+absl::Status DecodeCredentialsRecord(absl::string_view record, Integration* integration);
+
+// NOT_FOUND / ABORTED as every store words them.
+absl::Status IntegrationNotFound(absl::string_view id);
+absl::Status EtagMismatch(absl::string_view id);
+// `status` with `prefix` before its message.
+absl::Status WithPrefix(const absl::Status& status, absl::string_view prefix);
+
+// Token times may be unknown (InfinitePast): stored as NULL (nullopt);
+// InfiniteFuture as INT64_MAX; others as Unix nanoseconds.
+std::optional<int64_t> TimeToColumn(absl::Time t);
+absl::Time TimeFromColumn(std::optional<int64_t> ns);
+
+// scopes/metascopes as a JSON array of strings. INVALID_ARGUMENT naming
+// `field` for bytes that are not UTF-8; DATA_LOSS for a malformed column.
+absl::StatusOr<std::string> ListToJson(const std::vector<std::string>& values,
+                                       absl::string_view field);
+absl::Status ListFromJson(const std::string& text, absl::string_view field,
+                          std::vector<std::string>* out);
+
+// One integrations row as read, before its credentials are opened.
+struct StoredRow {
+  Integration integration;  // every field but credentials
+  std::string credentials;  // ciphertext
+  absl::Status column_error;
+};
+// Reads the 16 integrations columns (id, display_name, auth_method,
+// client_id, org_id, technical_account_id, scopes, metascopes, ims_url,
+// sandbox_name, state, include_org_header, create_time_ns, update_time_ns,
+// etag, credentials) through the backend's column getters.
+StoredRow ReadIntegrationRow(const std::function<std::string(int)>& text,
+                             const std::function<int64_t(int)>& integer);
+// Opens `row`'s credentials. DATA_LOSS (logged, with the detail) when the
+// ciphertext or the record inside fails its checks; FAILED_PRECONDITION
+// naming the key id when the KEK is unknown.
+absl::StatusOr<Integration> DecodeRow(EnvelopeCipher* cipher, StoredRow row);
+
+// A ciphertext and the id of the KEK that wraps its data key.
+struct Sealed {
+  std::string ciphertext;
+  std::string kek_id;
+};
+absl::StatusOr<Sealed> SealWith(EnvelopeCipher* cipher, absl::string_view plaintext,
+                                const std::string& context);
+
+// The encoded values of an integration's non-text columns, for INSERT and
+// UPDATE.
+struct ColumnValues {
+  std::string scopes;
+  std::string metascopes;
+  Sealed credentials;
+};
+absl::StatusOr<ColumnValues> PrepareColumns(EnvelopeCipher* cipher, const Integration& in);
+
+}  // namespace tokenbroker::internal
+
+#endif  // TOKENBROKER_SERVER_STORE_SQLITE_RECORD_H_
