@@ -686,24 +686,8 @@ absl::Status SqliteCredentialStore::RekeyTable(
 
     // Re-wrap outside the mutex: CPU work only, readers and writers go on.
     for (Item& item : batch) {
-      const std::string context =
-          tokens ? internal::TokenContext(item.id) : internal::CredentialsContext(item.id);
-      absl::StatusOr<std::string> rewrapped = cipher_->Rewrap(item.old_ciphertext, context);
-      absl::StatusOr<std::string> kek_id =
-          rewrapped.ok() ? cipher_->KeyIdOf(*rewrapped) : rewrapped.status();
-      if (kek_id.ok()) {
-        item.rewrapped = Sealed{*std::move(rewrapped), *std::move(kek_id)};
-        continue;
-      }
-      if (tokens) {
-        Log(LogLevel::kWarning, "rekey: dropping a cached token that cannot be re-wrapped",
-            {{"integration", item.id}, {"error", std::string(kek_id.status().message())}});
-        continue;
-      }
-      Log(LogLevel::kError, "rekey: stored credentials cannot be re-wrapped",
-          {{"integration", item.id}, {"error", std::string(kek_id.status().message())}});
-      return WithPrefix(kek_id.status(),
-                        absl::StrCat("integration '", item.id, "': re-wrapping credentials: "));
+      TB_ASSIGN_OR_RETURN(item.rewrapped,
+                          internal::RewrapStored(cipher_, tokens, item.id, item.old_ciphertext));
     }
 
     RekeyProgress delta;

@@ -246,4 +246,23 @@ absl::StatusOr<ColumnValues> PrepareColumns(EnvelopeCipher* cipher, const Integr
   return v;
 }
 
+absl::StatusOr<std::optional<Sealed>> RewrapStored(EnvelopeCipher* cipher, bool token,
+                                                   const std::string& id,
+                                                   const std::string& old_ciphertext) {
+  const std::string context = token ? TokenContext(id) : CredentialsContext(id);
+  absl::StatusOr<std::string> rewrapped = cipher->Rewrap(old_ciphertext, context);
+  absl::StatusOr<std::string> kek_id =
+      rewrapped.ok() ? cipher->KeyIdOf(*rewrapped) : rewrapped.status();
+  if (kek_id.ok()) return Sealed{*std::move(rewrapped), *std::move(kek_id)};
+  if (token) {
+    Log(LogLevel::kWarning, "rekey: dropping a cached token that cannot be re-wrapped",
+        {{"integration", id}, {"error", std::string(kek_id.status().message())}});
+    return std::nullopt;
+  }
+  Log(LogLevel::kError, "rekey: stored credentials cannot be re-wrapped",
+      {{"integration", id}, {"error", std::string(kek_id.status().message())}});
+  return WithPrefix(kek_id.status(),
+                    absl::StrCat("integration '", id, "': re-wrapping credentials: "));
+}
+
 }  // namespace tokenbroker::internal

@@ -95,6 +95,14 @@ struct ColumnValues {
 };
 absl::StatusOr<ColumnValues> PrepareColumns(EnvelopeCipher* cipher, const Integration& in);
 
+// Rekey: `old_ciphertext` (integration `id`'s credentials, or its cached
+// token when `token`) with its data key re-wrapped under the primary KEK.
+// nullopt: a cached token that cannot be re-wrapped (logged; the caller
+// drops it). An error (logged): credentials that cannot be.
+absl::StatusOr<std::optional<Sealed>> RewrapStored(EnvelopeCipher* cipher, bool token,
+                                                   const std::string& id,
+                                                   const std::string& old_ciphertext);
+
 }  // namespace tokenbroker::internal
 
 #endif  // TOKENBROKER_SERVER_STORE_SQLITE_RECORD_H_
