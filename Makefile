@@ -47,7 +47,8 @@ test: build
 	$(MAKE) --no-print-directory test-sdk
 	$(MAKE) --no-print-directory lint format-check sdk-check
 
-test-chart: ; tests/helm/test.sh
+test-chart: build
+	TOKENBROKER_BIN_DIR=$(abspath $(BIN)) tests/helm/test.sh
 
 test-unit: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -L 'unit|conformance'

@@ -5,7 +5,8 @@
 #      API types (tests/helm/kubevalidate), then assertions on the objects (assert_rendered.py);
 #   3. values that must be refused: helm template (and lint) must FAIL, saying why;
 #   4. the validator itself must reject bad manifests (so a green run means something);
-#   5. every key of values.yaml is commented, and NOTES.txt says what it must.
+#   5. every key of values.yaml is commented, and NOTES.txt says what it must;
+#   6. the real tokenbroker/tokenctl binaries accept every flag the chart passes them.
 # Installs its tools on first use (install-tools.sh). Ends with "N passed, M failed".
 set -euo pipefail
 
@@ -189,6 +190,33 @@ kind: ServiceMonitor
 metadata: {name: x}
 spec: {port: metrics, endpoints: [{port: metrics}], selector: {}}
 EOF
+
+# 6. The chart and the server agree: the real binaries accept every flag the rendered
+#    containers, probes, the migrations Job and the helm test pod pass them.
+echo "== the server accepts every flag the chart passes"
+bin_dir="${TOKENBROKER_BIN_DIR:-$root/build/bin}"
+if [[ ! -x "$bin_dir/tokenbroker" || ! -x "$bin_dir/tokenctl" ]]; then
+  fail "no tokenbroker/tokenctl in $bin_dir (run make build, or set TOKENBROKER_BIN_DIR)"
+else
+  jsons=()
+  for c in "${rendered[@]}"; do jsons+=("$out/$c.json"); done
+  if python3 "$here/check_server_flags.py" "$bin_dir" "${jsons[@]}" >"$out/flags.log" 2>&1; then
+    pass "$(tail -n 1 "$out/flags.log")"
+  else
+    fail "the server refuses flags the chart passes"; sed 's/^/        /' "$out/flags.log"
+  fi
+  # ... and the check itself catches a flag the server does not know.
+  cat >"$out/bad-flag.json" <<'EOF'
+[{"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "x"},
+  "spec": {"template": {"spec": {"containers": [{"name": "c", "image": "i",
+    "args": ["--listen=127.0.0.1:0", "--no-such-flag=1"]}]}}}}]
+EOF
+  if python3 "$here/check_server_flags.py" "$bin_dir" "$out/bad-flag.json" >"$out/bad-flag.log" 2>&1; then
+    fail "check_server_flags.py accepted --no-such-flag"
+  else
+    pass "check_server_flags.py refuses a flag the server does not know"
+  fi
+fi
 
 echo "chart tests: $((SECONDS - start))s"
 echo "$passed passed, $failed failed"
