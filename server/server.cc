@@ -528,18 +528,25 @@ void Server::Shutdown(absl::Duration grace, absl::Duration delay) {
   // 1. Readiness off, so load balancers and Kubernetes stop sending calls.
   SetReady(false);
   if (delay > absl::ZeroDuration()) absl::SleepFor(delay);
-  // 2. Watch streams end now with UNAVAILABLE: clients reconnect elsewhere.
+  // 2. New calls are refused (UNAVAILABLE: clients retry elsewhere) and
+  //    watch streams end now with UNAVAILABLE, so their clients reconnect.
+  c.api.draining = true;
   c.broker->EndWatches(absl::UnavailableError(
       "the server is shutting down; reconnect (another replica will serve)"));
-  // gRPC 1.51 may wait out the whole deadline for a stream whose reactor is
-  // finishing as Shutdown starts: let the ended streams complete first.
-  absl::Time streams_deadline = absl::Now() + std::min(grace, absl::Seconds(2));
-  while (c.token_service->active_watches() > 0 && absl::Now() < streams_deadline) {
+  // 3. In-flight calls get until the grace is over. gRPC's own Shutdown
+  //    deadline also waits for clients to close idle connections, so it is
+  //    only used once our calls are done (or the grace is spent): then
+  //    nothing is left to wait for and the rest is cancelled at once.
+  absl::Time deadline = absl::Now() + grace;
+  while (c.api.active.load() > 0 && absl::Now() < deadline) {
     absl::SleepFor(absl::Milliseconds(5));
   }
-  // 3. No new calls; in-flight ones get until the deadline, then are cancelled.
+  if (int left = c.api.active.load(); left > 0) {
+    Log(LogLevel::kWarning, "calls still running at the end of the grace are cancelled",
+        {{"calls", absl::StrCat(left)}});
+  }
   grpc_server_->GetHealthCheckService()->SetServingStatus(false);
-  grpc_server_->Shutdown(absl::ToChronoTime(absl::Now() + grace));
+  grpc_server_->Shutdown(absl::ToChronoTime(absl::Now()));
   grpc_server_->Wait();
   c.broker->Shutdown();
   c.metrics_server.reset();

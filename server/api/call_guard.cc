@@ -97,6 +97,7 @@ const std::vector<std::string>& ApiMethodNames() {
 
 RpcScope::RpcScope(const ApiContext& api, grpc::CallbackServerContext* context, const char* method)
     : api_(api), context_(context) {
+  api_.active.fetch_add(1);
   record_.method = method;
   if (api_.audit != nullptr) {  // only pay for what the audit line needs
     record_.time = absl::Now();
@@ -105,8 +106,13 @@ RpcScope::RpcScope(const ApiContext& api, grpc::CallbackServerContext* context, 
   }
 }
 
+RpcScope::~RpcScope() { api_.active.fetch_sub(1); }
+
 absl::Status RpcScope::Authenticate() {
   if (authenticated_) return absl::OkStatus();
+  if (api_.draining.load(std::memory_order_relaxed)) {
+    return absl::UnavailableError("the server is shutting down; retry on another replica");
+  }
   CallerCredentials credentials;
   std::shared_ptr<const grpc::AuthContext> auth = context_->auth_context();
   if (auth != nullptr) credentials.certificate_identity = CertificateIdentity(*auth);

@@ -6,6 +6,7 @@
 
 #include <grpcpp/server_context.h>
 
+#include <atomic>
 #include <memory>
 #include <string>
 
@@ -47,6 +48,10 @@ struct ApiContext {
   AuditLogger* audit = nullptr;
   RefreshRateLimiter* limiter = nullptr;
   Metrics* metrics = nullptr;
+  // The drain: once set, new calls are answered UNAVAILABLE (clients retry
+  // elsewhere) while the `active` ones finish.
+  std::atomic<bool> draining{false};
+  mutable std::atomic<int> active{0};  // counted by RpcScope
 };
 
 // The full names of every method RpcScope records (metrics labels).
@@ -56,8 +61,12 @@ const std::vector<std::string>& ApiMethodNames();
 class RpcScope {
  public:
   RpcScope(const ApiContext& api, grpc::CallbackServerContext* context, const char* method);
+  ~RpcScope();
+  RpcScope(const RpcScope&) = delete;
+  RpcScope& operator=(const RpcScope&) = delete;
 
-  // Authenticates (UNAUTHENTICATED), checks the audit log accepts
+  // Refuses calls while draining (UNAVAILABLE), authenticates
+  // (UNAUTHENTICATED), checks the audit log accepts
   // (UNAVAILABLE in refuse mode), then authorizes (PERMISSION_DENIED).
   absl::Status Admit(Permission permission, absl::string_view integration_id = "");
   // Authentication only (before the request is parsed).

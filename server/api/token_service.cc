@@ -15,10 +15,8 @@ namespace {
 // late broker callback finds `reactor == nullptr` instead of freed memory.
 class WatchReactor final : public grpc::ServerWriteReactor<v1::WatchAccessTokensResponse> {
  public:
-  WatchReactor(TokenBroker* broker, std::string id, std::shared_ptr<RpcScope> scope,
-               std::atomic<int>* active)
-      : broker_(broker), id_(std::move(id)), scope_(std::move(scope)), active_(active) {
-    active_->fetch_add(1);
+  WatchReactor(TokenBroker* broker, std::string id, std::shared_ptr<RpcScope> scope)
+      : broker_(broker), id_(std::move(id)), scope_(std::move(scope)) {
     shared_ = std::make_shared<Shared>();
     shared_->reactor = this;
     auto shared = shared_;
@@ -58,9 +56,7 @@ class WatchReactor final : public grpc::ServerWriteReactor<v1::WatchAccessTokens
     }
     scope_->Finish(
         absl::Status(static_cast<absl::StatusCode>(status.error_code()), status.error_message()));
-    std::atomic<int>* active = active_;
     delete this;
-    active->fetch_sub(1);
   }
 
  private:
@@ -139,7 +135,6 @@ class WatchReactor final : public grpc::ServerWriteReactor<v1::WatchAccessTokens
   TokenBroker* const broker_;
   const std::string id_;
   std::shared_ptr<RpcScope> scope_;
-  std::atomic<int>* const active_;
   uint64_t handle_ = 0;
   std::shared_ptr<Shared> shared_;
   v1::WatchAccessTokensResponse response_;
@@ -253,7 +248,7 @@ grpc::ServerWriteReactor<v1::WatchAccessTokensResponse>* TokenServiceImpl::Watch
     scope->Finish(id.status());
     return new Failed(id.status());
   }
-  return new WatchReactor(broker_, *id, std::move(scope), &active_watches_);
+  return new WatchReactor(broker_, *id, std::move(scope));
 }
 
 }  // namespace tokenbroker

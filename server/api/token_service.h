@@ -1,8 +1,6 @@
 #ifndef TOKENBROKER_SERVER_API_TOKEN_SERVICE_H_
 #define TOKENBROKER_SERVER_API_TOKEN_SERVICE_H_
 
-#include <atomic>
-
 #include "server/api/call_guard.h"
 #include "server/broker/token_broker.h"
 #include "tokenbroker/v1/token_service.grpc.pb.h"
@@ -30,13 +28,9 @@ class TokenServiceImpl final : public v1::TokenService::CallbackService {
   grpc::ServerWriteReactor<v1::WatchAccessTokensResponse>* WatchAccessTokens(
       grpc::CallbackServerContext* context, const v1::WatchAccessTokensRequest* request) override;
 
-  // Watch streams not yet done (the drain waits for them to end).
-  int active_watches() const { return active_watches_.load(); }
-
  private:
   TokenBroker* const broker_;
   const ApiContext* const api_;
-  std::atomic<int> active_watches_{0};
 };
 
 }  // namespace tokenbroker
