@@ -544,11 +544,15 @@ void Server::Shutdown(absl::Duration grace, absl::Duration delay) {
   if (int left = c.api.active.load(); left > 0) {
     Log(LogLevel::kWarning, "calls still running at the end of the grace are cancelled",
         {{"calls", absl::StrCat(left)}});
+    // Calls waiting for an exchange are answered now; gRPC cancels the rest.
+    c.broker->FailWaiters(absl::UnavailableError(
+        "the server is shutting down and the call did not finish within its grace; retry"));
   }
   grpc_server_->GetHealthCheckService()->SetServingStatus(false);
   grpc_server_->Shutdown(absl::ToChronoTime(absl::Now()));
   grpc_server_->Wait();
   c.broker->Shutdown();
+  if (c.audit != nullptr) c.audit->Flush();
   c.metrics_server.reset();
   grpc_server_.reset();
   Log(LogLevel::kInfo, "tokenbroker stopped",

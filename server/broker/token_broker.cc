@@ -574,6 +574,24 @@ void TokenBroker::EndWatches(const absl::Status& status) {
   for (auto& cb : watchers) cb(status);
 }
 
+void TokenBroker::FailWaiters(const absl::Status& status) {
+  std::vector<TokenCallback> waiters;
+  for (auto& shard : shards_) {
+    std::vector<std::shared_ptr<Entry>> entries;
+    {
+      absl::MutexLock lock(&shard.mu);
+      for (auto& [id, entry] : shard.entries) entries.push_back(entry);
+    }
+    for (auto& entry : entries) {
+      absl::MutexLock lock(&entry->mu);
+      for (auto& w : entry->waiters) waiters.push_back(std::move(w.done));
+      entry->waiters.clear();
+      entry->force_pending = false;
+    }
+  }
+  for (auto& done : waiters) done(status);
+}
+
 CacheSample TokenBroker::SampleCache() const {
   CacheSample sample;
   sample.hits = hits_.load(std::memory_order_relaxed);

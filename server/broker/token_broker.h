@@ -131,6 +131,9 @@ class TokenBroker {
   // Ends every watch with `status` (e.g. UNAVAILABLE on shutdown, so the
   // clients reconnect to another replica).
   void EndWatches(const absl::Status& status);
+  // Completes every caller still waiting for an exchange with `status` (the
+  // end of the shutdown grace); the exchanges themselves run on.
+  void FailWaiters(const absl::Status& status);
 
   BrokerStats stats() const;
   int64_t cached_integrations() const;
