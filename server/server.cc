@@ -20,6 +20,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
 #include "server/api/call_guard.h"
 #include "server/api/integration_service.h"
 #include "server/api/token_service.h"
@@ -66,8 +67,7 @@ struct Server::Components {
   std::unique_ptr<MetricsHttpServer> metrics_server;
 
   // Readiness: the store answers (checked every readiness_interval).
-  absl::Mutex ready_mu;
-  bool stopping ABSL_GUARDED_BY(ready_mu) = false;
+  absl::Notification stop_readiness;
   std::thread readiness;
 };
 
@@ -456,13 +456,8 @@ absl::StatusOr<std::unique_ptr<Server>> Server::BuildAndStart(const ServerOption
         {{"listen", options.metrics_listen}, {"port", absl::StrCat(c.metrics_server->port())}});
   }
   c.readiness = std::thread([server = server.get(), store, interval = options.readiness_interval] {
-    Components& c = *server->components_;
-    absl::MutexLock lock(&c.ready_mu);
-    while (!c.ready_mu.AwaitWithTimeout(absl::Condition(&c.stopping), interval)) {
-      c.ready_mu.Unlock();
-      bool ready = server->CheckReady(store);
-      c.ready_mu.Lock();
-      if (!c.stopping) server->SetReady(ready);
+    while (!server->components_->stop_readiness.WaitForNotificationWithTimeout(interval)) {
+      server->SetReady(server->CheckReady(store));
     }
   });
   if (!options.port_file.empty()) {
@@ -519,10 +514,7 @@ int Server::metrics_port() const {
 void Server::Shutdown(absl::Duration grace, absl::Duration delay) {
   if (grpc_server_ == nullptr) return;
   Components& c = *components_;
-  {
-    absl::MutexLock lock(&c.ready_mu);
-    c.stopping = true;
-  }
+  c.stop_readiness.Notify();
   if (c.readiness.joinable()) c.readiness.join();
   absl::Time started = absl::Now();
   // 1. Readiness off, so load balancers and Kubernetes stop sending calls.

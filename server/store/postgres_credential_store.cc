@@ -97,22 +97,6 @@ constexpr char kIntegrationColumns[] =
     "ims_url, sandbox_name, state, include_org_header, create_time_ns, update_time_ns, etag, "
     "credentials, kek_id";
 
-// As in the SQLite store: hop through each kek_id index value by value.
-constexpr char kDistinctKeyIdsSql[] = R"sql(
-WITH RECURSIVE
-  i(id) AS (SELECT min(kek_id) FROM integrations
-            UNION ALL
-            SELECT (SELECT min(kek_id) FROM integrations WHERE kek_id > i.id) FROM i
-            WHERE i.id IS NOT NULL),
-  t(id) AS (SELECT min(kek_id) FROM tokens
-            UNION ALL
-            SELECT (SELECT min(kek_id) FROM tokens WHERE kek_id > t.id) FROM t
-            WHERE t.id IS NOT NULL)
-SELECT id FROM i WHERE id IS NOT NULL
-UNION
-SELECT id FROM t WHERE id IS NOT NULL
-ORDER BY 1)sql";
-
 StoredRow ReadRow(const PgRows& rows, int r) {
   return internal::ReadIntegrationRow([&rows, r](int i) { return rows.Bytes(r, i); },
                                       [&rows, r](int i) { return rows.Int(r, i); });
@@ -321,22 +305,7 @@ absl::StatusOr<IntegrationPage> PostgresCredentialStore::List(int page_size,
     for (int r = 0; r < std::min(result.size(), page_size); ++r) rows.push_back(ReadRow(result, r));
     return absl::OkStatus();
   }));
-  IntegrationPage page;
-  for (StoredRow& row : rows) {
-    Integration fallback = row.integration;  // non-secret fields only
-    absl::StatusOr<Integration> decoded = DecodeRow(cipher_, std::move(row));
-    if (decoded.ok()) {
-      page.integrations.push_back(*std::move(decoded));
-    } else if (absl::IsDataLoss(decoded.status()) || absl::IsFailedPrecondition(decoded.status())) {
-      page.integrations.push_back(std::move(fallback));
-    } else {
-      return decoded.status();
-    }
-  }
-  if (more && !page.integrations.empty()) {
-    page.next_page_token = EncodePageToken(page.integrations.back().id);
-  }
-  return page;
+  return internal::DecodePage(cipher_, std::move(rows), more);
 }
 
 absl::StatusOr<Integration> PostgresCredentialStore::Update(const Integration& integration,
@@ -444,17 +413,7 @@ absl::StatusOr<std::optional<AccessToken>> PostgresCredentialStore::GetToken(abs
   }));
   if (!found) return NotFound(id);
   if (!ciphertext.has_value()) return std::optional<AccessToken>();
-  absl::StatusOr<SecretString> opened = cipher_->Open(*ciphertext, internal::TokenContext(id));
-  if (!opened.ok()) {
-    Log(LogLevel::kError, "stored token cannot be opened",
-        {{"integration", std::string(id)}, {"error", std::string(opened.status().message())}});
-    if (absl::IsDataLoss(opened.status())) {
-      return absl::DataLossError(
-          absl::StrCat("integration '", id, "': stored token failed its integrity check"));
-    }
-    return WithPrefix(opened.status(), absl::StrCat("integration '", id, "': "));
-  }
-  token.access_token = *std::move(opened);
+  TB_RETURN_IF_ERROR(internal::OpenToken(cipher_, id, *ciphertext, &token));
   return std::optional<AccessToken>(std::move(token));
 }
 
@@ -601,8 +560,9 @@ absl::StatusOr<std::vector<std::string>> PostgresCredentialStore::KeyIdsInUse() 
   std::vector<std::string> ids;
   TB_RETURN_IF_ERROR(pool_->Run([&](PgConnection& conn, bool*) -> absl::Status {
     ids.clear();
-    TB_ASSIGN_OR_RETURN(PgRows rows, conn.Exec("listing key ids in use", kDistinctKeyIdsSql,
-                                               PgParams(), options_.query_timeout));
+    TB_ASSIGN_OR_RETURN(
+        PgRows rows, conn.Exec("listing key ids in use", internal::kDistinctKeyIdsSql, PgParams(),
+                               options_.query_timeout));
     for (int r = 0; r < rows.size(); ++r) ids.push_back(rows.Bytes(r, 0));
     return absl::OkStatus();
   }));

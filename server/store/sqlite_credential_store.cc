@@ -38,25 +38,6 @@ using internal::WithPrefix;
 
 absl::Status NotFound(absl::string_view id) { return internal::IntegrationNotFound(id); }
 
-// The distinct kek_id values of both tables, by hopping through each kek_id
-// index from one value to the next (a "skip scan"): the cost follows the
-// number of keys, not of rows, so start-up does not slow down with the
-// number of integrations (a plain UNION scans both indexes whole).
-constexpr char kDistinctKeyIdsSql[] = R"sql(
-WITH RECURSIVE
-  i(id) AS (SELECT min(kek_id) FROM integrations
-            UNION ALL
-            SELECT (SELECT min(kek_id) FROM integrations WHERE kek_id > i.id) FROM i
-            WHERE i.id IS NOT NULL),
-  t(id) AS (SELECT min(kek_id) FROM tokens
-            UNION ALL
-            SELECT (SELECT min(kek_id) FROM tokens WHERE kek_id > t.id) FROM t
-            WHERE t.id IS NOT NULL)
-SELECT id FROM i WHERE id IS NOT NULL
-UNION
-SELECT id FROM t WHERE id IS NOT NULL
-ORDER BY 1)sql";
-
 using internal::SqliteConnection;
 using internal::SqliteQuery;
 using internal::SqliteTransaction;
@@ -361,24 +342,7 @@ absl::StatusOr<IntegrationPage> SqliteCredentialStore::List(int page_size,
       rows.push_back(ReadRow(q));
     }
   }
-  IntegrationPage page;
-  for (StoredRow& row : rows) {
-    Integration fallback = row.integration;  // non-secret fields only
-    absl::StatusOr<Integration> decoded = DecodeRow(cipher_, std::move(row));
-    if (decoded.ok()) {
-      page.integrations.push_back(*std::move(decoded));
-    } else if (absl::IsDataLoss(decoded.status()) || absl::IsFailedPrecondition(decoded.status())) {
-      // Already logged by DecodeRow. Listed without credentials so that one
-      // bad row does not hide the others; Get reports the error.
-      page.integrations.push_back(std::move(fallback));
-    } else {
-      return decoded.status();
-    }
-  }
-  if (more && !page.integrations.empty()) {
-    page.next_page_token = EncodePageToken(page.integrations.back().id);
-  }
-  return page;
+  return internal::DecodePage(cipher_, std::move(rows), more);
 }
 
 absl::StatusOr<Integration> SqliteCredentialStore::Update(const Integration& integration,
@@ -491,17 +455,7 @@ absl::StatusOr<std::optional<AccessToken>> SqliteCredentialStore::GetToken(absl:
     token.expire_time = TimeFromColumn(q.OptionalInt(2));
     token.debug_id = q.Text(3);
   }
-  absl::StatusOr<SecretString> opened = cipher_->Open(ciphertext, internal::TokenContext(id));
-  if (!opened.ok()) {
-    Log(LogLevel::kError, "stored token cannot be opened",
-        {{"integration", std::string(id)}, {"error", std::string(opened.status().message())}});
-    if (absl::IsDataLoss(opened.status())) {
-      return absl::DataLossError(
-          absl::StrCat("integration '", id, "': stored token failed its integrity check"));
-    }
-    return WithPrefix(opened.status(), absl::StrCat("integration '", id, "': "));
-  }
-  token.access_token = *std::move(opened);
+  TB_RETURN_IF_ERROR(internal::OpenToken(cipher_, id, ciphertext, &token));
   return std::optional<AccessToken>(std::move(token));
 }
 
@@ -598,7 +552,7 @@ absl::Status SqliteCredentialStore::Backup(const std::string& to_path) {
 
 absl::StatusOr<std::vector<std::string>> SqliteCredentialStore::KeyIdsInUse() {
   absl::MutexLock lock(&mu_);
-  TB_ASSIGN_OR_RETURN(SqliteQuery q, db_->Prepare(kDistinctKeyIdsSql));
+  TB_ASSIGN_OR_RETURN(SqliteQuery q, db_->Prepare(internal::kDistinctKeyIdsSql));
   std::vector<std::string> ids;
   while (true) {
     TB_ASSIGN_OR_RETURN(bool row, q.Step());

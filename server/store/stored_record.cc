@@ -9,6 +9,7 @@
 #include "nlohmann/json.hpp"
 #include "server/common/log.h"
 #include "server/common/status_macros.h"
+#include "server/store/page_token.h"
 
 namespace tokenbroker::internal {
 namespace {
@@ -227,6 +228,42 @@ absl::StatusOr<Integration> DecodeRow(EnvelopeCipher* cipher, StoredRow row) {
   absl::Status decoded = DecodeCredentialsRecord(record->value(), &row.integration);
   if (!decoded.ok()) return integrity_failure(decoded);
   return std::move(row.integration);
+}
+
+absl::StatusOr<IntegrationPage> DecodePage(EnvelopeCipher* cipher, std::vector<StoredRow> rows,
+                                           bool more) {
+  IntegrationPage page;
+  for (StoredRow& row : rows) {
+    Integration fallback = row.integration;  // non-secret fields only
+    absl::StatusOr<Integration> decoded = DecodeRow(cipher, std::move(row));
+    if (decoded.ok()) {
+      page.integrations.push_back(*std::move(decoded));
+    } else if (absl::IsDataLoss(decoded.status()) || absl::IsFailedPrecondition(decoded.status())) {
+      page.integrations.push_back(std::move(fallback));
+    } else {
+      return decoded.status();
+    }
+  }
+  if (more && !page.integrations.empty()) {
+    page.next_page_token = EncodePageToken(page.integrations.back().id);
+  }
+  return page;
+}
+
+absl::Status OpenToken(EnvelopeCipher* cipher, absl::string_view id, const std::string& ciphertext,
+                       AccessToken* token) {
+  absl::StatusOr<SecretString> opened = cipher->Open(ciphertext, TokenContext(id));
+  if (!opened.ok()) {
+    Log(LogLevel::kError, "stored token cannot be opened",
+        {{"integration", std::string(id)}, {"error", std::string(opened.status().message())}});
+    if (absl::IsDataLoss(opened.status())) {
+      return absl::DataLossError(
+          absl::StrCat("integration '", id, "': stored token failed its integrity check"));
+    }
+    return WithPrefix(opened.status(), absl::StrCat("integration '", id, "': "));
+  }
+  token->access_token = *std::move(opened);
+  return absl::OkStatus();
 }
 
 absl::StatusOr<Sealed> SealWith(EnvelopeCipher* cipher, absl::string_view plaintext,

@@ -21,6 +21,7 @@
 #include "server/common/secret.h"
 #include "server/crypto/envelope.h"
 #include "server/model/integration.h"
+#include "server/store/credential_store.h"
 
 namespace tokenbroker::internal {
 
@@ -77,6 +78,39 @@ StoredRow ReadIntegrationRow(const std::function<std::string(int)>& text,
 // ciphertext or the record inside fails its checks; FAILED_PRECONDITION
 // naming the key id when the KEK is unknown.
 absl::StatusOr<Integration> DecodeRow(EnvelopeCipher* cipher, StoredRow row);
+
+// The page ListIntegrations answers: every row decoded; a row whose
+// credentials cannot be opened (DATA_LOSS, unknown key: already logged) is
+// listed without them so that one bad row does not hide the others (Get
+// reports its error). `more`: rows exist after these.
+absl::StatusOr<IntegrationPage> DecodePage(EnvelopeCipher* cipher, std::vector<StoredRow> rows,
+                                           bool more);
+
+// Opens integration `id`'s stored token into `token->access_token`.
+// DATA_LOSS when it fails its integrity check; the cipher's error (e.g. an
+// unknown key id) otherwise. Logged either way, never with the token.
+absl::Status OpenToken(EnvelopeCipher* cipher, absl::string_view id, const std::string& ciphertext,
+                       AccessToken* token);
+
+// The distinct kek_id values of the integrations and tokens tables (same
+// SQL for SQLite and PostgreSQL), by hopping through each kek_id index from
+// one value to the next (a "skip scan"): the cost follows the number of
+// keys, not of rows, so start-up does not slow down with the number of
+// integrations (a plain UNION scans both indexes whole).
+inline constexpr char kDistinctKeyIdsSql[] = R"sql(
+WITH RECURSIVE
+  i(id) AS (SELECT min(kek_id) FROM integrations
+            UNION ALL
+            SELECT (SELECT min(kek_id) FROM integrations WHERE kek_id > i.id) FROM i
+            WHERE i.id IS NOT NULL),
+  t(id) AS (SELECT min(kek_id) FROM tokens
+            UNION ALL
+            SELECT (SELECT min(kek_id) FROM tokens WHERE kek_id > t.id) FROM t
+            WHERE t.id IS NOT NULL)
+SELECT id FROM i WHERE id IS NOT NULL
+UNION
+SELECT id FROM t WHERE id IS NOT NULL
+ORDER BY 1)sql";
 
 // A ciphertext and the id of the KEK that wraps its data key.
 struct Sealed {

@@ -8,6 +8,7 @@
 #include "server/broker/token_broker.h"
 #include "server/metrics/metrics.h"
 #include "server/store/memory_credential_store.h"
+#include "tests/broker/broker_test_util.h"
 #include "tests/testing/fake_clock.h"
 #include "tests/testing/fake_exchanger.h"
 #include "tests/testing/fake_replica_coordination.h"
@@ -21,26 +22,9 @@ using ::tokenbroker::testing::FakeReplicaCoordination;
 using ::tokenbroker::testing::FakeTokenExchanger;
 using ::tokenbroker::testing::FixedRandomSource;
 using ::tokenbroker::testing::LeaseTable;
+using ::tokenbroker::testing::MakeIntegration;
 using ::tokenbroker::testing::ManualExecutor;
-
-Integration MakeIntegration(const std::string& id) {
-  Integration integration;
-  integration.id = id;
-  integration.auth_method = AuthMethod::kOAuthServerToServer;
-  integration.client_id = "client-" + id;
-  integration.org_id = "ORG@AdobeOrg";
-  integration.scopes = {"openid"};
-  integration.credentials.client_secrets.emplace_back(std::string("secret"));
-  return integration;
-}
-
-struct Result {
-  std::optional<absl::StatusOr<SnapshotPtr>> value;
-  TokenCallback Callback() {
-    return [this](absl::StatusOr<SnapshotPtr> r) { value = std::move(r); };
-  }
-  absl::Time expire() const { return (*value)->get()->token.expire_time; }
-};
+using ::tokenbroker::testing::Result;
 
 // One replica: its own broker, exchanger, executor and view of the feed.
 struct Replica {

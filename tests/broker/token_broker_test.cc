@@ -6,6 +6,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "server/store/memory_credential_store.h"
+#include "tests/broker/broker_test_util.h"
 #include "tests/testing/fake_clock.h"
 #include "tests/testing/fake_exchanger.h"
 
@@ -16,27 +17,9 @@ using ::testing::HasSubstr;
 using ::tokenbroker::testing::FakeClock;
 using ::tokenbroker::testing::FakeTokenExchanger;
 using ::tokenbroker::testing::FixedRandomSource;
+using ::tokenbroker::testing::MakeIntegration;
 using ::tokenbroker::testing::ManualExecutor;
-
-Integration MakeIntegration(const std::string& id) {
-  Integration integration;
-  integration.id = id;
-  integration.auth_method = AuthMethod::kOAuthServerToServer;
-  integration.client_id = "client-" + id;
-  integration.org_id = "ORG@AdobeOrg";
-  integration.scopes = {"openid"};
-  integration.credentials.client_secrets.emplace_back(std::string("secret"));
-  return integration;
-}
-
-// Collects the result of one broker callback.
-struct Result {
-  std::optional<absl::StatusOr<SnapshotPtr>> value;
-  TokenCallback Callback() {
-    return [this](absl::StatusOr<SnapshotPtr> r) { value = std::move(r); };
-  }
-  std::string token() const { return std::string((*value)->get()->token.access_token.value()); }
-};
+using ::tokenbroker::testing::Result;
 
 class TokenBrokerTest : public ::testing::Test {
  protected:
