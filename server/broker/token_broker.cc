@@ -232,8 +232,10 @@ bool TokenBroker::AcquireLease(const Entry& entry, absl::Time current_expire) {
   if (current_expire > now) {
     ttl = std::clamp((current_expire - now) / 3, absl::Seconds(1), replica_.lease_ttl);
   }
-  absl::StatusOr<bool> held =
+  absl::StatusOr<LeaseGrant> grant =
       replica_.coordination->TryAcquireRefreshLease(entry.id, replica_.replica_id, ttl);
+  absl::StatusOr<bool> held =
+      grant.ok() ? absl::StatusOr<bool>(grant->held) : absl::StatusOr<bool>(grant.status());
   if (!held.ok()) {
     // Serving beats deduplicating: mint without the lease.
     if (metrics_ != nullptr) metrics_->RecordReplicaEvent("lease_error");
@@ -480,8 +482,7 @@ void TokenBroker::RunExchange(std::shared_ptr<Entry> entry) {
 void TokenBroker::EnableReplicaCoordination(ReplicaOptions options) {
   replica_ = std::move(options);
   if (replica_.coordination != nullptr) {
-    replica_.coordination->SetChangeListener(
-        [this](const StoreChange& change) { OnStoreChange(change); });
+    store_->SetChangeListener([this](const StoreChange& change) { OnStoreChange(change); });
   }
 }
 
@@ -667,7 +668,7 @@ void TokenBroker::Start() {
 }
 
 void TokenBroker::Shutdown() {
-  if (replica_.coordination != nullptr) replica_.coordination->SetChangeListener(nullptr);
+  if (replica_.coordination != nullptr) store_->SetChangeListener(nullptr);
   {
     absl::MutexLock lock(&schedule_mu_);
     stopping_ = true;

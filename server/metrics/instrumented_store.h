@@ -4,6 +4,8 @@
 #ifndef TOKENBROKER_SERVER_METRICS_INSTRUMENTED_STORE_H_
 #define TOKENBROKER_SERVER_METRICS_INSTRUMENTED_STORE_H_
 
+#include <utility>
+
 #include "server/metrics/metrics.h"
 #include "server/store/credential_store.h"
 
@@ -36,6 +38,12 @@ class InstrumentedCredentialStore final : public CredentialStore {
   }
   absl::StatusOr<std::optional<AccessToken>> GetToken(absl::string_view id) override {
     return Count("get_token", store_->GetToken(id));
+  }
+  absl::StatusOr<IntegrationWithToken> GetWithToken(absl::string_view id) override {
+    return Count("get_with_token", store_->GetWithToken(id));
+  }
+  void SetChangeListener(StoreChangeListener listener) override {
+    store_->SetChangeListener(std::move(listener));
   }
   absl::Status CheckHealth() override { return CountStatus("check_health", store_->CheckHealth()); }
 

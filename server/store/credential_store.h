@@ -9,8 +9,15 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "server/model/integration.h"
+#include "server/store/change_feed.h"
 
 namespace tokenbroker {
+
+// An integration with the token last stored for it, read together.
+struct IntegrationWithToken {
+  Integration integration;
+  std::optional<AccessToken> token;
+};
 
 // One page of ListIntegrations.
 struct IntegrationPage {
@@ -61,6 +68,22 @@ class CredentialStore {
   virtual absl::Status PutToken(absl::string_view id, const AccessToken& token) = 0;
   // The token last put, or nullopt. NOT_FOUND if the integration is gone.
   virtual absl::StatusOr<std::optional<AccessToken>> GetToken(absl::string_view id) = 0;
+
+  // Get and GetToken in one read (one round trip on SQL stores). The
+  // default calls both. Errors as Get.
+  virtual absl::StatusOr<IntegrationWithToken> GetWithToken(absl::string_view id) {
+    absl::StatusOr<Integration> integration = Get(id);
+    if (!integration.ok()) return integration.status();
+    absl::StatusOr<std::optional<AccessToken>> token = GetToken(id);
+    if (!token.ok()) return token.status();
+    return IntegrationWithToken{*std::move(integration), *std::move(token)};
+  }
+
+  // The change feed (change_feed.h): calls `listener` after every committed
+  // Create, Update, Delete and PutToken (and, on shared stores, for those of
+  // other replicas). Replaces a listener set before; nullptr stops the
+  // calls: once it returns, the old listener is not called again.
+  virtual void SetChangeListener(StoreChangeListener listener) = 0;
 
   // Whether the backend answers now (readiness): OK, or UNAVAILABLE with
   // the reason. Cheap; called every few seconds.

@@ -19,6 +19,12 @@ absl::Status EtagMismatch(absl::string_view id) {
 }  // namespace
 
 absl::StatusOr<Integration> InMemoryCredentialStore::Create(const Integration& integration) {
+  absl::StatusOr<Integration> created = CreateLocked(integration);
+  if (created.ok()) feed_.Deliver({StoreChange::Kind::kIntegration, integration.id});
+  return created;
+}
+
+absl::StatusOr<Integration> InMemoryCredentialStore::CreateLocked(const Integration& integration) {
   absl::MutexLock lock(&mu_);
   if (records_.count(integration.id) > 0) {
     return absl::AlreadyExistsError(
@@ -55,6 +61,13 @@ absl::StatusOr<IntegrationPage> InMemoryCredentialStore::List(int page_size,
 
 absl::StatusOr<Integration> InMemoryCredentialStore::Update(const Integration& integration,
                                                             absl::string_view expected_etag) {
+  absl::StatusOr<Integration> updated = UpdateLocked(integration, expected_etag);
+  if (updated.ok()) feed_.Deliver({StoreChange::Kind::kIntegration, integration.id});
+  return updated;
+}
+
+absl::StatusOr<Integration> InMemoryCredentialStore::UpdateLocked(const Integration& integration,
+                                                                  absl::string_view expected_etag) {
   absl::MutexLock lock(&mu_);
   auto it = records_.find(integration.id);
   if (it == records_.end()) return NotFound(integration.id);
@@ -71,6 +84,17 @@ absl::StatusOr<Integration> InMemoryCredentialStore::Update(const Integration& i
 
 absl::Status InMemoryCredentialStore::Delete(absl::string_view id,
                                              absl::string_view expected_etag) {
+  absl::Status deleted = DeleteLocked(id, expected_etag);
+  if (deleted.ok()) {
+    StoreChange change{StoreChange::Kind::kIntegration, std::string(id)};
+    change.deleted = true;
+    feed_.Deliver(change);
+  }
+  return deleted;
+}
+
+absl::Status InMemoryCredentialStore::DeleteLocked(absl::string_view id,
+                                                   absl::string_view expected_etag) {
   absl::MutexLock lock(&mu_);
   auto it = records_.find(id);
   if (it == records_.end()) return NotFound(id);
@@ -82,10 +106,15 @@ absl::Status InMemoryCredentialStore::Delete(absl::string_view id,
 }
 
 absl::Status InMemoryCredentialStore::PutToken(absl::string_view id, const AccessToken& token) {
-  absl::MutexLock lock(&mu_);
-  auto it = records_.find(id);
-  if (it == records_.end()) return NotFound(id);
-  it->second.token = token;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = records_.find(id);
+    if (it == records_.end()) return NotFound(id);
+    it->second.token = token;
+  }
+  StoreChange change{StoreChange::Kind::kToken, std::string(id)};
+  change.token_expire_time = token.expire_time;
+  feed_.Deliver(change);
   return absl::OkStatus();
 }
 
@@ -94,6 +123,13 @@ absl::StatusOr<std::optional<AccessToken>> InMemoryCredentialStore::GetToken(abs
   auto it = records_.find(id);
   if (it == records_.end()) return NotFound(id);
   return it->second.token;
+}
+
+absl::StatusOr<IntegrationWithToken> InMemoryCredentialStore::GetWithToken(absl::string_view id) {
+  absl::MutexLock lock(&mu_);
+  auto it = records_.find(id);
+  if (it == records_.end()) return NotFound(id);
+  return IntegrationWithToken{it->second.integration, it->second.token};
 }
 
 }  // namespace tokenbroker

@@ -3,6 +3,7 @@
 
 #include <map>
 #include <string>
+#include <utility>
 
 #include "absl/synchronization/mutex.h"
 #include "server/common/clock.h"
@@ -25,14 +26,25 @@ class InMemoryCredentialStore final : public CredentialStore {
   absl::Status Delete(absl::string_view id, absl::string_view expected_etag) override;
   absl::Status PutToken(absl::string_view id, const AccessToken& token) override;
   absl::StatusOr<std::optional<AccessToken>> GetToken(absl::string_view id) override;
+  absl::StatusOr<IntegrationWithToken> GetWithToken(absl::string_view id) override;
+  void SetChangeListener(StoreChangeListener listener) override {
+    feed_.SetListener(std::move(listener));
+  }
 
  private:
+  // The writes, without telling the feed.
+  absl::StatusOr<Integration> CreateLocked(const Integration& integration);
+  absl::StatusOr<Integration> UpdateLocked(const Integration& integration,
+                                           absl::string_view expected_etag);
+  absl::Status DeleteLocked(absl::string_view id, absl::string_view expected_etag);
+
   struct Record {
     Integration integration;
     std::optional<AccessToken> token;
   };
 
   const Clock* clock_;
+  ChangeFanout feed_;  // delivered after mu_ is released
   absl::Mutex mu_;
   std::map<std::string, Record, std::less<>> records_ ABSL_GUARDED_BY(mu_);
 };

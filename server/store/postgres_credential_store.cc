@@ -249,7 +249,7 @@ absl::StatusOr<std::unique_ptr<PostgresCredentialStore>> PostgresCredentialStore
       new PostgresCredentialStore(options, std::move(pool), cipher, clock));
 }
 
-absl::StatusOr<Integration> PostgresCredentialStore::Create(const Integration& integration) {
+absl::StatusOr<Integration> PostgresCredentialStore::CreateTx(const Integration& integration) {
   if (integration.id.empty()) return absl::InvalidArgumentError("integration id is empty");
   Integration stored = integration;
   stored.create_time = stored.update_time = clock_->Now();
@@ -308,8 +308,8 @@ absl::StatusOr<IntegrationPage> PostgresCredentialStore::List(int page_size,
   return internal::DecodePage(cipher_, std::move(rows), more);
 }
 
-absl::StatusOr<Integration> PostgresCredentialStore::Update(const Integration& integration,
-                                                            absl::string_view expected_etag) {
+absl::StatusOr<Integration> PostgresCredentialStore::UpdateTx(const Integration& integration,
+                                                              absl::string_view expected_etag) {
   Integration stored = integration;
   stored.update_time = clock_->Now();
   stored.etag = NewEtag();
@@ -344,8 +344,8 @@ absl::StatusOr<Integration> PostgresCredentialStore::Update(const Integration& i
   return stored;
 }
 
-absl::Status PostgresCredentialStore::Delete(absl::string_view id,
-                                             absl::string_view expected_etag) {
+absl::Status PostgresCredentialStore::DeleteTx(absl::string_view id,
+                                               absl::string_view expected_etag) {
   return pool_->Transaction([&](PgConnection& conn) -> absl::Status {
     TB_ASSIGN_OR_RETURN(
         PgRows rows, conn.Exec("deleting an integration",
@@ -364,7 +364,7 @@ absl::Status PostgresCredentialStore::Delete(absl::string_view id,
   });
 }
 
-absl::Status PostgresCredentialStore::PutToken(absl::string_view id, const AccessToken& token) {
+absl::Status PostgresCredentialStore::PutTokenTx(absl::string_view id, const AccessToken& token) {
   TB_ASSIGN_OR_RETURN(Sealed sealed,
                       SealWith(cipher_, token.access_token.value(), internal::TokenContext(id)));
   PgParams params;
@@ -426,9 +426,9 @@ absl::Status PostgresCredentialStore::CheckHealth() {
   return absl::OkStatus();
 }
 
-absl::StatusOr<bool> PostgresCredentialStore::TryAcquireRefreshLease(absl::string_view id,
-                                                                     absl::string_view holder,
-                                                                     absl::Duration ttl) {
+absl::StatusOr<LeaseGrant> PostgresCredentialStore::TryAcquireRefreshLease(absl::string_view id,
+                                                                           absl::string_view holder,
+                                                                           absl::Duration ttl) {
   if (holder.empty()) return absl::InvalidArgumentError("lease holder is empty");
   // One statement, so atomic; now() is the database's clock, never ours.
   // Retrying it is harmless: a second run by the same holder only extends.
@@ -447,7 +447,19 @@ absl::StatusOr<bool> PostgresCredentialStore::TryAcquireRefreshLease(absl::strin
     held = rows.size() == 1;
     return absl::OkStatus();
   }));
-  return held;
+  LeaseGrant grant{held, std::nullopt};
+  if (held) {
+    TB_ASSIGN_OR_RETURN(grant.stored_token, GetToken(id));
+  }
+  return grant;
+}
+
+absl::Status PostgresCredentialStore::PutTokenAndReleaseLease(absl::string_view id,
+                                                              const AccessToken& token,
+                                                              absl::string_view holder) {
+  absl::Status put = PutToken(id, token);
+  absl::Status released = ReleaseRefreshLease(id, holder);
+  return put.ok() ? released : put;
 }
 
 absl::Status PostgresCredentialStore::ReleaseRefreshLease(absl::string_view id,
@@ -461,12 +473,9 @@ absl::Status PostgresCredentialStore::ReleaseRefreshLease(absl::string_view id,
   });
 }
 
-void PostgresCredentialStore::SetChangeListener(std::function<void(const StoreChange&)> listener) {
+void PostgresCredentialStore::SetChangeListener(StoreChangeListener listener) {
   const bool start = listener != nullptr;
-  {
-    absl::MutexLock lock(&listener_mu_);
-    listener_ = std::move(listener);
-  }
+  feed_.SetListener(std::move(listener));
   if (!start) return;
   absl::MutexLock lock(&feed_mu_);
   if (!feed_thread_.joinable() && !stopping_) {
@@ -474,10 +483,7 @@ void PostgresCredentialStore::SetChangeListener(std::function<void(const StoreCh
   }
 }
 
-void PostgresCredentialStore::Deliver(const StoreChange& change) {
-  absl::MutexLock lock(&listener_mu_);
-  if (listener_) listener_(change);
-}
+void PostgresCredentialStore::Deliver(const StoreChange& change) { feed_.Deliver(change); }
 
 bool PostgresCredentialStore::WaitReadable(int fd, absl::Duration timeout) {
   pollfd fds[2] = {{wake_pipe_[0], POLLIN, 0}, {fd, POLLIN, 0}};
@@ -684,6 +690,41 @@ absl::Status PostgresCredentialStore::RekeyTable(
     progress->dropped_tokens += delta.dropped_tokens;
     if (on_progress) on_progress(*progress);
   }
+}
+
+// The writes tell the change feed after they commit.
+absl::StatusOr<Integration> PostgresCredentialStore::Create(const Integration& integration) {
+  absl::StatusOr<Integration> created = CreateTx(integration);
+  if (created.ok()) feed_.Deliver({StoreChange::Kind::kIntegration, integration.id});
+  return created;
+}
+
+absl::StatusOr<Integration> PostgresCredentialStore::Update(const Integration& integration,
+                                                            absl::string_view expected_etag) {
+  absl::StatusOr<Integration> updated = UpdateTx(integration, expected_etag);
+  if (updated.ok()) feed_.Deliver({StoreChange::Kind::kIntegration, integration.id});
+  return updated;
+}
+
+absl::Status PostgresCredentialStore::Delete(absl::string_view id,
+                                             absl::string_view expected_etag) {
+  absl::Status deleted = DeleteTx(id, expected_etag);
+  if (deleted.ok()) {
+    StoreChange change{StoreChange::Kind::kIntegration, std::string(id)};
+    change.deleted = true;
+    feed_.Deliver(change);
+  }
+  return deleted;
+}
+
+absl::Status PostgresCredentialStore::PutToken(absl::string_view id, const AccessToken& token) {
+  absl::Status put = PutTokenTx(id, token);
+  if (put.ok()) {
+    StoreChange change{StoreChange::Kind::kToken, std::string(id)};
+    change.token_expire_time = token.expire_time;
+    feed_.Deliver(change);
+  }
+  return put;
 }
 
 }  // namespace tokenbroker

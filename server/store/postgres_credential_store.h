@@ -123,10 +123,14 @@ class PostgresCredentialStore final : public CredentialStore, public ReplicaCoor
   // ReplicaCoordination. Leases live in `refresh_leases`; expiry is decided
   // by the database's now(). Changes are NOTIFY payloads `t:<id>` (PutToken)
   // and `i:<id>` (Update, Delete) on channel `tokenbroker_changes`.
-  absl::StatusOr<bool> TryAcquireRefreshLease(absl::string_view id, absl::string_view holder,
-                                              absl::Duration ttl) override;
+  absl::StatusOr<LeaseGrant> TryAcquireRefreshLease(absl::string_view id, absl::string_view holder,
+                                                    absl::Duration ttl) override;
+  absl::Status PutTokenAndReleaseLease(absl::string_view id, const AccessToken& token,
+                                       absl::string_view holder) override;
   absl::Status ReleaseRefreshLease(absl::string_view id, absl::string_view holder) override;
-  void SetChangeListener(std::function<void(const StoreChange&)> listener) override;
+  // The listener hears this process's writes on the writer's thread after
+  // the commit, and every replica's from the LISTEN thread.
+  void SetChangeListener(StoreChangeListener listener) override;
 
   // The distinct KEK ids wrapping any stored ciphertext, sorted.
   absl::StatusOr<std::vector<std::string>> KeyIdsInUse();
@@ -152,6 +156,14 @@ class PostgresCredentialStore final : public CredentialStore, public ReplicaCoor
                                       int batch_size = 500);
 
  private:
+  // The writes, without telling the change feed.
+  absl::StatusOr<Integration> CreateTx(const Integration& integration);
+  absl::StatusOr<Integration> UpdateTx(const Integration& integration,
+                                       absl::string_view expected_etag);
+  absl::Status DeleteTx(absl::string_view id, absl::string_view expected_etag);
+  absl::Status PutTokenTx(absl::string_view id, const AccessToken& token);
+  ChangeFanout feed_;
+
   PostgresCredentialStore(PostgresStoreOptions options, std::unique_ptr<internal::PgPool> pool,
                           EnvelopeCipher* cipher, const Clock* clock);
 
@@ -171,8 +183,6 @@ class PostgresCredentialStore final : public CredentialStore, public ReplicaCoor
   const Clock* const clock_;
 
   // Change feed.
-  absl::Mutex listener_mu_;  // held while the listener runs
-  std::function<void(const StoreChange&)> listener_ ABSL_GUARDED_BY(listener_mu_);
   absl::Mutex feed_mu_;
   std::thread feed_thread_ ABSL_GUARDED_BY(feed_mu_);
   std::atomic<bool> stopping_{false};

@@ -10,24 +10,22 @@
 #ifndef TOKENBROKER_SERVER_STORE_REPLICA_COORDINATION_H_
 #define TOKENBROKER_SERVER_STORE_REPLICA_COORDINATION_H_
 
-#include <functional>
+#include <optional>
 #include <string>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "server/model/integration.h"
 
 namespace tokenbroker {
 
-// What changed in the shared store.
-struct StoreChange {
-  enum class Kind {
-    kToken,        // a new token of integration `id` was stored
-    kIntegration,  // integration `id` was updated or deleted
-    kResync,       // changes may have been missed (feed reconnected): re-read all
-  };
-  Kind kind = Kind::kToken;
-  std::string id;  // empty for kResync
+// A refresh lease taken, with the token stored at that moment (read in the
+// same round trip: the previous holder may have stored one since we last
+// looked).
+struct LeaseGrant {
+  bool held = false;
+  std::optional<AccessToken> stored_token;
 };
 
 // Thread-safe. Implemented by stores shared between processes.
@@ -38,18 +36,17 @@ class ReplicaCoordination {
   // Takes the refresh lease of integration `id` for `holder` until the
   // store's clock reads now + `ttl`, if nobody holds it, its lease expired,
   // or `holder` holds it already (then it is extended). Returns whether
-  // `holder` holds it now. Errors: UNAVAILABLE (store unreachable).
-  virtual absl::StatusOr<bool> TryAcquireRefreshLease(absl::string_view id,
-                                                      absl::string_view holder,
-                                                      absl::Duration ttl) = 0;
+  // `holder` holds it now, and the token stored for `id` now (nullopt if
+  // none). Errors: UNAVAILABLE (store unreachable), NOT_FOUND.
+  virtual absl::StatusOr<LeaseGrant> TryAcquireRefreshLease(absl::string_view id,
+                                                            absl::string_view holder,
+                                                            absl::Duration ttl) = 0;
+  // CredentialStore::PutToken and ReleaseRefreshLease in one transaction:
+  // the next holder always finds the token. Errors as PutToken.
+  virtual absl::Status PutTokenAndReleaseLease(absl::string_view id, const AccessToken& token,
+                                               absl::string_view holder) = 0;
   // Gives the lease back; a no-op when `holder` does not hold it.
   virtual absl::Status ReleaseRefreshLease(absl::string_view id, absl::string_view holder) = 0;
-
-  // Calls `listener` with every change any replica (this one included)
-  // commits, from a store thread; the listener must not block. Replaces a
-  // listener set before; nullptr stops the calls (after it returns, the old
-  // listener is not called again).
-  virtual void SetChangeListener(std::function<void(const StoreChange&)> listener) = 0;
 };
 
 }  // namespace tokenbroker

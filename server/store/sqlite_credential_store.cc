@@ -274,7 +274,7 @@ absl::StatusOr<std::unique_ptr<SqliteCredentialStore>> SqliteCredentialStore::Op
       new SqliteCredentialStore(path, std::move(db), cipher, clock));
 }
 
-absl::StatusOr<Integration> SqliteCredentialStore::Create(const Integration& integration) {
+absl::StatusOr<Integration> SqliteCredentialStore::CreateTx(const Integration& integration) {
   if (integration.id.empty()) return absl::InvalidArgumentError("integration id is empty");
   Integration stored = integration;
   stored.create_time = stored.update_time = clock_->Now();
@@ -345,8 +345,8 @@ absl::StatusOr<IntegrationPage> SqliteCredentialStore::List(int page_size,
   return internal::DecodePage(cipher_, std::move(rows), more);
 }
 
-absl::StatusOr<Integration> SqliteCredentialStore::Update(const Integration& integration,
-                                                          absl::string_view expected_etag) {
+absl::StatusOr<Integration> SqliteCredentialStore::UpdateTx(const Integration& integration,
+                                                            absl::string_view expected_etag) {
   Integration stored = integration;
   stored.update_time = clock_->Now();
   stored.etag = NewEtag();
@@ -388,7 +388,8 @@ absl::StatusOr<Integration> SqliteCredentialStore::Update(const Integration& int
   return stored;
 }
 
-absl::Status SqliteCredentialStore::Delete(absl::string_view id, absl::string_view expected_etag) {
+absl::Status SqliteCredentialStore::DeleteTx(absl::string_view id,
+                                             absl::string_view expected_etag) {
   absl::MutexLock lock(&mu_);
   TB_ASSIGN_OR_RETURN(SqliteTransaction tx, SqliteTransaction::Begin(db_.get()));
   {
@@ -410,7 +411,7 @@ absl::Status SqliteCredentialStore::Delete(absl::string_view id, absl::string_vi
   return tx.Commit();
 }
 
-absl::Status SqliteCredentialStore::PutToken(absl::string_view id, const AccessToken& token) {
+absl::Status SqliteCredentialStore::PutTokenTx(absl::string_view id, const AccessToken& token) {
   TB_ASSIGN_OR_RETURN(Sealed sealed,
                       SealWith(cipher_, token.access_token.value(), internal::TokenContext(id)));
   absl::MutexLock lock(&mu_);
@@ -681,6 +682,40 @@ absl::Status SqliteCredentialStore::RekeyTable(
     // Outside the mutex: the callback may call the store.
     if (on_progress) on_progress(*progress);
   }
+}
+
+// The writes tell the change feed after they commit.
+absl::StatusOr<Integration> SqliteCredentialStore::Create(const Integration& integration) {
+  absl::StatusOr<Integration> created = CreateTx(integration);
+  if (created.ok()) feed_.Deliver({StoreChange::Kind::kIntegration, integration.id});
+  return created;
+}
+
+absl::StatusOr<Integration> SqliteCredentialStore::Update(const Integration& integration,
+                                                          absl::string_view expected_etag) {
+  absl::StatusOr<Integration> updated = UpdateTx(integration, expected_etag);
+  if (updated.ok()) feed_.Deliver({StoreChange::Kind::kIntegration, integration.id});
+  return updated;
+}
+
+absl::Status SqliteCredentialStore::Delete(absl::string_view id, absl::string_view expected_etag) {
+  absl::Status deleted = DeleteTx(id, expected_etag);
+  if (deleted.ok()) {
+    StoreChange change{StoreChange::Kind::kIntegration, std::string(id)};
+    change.deleted = true;
+    feed_.Deliver(change);
+  }
+  return deleted;
+}
+
+absl::Status SqliteCredentialStore::PutToken(absl::string_view id, const AccessToken& token) {
+  absl::Status put = PutTokenTx(id, token);
+  if (put.ok()) {
+    StoreChange change{StoreChange::Kind::kToken, std::string(id)};
+    change.token_expire_time = token.expire_time;
+    feed_.Deliver(change);
+  }
+  return put;
 }
 
 }  // namespace tokenbroker

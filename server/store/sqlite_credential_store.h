@@ -87,6 +87,10 @@ class SqliteCredentialStore final : public CredentialStore {
   absl::Status Delete(absl::string_view id, absl::string_view expected_etag) override;
   absl::Status PutToken(absl::string_view id, const AccessToken& token) override;
   absl::StatusOr<std::optional<AccessToken>> GetToken(absl::string_view id) override;
+  // In-process: the listener runs on the writer's thread after the commit.
+  void SetChangeListener(StoreChangeListener listener) override {
+    feed_.SetListener(std::move(listener));
+  }
 
   // Runs `PRAGMA integrity_check` and `PRAGMA foreign_key_check` on a
   // snapshot. OK when both are clean, DATA_LOSS with the first problems
@@ -135,6 +139,14 @@ class SqliteCredentialStore final : public CredentialStore {
   absl::StatusOr<std::vector<std::string>> KeyIdsInUse();
 
  private:
+  // The writes, without telling the change feed.
+  absl::StatusOr<Integration> CreateTx(const Integration& integration);
+  absl::StatusOr<Integration> UpdateTx(const Integration& integration,
+                                       absl::string_view expected_etag);
+  absl::Status DeleteTx(absl::string_view id, absl::string_view expected_etag);
+  absl::Status PutTokenTx(absl::string_view id, const AccessToken& token);
+  ChangeFanout feed_;
+
   SqliteCredentialStore(std::string path, std::unique_ptr<internal::SqliteConnection> db,
                         EnvelopeCipher* cipher, const Clock* clock);
 

@@ -221,16 +221,22 @@ TEST_F(PostgresStoreTest, OpenOfANewerSchemaIsFailedPrecondition) {
 TEST_F(PostgresStoreTest, LeaseIsRefusedToOthersWhileHeldAndExtendedForTheHolder) {
   auto store = OpenStore(FreshDsn());
   ASSERT_NE(store, nullptr);
-  EXPECT_EQ(store->TryAcquireRefreshLease("acme", "replica-a", absl::Minutes(1)).value(), true);
-  EXPECT_EQ(store->TryAcquireRefreshLease("acme", "replica-b", absl::Minutes(1)).value(), false);
-  EXPECT_EQ(store->TryAcquireRefreshLease("acme", "replica-a", absl::Minutes(1)).value(), true);
+  EXPECT_EQ(store->TryAcquireRefreshLease("acme", "replica-a", absl::Minutes(1)).value().held,
+            true);
+  EXPECT_EQ(store->TryAcquireRefreshLease("acme", "replica-b", absl::Minutes(1)).value().held,
+            false);
+  EXPECT_EQ(store->TryAcquireRefreshLease("acme", "replica-a", absl::Minutes(1)).value().held,
+            true);
   // Leases are per integration.
-  EXPECT_EQ(store->TryAcquireRefreshLease("other", "replica-b", absl::Minutes(1)).value(), true);
+  EXPECT_EQ(store->TryAcquireRefreshLease("other", "replica-b", absl::Minutes(1)).value().held,
+            true);
   // Releasing someone else's lease does nothing.
   ASSERT_TRUE(store->ReleaseRefreshLease("acme", "replica-b").ok());
-  EXPECT_EQ(store->TryAcquireRefreshLease("acme", "replica-b", absl::Minutes(1)).value(), false);
+  EXPECT_EQ(store->TryAcquireRefreshLease("acme", "replica-b", absl::Minutes(1)).value().held,
+            false);
   ASSERT_TRUE(store->ReleaseRefreshLease("acme", "replica-a").ok());
-  EXPECT_EQ(store->TryAcquireRefreshLease("acme", "replica-b", absl::Minutes(1)).value(), true);
+  EXPECT_EQ(store->TryAcquireRefreshLease("acme", "replica-b", absl::Minutes(1)).value().held,
+            true);
 }
 
 TEST_F(PostgresStoreTest, LeaseExpiresByTheDatabaseClockNotTheReplicas) {
@@ -242,11 +248,11 @@ TEST_F(PostgresStoreTest, LeaseExpiresByTheDatabaseClockNotTheReplicas) {
   auto b = OpenStore(dsn, &ahead);
   ASSERT_NE(a, nullptr);
   ASSERT_NE(b, nullptr);
-  EXPECT_EQ(a->TryAcquireRefreshLease("acme", "a", absl::Seconds(1)).value(), true);
-  EXPECT_EQ(b->TryAcquireRefreshLease("acme", "b", absl::Seconds(1)).value(), false);
+  EXPECT_EQ(a->TryAcquireRefreshLease("acme", "a", absl::Seconds(1)).value().held, true);
+  EXPECT_EQ(b->TryAcquireRefreshLease("acme", "b", absl::Seconds(1)).value().held, false);
   absl::SleepFor(absl::Milliseconds(1300));
-  EXPECT_EQ(b->TryAcquireRefreshLease("acme", "b", absl::Seconds(30)).value(), true);
-  EXPECT_EQ(a->TryAcquireRefreshLease("acme", "a", absl::Seconds(1)).value(), false);
+  EXPECT_EQ(b->TryAcquireRefreshLease("acme", "b", absl::Seconds(30)).value().held, true);
+  EXPECT_EQ(a->TryAcquireRefreshLease("acme", "a", absl::Seconds(1)).value().held, false);
   absl::StatusOr<std::string> holder = SharedServer()->Psql(
       DatabaseOf(dsn),
       "SELECT holder || ' ' || (expires_at > now() + interval '20 seconds') FROM refresh_leases");
@@ -261,10 +267,10 @@ TEST_F(PostgresStoreTest, ConcurrentLeaseAttemptsHaveOneWinner) {
   std::vector<std::thread> threads;
   for (int i = 0; i < 8; ++i) {
     threads.emplace_back([&, i] {
-      absl::StatusOr<bool> held =
+      absl::StatusOr<LeaseGrant> grant =
           store->TryAcquireRefreshLease("acme", absl::StrCat("r", i), absl::Minutes(1));
-      EXPECT_TRUE(held.ok()) << held.status();
-      if (held.ok() && *held) ++winners;
+      EXPECT_TRUE(grant.ok()) << grant.status();
+      if (grant.ok() && grant->held) ++winners;
     });
   }
   for (auto& t : threads) t.join();
@@ -275,9 +281,9 @@ TEST_F(PostgresStoreTest, DeleteDropsTheLease) {
   auto store = OpenStore(FreshDsn());
   ASSERT_NE(store, nullptr);
   ASSERT_TRUE(store->Create(Sample("acme")).ok());
-  ASSERT_TRUE(store->TryAcquireRefreshLease("acme", "a", absl::Minutes(5)).value());
+  ASSERT_TRUE(store->TryAcquireRefreshLease("acme", "a", absl::Minutes(5)).value().held);
   ASSERT_TRUE(store->Delete("acme", "").ok());
-  EXPECT_TRUE(store->TryAcquireRefreshLease("acme", "b", absl::Minutes(5)).value());
+  EXPECT_TRUE(store->TryAcquireRefreshLease("acme", "b", absl::Minutes(5)).value().held);
 }
 
 TEST_F(PostgresStoreTest, ChangeFeedDeliversChangesFromAnotherReplica) {

@@ -10,6 +10,7 @@
 
 #include "absl/synchronization/mutex.h"
 #include "server/common/clock.h"
+#include "server/store/credential_store.h"
 #include "server/store/replica_coordination.h"
 
 namespace tokenbroker::testing {
@@ -51,38 +52,38 @@ class LeaseTable {
 
 class FakeReplicaCoordination final : public ReplicaCoordination {
  public:
-  explicit FakeReplicaCoordination(LeaseTable* table) : table_(table) {}
+  // `store` (not owned; may be null) is the shared store whose tokens a
+  // lease grant reads and PutTokenAndReleaseLease writes.
+  explicit FakeReplicaCoordination(LeaseTable* table, CredentialStore* store = nullptr)
+      : table_(table), store_(store) {}
 
-  absl::StatusOr<bool> TryAcquireRefreshLease(absl::string_view id, absl::string_view holder,
-                                              absl::Duration ttl) override {
+  absl::StatusOr<LeaseGrant> TryAcquireRefreshLease(absl::string_view id, absl::string_view holder,
+                                                    absl::Duration ttl) override {
     if (!failure_.ok()) return failure_;
-    return table_->TryAcquire(std::string(id), std::string(holder), ttl);
+    LeaseGrant grant{table_->TryAcquire(std::string(id), std::string(holder), ttl), std::nullopt};
+    if (grant.held && store_ != nullptr) {
+      absl::StatusOr<std::optional<AccessToken>> token = store_->GetToken(id);
+      if (!token.ok()) return token.status();
+      grant.stored_token = *std::move(token);
+    }
+    return grant;
+  }
+  absl::Status PutTokenAndReleaseLease(absl::string_view id, const AccessToken& token,
+                                       absl::string_view holder) override {
+    absl::Status put = store_ != nullptr ? store_->PutToken(id, token) : absl::OkStatus();
+    table_->Release(std::string(id), std::string(holder));
+    return put;
   }
   absl::Status ReleaseRefreshLease(absl::string_view id, absl::string_view holder) override {
     table_->Release(std::string(id), std::string(holder));
     return absl::OkStatus();
   }
-  void SetChangeListener(std::function<void(const StoreChange&)> listener) override {
-    absl::MutexLock lock(&mu_);
-    listener_ = std::move(listener);
-  }
-
-  // Hands `change` to the listener, as the store's feed would.
-  void Deliver(const StoreChange& change) {
-    std::function<void(const StoreChange&)> listener;
-    {
-      absl::MutexLock lock(&mu_);
-      listener = listener_;
-    }
-    if (listener) listener(change);
-  }
   void FailWith(absl::Status status) { failure_ = std::move(status); }
 
  private:
   LeaseTable* const table_;
+  CredentialStore* const store_;
   absl::Status failure_;
-  absl::Mutex mu_;
-  std::function<void(const StoreChange&)> listener_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace tokenbroker::testing
