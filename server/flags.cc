@@ -101,8 +101,9 @@ ABSL_FLAG(absl::Duration, ims_connect_timeout, absl::Seconds(5),
 ABSL_FLAG(absl::Duration, ims_timeout, absl::Seconds(30),
           "Whole-request timeout of one IMS call. Env: TOKENBROKER_IMS_TIMEOUT.");
 ABSL_FLAG(int, ims_max_attempts, 4,
-          "Attempts per exchange on 429/5xx/timeouts (exponential backoff with jitter, "
-          "Retry-After honoured). Env: TOKENBROKER_IMS_MAX_ATTEMPTS.");
+          "Exchanges a caller waits through on 429/5xx/timeouts before it gets the error "
+          "(backoff with jitter per integration, Retry-After honoured; no thread sleeps). "
+          "Env: TOKENBROKER_IMS_MAX_ATTEMPTS.");
 ABSL_FLAG(double, refresh_at, 0.75,
           "Refresh a token once this fraction of its lifetime has passed. "
           "Env: TOKENBROKER_REFRESH_AT.");
@@ -113,7 +114,12 @@ ABSL_FLAG(absl::Duration, min_validity, absl::Seconds(60),
           "Minimum remaining validity of a returned token when the caller sets none (capped at "
           "10% of the token's lifetime). Env: TOKENBROKER_MIN_VALIDITY.");
 ABSL_FLAG(int, exchange_threads, 8,
-          "Threads that run IMS exchanges (blocking HTTP). Env: TOKENBROKER_EXCHANGE_THREADS.");
+          "Threads kept to run IMS exchanges (blocking HTTP). Env: TOKENBROKER_EXCHANGE_THREADS.");
+ABSL_FLAG(int, exchange_max_threads, 128,
+          "Most threads running IMS exchanges at once: the pool grows past --exchange-threads "
+          "while exchanges queue (e.g. IMS hangs for some integrations), first mints that "
+          "callers wait for ahead of refreshes and retries. Env: "
+          "TOKENBROKER_EXCHANGE_MAX_THREADS.");
 ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(10),
           "On SIGTERM, how long in-flight calls may finish before they are cancelled. "
           "Env: TOKENBROKER_SHUTDOWN_GRACE.");
@@ -169,6 +175,7 @@ constexpr const char* kFlagNames[] = {"tls_cert",
                                       "refresh_jitter",
                                       "min_validity",
                                       "exchange_threads",
+                                      "exchange_max_threads",
                                       "shutdown_grace",
                                       "shutdown_delay",
                                       "metrics_listen",
@@ -266,6 +273,7 @@ absl::StatusOr<ServerOptions> ParseServerFlags(int argc, char** argv,
   o.refresh.jitter_fraction = absl::GetFlag(FLAGS_refresh_jitter);
   o.refresh.default_min_validity = absl::GetFlag(FLAGS_min_validity);
   o.exchange_threads = absl::GetFlag(FLAGS_exchange_threads);
+  o.exchange_max_threads = absl::GetFlag(FLAGS_exchange_max_threads);
   o.metrics_listen = absl::GetFlag(FLAGS_metrics_listen);
   o.replica_id = absl::GetFlag(FLAGS_replica_id);
   if (o.replica_id.empty()) {

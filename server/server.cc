@@ -38,7 +38,6 @@
 #include "server/ims/dispatching_exchanger.h"
 #include "server/ims/jwt_exchanger.h"
 #include "server/ims/oauth_s2s_exchanger.h"
-#include "server/ims/retrying_exchanger.h"
 #include "server/metrics/instrumented_store.h"
 #include "server/metrics/metrics.h"
 #include "server/store/memory_credential_store.h"
@@ -241,6 +240,9 @@ absl::Status ValidateOptions(const ServerOptions& o) {
   if (o.exchange_threads < 1 || o.exchange_threads > 256) {
     return InvalidField("--exchange-threads", "must be 1..256");
   }
+  if (o.exchange_max_threads < o.exchange_threads || o.exchange_max_threads > 1024) {
+    return InvalidField("--exchange-max-threads", "must be --exchange-threads..1024");
+  }
   if (o.store_pool_size < 1 || o.store_pool_size > 256) {
     return InvalidField("--store-pool-size", "must be 1..256");
   }
@@ -366,30 +368,29 @@ absl::StatusOr<std::unique_ptr<Server>> Server::BuildAndStart(const ServerOption
   ims.oauth_token_path = options.ims_token_path;
   ims.jwt_exchange_path = options.ims_jwt_path;
   ims.request_timeout = options.ims_timeout;
-  RetryPolicy retry;
-  retry.max_attempts = options.ims_max_attempts;
-  c.exchanger = std::make_unique<RetryingExchanger>(
-      std::make_unique<DispatchingExchanger>(
-          std::make_unique<OAuthServerToServerExchanger>(c.transport.get(), SystemClock::Get(),
-                                                         ims),
-          std::make_unique<JwtExchanger>(c.transport.get(), SystemClock::Get(), ims)),
-      retry, RealSleeper::Get(), &c.random);
+  // No retry decorator: the broker owns retries (per-integration backoff in
+  // its scheduler), so no exchange thread ever sleeps.
+  c.exchanger = std::make_unique<DispatchingExchanger>(
+      std::make_unique<OAuthServerToServerExchanger>(c.transport.get(), SystemClock::Get(), ims),
+      std::make_unique<JwtExchanger>(c.transport.get(), SystemClock::Get(), ims));
 
-  c.exchange_pool = std::make_unique<ThreadPool>(options.exchange_threads);
+  c.exchange_pool =
+      std::make_unique<ThreadPool>(options.exchange_threads, options.exchange_max_threads);
   c.admin_pool = std::make_unique<ThreadPool>(options.admin_threads);
-  c.broker = std::make_unique<TokenBroker>(store, c.exchanger.get(), c.exchange_pool.get(),
-                                           SystemClock::Get(), &c.random, options.refresh);
-  c.broker->SetMetrics(c.metrics.get());
+  BrokerOptions broker_options;
+  broker_options.refresh = options.refresh;
+  broker_options.max_attempts = options.ims_max_attempts;
+  broker_options.observer = c.metrics.get();
   if (c.storage.coordination != nullptr) {
-    ReplicaOptions replica;
-    replica.coordination = c.storage.coordination;
-    replica.replica_id = options.replica_id;
-    replica.lease_ttl = options.refresh_lease_ttl;
-    c.broker->EnableReplicaCoordination(replica);
+    broker_options.replica.coordination = c.storage.coordination;
+    broker_options.replica.replica_id = options.replica_id;
+    broker_options.replica.lease_ttl = options.refresh_lease_ttl;
     Log(LogLevel::kInfo, "replica coordination on: refreshes are shared through the store",
         {{"replica_id", options.replica_id},
          {"lease_ttl", absl::FormatDuration(options.refresh_lease_ttl)}});
   }
+  c.broker = std::make_unique<TokenBroker>(store, c.exchanger.get(), c.exchange_pool.get(),
+                                           SystemClock::Get(), &c.random, broker_options);
   TokenBroker* broker = c.broker.get();
   c.metrics->SetCacheSource([broker] { return broker->SampleCache(); });
   if (options.policy_file.empty()) {
@@ -432,8 +433,8 @@ absl::StatusOr<std::unique_ptr<Server>> Server::BuildAndStart(const ServerOption
   c.token_service = std::make_unique<TokenServiceImpl>(c.broker.get(), &c.api);
   ValidationOptions validation;
   validation.allow_insecure_ims_http = options.allow_insecure_ims_http;
-  c.integration_service = std::make_unique<IntegrationServiceImpl>(
-      store, c.broker.get(), c.admin_pool.get(), validation, &c.api);
+  c.integration_service =
+      std::make_unique<IntegrationServiceImpl>(store, c.admin_pool.get(), validation, &c.api);
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();

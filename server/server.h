@@ -62,6 +62,7 @@ struct ServerOptions {
   int ims_max_attempts = 4;
   RefreshPolicy refresh;
   int exchange_threads = 8;
+  int exchange_max_threads = 128;
   int admin_threads = 4;
   // Prometheus metrics (GET /metrics) on this host:port; empty: off.
   std::string metrics_listen;

@@ -96,11 +96,10 @@ absl::StatusOr<v1::Integration> IntegrationServiceImpl::Update(
   }
   TB_RETURN_IF_ERROR(ApplyUpdate(request.integration(), request.update_mask(), &merged));
   TB_RETURN_IF_ERROR(ValidateIntegration(merged, options_, "integration."));
-  TB_ASSIGN_OR_RETURN(Integration stored, store_->Update(merged, etag));
-  bool only_cosmetic =
-      std::all_of(request.update_mask().paths().begin(), request.update_mask().paths().end(),
-                  [](const std::string& p) { return p == "display_name"; });
-  if (!only_cosmetic) broker_->Invalidate(id);
+  // Written with the etag it was read with: a concurrent change of another
+  // field makes this ABORTED instead of being silently overwritten. The
+  // broker hears of the change through the store's change feed.
+  TB_ASSIGN_OR_RETURN(Integration stored, store_->Update(merged, merged.etag));
   Log(LogLevel::kInfo, "integration updated",
       {{"integration", id}, {"fields", absl::StrJoin(request.update_mask().paths(), ",")}});
   return ToProto(stored);
@@ -109,7 +108,6 @@ absl::StatusOr<v1::Integration> IntegrationServiceImpl::Update(
 absl::Status IntegrationServiceImpl::Delete(const v1::DeleteIntegrationRequest& request) {
   TB_ASSIGN_OR_RETURN(std::string id, ParseIntegrationName(request.name(), "name"));
   TB_RETURN_IF_ERROR(store_->Delete(id, request.etag()));
-  broker_->Remove(id);
   Log(LogLevel::kInfo, "integration deleted", {{"integration", id}});
   return absl::OkStatus();
 }

@@ -3,7 +3,6 @@
 
 #include "server/api/call_guard.h"
 #include "server/api/convert.h"
-#include "server/broker/token_broker.h"
 #include "server/common/executor.h"
 #include "server/store/credential_store.h"
 #include "tokenbroker/v1/integration_service.grpc.pb.h"
@@ -14,10 +13,11 @@ namespace tokenbroker {
 // block, so each RPC runs on `executor` and finishes its reactor from there.
 class IntegrationServiceImpl final : public v1::IntegrationService::CallbackService {
  public:
-  // `api` must outlive the service.
-  IntegrationServiceImpl(CredentialStore* store, TokenBroker* broker, Executor* executor,
-                         ValidationOptions options, const ApiContext* api)
-      : store_(store), broker_(broker), executor_(executor), options_(options), api_(api) {}
+  // `api` must outlive the service. The broker needs no telling: it hears
+  // of every change through the store's change feed.
+  IntegrationServiceImpl(CredentialStore* store, Executor* executor, ValidationOptions options,
+                         const ApiContext* api)
+      : store_(store), executor_(executor), options_(options), api_(api) {}
 
   grpc::ServerUnaryReactor* CreateIntegration(grpc::CallbackServerContext* context,
                                               const v1::CreateIntegrationRequest* request,
@@ -45,7 +45,6 @@ class IntegrationServiceImpl final : public v1::IntegrationService::CallbackServ
 
  private:
   CredentialStore* const store_;
-  TokenBroker* const broker_;
   Executor* const executor_;
   const ValidationOptions options_;
   const ApiContext* const api_;

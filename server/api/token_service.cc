@@ -20,7 +20,8 @@ class WatchReactor final : public grpc::ServerWriteReactor<v1::WatchAccessTokens
     shared_ = std::make_shared<Shared>();
     shared_->reactor = this;
     auto shared = shared_;
-    handle_ = broker_->Watch(id_, [shared](absl::StatusOr<SnapshotPtr> r) { Push(shared, r); });
+    handle_ =
+        broker_->Watch(id_, [shared](absl::StatusOr<SnapshotPtr> r) { Push(shared, r); }).handle;
     broker_->GetToken(id_, std::nullopt,
                       [shared](absl::StatusOr<SnapshotPtr> r) { Push(shared, r); });
   }

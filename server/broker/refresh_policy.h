@@ -17,9 +17,10 @@ struct RefreshPolicy {
   // min(default_min_validity, lifetime * default_min_validity_fraction).
   absl::Duration default_min_validity = absl::Seconds(60);
   double default_min_validity_fraction = 0.1;
-  // Backoff of background refreshes that fail: initial * 2^(n-1), capped,
-  // with jitter, and never later than a fraction of the time left.
-  absl::Duration failure_backoff_initial = absl::Seconds(1);
+  // Backoff after failed exchanges (per integration, whoever asked):
+  // initial * 2^(n-1), capped, times a jitter in [0.5, 1), and while a
+  // token is still valid never later than a quarter of the time it has left.
+  absl::Duration failure_backoff_initial = absl::Milliseconds(250);
   absl::Duration failure_backoff_max = absl::Seconds(60);
 };
 

@@ -6,7 +6,9 @@
 #include <thread>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 
 namespace tokenbroker {
 
@@ -15,28 +17,52 @@ namespace tokenbroker {
 // them inline). Schedule() is thread-safe and never blocks on the closure.
 class Executor {
  public:
+  // kHigh work starts before any queued kLow work (e.g. a first mint that
+  // callers wait for, ahead of refreshes and retries).
+  enum class Priority { kHigh, kLow };
+
   virtual ~Executor() = default;
   virtual void Schedule(std::function<void()> fn) = 0;
+  // The default ignores the priority.
+  virtual void Schedule(std::function<void()> fn, Priority priority) { Schedule(std::move(fn)); }
 };
 
-// A fixed pool of threads draining one FIFO queue. The destructor runs what
-// is queued, then joins.
+// A pool of threads draining two FIFO queues, kHigh first. It keeps
+// `min_threads` and grows up to `max_threads` while work is queued and no
+// thread is idle (IMS exchanges block on the network: a few hanging ones
+// must not hold up the rest); a thread above `min_threads` idle for
+// `idle_timeout` exits. The destructor runs what is queued, then joins.
 class ThreadPool final : public Executor {
  public:
-  explicit ThreadPool(int threads);
+  explicit ThreadPool(int min_threads, int max_threads = 0,
+                      absl::Duration idle_timeout = absl::Seconds(30));
   ~ThreadPool() override;
   ThreadPool(const ThreadPool&) = delete;
   ThreadPool& operator=(const ThreadPool&) = delete;
 
-  void Schedule(std::function<void()> fn) override;
+  void Schedule(std::function<void()> fn) override { Schedule(std::move(fn), Priority::kLow); }
+  void Schedule(std::function<void()> fn, Priority priority) override;
+
+  int threads() const;
 
  private:
   void Work();
+  void SpawnLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The calling thread leaves the pool (joined later by SpawnLocked or the
+  // destructor: it no longer needs mu_ once it has released it).
+  void ExitLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
-  absl::Mutex mu_;
-  std::deque<std::function<void()>> queue_ ABSL_GUARDED_BY(mu_);
+  const int min_threads_;
+  const int max_threads_;
+  const absl::Duration idle_timeout_;
+  mutable absl::Mutex mu_;
+  std::deque<std::function<void()>> high_ ABSL_GUARDED_BY(mu_);
+  std::deque<std::function<void()>> low_ ABSL_GUARDED_BY(mu_);
+  int live_ ABSL_GUARDED_BY(mu_) = 0;
+  int idle_ ABSL_GUARDED_BY(mu_) = 0;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
-  std::vector<std::thread> threads_;
+  absl::flat_hash_map<std::thread::id, std::thread> threads_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::thread> exited_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace tokenbroker

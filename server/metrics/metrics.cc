@@ -93,20 +93,6 @@ class ScrapeCollectable final : public prometheus::Collectable {
 
 }  // namespace
 
-absl::string_view RefreshTriggerName(RefreshTrigger trigger) {
-  switch (trigger) {
-    case RefreshTrigger::kCold:
-      return "cold";
-    case RefreshTrigger::kScheduled:
-      return "scheduled";
-    case RefreshTrigger::kForced:
-      return "forced";
-    case RefreshTrigger::kInvalidated:
-      return "invalidated";
-  }
-  return "unknown";
-}
-
 struct Metrics::Impl {
   std::shared_ptr<prometheus::Registry> registry = std::make_shared<prometheus::Registry>();
   std::shared_ptr<ScrapeCollectable> scrape = std::make_shared<ScrapeCollectable>();

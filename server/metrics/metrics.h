@@ -16,28 +16,16 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "server/broker/broker_observer.h"
 
 namespace tokenbroker {
 
-// Why a token was minted (the `trigger` label).
-enum class RefreshTrigger { kCold, kScheduled, kForced, kInvalidated };
-absl::string_view RefreshTriggerName(RefreshTrigger trigger);
-
-// What the broker's cache looks like at scrape time.
-struct CacheSample {
-  int64_t hits = 0;
-  int64_t misses = 0;
-  int64_t entries = 0;
-  // Every cached token: integration id and expiry.
-  std::vector<std::pair<std::string, absl::Time>> tokens;
-};
-
-// Thread-safe.
-class Metrics {
+// Thread-safe. The broker reports to it as its BrokerObserver.
+class Metrics final : public BrokerObserver {
  public:
   // `rpc_methods`: full gRPC method names the API records.
   explicit Metrics(const std::vector<std::string>& rpc_methods);
-  ~Metrics();
+  ~Metrics() override;
   Metrics(const Metrics&) = delete;
   Metrics& operator=(const Metrics&) = delete;
 
@@ -55,6 +43,16 @@ class Metrics {
   // "lease_busy" (another replica is minting), "lease_error".
   void RecordReplicaEvent(absl::string_view event);
   void SetReady(bool ready);
+
+  // BrokerObserver.
+  void OnImsExchange(absl::string_view flow, absl::Duration latency,
+                     const absl::Status& result) override {
+    RecordImsExchange(flow, latency, result);
+  }
+  void OnRefresh(RefreshTrigger trigger, const absl::Status& result) override {
+    RecordRefresh(trigger, result);
+  }
+  void OnReplicaEvent(absl::string_view event) override { RecordReplicaEvent(event); }
   // Called at every scrape for the cache counters and per-token gauges.
   void SetCacheSource(std::function<CacheSample()> source);
 

@@ -12,6 +12,7 @@
 #include "tests/testing/fake_clock.h"
 #include "tests/testing/fake_exchanger.h"
 #include "tests/testing/fake_replica_coordination.h"
+#include "tests/testing/replica_store_view.h"
 
 namespace tokenbroker {
 namespace {
@@ -24,21 +25,23 @@ using ::tokenbroker::testing::FixedRandomSource;
 using ::tokenbroker::testing::LeaseTable;
 using ::tokenbroker::testing::MakeIntegration;
 using ::tokenbroker::testing::ManualExecutor;
+using ::tokenbroker::testing::ReplicaStoreView;
 using ::tokenbroker::testing::Result;
 
 // One replica: its own broker, exchanger, executor and view of the feed.
 struct Replica {
   Replica(const std::string& name, CredentialStore* store, LeaseTable* leases, FakeClock* clock,
           RandomSource* random, RefreshPolicy policy)
-      : exchanger(clock, absl::Seconds(100)), coordination(leases), metrics({}) {
-    broker = std::make_unique<TokenBroker>(store, &exchanger, &executor, clock, random, policy);
-    broker->SetMetrics(&metrics);
-    ReplicaOptions options;
-    options.coordination = &coordination;
-    options.replica_id = name;
-    options.lease_ttl = absl::Seconds(10);
-    options.lease_retry = absl::Milliseconds(250);
-    broker->EnableReplicaCoordination(options);
+      : view(store),
+        exchanger(clock, absl::Seconds(100)),
+        coordination(leases, store),
+        metrics({}) {
+    BrokerOptions options{.refresh = policy, .observer = &metrics};
+    options.replica.coordination = &coordination;
+    options.replica.replica_id = name;
+    options.replica.lease_ttl = absl::Seconds(10);
+    options.replica.lease_retry = absl::Milliseconds(250);
+    broker = std::make_unique<TokenBroker>(&view, &exchanger, &executor, clock, random, options);
   }
   Result Get(const std::string& id) {
     Result r;
@@ -46,6 +49,7 @@ struct Replica {
     executor.RunAll();
     return r;
   }
+  ReplicaStoreView view;  // the feed reaches it when the test says
   FakeTokenExchanger exchanger;
   ManualExecutor executor;
   FakeReplicaCoordination coordination;
@@ -61,10 +65,12 @@ class ReplicaCoordinationTest : public ::testing::Test {
     b_ = std::make_unique<Replica>("b", &store_, &leases_, &clock_, &random_, policy_);
     EXPECT_TRUE(store_.Create(MakeIntegration("acme")).ok());
   }
-  // The store's feed tells both replicas of a new token.
+  // The store's feed tells both replicas of a new token (and its expiry).
   void TokenStored(const std::string& id) {
-    a_->coordination.Deliver({StoreChange::Kind::kToken, id});
-    b_->coordination.Deliver({StoreChange::Kind::kToken, id});
+    StoreChange change{StoreChange::Kind::kToken, id};
+    change.token_expire_time = (*store_.GetToken(id))->expire_time;
+    a_->view.Deliver(change);
+    b_->view.Deliver(change);
     a_->executor.RunAll();
     b_->executor.RunAll();
   }
@@ -174,14 +180,14 @@ TEST_F(ReplicaCoordinationTest, ChangedCredentialsOnAnotherReplicaInvalidateTheC
   stored.display_name = "renamed";
   ASSERT_TRUE(store_.Update(stored, "").ok());
   ASSERT_TRUE(store_.PutToken("acme", (**b0.value)->token).ok());  // Update dropped it
-  b_->coordination.Deliver({StoreChange::Kind::kIntegration, "acme"});
+  b_->view.Deliver({StoreChange::Kind::kIntegration, "acme"});
   b_->executor.RunAll();
   EXPECT_EQ(b_->Get("acme").expire(), b0.expire());
   // A new secret does not.
   stored = *store_.Get("acme");
   stored.credentials.client_secrets = {SecretString(std::string("rotated"))};
   ASSERT_TRUE(store_.Update(stored, "").ok());
-  b_->coordination.Deliver({StoreChange::Kind::kIntegration, "acme"});
+  b_->view.Deliver({StoreChange::Kind::kIntegration, "acme"});
   b_->executor.RunAll();
   clock_.Advance(absl::Seconds(1));
   Result b1 = b_->Get("acme");
@@ -197,7 +203,7 @@ TEST_F(ReplicaCoordinationTest, DeletedOnAnotherReplicaEndsWatches) {
     if (!r.ok()) ended = r.status();
   });
   ASSERT_TRUE(store_.Delete("acme", "").ok());
-  b_->coordination.Deliver({StoreChange::Kind::kIntegration, "acme"});
+  b_->view.Deliver({StoreChange::Kind::kIntegration, "acme"});
   b_->executor.RunAll();
   ASSERT_TRUE(ended.has_value());
   EXPECT_TRUE(absl::IsNotFound(*ended));

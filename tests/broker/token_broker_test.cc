@@ -1,10 +1,13 @@
 #include "server/broker/token_broker.h"
 
+#include <algorithm>
 #include <atomic>
 #include <optional>
+#include <vector>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "server/common/error_details.h"
 #include "server/store/memory_credential_store.h"
 #include "tests/broker/broker_test_util.h"
 #include "tests/testing/fake_clock.h"
@@ -27,8 +30,8 @@ class TokenBrokerTest : public ::testing::Test {
     policy_.refresh_fraction = 0.75;
     policy_.jitter_fraction = 0.1;
     policy_.default_min_validity = absl::Seconds(5);
-    broker_ =
-        std::make_unique<TokenBroker>(&store_, &exchanger_, &executor_, &clock_, &random_, policy_);
+    broker_ = std::make_unique<TokenBroker>(&store_, &exchanger_, &executor_, &clock_, &random_,
+                                            BrokerOptions{.refresh = policy_});
     EXPECT_TRUE(store_.Create(MakeIntegration("acme")).ok());
   }
 
@@ -37,6 +40,19 @@ class TokenBrokerTest : public ::testing::Test {
     broker_->GetToken(id, min, r.Callback());
     executor_.RunAll();
     return r;
+  }
+
+  // Runs queued work, then moves the fake clock to each wake-up the broker
+  // asked for (retries after failures), until `r` has its answer.
+  void Settle(const Result& r, int max_wakeups = 20) {
+    executor_.RunAll();
+    for (int i = 0; i < max_wakeups && !r.value.has_value(); ++i) {
+      broker_->RunDueRefreshes();
+      executor_.RunAll();
+      absl::Time next = broker_->RunDueRefreshes();  // including what the runs asked for
+      if (r.value.has_value() || next == absl::InfiniteFuture()) return;
+      clock_.Set(std::max(next, clock_.Now()));
+    }
   }
 
   FakeClock clock_;
@@ -67,7 +83,8 @@ TEST_F(TokenBrokerTest, GetTokenColdMintsOnceThenServesFromCacheInline) {
 
 TEST_F(TokenBrokerTest, ConcurrentColdCallersShareOneExchange) {
   testing::MockTokenExchanger mock;
-  TokenBroker broker(&store_, &mock, &executor_, &clock_, &random_, policy_);
+  TokenBroker broker(&store_, &mock, &executor_, &clock_, &random_,
+                     BrokerOptions{.refresh = policy_});
   AccessToken token;
   token.access_token = SecretString(std::string("shared"));
   token.issue_time = clock_.Now();
@@ -116,8 +133,11 @@ TEST_F(TokenBrokerTest, ServesCachedTokenWhileImsFailsThenUnavailableAfterExpiry
 
   clock_.Advance(absl::Seconds(20));  // now exactly at expiry
   Result expired = Get("acme");
+  EXPECT_FALSE(expired.value.has_value());  // waits for the retries
+  Settle(expired);
   ASSERT_TRUE(expired.value.has_value());
   EXPECT_EQ(expired.value->status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_THAT(std::string(expired.value->status().message()), HasSubstr("after 4 attempts"));
 }
 
 TEST_F(TokenBrokerTest, NeverReturnsATokenShorterThanTheMinimumValidity) {
@@ -157,10 +177,32 @@ TEST_F(TokenBrokerTest, DisabledIntegrationIsFailedPrecondition) {
   EXPECT_THAT(std::string(r.value->status().message()), HasSubstr("disabled"));
 }
 
-TEST_F(TokenBrokerTest, InvalidateDropsTheCachedToken) {
+TEST_F(TokenBrokerTest, NewSecretInTheStoreMintsANewTokenAtTheNextCall) {
   ASSERT_EQ(Get("acme").token(), "token-1");
-  broker_->Invalidate("acme");
+  Integration changed = store_.Get("acme").value();
+  changed.credentials.client_secrets[0] = SecretString(std::string("rotated"));
+  ASSERT_TRUE(store_.Update(changed, changed.etag).ok());  // the feed tells the broker
   EXPECT_EQ(Get("acme").token(), "token-2");
+  EXPECT_EQ(exchanger_.calls(), 2);
+}
+
+TEST_F(TokenBrokerTest, RenameInTheStoreKeepsTheCachedToken) {
+  ASSERT_EQ(Get("acme").token(), "token-1");
+  Integration renamed = store_.Get("acme").value();
+  renamed.display_name = "ACME, renamed";
+  ASSERT_TRUE(store_.Update(renamed, renamed.etag).ok());
+  EXPECT_EQ(Get("acme").token(), "token-1");  // same settings digest: reused
+  EXPECT_EQ(exchanger_.calls(), 1);
+}
+
+TEST_F(TokenBrokerTest, DisablingInTheStoreStopsServingTheCachedToken) {
+  ASSERT_EQ(Get("acme").token(), "token-1");
+  Integration disabled = store_.Get("acme").value();
+  disabled.state = IntegrationState::kDisabled;
+  ASSERT_TRUE(store_.Update(disabled, disabled.etag).ok());
+  Result r = Get("acme");
+  EXPECT_EQ(r.value->status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(broker_->cached_integrations(), 0);
 }
 
 TEST_F(TokenBrokerTest, ForcedRefreshMintsEvenWhenCached) {
@@ -177,7 +219,8 @@ TEST_F(TokenBrokerTest, ForcedRefreshReportsFailureEvenWithValidToken) {
   exchanger_.FailWith(absl::UnavailableError("IMS down"));
   Result r;
   broker_->Refresh("acme", r.Callback());
-  executor_.RunAll();
+  Settle(r);
+  ASSERT_TRUE(r.value.has_value());
   EXPECT_EQ(r.value->status().code(), absl::StatusCode::kUnavailable);
   EXPECT_EQ(Get("acme").token(), "token-1");
 }
@@ -197,8 +240,7 @@ TEST_F(TokenBrokerTest, WatchersGetEveryNewTokenAndNotFoundOnDelete) {
   broker_->RunDueRefreshes();  // watched: refreshed even without callers
   executor_.RunAll();
   EXPECT_THAT(seen, ::testing::ElementsAre("token-1", "token-2"));
-  ASSERT_TRUE(store_.Delete("acme", "").ok());
-  broker_->Remove("acme");
+  ASSERT_TRUE(store_.Delete("acme", "").ok());  // the feed tells the broker
   EXPECT_EQ(last_code, absl::StatusCode::kNotFound);
 }
 
@@ -217,7 +259,8 @@ TEST_F(TokenBrokerTest, WatchAfterALapsedRefreshReArmsIt) {
 
 TEST_F(TokenBrokerTest, RestartServesThePersistedTokenWithoutExchange) {
   ASSERT_EQ(Get("acme").token(), "token-1");
-  TokenBroker restarted(&store_, &exchanger_, &executor_, &clock_, &random_, policy_);
+  TokenBroker restarted(&store_, &exchanger_, &executor_, &clock_, &random_,
+                        BrokerOptions{.refresh = policy_});
   Result r;
   restarted.GetToken("acme", std::nullopt, r.Callback());
   executor_.RunAll();
@@ -230,7 +273,8 @@ TEST_F(TokenBrokerTest, JitterSpreadsRefreshesOfIntegrationsMintedTogether) {
   BitGenRandomSource random;
   RefreshPolicy policy = policy_;
   policy.jitter_fraction = 0.5;
-  TokenBroker broker(&store_, &exchanger, &executor_, &clock_, &random, policy);
+  TokenBroker broker(&store_, &exchanger, &executor_, &clock_, &random,
+                     BrokerOptions{.refresh = policy});
   for (int i = 0; i < 20; ++i) {
     std::string id = "int-" + std::to_string(i);
     ASSERT_TRUE(store_.Create(MakeIntegration(id)).ok());
@@ -251,6 +295,125 @@ TEST_F(TokenBrokerTest, JitterSpreadsRefreshesOfIntegrationsMintedTogether) {
   }
   EXPECT_GE(exchanger.calls(), 40);  // every integration refreshed at least once
   EXPECT_GE(distinct_steps, 5);
+}
+
+// ---- Backoff: kept per integration, owned by the scheduler ----------------
+
+TEST_F(TokenBrokerTest, CallersArrivingDuringABackoffWaitForTheRetryAndStartNoExchange) {
+  exchanger_.FailWith(absl::UnavailableError("IMS 503"));
+  Result first;
+  broker_->GetToken("acme", std::nullopt, first.Callback());
+  executor_.RunAll();
+  ASSERT_EQ(exchanger_.calls(), 1);
+  EXPECT_FALSE(first.value.has_value()) << "waits for the retry";
+  std::vector<Result> later(100);
+  for (Result& r : later) broker_->GetToken("acme", std::nullopt, r.Callback());
+  executor_.RunAll();
+  EXPECT_EQ(exchanger_.calls(), 1) << "callers during a backoff start no exchange";
+  EXPECT_EQ(executor_.pending(), 0u) << "no thread waits: the scheduler holds the retry";
+
+  exchanger_.FailWith(absl::OkStatus());
+  Settle(first);
+  ASSERT_TRUE(first.value.has_value());
+  EXPECT_EQ(first.token(), "token-1");
+  for (const Result& r : later) EXPECT_EQ(r.token(), "token-1");
+  EXPECT_EQ(exchanger_.calls(), 2);
+}
+
+TEST_F(TokenBrokerTest, RetryAfterHoldsBackEveryExchangeUntilItPasses) {
+  exchanger_.FailWith(WithRetryDelay(absl::UnavailableError("IMS 429"), absl::Seconds(5)));
+  Result first;
+  broker_->GetToken("acme", std::nullopt, first.Callback());
+  executor_.RunAll();
+  ASSERT_EQ(exchanger_.calls(), 1);
+  exchanger_.FailWith(absl::OkStatus());
+  clock_.Advance(absl::Milliseconds(4999));
+  Result eager;
+  broker_->GetToken("acme", std::nullopt, eager.Callback());
+  broker_->Refresh("acme", [](absl::StatusOr<SnapshotPtr>) {});
+  broker_->RunDueRefreshes();
+  executor_.RunAll();
+  EXPECT_EQ(exchanger_.calls(), 1) << "nothing goes to IMS before Retry-After allows";
+  clock_.Advance(absl::Milliseconds(1));
+  broker_->RunDueRefreshes();
+  executor_.RunAll();
+  EXPECT_EQ(exchanger_.calls(), 2);
+  EXPECT_EQ(first.token(), "token-1");
+  EXPECT_EQ(eager.token(), "token-1");
+}
+
+TEST_F(TokenBrokerTest, RetryAfterLongerThanACallerWaitsFailsItAtOnceWithRetryInfo) {
+  exchanger_.FailWith(WithRetryDelay(absl::UnavailableError("IMS 429"), absl::Minutes(5)));
+  Result r = Get("acme");
+  ASSERT_TRUE(r.value.has_value());
+  EXPECT_EQ(r.value->status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(GetRetryDelay(r.value->status()), absl::Minutes(5));
+  Result again = Get("acme");
+  ASSERT_TRUE(again.value.has_value());
+  EXPECT_EQ(again.value->status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(exchanger_.calls(), 1) << "the second caller did not reach IMS";
+}
+
+// Records when each exchange happened, by the fake clock.
+class RecordingExchanger final : public TokenExchanger {
+ public:
+  RecordingExchanger(TokenExchanger* inner, const Clock* clock) : inner_(inner), clock_(clock) {}
+  absl::StatusOr<AccessToken> Exchange(const Integration& integration) override {
+    times.push_back(clock_->Now());
+    return inner_->Exchange(integration);
+  }
+  std::vector<absl::Time> times;
+
+ private:
+  TokenExchanger* const inner_;
+  const Clock* const clock_;
+};
+
+TEST_F(TokenBrokerTest, DuringAnOutageImsSeesOneRequestPerBackoffIntervalWhateverCallersDo) {
+  RecordingExchanger recording(&exchanger_, &clock_);
+  BitGenRandomSource random;
+  TokenBroker broker(&store_, &recording, &executor_, &clock_, &random,
+                     BrokerOptions{.refresh = policy_});
+  exchanger_.FailWith(absl::UnavailableError("IMS 503"));
+  const absl::Time start = clock_.Now();
+  // A minute of outage, a caller every 50 ms (each waits through at most 4
+  // attempts, then the next one comes).
+  while (clock_.Now() < start + absl::Minutes(1)) {
+    broker.GetToken("acme", std::nullopt, [](absl::StatusOr<SnapshotPtr>) {});
+    broker.RunDueRefreshes();
+    executor_.RunAll();
+    clock_.Advance(absl::Milliseconds(50));
+  }
+  ASSERT_GE(recording.times.size(), 5u);
+  EXPECT_LE(recording.times.size(), 20u) << "1,200 callers, a handful of IMS requests";
+  // Each gap is at least half the backoff cap of that failure count.
+  for (size_t i = 1; i < recording.times.size(); ++i) {
+    absl::Duration cap =
+        std::min(policy_.failure_backoff_initial * (1 << std::min<size_t>(i - 1, 20)),
+                 policy_.failure_backoff_max);
+    EXPECT_GE(recording.times[i] - recording.times[i - 1], cap / 2 - absl::Milliseconds(50))
+        << "request " << i;
+  }
+}
+
+TEST_F(TokenBrokerTest, AWatchedIntegrationKeepsRetryingInTheBackgroundUntilImsIsBack) {
+  broker_->Watch("acme", [](absl::StatusOr<SnapshotPtr>) {});
+  exchanger_.FailWith(absl::UnavailableError("IMS 503"));
+  Result r;
+  broker_->GetToken("acme", std::nullopt, r.Callback());
+  Settle(r);
+  EXPECT_EQ(r.value->status().code(), absl::StatusCode::kUnavailable);
+  const int failed = exchanger_.calls();
+  exchanger_.FailWith(absl::OkStatus());
+  for (int i = 0; i < 10 && broker_->cached_integrations() == 0; ++i) {
+    absl::Time next = broker_->RunDueRefreshes();
+    executor_.RunAll();
+    next = broker_->RunDueRefreshes();
+    executor_.RunAll();
+    if (next != absl::InfiniteFuture()) clock_.Set(std::max(next, clock_.Now()));
+  }
+  EXPECT_EQ(broker_->cached_integrations(), 1);
+  EXPECT_EQ(exchanger_.calls(), failed + 1);
 }
 
 }  // namespace

@@ -78,6 +78,12 @@ class OwningPostgresStore final : public CredentialStore {
   absl::StatusOr<std::optional<AccessToken>> GetToken(absl::string_view id) override {
     return store_->GetToken(id);
   }
+  absl::StatusOr<IntegrationWithToken> GetWithToken(absl::string_view id) override {
+    return store_->GetWithToken(id);
+  }
+  void SetChangeListener(StoreChangeListener listener) override {
+    store_->SetChangeListener(std::move(listener));
+  }
   absl::Status CheckHealth() override { return store_->CheckHealth(); }
 
  private:

@@ -49,6 +49,12 @@ class OwningSqliteStore final : public CredentialStore {
   absl::StatusOr<std::optional<AccessToken>> GetToken(absl::string_view id) override {
     return store_->GetToken(id);
   }
+  absl::StatusOr<IntegrationWithToken> GetWithToken(absl::string_view id) override {
+    return store_->GetWithToken(id);
+  }
+  void SetChangeListener(StoreChangeListener listener) override {
+    store_->SetChangeListener(std::move(listener));
+  }
 
  private:
   TempDir dir_;
