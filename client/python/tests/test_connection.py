@@ -34,6 +34,7 @@ def certs(tmp_path_factory: pytest.TempPathFactory) -> Certs:
 
 # -- the real broker over TLS ------------------------------------------------
 
+
 def test_real_broker_over_tls(tmp_path: Path, stack: Stack, certs: Certs) -> None:
     broker = start_broker(
         tmp_path,
@@ -124,7 +125,7 @@ class ScriptedTokenService(token_service_pb2_grpc.TokenServiceServicer):
             self.times.append(time.monotonic())
             fail = self.failures > 0
             self.failures -= 1 if fail else 0
-        if self.delay:
+        if self.delay:  # a slow server, for the deadline tests
             time.sleep(self.delay)
         if fail:
             status = _rich_status(grpc.StatusCode.UNAVAILABLE, "IMS is down", self.retry_delay)
