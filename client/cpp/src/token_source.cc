@@ -39,6 +39,8 @@ struct TokenSource::State {
   State(std::shared_ptr<Client> c, std::string n, TokenSourceOptions o)
       : client(std::move(c)), name(std::move(n)), options(std::move(o)) {}
 
+  absl::Time Now() const { return options.now ? options.now() : absl::Now(); }
+
   const std::shared_ptr<Client> client;
   const std::string name;
   const TokenSourceOptions options;
@@ -110,7 +112,7 @@ struct TokenSource::State {
   }
 
   absl::StatusOr<AccessToken> Token() {
-    if (TokenPtr token = Cached(absl::Now())) {
+    if (TokenPtr token = Cached(Now())) {
       cache_hits.fetch_add(1, std::memory_order_relaxed);
       return *token;
     }
@@ -125,7 +127,7 @@ struct TokenSource::State {
     {
       absl::MutexLock lock(&mu);
       // The stream (or another caller) may have brought a token meanwhile.
-      if (current != nullptr && Fresh(*current, absl::Now())) {
+      if (current != nullptr && Fresh(*current, Now())) {
         cache_hits.fetch_add(1, std::memory_order_relaxed);
         return *current;
       }

@@ -4,6 +4,7 @@
 #include <thread>
 
 #include "absl/strings/match.h"
+#include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -230,12 +231,18 @@ TEST_F(ClientTest, WatchCancelEndsBlockedNextWithCancelled) {
   std::unique_ptr<TokenWatch> watch = client_->Watch("billing");
   ASSERT_TRUE(watch->Next().ok());
 
-  std::thread canceller([&watch] {
-    absl::SleepFor(absl::Milliseconds(100));
-    watch->Cancel();
+  absl::StatusOr<AccessToken> next;
+  absl::Notification returned;
+  std::thread reader([&] {
+    next = watch->Next();
+    returned.Notify();
   });
-  absl::StatusOr<AccessToken> next = watch->Next();
-  canceller.join();
+  // A one-hour token: no successor comes, Next() stays blocked. That it does
+  // not return within 100 ms is part of what is tested, not a synchronization.
+  EXPECT_FALSE(returned.WaitForNotificationWithTimeout(absl::Milliseconds(100)));
+  watch->Cancel();
+  EXPECT_TRUE(returned.WaitForNotificationWithTimeout(absl::Seconds(5)));
+  reader.join();
 
   EXPECT_EQ(next.status().code(), absl::StatusCode::kCancelled) << next.status();
   EXPECT_EQ(watch->Next().status().code(), absl::StatusCode::kCancelled);

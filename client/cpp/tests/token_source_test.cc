@@ -2,7 +2,7 @@
 #include "tokenbroker/client/token_source.h"
 
 #include <atomic>
-#include <set>
+#include <functional>
 #include <thread>
 
 #include "absl/synchronization/mutex.h"
@@ -18,7 +18,8 @@ namespace {
 using ::testing::HasSubstr;
 using ::testing::SizeIs;
 
-// Polls `condition` every 20 ms until it holds or `timeout` passes.
+// Polls `condition` every 20 ms until it holds or `timeout` passes: for what
+// the broker or the source's thread makes true in their own time.
 template <typename Condition>
 bool WaitFor(absl::Duration timeout, Condition condition) {
   absl::Time deadline = absl::Now() + timeout;
@@ -28,6 +29,28 @@ bool WaitFor(absl::Duration timeout, Condition condition) {
   }
   return condition();
 }
+
+// A clock that moves only when the test moves it, for TokenSourceOptions::now:
+// the source's freshness decisions happen at the instants the test chooses.
+class FakeClock {
+ public:
+  FakeClock() : now_(absl::Now()) {}
+  absl::Time Now() const {
+    absl::MutexLock lock(&mu_);
+    return now_;
+  }
+  void Set(absl::Time now) {
+    absl::MutexLock lock(&mu_);
+    now_ = now;
+  }
+  std::function<absl::Time()> AsFunction() {
+    return [this] { return Now(); };
+  }
+
+ private:
+  mutable absl::Mutex mu_;
+  absl::Time now_ ABSL_GUARDED_BY(mu_);
+};
 
 class TokenSourceTest : public ::testing::Test {
  protected:
@@ -77,17 +100,17 @@ TEST_F(TokenSourceTest, TokenFollowsRotationOnStreamWhenLifetimeIsThreeSeconds) 
   ASSERT_TRUE(first.ok()) << first.status();
 
   // The broker refreshes at ~75 % of 3 s and pushes the new token.
-  std::set<std::string> seen;
-  absl::Time end = absl::Now() + absl::Seconds(5);
-  while (absl::Now() < end) {
+  int expired = 0;
+  absl::Status error;
+  EXPECT_TRUE(WaitFor(absl::Seconds(5), [&] {
     absl::StatusOr<AccessToken> token = source->Token();
-    ASSERT_TRUE(token.ok()) << token.status();
-    ASSERT_GT(token->expire_time, absl::Now()) << "served an expired token";
-    seen.insert(token->token);
-    absl::SleepFor(absl::Milliseconds(10));
-  }
+    if (!token.ok()) error = token.status();
+    if (token.ok() && token->expire_time <= absl::Now()) ++expired;
+    return token.ok() && token->token != first->token;
+  })) << "no new token within 5 s";
 
-  EXPECT_GE(seen.size(), 2u);
+  EXPECT_TRUE(error.ok()) << error;
+  EXPECT_EQ(expired, 0) << "served an expired token";
   TokenSourceStats stats = source->stats();
   EXPECT_GE(stats.watch_tokens, 2u);
   // Rotations came on the stream: at most the very first Token() called.
@@ -95,42 +118,81 @@ TEST_F(TokenSourceTest, TokenFollowsRotationOnStreamWhenLifetimeIsThreeSeconds) 
   EXPECT_EQ(stats.watch_restarts, 0u);
 }
 
-TEST_F(TokenSourceTest, TokenFallsBackToGetAccessTokenBeforeExpiryWithoutWatch) {
+// The freshness decisions, at instants a fake clock sets: the token is served
+// from memory while it has the minimum validity left, and GetAccessToken is
+// called as soon as it has less. (The broker runs on the real time, so it may
+// answer with the same token: these tests are about when the source asks.)
+
+TEST_F(TokenSourceTest, TokenCallsGetAccessTokenWhenLessThanATenthOfLifetimeLeft) {
   Start();
   ASSERT_TRUE(stack_->CreateIntegration(*client_, "billing", kShortClient, kShortSecret).ok());
+  FakeClock clock;
   TokenSourceOptions options;
   options.watch = false;
+  options.now = clock.AsFunction();
   std::unique_ptr<TokenSource> source = NewSource("billing", options);
-
   absl::StatusOr<AccessToken> first = source->Token();
   ASSERT_TRUE(first.ok()) << first.status();
-  EXPECT_EQ(source->stats().fallback_calls, 1u);
-  // Default min validity: 10 % of 3 s. Past it, Token() must fetch anew.
-  absl::SleepFor(first->expire_time - absl::Milliseconds(250) - absl::Now());
-  absl::StatusOr<AccessToken> second = source->Token();
+  ASSERT_EQ(source->stats().fallback_calls, 1u);
+  // Default min validity: 10 % of the 3 s lifetime.
+  absl::Duration min_validity = (first->expire_time - first->issue_time) / 10;
 
-  ASSERT_TRUE(second.ok()) << second.status();
-  EXPECT_NE(second->token, first->token);
-  EXPECT_GT(second->expire_time, first->expire_time);
+  clock.Set(first->expire_time - min_validity - absl::Milliseconds(1));
+  absl::StatusOr<AccessToken> cached = source->Token();
+  ASSERT_TRUE(cached.ok()) << cached.status();
+  EXPECT_EQ(cached->token, first->token);
+  EXPECT_EQ(source->stats().fallback_calls, 1u);
+
+  clock.Set(first->expire_time - min_validity + absl::Milliseconds(1));
+  absl::StatusOr<AccessToken> fetched = source->Token();
+  ASSERT_TRUE(fetched.ok()) << fetched.status();
+  EXPECT_EQ(source->stats().fallback_calls, 2u);
+}
+
+TEST_F(TokenSourceTest, TokenCallsGetAccessTokenWhenLessThanSixtySecondsLeftOfLongToken) {
+  Start();
+  ASSERT_TRUE(stack_->CreateIntegration(*client_, "billing", kLongClient, kLongSecret).ok());
+  FakeClock clock;
+  TokenSourceOptions options;
+  options.watch = false;
+  options.now = clock.AsFunction();
+  std::unique_ptr<TokenSource> source = NewSource("billing", options);
+  absl::StatusOr<AccessToken> first = source->Token();
+  ASSERT_TRUE(first.ok()) << first.status();
+
+  // One hour: a tenth would be 6 min, the default caps it at 60 s.
+  clock.Set(first->expire_time - absl::Seconds(61));
+  ASSERT_TRUE(source->Token().ok());
+  EXPECT_EQ(source->stats().fallback_calls, 1u);
+  EXPECT_EQ(source->stats().cache_hits, 1u);
+
+  clock.Set(first->expire_time - absl::Seconds(59));
+  ASSERT_TRUE(source->Token().ok());
   EXPECT_EQ(source->stats().fallback_calls, 2u);
 }
 
 TEST_F(TokenSourceTest, TokenHonoursExplicitMinRemainingValidity) {
   Start();
   ASSERT_TRUE(stack_->CreateIntegration(*client_, "billing", kShortClient, kShortSecret).ok());
+  FakeClock clock;
   TokenSourceOptions options;
   options.watch = false;
   options.min_remaining_validity = absl::Seconds(2);
+  options.now = clock.AsFunction();
   std::unique_ptr<TokenSource> source = NewSource("billing", options);
-
   absl::StatusOr<AccessToken> first = source->Token();
   ASSERT_TRUE(first.ok()) << first.status();
-  absl::SleepFor(absl::Milliseconds(1200));  // < 2 s left on a 3 s token
-  absl::StatusOr<AccessToken> second = source->Token();
 
+  clock.Set(first->expire_time - absl::Seconds(2) - absl::Milliseconds(1));
+  ASSERT_TRUE(source->Token().ok());
+  EXPECT_EQ(source->stats().fallback_calls, 1u);
+
+  clock.Set(first->expire_time - absl::Seconds(2) + absl::Milliseconds(1));
+  absl::StatusOr<AccessToken> second = source->Token();
   ASSERT_TRUE(second.ok()) << second.status();
-  EXPECT_GE(second->expire_time - absl::Now(), absl::Milliseconds(1900));
   EXPECT_EQ(source->stats().fallback_calls, 2u);
+  // The fallback asked the broker for 2 s of validity too (on its clock).
+  EXPECT_GE(second->expire_time - absl::Now(), absl::Milliseconds(1900));
 }
 
 TEST_F(TokenSourceTest, ConcurrentCallersShareOneFallbackCall) {

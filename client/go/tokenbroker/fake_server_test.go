@@ -271,22 +271,29 @@ func TestCallerToken_NotSentOverPlaintextUnlessChosen(t *testing.T) {
 }
 
 func TestTokenSource_ColdCallersMakeOneCall(t *testing.T) {
+	release := make(chan struct{})
 	f := &fakeTokens{get: func(ctx context.Context, n int32, _ *pb.GetAccessTokenRequest) (*pb.GetAccessTokenResponse, error) {
-		time.Sleep(100 * time.Millisecond)
+		<-release // held open until every caller has asked
 		return okToken(time.Hour)(ctx, n, nil)
 	}}
 	ts := newClient(t, startFake(t, f)).TokenSource("app", tokenbroker.WithoutWatch())
 	defer ts.Close()
 	var wg sync.WaitGroup
+	var asking atomic.Int32
 	for range 100 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			asking.Add(1)
 			if _, err := ts.AccessToken(context.Background()); err != nil {
 				t.Error(err)
 			}
 		}()
 	}
+	waitUntil(t, 5*time.Second, "100 callers and the first call", func() bool {
+		return asking.Load() == 100 && f.getCalls.Load() == 1
+	})
+	close(release)
 	wg.Wait()
 	if n := f.getCalls.Load(); n != 1 {
 		t.Errorf("GetAccessToken calls = %d, want 1", n)
@@ -303,24 +310,20 @@ func TestTokenSource_TakesSuccessorFromStream(t *testing.T) {
 	}
 	next := fakeToken(2 * time.Hour)
 	f.watch <- next
-	deadline := time.Now().Add(5 * time.Second)
-	for {
+	waitUntil(t, 5*time.Second, "the successor from the stream", func() bool {
 		tok, err := ts.AccessToken(context.Background())
-		if err != nil {
-			t.Fatal(err)
+		if err != nil || (tok.AccessToken != first.AccessToken && tok.AccessToken != next.AccessToken) {
+			t.Fatalf("AccessToken = %v, %v; want %q, then %q from the stream", tok, err,
+				first.AccessToken, next.AccessToken)
 		}
-		if tok.AccessToken == next.AccessToken {
-			break
-		}
-		if tok.AccessToken != first.AccessToken || time.Now().After(deadline) {
-			t.Fatalf("token %q, want %q from the stream", tok.AccessToken, next.AccessToken)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+		return tok.AccessToken == next.AccessToken
+	})
 	if n := f.getCalls.Load(); n != 1 {
 		t.Errorf("GetAccessToken calls = %d, want 1 (the successor came on the stream)", n)
 	}
-	// An older token on the stream (reordering, a lagging replica) is ignored.
+	// An older token on the stream (reordering, a lagging replica) is ignored. Nothing can be
+	// awaited for a change that must not happen: this pause is the behaviour under test, the
+	// time in which the source would have (wrongly) taken it.
 	f.watch <- fakeToken(30 * time.Minute)
 	time.Sleep(100 * time.Millisecond)
 	if tok, _ := ts.AccessToken(context.Background()); tok.AccessToken != next.AccessToken {
@@ -335,46 +338,141 @@ func TestTokenSource_StreamEndsNotFound_TokenDropped(t *testing.T) {
 	if _, err := ts.AccessToken(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	for f.watchCalls.Load() == 0 {
-		time.Sleep(5 * time.Millisecond)
-	}
+	waitUntil(t, 5*time.Second, "the stream to open", func() bool { return f.watchCalls.Load() > 0 })
 	f.get = func(context.Context, int32, *pb.GetAccessTokenRequest) (*pb.GetAccessTokenResponse, error) {
 		return nil, status.Error(codes.NotFound, "integration deleted")
 	}
 	close(f.watch) // the stream ends with NOT_FOUND, as when the integration is deleted
-	deadline := time.Now().Add(5 * time.Second)
-	for {
+	waitUntil(t, 5*time.Second, "NOT_FOUND after the stream ended with it", func() bool {
 		_, err := ts.AccessToken(context.Background())
-		if errors.Is(err, tokenbroker.ErrNotFound) {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("still %v 5 s after the stream ended with NOT_FOUND", err)
-		}
-		time.Sleep(5 * time.Millisecond)
+		return errors.Is(err, tokenbroker.ErrNotFound)
+	})
+}
+
+// fakeClockTokens mints tokens of the given lifetime on clock's time and records, per
+// GetAccessToken call, the clock's time and the min_remaining_validity asked for.
+type fakeClockTokens struct {
+	clock    *fakeClock
+	lifetime time.Duration
+	fail     atomic.Bool // answer UNAVAILABLE
+
+	mu    sync.Mutex
+	times []time.Time
+	asked []time.Duration
+}
+
+func (m *fakeClockTokens) get(_ context.Context, _ int32, req *pb.GetAccessTokenRequest) (*pb.GetAccessTokenResponse, error) {
+	now := m.clock.Now()
+	m.mu.Lock()
+	m.times = append(m.times, now)
+	m.asked = append(m.asked, req.GetMinRemainingValidity().AsDuration())
+	m.mu.Unlock()
+	if m.fail.Load() {
+		return nil, status.Error(codes.Unavailable, "down")
+	}
+	return &pb.GetAccessTokenResponse{Token: &pb.AccessToken{
+		AccessToken: "tok-" + strconv.FormatInt(tokenSerial.Add(1), 10), TokenType: "bearer",
+		IssueTime: timestamppb.New(now), ExpireTime: timestamppb.New(now.Add(m.lifetime)),
+		Integration: "integrations/app"}}, nil
+}
+
+func (m *fakeClockTokens) calls() ([]time.Time, []time.Duration) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return append([]time.Time(nil), m.times...), append([]time.Duration(nil), m.asked...)
+}
+
+// A one-hour token is handed out from memory until 85 % of its lifetime; then the background
+// asks GetAccessToken for a successor that outlives it, and hands that out.
+func TestTokenSource_WithoutWatch_AsksForSuccessorAt85PercentOfLifetime(t *testing.T) {
+	clock := newFakeClock()
+	m := &fakeClockTokens{clock: clock, lifetime: time.Hour}
+	f := &fakeTokens{get: m.get}
+	ts := newClient(t, startFake(t, f)).TokenSource("app", tokenbroker.WithoutWatch(),
+		tokenbroker.WithClock(clock))
+	defer ts.Close()
+	start := clock.Now()
+	first, err := ts.AccessToken(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	waitUntil(t, 5*time.Second, "the background to plan its call for 51 min", func() bool {
+		return clock.waiting(start.Add(51 * time.Minute))
+	})
+	clock.Set(start.Add(51*time.Minute - time.Second))
+	if tok, err := ts.AccessToken(context.Background()); err != nil || tok != first {
+		t.Fatalf("at 51 min - 1 s: %v, %v; want the first token from memory", tok, err)
+	}
+	clock.Set(start.Add(51 * time.Minute))
+	waitUntil(t, 5*time.Second, "the successor", func() bool {
+		tok, err := ts.AccessToken(context.Background())
+		return err == nil && tok.AccessToken != first.AccessToken
+	})
+
+	times, asked := m.calls()
+	if len(times) != 2 {
+		t.Fatalf("GetAccessToken calls = %d, want 2", len(times))
+	}
+	if got := times[1].Sub(start); got != 51*time.Minute {
+		t.Errorf("successor asked for at %v, want at 51m0s (85 %% of 1 h)", got)
+	}
+	// "Outlive the current token": its 9 remaining minutes plus a second.
+	if asked[1] != 9*time.Minute+time.Second {
+		t.Errorf("successor asked with min_remaining_validity %v, want 9m1s", asked[1])
 	}
 }
 
+// Past its minimum validity (default: 60 s for a one-hour token) a cached token is never
+// handed out: the caller asks the broker, and gets its error when the broker fails.
+func TestTokenSource_PastMinValidity_CallsBrokerInsteadOfCachedToken(t *testing.T) {
+	clock := newFakeClock()
+	m := &fakeClockTokens{clock: clock, lifetime: time.Hour}
+	f := &fakeTokens{get: m.get}
+	ts := newClient(t, startFake(t, f), tokenbroker.WithoutRetry()).TokenSource("app",
+		tokenbroker.WithoutWatch(), tokenbroker.WithClock(clock))
+	defer ts.Close()
+	start := clock.Now()
+	first, err := ts.AccessToken(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.fail.Store(true) // no successor: the background's attempts fail too
+
+	clock.Set(start.Add(59*time.Minute - time.Millisecond))
+	if tok, err := ts.AccessToken(context.Background()); err != nil || tok != first {
+		t.Fatalf("1 ms before its minimum validity: %v, %v; want the cached token", tok, err)
+	}
+	clock.Set(start.Add(59 * time.Minute))
+	_, err = ts.AccessToken(context.Background())
+	requireError(t, err, codes.Unavailable)
+}
+
+// No stream (UNIMPLEMENTED): the stream is re-opened with backoff, and the source still asks
+// for a successor ahead of expiry.
 func TestTokenSource_StreamLost_ReconnectsAndFallsBack(t *testing.T) {
-	// No stream (UNIMPLEMENTED): the source still asks for a successor ahead of expiry.
-	f := &fakeTokens{get: okToken(2 * time.Second)}
-	ts := newClient(t, startFake(t, f)).TokenSource("app")
+	clock := newFakeClock()
+	m := &fakeClockTokens{clock: clock, lifetime: time.Hour}
+	f := &fakeTokens{get: m.get}
+	ts := newClient(t, startFake(t, f)).TokenSource("app", tokenbroker.WithClock(clock))
 	defer ts.Close()
 	first, err := ts.AccessToken(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(1900 * time.Millisecond)
-	tok, err := ts.AccessToken(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if tok.AccessToken == first.AccessToken {
-		t.Errorf("no successor fetched ahead of expiry")
-	}
-	if f.watchCalls.Load() < 2 {
-		t.Errorf("stream opened %d times, want re-opened after failing", f.watchCalls.Load())
-	}
+	start := clock.Now()
+	// The stream failed: the background plans its reconnection (before the 51-min fallback).
+	waitUntil(t, 5*time.Second, "a reconnection planned", func() bool {
+		return clock.waitingBefore(start.Add(51 * time.Minute))
+	})
+
+	clock.Advance(time.Second) // past the first reconnection backoff (at most 250 ms)
+	waitUntil(t, 5*time.Second, "the stream re-opened", func() bool { return f.watchCalls.Load() >= 2 })
+	clock.Advance(51*time.Minute - time.Second)
+	waitUntil(t, 5*time.Second, "a successor ahead of expiry", func() bool {
+		tok, err := ts.AccessToken(context.Background())
+		return err == nil && tok.AccessToken != first.AccessToken
+	})
 }
 
 func TestTokenSource_Close_StopsAndFailsLaterCalls(t *testing.T) {

@@ -4,7 +4,6 @@ package tokenbroker_test
 // loopback ports, per test, and stops them when the test ends.
 
 import (
-	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -231,13 +230,6 @@ func startBroker(t testing.TB, ims *emulator, extra ...string) *broker {
 		"--ims-ca-file=" + ims.caFile, "--shutdown-grace=1s", "--log-level=warning"}, extra...)
 	p := startProcess(t, binary(t, "tokenbroker"), args...)
 	return &broker{process: p, addr: fmt.Sprintf("127.0.0.1:%d", p.port)}
-}
-
-// brokerHasFlag reports whether tokenbroker --help lists flag (underscore spelling).
-func brokerHasFlag(t testing.TB, flag string) bool {
-	t.Helper()
-	out, _ := exec.Command(binary(t, "tokenbroker"), "--help").CombinedOutput()
-	return bytes.Contains(out, []byte("--"+flag+" "))
 }
 
 // stack is an emulator, a broker in front of it, and a plaintext SDK client of the broker.

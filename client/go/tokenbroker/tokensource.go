@@ -35,6 +35,7 @@ type TokenSource struct {
 	name        string
 	minValidity time.Duration // 0: min(60 s, lifetime/10)
 	watch       bool
+	clock       clock
 
 	cur         atomic.Pointer[snapshot]
 	wantHeaders atomic.Bool
@@ -79,6 +80,28 @@ func WithTokenMinValidity(d time.Duration) TokenSourceOption {
 	return func(ts *TokenSource) { ts.minValidity = d }
 }
 
+// clock is what a TokenSource reads the time from and waits on. It is a seam for tests
+// (export_test.go): a fake clock drives the refresh-before-expiry decisions without sleeping.
+// Implementations are safe for concurrent use.
+type clock interface {
+	Now() time.Time
+	// At returns a channel that receives once the clock has reached t (at once when it has).
+	At(t time.Time) <-chan time.Time
+}
+
+// systemClock is the real time.
+type systemClock struct{}
+
+func (systemClock) Now() time.Time { return time.Now() }
+
+func (systemClock) At(t time.Time) <-chan time.Time { return time.After(time.Until(t)) }
+
+// withClock makes the source read the time from c instead of the system clock. For tests
+// only: export_test.go exports it to this package's tests; it is not part of the API.
+func withClock(c clock) TokenSourceOption {
+	return func(ts *TokenSource) { ts.clock = c }
+}
+
 // WithoutWatch does not open the WatchAccessTokens stream: the source then only asks
 // GetAccessToken for a successor at ~85 % of each token's lifetime.
 func WithoutWatch() TokenSourceOption {
@@ -88,7 +111,7 @@ func WithoutWatch() TokenSourceOption {
 // TokenSource returns a caching token source of the integration (an id or
 // "integrations/{id}"). It makes no call until first used.
 func (c *Client) TokenSource(integration string, opts ...TokenSourceOption) *TokenSource {
-	ts := &TokenSource{c: c, name: IntegrationName(integration), watch: true,
+	ts := &TokenSource{c: c, name: IntegrationName(integration), watch: true, clock: systemClock{},
 		done: make(chan struct{}), wake: make(chan struct{}, 1)}
 	for _, o := range opts {
 		o(ts)
@@ -101,7 +124,7 @@ func (c *Client) TokenSource(integration string, opts ...TokenSourceOption) *Tok
 // has one. The returned Token is shared: do not modify it. Errors (*Error): as
 // Client.AccessToken, and CANCELED after Close.
 func (ts *TokenSource) AccessToken(ctx context.Context) (*Token, error) {
-	if s := ts.cur.Load(); s != nil && time.Now().Before(s.usableUntil) {
+	if s := ts.cur.Load(); s != nil && ts.clock.Now().Before(s.usableUntil) {
 		return s.token, nil
 	}
 	s, err := ts.fetch(ctx, false)
@@ -133,7 +156,7 @@ func (ts *TokenSource) Headers(ctx context.Context) (http.Header, error) {
 
 // headers is Headers without the copy: the result must not be modified.
 func (ts *TokenSource) headers(ctx context.Context) (http.Header, error) {
-	if s := ts.cur.Load(); s != nil && s.header != nil && time.Now().Before(s.usableUntil) {
+	if s := ts.cur.Load(); s != nil && s.header != nil && ts.clock.Now().Before(s.usableUntil) {
 		return s.header, nil
 	}
 	s, err := ts.fetch(ctx, true)
@@ -160,7 +183,7 @@ func (ts *TokenSource) Close() error {
 var errClosed = errorf(codes.Canceled, "token source closed")
 
 func (ts *TokenSource) usable(s *snapshot, needHeaders bool) bool {
-	return s != nil && (!needHeaders || s.header != nil) && time.Now().Before(s.usableUntil)
+	return s != nil && (!needHeaders || s.header != nil) && ts.clock.Now().Before(s.usableUntil)
 }
 
 // fetch returns a usable snapshot, calling the broker when there is none: one caller calls
@@ -221,7 +244,7 @@ func (ts *TokenSource) fetch(ctx context.Context, needHeaders bool) (*snapshot, 
 func (ts *TokenSource) load(ctx context.Context, needHeaders bool) (*snapshot, error) {
 	cur := ts.cur.Load()
 	tok := (*Token)(nil)
-	if cur != nil && time.Now().Before(cur.usableUntil) {
+	if cur != nil && ts.clock.Now().Before(cur.usableUntil) {
 		tok = cur.token
 	} else {
 		var err error
@@ -274,9 +297,10 @@ func (ts *TokenSource) store(tok *Token, static http.Header) *snapshot {
 	}
 	changed := cur == nil || tok != cur.token
 	s := &snapshot{token: tok, static: static}
-	margin := ts.margin(tok)
+	now := ts.clock.Now()
+	margin := ts.margin(tok, now)
 	s.usableUntil = tok.ExpireTime.Add(-margin)
-	s.fallbackAt = tok.ExpireTime.Add(-max(2*margin, lifetime(tok)*15/100))
+	s.fallbackAt = tok.ExpireTime.Add(-max(2*margin, lifetime(tok, now)*15/100))
 	if static != nil {
 		s.header = static.Clone()
 		s.header.Set("Authorization", "Bearer "+tok.AccessToken)
@@ -292,19 +316,19 @@ func (ts *TokenSource) store(tok *Token, static http.Header) *snapshot {
 }
 
 // lifetime is the token's lifetime; from now when its issue time is unknown.
-func lifetime(t *Token) time.Duration {
+func lifetime(t *Token, now time.Time) time.Duration {
 	if l := t.ExpireTime.Sub(t.IssueTime); !t.IssueTime.IsZero() && l > 0 {
 		return l
 	}
-	return max(time.Until(t.ExpireTime), 0)
+	return max(t.ExpireTime.Sub(now), 0)
 }
 
 // margin is how long before expiry a token stops being handed out.
-func (ts *TokenSource) margin(t *Token) time.Duration {
+func (ts *TokenSource) margin(t *Token, now time.Time) time.Duration {
 	if ts.minValidity > 0 {
 		return ts.minValidity
 	}
-	return min(defaultMinValidity, lifetime(t)/10)
+	return min(defaultMinValidity, lifetime(t, now)/10)
 }
 
 type streamEvent struct {
@@ -329,10 +353,8 @@ func (ts *TokenSource) run() {
 			stopStream()
 		}
 	}()
-	timer := time.NewTimer(time.Hour)
-	defer timer.Stop()
 	for {
-		now := time.Now()
+		now := ts.clock.Now()
 		if ts.watch && events == nil && !now.Before(reconnectAt) {
 			events, stopStream = ts.openStream()
 		}
@@ -347,7 +369,7 @@ func (ts *TokenSource) run() {
 		if ts.watch && events == nil && reconnectAt.Before(next) {
 			next = reconnectAt
 		}
-		timer.Reset(max(time.Until(next), 0))
+		wakeUp := ts.clock.At(next)
 
 		select {
 		case <-ts.ctx.Done():
@@ -356,7 +378,7 @@ func (ts *TokenSource) run() {
 			if ev.err != nil {
 				stopStream()
 				events, stopStream = nil, nil
-				reconnectAt = time.Now().Add(reconnect.next())
+				reconnectAt = ts.clock.Now().Add(reconnect.next())
 				if errors.Is(ev.err, ErrNotFound) {
 					// The integration was deleted: stop handing out its token.
 					ts.invalidate()
@@ -368,13 +390,14 @@ func (ts *TokenSource) run() {
 		case <-ts.wake:
 			retryAt = time.Time{}
 			fallbackRetry.reset()
-		case <-timer.C:
+		case <-wakeUp:
 			s := ts.cur.Load()
-			if s == nil || time.Now().Before(s.fallbackAt) || time.Now().Before(retryAt) {
+			now := ts.clock.Now()
+			if s == nil || now.Before(s.fallbackAt) || now.Before(retryAt) {
 				continue // a reconnection is due, or the token changed meanwhile
 			}
 			if err := ts.askSuccessor(s.token); err != nil {
-				retryAt = time.Now().Add(fallbackRetry.next())
+				retryAt = ts.clock.Now().Add(fallbackRetry.next())
 			}
 		}
 	}
@@ -421,7 +444,7 @@ func (ts *TokenSource) receive(ctx context.Context, events chan<- streamEvent) {
 
 // askSuccessor asks GetAccessToken for a token that outlives old.
 func (ts *TokenSource) askSuccessor(old *Token) error {
-	want := time.Until(old.ExpireTime) + time.Second
+	want := old.ExpireTime.Sub(ts.clock.Now()) + time.Second
 	want = min(max(want, ts.minValidity), 12*time.Hour)
 	tok, err := ts.c.AccessToken(ts.ctx, ts.name, MinValidity(want))
 	if err != nil {

@@ -174,14 +174,6 @@ def start_broker(
     return Broker(process)
 
 
-def broker_has_flag(flag: str) -> bool:
-    """Whether `tokenbroker --help` documents `flag` (underscore spelling)."""
-    out = subprocess.run(
-        [binary("tokenbroker"), "--help"], capture_output=True, text=True, timeout=10
-    )
-    return f"--{flag} " in (out.stdout + out.stderr) or f"--{flag}\n" in (out.stdout + out.stderr)
-
-
 @dataclass
 class Certs:
     ca: Path

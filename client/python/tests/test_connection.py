@@ -24,7 +24,7 @@ from tokenbroker.aio import AsyncClient
 from tokenbroker.v1 import token_service_pb2, token_service_pb2_grpc
 
 from conftest import APP_CLIENT, APP_SECRET, Stack, oauth_integration
-from harness import Certs, broker_has_flag, make_certs, start_broker
+from harness import Certs, make_certs, start_broker
 
 
 @pytest.fixture(scope="module")
@@ -34,17 +34,7 @@ def certs(tmp_path_factory: pytest.TempPathFactory) -> Certs:
 
 # -- the real broker over TLS ------------------------------------------------
 
-needs_tls_flags = pytest.mark.skipif(
-    not broker_has_flag("tls_cert"),
-    reason="this tokenbroker build has no --tls-cert/--tls-key flags yet",
-)
-needs_client_ca_flag = pytest.mark.skipif(
-    not broker_has_flag("client_ca_file"),
-    reason="this tokenbroker build has no --client-ca-file flag yet",
-)
 
-
-@needs_tls_flags
 def test_real_broker_over_tls(tmp_path: Path, stack: Stack, certs: Certs) -> None:
     broker = start_broker(
         tmp_path,
@@ -69,8 +59,6 @@ def test_real_broker_over_tls(tmp_path: Path, stack: Stack, certs: Certs) -> Non
     assert headers["Authorization"] == token.authorization
 
 
-@needs_tls_flags
-@needs_client_ca_flag
 def test_real_broker_over_mutual_tls(tmp_path: Path, stack: Stack, certs: Certs) -> None:
     broker = start_broker(
         tmp_path,
@@ -137,7 +125,7 @@ class ScriptedTokenService(token_service_pb2_grpc.TokenServiceServicer):
             self.times.append(time.monotonic())
             fail = self.failures > 0
             self.failures -= 1 if fail else 0
-        if self.delay:
+        if self.delay:  # a slow server, for the deadline tests
             time.sleep(self.delay)
         if fail:
             status = _rich_status(grpc.StatusCode.UNAVAILABLE, "IMS is down", self.retry_delay)
@@ -325,10 +313,6 @@ def _policy_line(token: str) -> str:
     return f"hmac-sha256:{salt.hex()}:{hmac.new(salt, token.encode(), hashlib.sha256).hexdigest()}"
 
 
-@pytest.mark.skipif(
-    not broker_has_flag("policy_file"),
-    reason="this tokenbroker build has no --policy-file flag yet",
-)
 def test_real_broker_authorizes_caller_tokens(tmp_path: Path, stack: Stack) -> None:
     import json
 

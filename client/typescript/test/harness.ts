@@ -176,17 +176,6 @@ export function tempDir(prefix = "tb-ts-"): string {
   return d;
 }
 
-/** Whether the tokenbroker binary knows a flag (by `--help` text). */
-export function brokerHasFlag(flag: string): boolean {
-  try {
-    const out = execFileSync(bin("tokenbroker"), ["--help"], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
-    return out.includes(`--${flag}`);
-  } catch (e) {
-    const out = String((e as { stdout?: string }).stdout ?? "");
-    return out.includes(`--${flag}`);
-  }
-}
-
 /** A caller token and its policy entry, from `tokenbroker caller-token create`. */
 export function createCallerToken(identity: string): { token: string; entry: { identity: string; hash: string } } {
   const r = spawnSync(bin("tokenbroker"), ["caller-token", "create", `--identity=${identity}`], { encoding: "utf8" });

@@ -21,7 +21,6 @@ import {
   Emulator,
   ORG_ID,
   SHORT_CLIENT_ID,
-  brokerHasFlag,
   createCallerToken,
   makePki,
   startBroker,
@@ -258,22 +257,17 @@ describe("against the real tokenbroker", () => {
 });
 
 describe("against the real tokenbroker over TLS", () => {
-  const hasTls = brokerHasFlag("tls_cert") || brokerHasFlag("tls-cert");
-  const hasMtls = brokerHasFlag("client_ca_file") || brokerHasFlag("client-ca-file");
   const procs: Proc[] = [];
   let pki: ReturnType<typeof makePki>;
 
   before(() => {
-    if (hasTls) pki = makePki(tempDir());
+    pki = makePki(tempDir());
   });
   after(async () => {
     for (const p of procs) await p.stop();
   });
 
-  const skipTls = hasTls ? false : "this tokenbroker binary has no --tls-cert flag yet";
-  const skipMtls = hasMtls ? false : "this tokenbroker binary has no --client-ca-file flag yet";
-
-  test("TLS (openssl-made cert, SAN IP:127.0.0.1): caFile verifies the server", { skip: skipTls }, async () => {
+  test("TLS (openssl-made cert, SAN IP:127.0.0.1): caFile verifies the server", async () => {
     const broker = await startBroker(dir, ims, [`--tls-cert=${pki.serverCert}`, `--tls-key=${pki.serverKey}`]);
     procs.push(broker);
     const target = `127.0.0.1:${broker.port}`;
@@ -289,7 +283,7 @@ describe("against the real tokenbroker over TLS", () => {
     }
   });
 
-  test("mTLS: a client certificate is required and accepted", { skip: skipTls || skipMtls }, async () => {
+  test("mTLS: a client certificate is required and accepted", async () => {
     const broker = await startBroker(dir, ims, [
       `--tls-cert=${pki.serverCert}`,
       `--tls-key=${pki.serverKey}`,
@@ -314,15 +308,12 @@ describe("against the real tokenbroker over TLS", () => {
 });
 
 describe("against the real tokenbroker with a caller policy", () => {
-  const hasPolicy = brokerHasFlag("policy_file") || brokerHasFlag("policy-file");
-  const skip = hasPolicy ? false : "this tokenbroker binary has no --policy-file flag yet";
   let broker: Proc | undefined;
   let admin: { token: string; entry: object };
   let reader: { token: string; entry: object };
   const tokenFile = join(dir, "admin.token");
 
   before(async () => {
-    if (!hasPolicy) return;
     admin = createCallerToken("svc-admin");
     reader = createCallerToken("svc-reader");
     writeFileSync(tokenFile, `${admin.token}\n`);
@@ -346,7 +337,7 @@ describe("against the real tokenbroker with a caller policy", () => {
 
   const target = () => `127.0.0.1:${broker!.port}`;
 
-  test("callerTokenFile / callerToken: sent as 'authorization: Bearer', authorized by role", { skip }, async () => {
+  test("callerTokenFile / callerToken: sent as 'authorization: Bearer', authorized by role", async () => {
     const adminClient = new TokenbrokerClient({ target: target(), callerTokenFile: tokenFile });
     const readerClient = new TokenbrokerClient({ target: target(), callerToken: reader.token });
     try {
@@ -365,7 +356,7 @@ describe("against the real tokenbroker with a caller policy", () => {
     }
   });
 
-  test("no caller token, or a wrong one → UNAUTHENTICATED", { skip }, async () => {
+  test("no caller token, or a wrong one → UNAUTHENTICATED", async () => {
     const none = new TokenbrokerClient({ target: target() });
     const wrong = new TokenbrokerClient({ target: target(), callerToken: "tbk_not-a-real-token" });
     try {

@@ -133,6 +133,7 @@ describe("TokenbrokerClient against a fake server", () => {
   });
 
   test("timeoutMs: a slow call fails with DEADLINE_EXCEEDED", async () => {
+    // A server slower than the deadline: the delay is what the test is about.
     fake.onGetAccessToken = () => new Promise((r) => setTimeout(() => r({ token: fake.mint() }), 1000));
     const c = client();
     try {
@@ -145,11 +146,14 @@ describe("TokenbrokerClient against a fake server", () => {
   });
 
   test("signal: aborting cancels the call with CANCELLED", async () => {
-    fake.onGetAccessToken = () => new Promise((r) => setTimeout(() => r({ token: fake.mint() }), 1000));
+    const ac = new AbortController();
+    // Aborted once the call has reached the server, which has not answered yet.
+    fake.onGetAccessToken = () => {
+      ac.abort();
+      return new Promise((r) => setTimeout(() => r({ token: fake.mint() }), 1000));
+    };
     const c = client();
     try {
-      const ac = new AbortController();
-      setTimeout(() => ac.abort(), 50);
       await assert.rejects(c.getAccessToken("x", { signal: ac.signal }), { code: Code.CANCELLED });
     } finally {
       c.close();
@@ -289,12 +293,17 @@ describe("TokenSource against a fake server", () => {
   after(() => fake.stop());
 
   test("token: 100 concurrent callers of a cold source share one GetAccessToken", async () => {
-    fake.onGetAccessToken = () => new Promise((r) => setTimeout(() => r({ token: fake.mint() }), 50));
+    // The call is held open until all 100 callers have asked.
+    let release: (() => void) | undefined;
+    fake.onGetAccessToken = () => new Promise((r) => (release = () => r({ token: fake.mint() })));
     const before = fake.calls.getAccessToken.length;
     const c = new TokenbrokerClient({ target: fake.target });
     const source = c.tokenSource("x", { watch: false });
     try {
-      const tokens = await Promise.all(Array.from({ length: 100 }, () => source.token()));
+      const all = Promise.all(Array.from({ length: 100 }, () => source.token()));
+      await waitFor(() => release !== undefined, 5000);
+      release!();
+      const tokens = await all;
       assert.equal(new Set(tokens.map((t) => t.accessToken)).size, 1);
       assert.equal(fake.calls.getAccessToken.length - before, 1);
       await source.token(); // cached: no call

@@ -13,6 +13,7 @@
 #define TOKENBROKER_CLIENT_TOKEN_SOURCE_H_
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -38,6 +39,11 @@ struct TokenSourceOptions {
   absl::Duration watch_max_backoff = absl::Seconds(30);
   // Options of the fallback calls (timeout).
   CallOptions call;
+  // The clock the freshness decisions read (is the cached token still valid
+  // for the minimum validity?). Unset: absl::Now. It exists for tests, which
+  // drive refresh-before-expiry with a fake clock instead of sleeping; it
+  // must be thread-safe. The watch's reconnect waits use the real time.
+  std::function<absl::Time()> now;
 };
 
 // Counters, for tests and metrics.

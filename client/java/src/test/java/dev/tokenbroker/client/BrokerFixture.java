@@ -9,7 +9,6 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
@@ -62,17 +61,6 @@ final class BrokerFixture implements AutoCloseable {
     }
     String repo = System.getProperty("tokenbroker.repo", "../..");
     return Paths.get(repo, "build", "bin").toAbsolutePath().normalize();
-  }
-
-  /** The broker's `--help` output, to detect flags that may not exist yet. */
-  static String brokerHelp() throws IOException, InterruptedException {
-    Process p =
-        new ProcessBuilder(binDir().resolve("tokenbroker").toString(), "--help")
-            .redirectErrorStream(true)
-            .start();
-    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-    p.waitFor(10, TimeUnit.SECONDS);
-    return out;
   }
 
   /** Emulator + plaintext broker with {@code extraBrokerFlags}. */

@@ -3,7 +3,6 @@ package dev.tokenbroker.client;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.grpc.Status;
 import java.io.IOException;
@@ -17,7 +16,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The caller token against the real broker with a {@code --policy-file}: tokens made by {@code
- * tokenbroker caller-token create}. Skipped only while the server has no {@code --policy-file}.
+ * tokenbroker caller-token create}.
  */
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
 class CallerAuthTest {
@@ -46,9 +45,6 @@ class CallerAuthTest {
 
   @Test
   void callerToken_fromStringAndFile_isAuthenticated_andScopedByPolicy() throws Exception {
-    assumeTrue(
-        BrokerFixture.brokerHelp().contains("policy_file"),
-        "tokenbroker has no --policy-file flag yet (caller authentication is being added)");
     CallerToken admin = createCallerToken("java-admin");
     CallerToken reader = createCallerToken("java-reader");
     Path policy = tmp.resolve("policy.json");

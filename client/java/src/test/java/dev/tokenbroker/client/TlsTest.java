@@ -3,7 +3,6 @@ package dev.tokenbroker.client;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.grpc.Status;
 import java.nio.file.Files;
@@ -14,10 +13,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
-/**
- * TLS and mutual TLS to the real tokenbroker, with certificates made by the openssl CLI. Skipped
- * (not failed) only while the server has no {@code --tls-cert} / {@code --client-ca-file} flag.
- */
+/** TLS and mutual TLS to the real tokenbroker, with certificates made by the openssl CLI. */
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
 class TlsTest {
   @TempDir Path tmp;
@@ -28,9 +24,6 @@ class TlsTest {
 
   @Test
   void tls_getAccessToken_succeeds_withServerCaFile() throws Exception {
-    assumeTrue(
-        BrokerFixture.brokerHelp().contains("tls_cert"),
-        "tokenbroker has no --tls-cert flag yet (server TLS is being added)");
     TestCerts certs = TestCerts.create(tmp.resolve("certs"));
     try (BrokerFixture broker =
         BrokerFixture.start(
@@ -69,10 +62,6 @@ class TlsTest {
 
   @Test
   void mtls_getAccessToken_succeeds_withClientCertificate_andFailsWithout() throws Exception {
-    String help = BrokerFixture.brokerHelp();
-    assumeTrue(
-        help.contains("tls_cert") && help.contains("client_ca_file"),
-        "tokenbroker has no --tls-cert/--client-ca-file flags yet (server mTLS is being added)");
     TestCerts certs = TestCerts.create(tmp.resolve("certs"));
     try (BrokerFixture broker =
         BrokerFixture.start(
