@@ -58,6 +58,18 @@ TEST(RefreshRateLimiterTest, AcquireNeverBanksMoreThanTheBurst) {
   EXPECT_EQ(limiter.Acquire("acme").code(), absl::StatusCode::kResourceExhausted);
 }
 
+TEST(RefreshRateLimiterTest, AcquireIsNotLockedOutWhenTheWallClockStepsBack) {
+  // The limiter runs on the wall clock, which NTP may step backwards.
+  FakeClock clock;
+  RefreshRateLimiter limiter(2, absl::Minutes(1), &clock);
+  ASSERT_TRUE(limiter.Acquire("acme").ok());
+  clock.Advance(-absl::Hours(1));
+  EXPECT_TRUE(limiter.Acquire("acme").ok());  // the second of the burst
+  absl::Status limited = limiter.Acquire("acme");
+  EXPECT_EQ(limited.code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_LE(*GetRetryDelay(limited), absl::Seconds(30)) << "one token refills in 30 s";
+}
+
 TEST(RefreshRateLimiterTest, AcquireLimitsEachIntegrationSeparately) {
   FakeClock clock;
   RefreshRateLimiter limiter(1, absl::Hours(1), &clock);
