@@ -43,7 +43,9 @@ absl::Status RefreshRateLimiter::Acquire(const std::string& integration_id) {
   absl::MutexLock lock(&mu_);
   auto [it, inserted] = buckets_.try_emplace(integration_id, Bucket{double(max_), now});
   Bucket& b = it->second;
-  double refill = absl::FDivDuration(now - b.updated, window_) * max_;
+  // Never negative: a wall clock stepped backwards must not drain the bucket.
+  double refill =
+      absl::FDivDuration(std::max(now - b.updated, absl::ZeroDuration()), window_) * max_;
   b.tokens = std::min<double>(max_, b.tokens + refill);
   b.updated = now;
   if (b.tokens >= 1.0) {

@@ -45,9 +45,12 @@ class Authorizer {
 
   bool enforcing() const { return !policy_path_.empty(); }
 
-  // The caller's identity: "" when there is no policy and no credentials.
+  // The caller's identity: the caller token's identity, else the
+  // certificate's. Without a policy a caller token is not checked and a
+  // caller without a certificate is "anonymous".
   // Errors: UNAUTHENTICATED (no credentials while a policy is enforced, an
-  // unknown or malformed token).
+  // unknown or malformed token; a token is checked even when a certificate
+  // was presented too).
   absl::StatusOr<std::string> Authenticate(const CallerCredentials& credentials) const;
 
   // Errors: PERMISSION_DENIED naming the identity and the permission (never

@@ -53,7 +53,13 @@ std::string Policy::HashToken(absl::string_view token) {
 absl::StatusOr<Policy> Policy::Parse(absl::string_view text) {
   nlohmann::json doc = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (doc.is_discarded() || !doc.is_object()) return Bad("file", "not a JSON object");
-  if (doc.value("version", 0) != 1) return Bad("version", "must be 1");
+  // Types are checked before values are read: nlohmann's value()/get() throw
+  // on a type mismatch, and an exception must not escape Parse (it would end
+  // the policy reloader thread, and the server with it).
+  if (!doc.contains("version") || !doc["version"].is_number_integer() ||
+      doc["version"].get<int64_t>() != 1) {
+    return Bad("version", "must be 1");
+  }
   Policy policy;
   if (doc.contains("caller_tokens")) {
     if (!doc["caller_tokens"].is_array()) return Bad("caller_tokens", "must be an array");
@@ -88,7 +94,9 @@ absl::StatusOr<Policy> Policy::Parse(absl::string_view text) {
       }
       Binding binding;
       binding.identity = entry["identity"].get<std::string>();
-      std::string role = entry.value("role", "");
+      std::string role = entry.contains("role") && entry["role"].is_string()
+                             ? entry["role"].get<std::string>()
+                             : std::string();
       if (role == "admin") {
         binding.role = Role::kAdmin;
       } else if (role == "reader") {

@@ -225,6 +225,7 @@ std::string EmulatorServer::BaseUrl(const httplib::Request& req) const {
 
 std::string EmulatorServer::HandleToken(Flow flow, const httplib::Request& req,
                                         httplib::Response& res) {
+  emulator_->CountTokenRequest();
   FaultSettings faults = emulator_->faults();
   if (faults.latency > absl::ZeroDuration()) absl::SleepFor(faults.latency);
   Form form = ExtractForm(req);

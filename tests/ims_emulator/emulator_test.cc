@@ -436,11 +436,13 @@ TEST_F(ImsEmulatorTest, StatsCountExchangesAndRejectionsUntilReset) {
   EXPECT_EQ(stats["rejected"], 1);
   EXPECT_EQ(stats["exchanges"][kS2sClient], 2);
   EXPECT_EQ(stats["exchanges"][kJwtClient], 1);
+  EXPECT_EQ(stats["token_requests"], 4);
 
   ASSERT_TRUE(client_->Post("/emulator/reset", "", "application/json"));
   stats = Stats();
   EXPECT_EQ(stats["total_exchanges"], 0) << stats.dump();
   EXPECT_EQ(stats["rejected"], 0);
+  EXPECT_EQ(stats["token_requests"], 0);
   EXPECT_TRUE(stats["exchanges"].empty());
 }
 

@@ -143,6 +143,7 @@ json ImsEmulator::Stats() const {
   return json{{"total_exchanges", total_exchanges_},
               {"rejected", rejected_},
               {"faults_injected", faults_injected_},
+              {"token_requests", token_requests_},
               {"exchanges", exchanges}};
 }
 
@@ -152,11 +153,17 @@ void ImsEmulator::ResetStats() {
   total_exchanges_ = 0;
   rejected_ = 0;
   faults_injected_ = 0;
+  token_requests_ = 0;
 }
 
 void ImsEmulator::CountFault() {
   absl::MutexLock lock(&mu_);
   ++faults_injected_;
+}
+
+void ImsEmulator::CountTokenRequest() {
+  absl::MutexLock lock(&mu_);
+  ++token_requests_;
 }
 
 void ImsEmulator::CountRejected() {

@@ -94,12 +94,17 @@ class ImsEmulator {
   // Registers or replaces a client.
   void PutClient(ClientConfig client);
 
-  // {"total_exchanges":N,"rejected":N,"faults_injected":N,"exchanges":{"<client_id>":N}}:
-  // successful exchanges (both flows), 4xx answers, injected faults.
+  // {"total_exchanges":N,"rejected":N,"faults_injected":N,"token_requests":N,
+  //  "exchanges":{"<client_id>":N}}: successful exchanges (both flows), 4xx
+  // answers, injected faults, and token requests received (counted on
+  // arrival, before any latency fault: tests wait on it to know a request is
+  // in flight).
   nlohmann::json Stats() const;
   void ResetStats();
   // Counts an injected fault in Stats().
   void CountFault();
+  // Counts a token request on arrival in Stats().
+  void CountTokenRequest();
 
   FaultSettings faults() const;
   void SetFaults(const FaultSettings& faults);
@@ -133,6 +138,7 @@ class ImsEmulator {
   int64_t total_exchanges_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t rejected_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t faults_injected_ ABSL_GUARDED_BY(mu_) = 0;
+  int64_t token_requests_ ABSL_GUARDED_BY(mu_) = 0;
   size_t jti_purge_size_ ABSL_GUARDED_BY(mu_) = 1024;
   FaultSettings faults_ ABSL_GUARDED_BY(mu_);
   absl::BitGen gen_ ABSL_GUARDED_BY(mu_);

@@ -6,12 +6,14 @@
 #include <regex>
 #include <thread>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/time/clock.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testing/stack.h"
+#include "tests/testing/wait.h"
 
 namespace tokenbroker::testing {
 namespace {
@@ -191,15 +193,21 @@ TEST_F(OperationsTest, SigtermDrainsInFlightCallsEndsWatchesAndExitsWithoutWaiti
 
   // A call in flight when the signal comes: its IMS exchange takes 2.5 s.
   ims_->SetFaults({{"latency_ms", 2500}});
+  int requests_before = ims_->TokenRequests();
   grpc::Status slow_status;
   std::thread slow([&] { slow_status = GetToken("slow"); });
-  absl::SleepFor(absl::Milliseconds(200));
+  absl::Cleanup join_slow = [&] {
+    if (slow.joinable()) slow.join();
+  };
+  ASSERT_TRUE(WaitUntil([&] { return ims_->TokenRequests() > requests_before; }, absl::Seconds(10),
+                        "the slow call's IMS request to reach the emulator"))
+      << broker_->log();
 
   absl::Time signalled = absl::Now();
   kill(broker_->process()->pid(), SIGTERM);
-  // During --shutdown-delay: not ready, still serving.
-  absl::SleepFor(absl::Milliseconds(300));
-  EXPECT_EQ(Health("readiness"), "NOT_SERVING");
+  // During --shutdown-delay (1 s): not ready, still serving.
+  EXPECT_TRUE(WaitUntil([&] { return Health("readiness") == "NOT_SERVING"; }, absl::Seconds(2),
+                        "readiness to report NOT_SERVING after SIGTERM"));
   EXPECT_EQ(Health(""), "NOT_SERVING");
   EXPECT_EQ(Health("liveness"), "SERVING");
   EXPECT_TRUE(GetToken("acme").ok());
@@ -237,9 +245,15 @@ TEST_F(OperationsTest, SigtermCancelsCallsStillRunningWhenTheGraceEnds) {
           ->CreateIntegration(&ctx, OAuthIntegration("stuck", "ops-client", kSecret, ""), &created)
           .ok());
   ims_->SetFaults({{"latency_ms", 20000}});
+  int requests_before = ims_->TokenRequests();
   grpc::Status stuck_status;
   std::thread stuck([&] { stuck_status = GetToken("stuck"); });
-  absl::SleepFor(absl::Milliseconds(300));
+  absl::Cleanup join_stuck = [&] {
+    if (stuck.joinable()) stuck.join();
+  };
+  ASSERT_TRUE(WaitUntil([&] { return ims_->TokenRequests() > requests_before; }, absl::Seconds(10),
+                        "the stuck call's IMS request to reach the emulator"))
+      << broker_->log();
   absl::Time signalled = absl::Now();
   kill(broker_->process()->pid(), SIGTERM);
   stuck.join();

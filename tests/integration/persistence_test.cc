@@ -3,14 +3,18 @@
 #include <sqlite3.h>
 
 #include <atomic>
+#include <map>
 #include <thread>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testing/stack.h"
+#include "tests/testing/wait.h"
 
 namespace tokenbroker::testing {
 namespace {
@@ -250,8 +254,10 @@ TEST_F(PersistenceTest, TamperedRecordIsDataLossForThatIntegrationOnly) {
   EXPECT_THAT(bad.error_message(), HasSubstr("bad"));
   grpc::Status good = GetToken("good", &response);
   EXPECT_TRUE(good.ok()) << good.error_message();
-  absl::SleepFor(absl::Milliseconds(200));
-  EXPECT_THAT(broker_->log(), HasSubstr("\"integration\":\"bad\""));
+  EXPECT_TRUE(
+      WaitUntil([&] { return absl::StrContains(broker_->log(), "\"integration\":\"bad\""); },
+                absl::Seconds(10), "the broker to log the integration whose record is tampered"))
+      << broker_->log();
 }
 
 TEST_F(PersistenceTest, KekRotationOnlineWhileClientsKeepReadingTokens) {
@@ -271,24 +277,57 @@ TEST_F(PersistenceTest, KekRotationOnlineWhileClientsKeepReadingTokens) {
         v1::GetAccessTokenResponse response;
         if (!GetToken(id, &response).ok()) ++failures;
         ++calls;
+        // Pacing of the load, not synchronization: about 100 calls/s each.
         absl::SleepFor(absl::Milliseconds(10));
       }
     });
   }
-  absl::SleepFor(absl::Seconds(1));
+  // Stops the readers however the test ends.
+  auto stop_readers = absl::MakeCleanup([&] {
+    stop = true;
+    for (auto& t : readers) t.join();
+  });
+  // Every token rotates every 2 s: waits until each integration has been
+  // minted again (by the emulator's count) since `since`.
+  auto rotated_since = [&](const std::map<std::string, int>& since, int rotations) {
+    for (const auto& [id, exchanges] : since) {
+      if (ims_->Exchanges(id) < exchanges + rotations) return false;
+    }
+    return true;
+  };
+  auto exchanges_now = [&] {
+    std::map<std::string, int> now;
+    for (const char* id : {"r0", "r1", "r2"}) now[id] = ims_->Exchanges(id);
+    return now;
+  };
+  ASSERT_TRUE(WaitUntil([&] { return calls.load() >= 30; }, absl::Seconds(10),
+                        "the readers to get their first tokens"));
+
   CommandResult added = Tokenbroker({"keyring", "add", "--kek-file=" + kek_});
   ASSERT_EQ(added.exit_code, 0) << added.err;
-  absl::SleepFor(absl::Seconds(3));  // the server reloads the keyring; tokens rotate (2 s)
+  std::string new_key = nlohmann::json::parse(ReadFile(kek_))["primary"];
+  EXPECT_NE(new_key, old_key);
+  // The server reloads the keyring, then tokens rotate: each sealed with
+  // the new key.
+  ASSERT_TRUE(WaitUntil(
+      [&] { return absl::StrContains(broker_->log(), "\"primary_key_id\":\"" + new_key + "\""); },
+      absl::Seconds(15), "the broker to log \"keyring reloaded\" with the new primary key"))
+      << broker_->log();
+  std::map<std::string, int> after_reload = exchanges_now();
+  ASSERT_TRUE(WaitUntil([&] { return rotated_since(after_reload, 1); }, absl::Seconds(15),
+                        "every token to rotate after the keyring reload"));
+
   CommandResult rekey = Tokenbroker({"rekey", "--store=sqlite:" + db_, "--kek-file=" + kek_});
   ASSERT_EQ(rekey.exit_code, 0) << rekey.err;
-  absl::SleepFor(absl::Seconds(3));  // more rotations: credentials read with the new key
-  stop = true;
-  for (auto& t : readers) t.join();
+  // More rotations: the rekeyed credentials are read with the new key.
+  std::map<std::string, int> after_rekey = exchanges_now();
+  ASSERT_TRUE(WaitUntil([&] { return rotated_since(after_rekey, 2) && calls.load() > 300; },
+                        absl::Seconds(20),
+                        "two more rotations of every token after the rekey, and 300 calls"));
+  std::move(stop_readers).Invoke();
 
   EXPECT_EQ(failures.load(), 0);
   EXPECT_GT(calls.load(), 300);
-  std::string new_key = nlohmann::json::parse(ReadFile(kek_))["primary"];
-  EXPECT_NE(new_key, old_key);
   EXPECT_THAT(rekey.out, HasSubstr("key ids still in use: " + new_key + "\n"));
   // The old key can go now, and the server still works without it.
   CommandResult removed = Tokenbroker(

@@ -4,6 +4,7 @@
 #include <fstream>
 #include <thread>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
@@ -11,6 +12,7 @@
 #include "gtest/gtest.h"
 #include "tests/testing/certs.h"
 #include "tests/testing/stack.h"
+#include "tests/testing/wait.h"
 
 namespace tokenbroker::testing {
 namespace {
@@ -286,18 +288,17 @@ TEST_F(SecurityTest, PolicyReloadAppliesValidChangesAndRejectsInvalidOnes) {
 
   WritePolicy(R"([{"identity": "newcomer.example.org", "role": "reader",
                    "integrations": ["late"]}])");
-  absl::Time deadline = absl::Now() + absl::Seconds(10);
-  Code code = Code::UNKNOWN;
-  while (absl::Now() < deadline && (code = Call(newcomer, "GetAccessToken", "late")) != Code::OK) {
-    absl::SleepFor(absl::Milliseconds(100));
-  }
-  EXPECT_EQ(code, Code::OK);
+  ASSERT_TRUE(WaitUntil([&] { return Call(newcomer, "GetAccessToken", "late") == Code::OK; },
+                        absl::Seconds(10), "the reloaded policy to let the newcomer read tokens"))
+      << broker_->log();
 
   // An invalid file is rejected; the last valid policy stays in force.
   WriteFile(dir_.File("policy.json"), "{\"version\": 1, \"bindings\": [{\"role\": \"wizard\"}]}");
-  absl::SleepFor(absl::Seconds(1));
+  ASSERT_TRUE(WaitUntil(
+      [&] { return absl::StrContains(broker_->log(), "policy file changed but is invalid"); },
+      absl::Seconds(10), "the broker to log that the changed policy file is invalid"))
+      << broker_->log();
   EXPECT_EQ(Call(newcomer, "GetAccessToken", "late"), Code::OK);
-  EXPECT_THAT(broker_->log(), HasSubstr("policy file changed but is invalid"));
 }
 
 TEST_F(SecurityTest, ServerCertificateIsReloadedWhenItChangesOnDisk) {
@@ -317,12 +318,8 @@ TEST_F(SecurityTest, ServerCertificateIsReloadedWhenItChangesOnDisk) {
 
   Caller trusts_next = admin;
   trusts_next.ca = next.certificate();
-  absl::Time deadline = absl::Now() + absl::Seconds(15);
-  Code code = Code::UNKNOWN;
-  while (absl::Now() < deadline && (code = Call(trusts_next, "ListIntegrations", "")) != Code::OK) {
-    absl::SleepFor(absl::Milliseconds(250));
-  }
-  EXPECT_EQ(code, Code::OK) << "the new certificate was not served";
+  EXPECT_TRUE(WaitUntil([&] { return Call(trusts_next, "ListIntegrations", "") == Code::OK; },
+                        absl::Seconds(15), "the new certificate to be served"));
   EXPECT_EQ(Call(admin, "ListIntegrations", ""), Code::UNAVAILABLE)
       << "the old certificate is still served";
 }
@@ -397,18 +394,17 @@ TEST_F(SecurityTest, AuditSinkFailureKeepsServingOrRefusesAsConfigured) {
   // /dev/full accepts the open and fails every write (ENOSPC).
   StartBroker({"--audit-log=/dev/full", "--audit-failure-mode=serve"});
   for (int i = 0; i < 3; ++i) EXPECT_EQ(Call(admin, "ListIntegrations", ""), Code::OK);
-  absl::SleepFor(absl::Milliseconds(300));
-  EXPECT_THAT(broker_->log(), HasSubstr("audit log write failed"));
+  // The writer thread logs the failure after the calls were answered.
+  EXPECT_TRUE(WaitUntil([&] { return absl::StrContains(broker_->log(), "audit log write failed"); },
+                        absl::Seconds(10), "the broker to log \"audit log write failed\""))
+      << broker_->log();
   broker_.reset();
 
   StartBroker({"--audit-log=/dev/full", "--audit-failure-mode=refuse"});
   EXPECT_EQ(Call(admin, "ListIntegrations", ""), Code::OK);  // its line fails to write
-  absl::Time deadline = absl::Now() + absl::Seconds(5);
-  Code code = Code::OK;
-  while (absl::Now() < deadline && (code = Call(admin, "ListIntegrations", "")) == Code::OK) {
-    absl::SleepFor(absl::Milliseconds(50));
-  }
-  EXPECT_EQ(code, Code::UNAVAILABLE) << "refuse mode kept serving without an audit log";
+  // Once the writer thread has failed to write it, calls are refused.
+  EXPECT_TRUE(WaitUntil([&] { return Call(admin, "ListIntegrations", "") == Code::UNAVAILABLE; },
+                        absl::Seconds(5), "refuse mode to refuse calls without an audit log"));
 }
 
 TEST_F(SecurityTest, NonLoopbackWithoutAuthenticationIsRefused) {

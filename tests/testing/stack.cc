@@ -86,6 +86,12 @@ int ImsEmulatorProcess::Exchanges(const std::string& client_id) {
   return stats["exchanges"][client_id].get<int>();
 }
 
+int ImsEmulatorProcess::TokenRequests() {
+  nlohmann::json stats = Stats();
+  if (!stats.contains("token_requests")) return 0;
+  return stats["token_requests"].get<int>();
+}
+
 void ImsEmulatorProcess::SetFaults(const nlohmann::json& faults) {
   httplib::SSLClient client("127.0.0.1", port_);
   client.set_ca_cert_path(ca_file_.c_str());

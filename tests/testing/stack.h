@@ -39,6 +39,9 @@ class ImsEmulatorProcess {
   // GET /emulator/stats.
   nlohmann::json Stats();
   int Exchanges(const std::string& client_id);
+  // Token requests received so far, counted on arrival (before any latency
+  // fault): > 0 means a request is in flight or answered.
+  int TokenRequests();
   // POST /emulator/faults with `faults`.
   void SetFaults(const nlohmann::json& faults);
   void Reset();
