@@ -449,7 +449,12 @@ absl::StatusOr<LeaseGrant> PostgresCredentialStore::TryAcquireRefreshLease(absl:
   }));
   LeaseGrant grant{held, std::nullopt};
   if (held) {
-    TB_ASSIGN_OR_RETURN(grant.stored_token, GetToken(id));
+    absl::StatusOr<std::optional<AccessToken>> token = GetToken(id);
+    if (token.ok()) {
+      grant.stored_token = *std::move(token);
+    } else if (!absl::IsNotFound(token.status())) {
+      return token.status();
+    }
   }
   return grant;
 }

@@ -225,12 +225,14 @@ std::string EmulatorServer::BaseUrl(const httplib::Request& req) const {
 
 std::string EmulatorServer::HandleToken(Flow flow, const httplib::Request& req,
                                         httplib::Response& res) {
-  emulator_->CountTokenRequest();
-  FaultSettings faults = emulator_->faults();
-  if (faults.latency > absl::ZeroDuration()) absl::SleepFor(faults.latency);
   Form form = ExtractForm(req);
+  emulator_->CountTokenRequest(form["client_id"], absl::Now());
+  FaultSettings faults = emulator_->faults();
+  if (faults.latency > absl::ZeroDuration() && faults.AppliesTo(form["client_id"])) {
+    absl::SleepFor(faults.latency);
+  }
   std::string note = absl::StrCat("client_id=", absl::CHexEscape(form["client_id"]));
-  Fault fault = emulator_->DrawFault();
+  Fault fault = emulator_->DrawFault(form["client_id"]);
   if (fault != Fault::kNone) {
     emulator_->CountFault();
     absl::StrAppend(&note, " fault=", FaultName(fault));

@@ -68,6 +68,14 @@ absl::StatusOr<FaultSettings> ParseFaultSettings(absl::string_view text) {
         return absl::InvalidArgumentError("\"retry_after_seconds\" must be an integer >= 0");
       }
       faults.retry_after_seconds = value.get<int>();
+    } else if (key == "clients") {
+      if (!value.is_array()) return absl::InvalidArgumentError("\"clients\" must be an array");
+      for (const json& client : value) {
+        if (!client.is_string()) {
+          return absl::InvalidArgumentError("\"clients\" must hold client id strings");
+        }
+        faults.clients.push_back(client.get<std::string>());
+      }
     } else if (key == "down") {
       if (!value.is_boolean()) return absl::InvalidArgumentError("\"down\" must be a boolean");
       faults.down = value.get<bool>();
@@ -86,7 +94,12 @@ json FaultSettingsToJson(const FaultSettings& faults) {
               {"rate_5xx", faults.rate_5xx},
               {"drop_rate", faults.drop_rate},
               {"malformed_rate", faults.malformed_rate},
-              {"down", faults.down}};
+              {"down", faults.down},
+              {"clients", faults.clients}};
+}
+
+bool FaultSettings::AppliesTo(absl::string_view client_id) const {
+  return clients.empty() || std::find(clients.begin(), clients.end(), client_id) != clients.end();
 }
 
 absl::string_view FaultName(Fault fault) {
@@ -140,11 +153,14 @@ json ImsEmulator::Stats() const {
   absl::MutexLock lock(&mu_);
   json exchanges = json::object();
   for (const auto& [id, n] : exchanges_) exchanges[id] = n;
+  json arrivals = json::object();
+  for (const auto& [id, times] : arrivals_ms_) arrivals[id] = times;
   return json{{"total_exchanges", total_exchanges_},
               {"rejected", rejected_},
               {"faults_injected", faults_injected_},
               {"token_requests", token_requests_},
-              {"exchanges", exchanges}};
+              {"exchanges", exchanges},
+              {"arrivals_ms", arrivals}};
 }
 
 void ImsEmulator::ResetStats() {
@@ -154,6 +170,7 @@ void ImsEmulator::ResetStats() {
   rejected_ = 0;
   faults_injected_ = 0;
   token_requests_ = 0;
+  arrivals_ms_.clear();
 }
 
 void ImsEmulator::CountFault() {
@@ -161,9 +178,12 @@ void ImsEmulator::CountFault() {
   ++faults_injected_;
 }
 
-void ImsEmulator::CountTokenRequest() {
+void ImsEmulator::CountTokenRequest(absl::string_view client_id, absl::Time now) {
   absl::MutexLock lock(&mu_);
   ++token_requests_;
+  std::deque<int64_t>& times = arrivals_ms_[std::string(client_id)];
+  times.push_back(absl::ToUnixMillis(now));
+  if (times.size() > kMaxArrivals) times.pop_front();
 }
 
 void ImsEmulator::CountRejected() {
@@ -181,8 +201,9 @@ void ImsEmulator::SetFaults(const FaultSettings& faults) {
   faults_ = faults;
 }
 
-Fault ImsEmulator::DrawFault() {
+Fault ImsEmulator::DrawFault(absl::string_view client_id) {
   absl::MutexLock lock(&mu_);
+  if (!faults_.AppliesTo(client_id)) return Fault::kNone;
   if (faults_.down) return Fault::kDown;
   const std::pair<double, Fault> draws[] = {{faults_.drop_rate, Fault::kDrop},
                                             {faults_.error_rate, Fault::kServerError},

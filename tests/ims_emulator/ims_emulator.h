@@ -13,6 +13,7 @@
 #define TOKENBROKER_TESTS_IMS_EMULATOR_IMS_EMULATOR_H_
 
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <memory>
 #include <string>
@@ -43,11 +44,16 @@ struct FaultSettings {
   double drop_rate = 0;       // connection closed, no response at all
   double malformed_rate = 0;  // 200 with a truncated, non-JSON body
   bool down = false;          // every token request gets 503
+  // When not empty, the faults (latency included) apply only to token
+  // requests of these client ids; the others are answered normally.
+  std::vector<std::string> clients;
+
+  bool AppliesTo(absl::string_view client_id) const;
 };
 
 // Parses the admin JSON form: any of {"error_rate", "latency_ms",
 // "rate_429", "retry_after_seconds", "rate_5xx", "drop_rate",
-// "malformed_rate", "down"}; absent keys take the defaults above (the
+// "malformed_rate", "down", "clients"}; absent keys take the defaults above (the
 // settings are replaced, not merged). Errors: INVALID_ARGUMENT.
 absl::StatusOr<FaultSettings> ParseFaultSettings(absl::string_view text);
 nlohmann::json FaultSettingsToJson(const FaultSettings& faults);
@@ -103,13 +109,16 @@ class ImsEmulator {
   void ResetStats();
   // Counts an injected fault in Stats().
   void CountFault();
-  // Counts a token request on arrival in Stats().
-  void CountTokenRequest();
+  // Counts a token request of `client_id` arriving at `now` in Stats()
+  // (which lists each client's last kMaxArrivals arrival times).
+  void CountTokenRequest(absl::string_view client_id, absl::Time now);
+  static constexpr size_t kMaxArrivals = 2000;
 
   FaultSettings faults() const;
   void SetFaults(const FaultSettings& faults);
-  // Draws the fault for one token request from the current settings.
-  Fault DrawFault();
+  // Draws the fault for one token request of `client_id` from the current
+  // settings.
+  Fault DrawFault(absl::string_view client_id);
 
  private:
   ImsEmulator(EmulatorOptions options, EvpPkeyPtr signing_key)
@@ -139,6 +148,7 @@ class ImsEmulator {
   int64_t rejected_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t faults_injected_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t token_requests_ ABSL_GUARDED_BY(mu_) = 0;
+  std::map<std::string, std::deque<int64_t>> arrivals_ms_ ABSL_GUARDED_BY(mu_);
   size_t jti_purge_size_ ABSL_GUARDED_BY(mu_) = 1024;
   FaultSettings faults_ ABSL_GUARDED_BY(mu_);
   absl::BitGen gen_ ABSL_GUARDED_BY(mu_);

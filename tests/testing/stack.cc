@@ -92,6 +92,16 @@ int ImsEmulatorProcess::TokenRequests() {
   return stats["token_requests"].get<int>();
 }
 
+std::vector<absl::Time> ImsEmulatorProcess::Arrivals(const std::string& client_id) {
+  nlohmann::json stats = Stats();
+  std::vector<absl::Time> out;
+  if (!stats.contains("arrivals_ms") || !stats["arrivals_ms"].contains(client_id)) return out;
+  for (const auto& ms : stats["arrivals_ms"][client_id]) {
+    out.push_back(absl::FromUnixMillis(ms.get<int64_t>()));
+  }
+  return out;
+}
+
 void ImsEmulatorProcess::SetFaults(const nlohmann::json& faults) {
   httplib::SSLClient client("127.0.0.1", port_);
   client.set_ca_cert_path(ca_file_.c_str());

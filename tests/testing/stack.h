@@ -42,6 +42,8 @@ class ImsEmulatorProcess {
   // Token requests received so far, counted on arrival (before any latency
   // fault): > 0 means a request is in flight or answered.
   int TokenRequests();
+  // When token requests of `client_id` arrived (its last 2,000).
+  std::vector<absl::Time> Arrivals(const std::string& client_id);
   // POST /emulator/faults with `faults`.
   void SetFaults(const nlohmann::json& faults);
   void Reset();
