@@ -28,9 +28,13 @@ COPY CMakeLists.txt ./
 COPY proto/ proto/
 COPY server/ server/
 COPY client/CMakeLists.txt client/
+COPY client/common/ client/common/
+COPY client/cpp/CMakeLists.txt client/cpp/
+COPY client/cpp/include/ client/cpp/include/
+COPY client/cpp/src/ client/cpp/src/
 COPY client/tokenctl/ client/tokenctl/
 
-# Release, no tests, no C++ SDK; warnings are CI's business (make test), not a
+# Release, no tests, only the C++ SDK's library (tokenctl stands on it); warnings are CI's business (make test), not a
 # reason for an image build to fail. Stripped binaries go to /out.
 ENV CCACHE_DIR=/root/.cache/ccache CCACHE_BASEDIR=/src CCACHE_NOHASHDIR=1
 RUN --mount=type=cache,target=/root/.cache/ccache,id=tokenbroker-ccache \

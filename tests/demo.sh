@@ -50,25 +50,25 @@ export TOKENBROKER_SERVER="127.0.0.1:$(cat "$WORK/broker.port")"
 echo "tokenbroker at $TOKENBROKER_SERVER"
 
 step "3. Register an integration (the secret is read from a file, never argv)"
-echo "\$ tokenctl integrations create demo --auth=oauth-s2s --client-id=demo-client-id \\"
+echo "\$ tokenctl --plaintext integrations create demo --auth=oauth-s2s --client-id=demo-client-id \\"
 echo "    --client-secret-file=secret --org-id=DEMO0123456789@AdobeOrg \\"
 echo "    --scopes=openid,AdobeID,read_organizations --org-header"
-"$BIN/tokenctl" integrations create demo --auth=oauth-s2s --client-id=demo-client-id \
+"$BIN/tokenctl" --plaintext integrations create demo --auth=oauth-s2s --client-id=demo-client-id \
   --client-secret-file="$WORK/secret" --org-id=DEMO0123456789@AdobeOrg \
   --scopes=openid,AdobeID,read_organizations --org-header
 
 step "4. List integrations"
-echo "\$ tokenctl integrations list"
-"$BIN/tokenctl" integrations list
+echo "\$ tokenctl --plaintext integrations list"
+"$BIN/tokenctl" --plaintext integrations list
 
 step "5. Get a token"
-echo "\$ tokenctl token get demo"
-"$BIN/tokenctl" token get demo
+echo "\$ tokenctl --plaintext token get demo"
+"$BIN/tokenctl" --plaintext token get demo
 
 step "6. Get the headers an Adobe API call needs"
-echo "\$ tokenctl token headers demo"
-"$BIN/tokenctl" token headers demo
+echo "\$ tokenctl --plaintext token headers demo"
+"$BIN/tokenctl" --plaintext token headers demo
 
 step "7. Ask again: served from the cache, no new IMS exchange"
-"$BIN/tokenctl" token get demo --json
+"$BIN/tokenctl" --plaintext token get demo --json
 curl -s --cacert "$WORK/ims-ca.pem" "$IMS_URL/emulator/stats"; echo

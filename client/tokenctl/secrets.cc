@@ -1,5 +1,7 @@
 #include "client/tokenctl/secrets.h"
 
+#include <openssl/crypto.h>
+
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -10,34 +12,49 @@
 #include "absl/strings/string_view.h"
 
 namespace tokenbroker::tokenctl {
+
+Secret& Secret::operator=(Secret&& other) noexcept {
+  if (this != &other) {
+    Wipe();
+    value_ = std::move(other.value_);
+    other.Wipe();
+  }
+  return *this;
+}
+
+void Secret::Wipe() {
+  value_.resize(value_.capacity());
+  OPENSSL_cleanse(value_.data(), value_.size());
+  value_.clear();
+}
+
 namespace {
 
 std::string DisplayName(const std::string& path) { return path == "-" ? "stdin" : path; }
 
-absl::StatusOr<SecretString> ReadAll(const std::string& path, std::istream& in) {
+absl::StatusOr<Secret> ReadAll(const std::string& path, std::istream& in) {
   if (path.empty()) return absl::InvalidArgumentError("empty file name");
   if (path == "-") {
-    return SecretString(std::string(std::istreambuf_iterator<char>(in), {}));
+    return Secret(std::string(std::istreambuf_iterator<char>(in), {}));
   }
   std::ifstream file(path, std::ios::binary);
   if (!file) {
     return absl::InvalidArgumentError(
         absl::StrCat("cannot read ", path, ": ", std::strerror(errno)));
   }
-  SecretString content(std::string(std::istreambuf_iterator<char>(file), {}));
+  Secret content(std::string(std::istreambuf_iterator<char>(file), {}));
   if (file.bad()) return absl::InvalidArgumentError(absl::StrCat("cannot read ", path));
   return content;
 }
 
 }  // namespace
 
-absl::StatusOr<std::vector<SecretString>> ReadClientSecrets(const std::string& path,
-                                                            std::istream& in) {
-  absl::StatusOr<SecretString> content = ReadAll(path, in);
+absl::StatusOr<std::vector<Secret>> ReadClientSecrets(const std::string& path, std::istream& in) {
+  absl::StatusOr<Secret> content = ReadAll(path, in);
   if (!content.ok()) return content.status();
   absl::string_view text = content->value();
   if (absl::EndsWith(text, "\n")) text.remove_suffix(1);
-  std::vector<SecretString> secrets;
+  std::vector<Secret> secrets;
   if (text.empty()) {
     return absl::InvalidArgumentError(absl::StrCat(DisplayName(path), " holds no client secret"));
   }
@@ -56,15 +73,15 @@ absl::StatusOr<std::vector<SecretString>> ReadClientSecrets(const std::string& p
       return absl::InvalidArgumentError(
           absl::StrCat(DisplayName(path), " holds more than two client secrets (one per line)"));
     }
-    secrets.emplace_back(secret);
+    secrets.emplace_back(std::string(secret));
     if (end == absl::string_view::npos) break;
     text.remove_prefix(end + 1);
   }
   return secrets;
 }
 
-absl::StatusOr<SecretString> ReadPrivateKey(const std::string& path, std::istream& in) {
-  absl::StatusOr<SecretString> content = ReadAll(path, in);
+absl::StatusOr<Secret> ReadPrivateKey(const std::string& path, std::istream& in) {
+  absl::StatusOr<Secret> content = ReadAll(path, in);
   if (!content.ok()) return content.status();
   if (content->empty()) {
     return absl::InvalidArgumentError(absl::StrCat(DisplayName(path), " is empty"));

@@ -14,7 +14,6 @@
 #include <thread>
 #include <utility>
 
-#include "absl/flags/flag.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/ascii.h"
@@ -23,18 +22,19 @@
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
-#include "client/tokenctl/channel.h"
+#include "client/common/fingerprint.h"
 #include "client/tokenctl/flags.h"
 #include "client/tokenctl/output.h"
 #include "client/tokenctl/secrets.h"
 #include "google/protobuf/duration.pb.h"
 #include "google/protobuf/unknown_field_set.h"
+#include "grpcpp/channel.h"
 #include "grpcpp/client_context.h"
 #include "grpcpp/generic/generic_stub.h"
 #include "grpcpp/support/byte_buffer.h"
 #include "nlohmann/json.hpp"
-#include "server/audit/audit_log.h"
-#include "server/common/secret.h"
+#include "tokenbroker/client/client.h"
+#include "tokenbroker/client/options.h"
 #include "tokenbroker/v1/integration_service.grpc.pb.h"
 #include "tokenbroker/v1/token_service.grpc.pb.h"
 
@@ -45,29 +45,19 @@
 namespace tokenbroker::tokenctl {
 namespace {
 
-// A flag's value, else the environment variable's, else "".
-std::string FlagOrEnv(const std::string& flag, const char* env) {
-  if (!flag.empty()) return flag;
-  const char* value = std::getenv(env);
-  return value != nullptr ? value : "";
-}
-
-// One invocation: the parsed command line, the global options, the streams
-// and the channel, created on first use.
+// One invocation: the parsed command line, the streams, and the SDK client
+// (channel, TLS, caller token), created on first use.
 class Invocation {
  public:
-  Invocation(CommandLine command_line, std::vector<std::string> operands, std::istream& in,
-             std::ostream& out, std::ostream& err)
-      : command_line_(std::move(command_line)),
-        operands_(std::move(operands)),
-        in_(in),
-        out_(out),
-        err_(err) {}
+  Invocation(CommandLine command_line, std::istream& in, std::ostream& out, std::ostream& err)
+      : command_line_(std::move(command_line)), in_(in), out_(out), err_(err) {}
 
-  bool Has(const std::string& flag) const { return command_line_.Has(flag); }
-  const std::string& id() const { return operands_.front(); }
+  const Options& options() const { return command_line_.options; }
+  Command command() const { return command_line_.command->command; }
+  bool Has(absl::string_view flag) const { return options().Has(flag); }
+  const std::string& id() const { return command_line_.id; }
   std::string name() const { return absl::StrCat("integrations/", id()); }
-  bool json() const { return absl::GetFlag(FLAGS_json); }
+  bool json() const { return options().json; }
   std::istream& in() { return in_; }
   std::ostream& out() { return out_; }
   std::ostream& err() { return err_; }
@@ -79,51 +69,94 @@ class Invocation {
   }
   int UsageError(const absl::Status& status) { return UsageError(status.message()); }
 
-  // Prints the RPC's error and its details; returns 1.
+  // Prints the RPC's error and its details, and when the server did not
+  // answer, what to check; returns 1.
   int RpcError(const grpc::Status& status) {
     err_ << FormatRpcError(status);
+    if (status.error_code() == grpc::StatusCode::UNAVAILABLE ||
+        (status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED &&
+         command() == Command::kHealth)) {
+      err_ << "tokenctl: no answer from " << options().server
+           << (options().plaintext
+                   ? " over plaintext (is the server running? One that serves TLS needs "
+                     "no --plaintext, and --ca-file for a private CA)\n"
+                   : " over TLS (is the server running? One without TLS, e.g. make run, "
+                     "needs --plaintext)\n");
+    }
     return kExitRpcError;
   }
 
-  // The channel to the server, created on first use (so that `token watch`
-  // can block signals before gRPC starts its threads).
-  absl::StatusOr<std::shared_ptr<grpc::Channel>> Channel() {
-    if (channel_ == nullptr) {
-      ChannelOptions options;
-      options.server = ResolveServer(absl::GetFlag(FLAGS_server));
-      options.ca_file = FlagOrEnv(absl::GetFlag(FLAGS_ca_file), "TOKENBROKER_CA_FILE");
-      options.cert_file = FlagOrEnv(absl::GetFlag(FLAGS_cert), "TOKENBROKER_CERT");
-      options.key_file = FlagOrEnv(absl::GetFlag(FLAGS_key), "TOKENBROKER_KEY");
-      absl::StatusOr<std::string> token =
-          ReadCallerToken(FlagOrEnv(absl::GetFlag(FLAGS_token_file), "TOKENBROKER_TOKEN_FILE"));
-      if (!token.ok()) return token.status();
-      caller_token_ = *std::move(token);
-      absl::StatusOr<std::shared_ptr<grpc::Channel>> channel = CreateChannel(options);
-      if (!channel.ok()) return channel.status();
-      channel_ = *std::move(channel);
+  // The SDK client, created on first use (so that `token watch` can block
+  // signals before gRPC starts its threads). Errors: INVALID_ARGUMENT
+  // (inconsistent connection flags, a file that cannot be read).
+  absl::StatusOr<std::shared_ptr<client::Client>> Client() {
+    if (client_ == nullptr) {
+      if (absl::Status s = CheckConnectionFlags(); !s.ok()) return s;
+      const Options& o = options();
+      client::ClientOptions client_options;
+      client_options.target = o.server;
+      client_options.plaintext = o.plaintext;
+      client_options.ca_file = o.ca_file;
+      client_options.cert_file = o.cert;
+      client_options.key_file = o.key;
+      client_options.caller_token_file = o.token_file;
+      client_options.call_timeout = o.timeout;
+      // One attempt: a CLI reports an outage rather than waiting it out.
+      client_options.retry.max_attempts = 1;
+      client_options.user_agent = "tokenctl/" TOKENCTL_VERSION;
+      absl::StatusOr<std::shared_ptr<client::Client>> created =
+          client::Client::New(std::move(client_options));
+      if (!created.ok()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("cannot set up the connection: ", created.status().message()));
+      }
+      client_ = *std::move(created);
     }
-    return channel_;
+    return client_;
   }
 
-  // Per-call settings shared by every unary RPC: the deadline and the
-  // caller token.
+  // Sets the deadline (--timeout) and the caller token on a unary call.
   void Prepare(grpc::ClientContext* context) const {
-    context->set_deadline(std::chrono::system_clock::now() +
-                          absl::ToChronoNanoseconds(absl::GetFlag(FLAGS_timeout)));
-    AddCallerToken(context);
+    client_->PrepareContext(context).IgnoreError();  // cannot fail: timeout > 0
   }
-  void AddCallerToken(grpc::ClientContext* context) const {
-    if (!caller_token_.empty()) context->AddMetadata("authorization", "Bearer " + caller_token_);
+  // The caller token, without a deadline: for a stream that runs until
+  // stopped.
+  void PrepareStream(grpc::ClientContext* context) const {
+    client::CallOptions call;
+    call.timeout = absl::InfiniteDuration();
+    client_->PrepareContext(context, call).IgnoreError();
   }
 
  private:
+  // The connection flags must agree: --cert with --key, and --plaintext with
+  // none of the TLS files (also when those come from the environment: no
+  // flag silently overrides another).
+  absl::Status CheckConnectionFlags() const {
+    const Options& o = options();
+    if (o.server.empty()) return absl::InvalidArgumentError("--server must not be empty");
+    if (o.cert.empty() != o.key.empty()) {
+      return absl::InvalidArgumentError("--cert and --key go together");
+    }
+    if (!o.plaintext) return absl::OkStatus();
+    for (const auto& [name, value] :
+         {std::pair<absl::string_view, const std::string*>{"ca-file", &o.ca_file},
+          {"cert", &o.cert},
+          {"key", &o.key}}) {
+      if (value->empty()) continue;
+      std::string origin;
+      if (o.from_env.count(std::string(name)) > 0) {
+        origin = absl::StrCat(" (set by $", FindFlag(name)->env, ")");
+      }
+      return absl::InvalidArgumentError(absl::StrCat("--plaintext excludes --", name, origin));
+    }
+    return absl::OkStatus();
+  }
+
   CommandLine command_line_;
-  std::vector<std::string> operands_;
   std::istream& in_;
   std::ostream& out_;
   std::ostream& err_;
-  std::shared_ptr<grpc::Channel> channel_;
-  std::string caller_token_;
+  std::shared_ptr<client::Client> client_;
 };
 
 void PrintJson(std::ostream& out, const nlohmann::ordered_json& json, int indent = 2) {
@@ -142,32 +175,26 @@ void WipeCredentials(v1::Credentials* credentials) {
 // Reads --client-secret-file and --private-key-file, where given, into
 // `credentials`. Errors: INVALID_ARGUMENT (see secrets.h).
 absl::Status ReadCredentials(Invocation& inv, v1::Credentials* credentials) {
-  std::string secret_file = absl::GetFlag(FLAGS_client_secret_file);
-  std::string key_file = absl::GetFlag(FLAGS_private_key_file);
+  std::string secret_file = inv.options().client_secret_file;
+  std::string key_file = inv.options().private_key_file;
   if (inv.Has("client-secret-file") && inv.Has("private-key-file") && secret_file == "-" &&
       key_file == "-") {
     return absl::InvalidArgumentError(
         "--client-secret-file and --private-key-file cannot both read stdin (-)");
   }
   if (inv.Has("client-secret-file")) {
-    absl::StatusOr<std::vector<SecretString>> secrets = ReadClientSecrets(secret_file, inv.in());
+    absl::StatusOr<std::vector<Secret>> secrets = ReadClientSecrets(secret_file, inv.in());
     if (!secrets.ok()) return secrets.status();
-    for (const SecretString& secret : *secrets) {
+    for (const Secret& secret : *secrets) {
       credentials->add_client_secrets(std::string(secret.value()));
     }
   }
   if (inv.Has("private-key-file")) {
-    absl::StatusOr<SecretString> key = ReadPrivateKey(key_file, inv.in());
+    absl::StatusOr<Secret> key = ReadPrivateKey(key_file, inv.in());
     if (!key.ok()) return key.status();
     credentials->set_private_key_pem(std::string(key->value()));
   }
   return absl::OkStatus();
-}
-
-std::optional<v1::AuthMethod> ParseAuthMethod(const std::string& text) {
-  if (text == "oauth-s2s") return v1::AUTH_METHOD_OAUTH_SERVER_TO_SERVER;
-  if (text == "jwt") return v1::AUTH_METHOD_JWT;
-  return std::nullopt;
 }
 
 std::optional<v1::Integration::State> ParseState(const std::string& text) {
@@ -176,34 +203,9 @@ std::optional<v1::Integration::State> ParseState(const std::string& text) {
   return std::nullopt;
 }
 
-// INVALID_ARGUMENT naming every flag of `flags` that was not given.
-absl::Status RequireFlags(const Invocation& inv, const std::vector<std::string>& flags,
-                          absl::string_view context) {
-  std::vector<std::string> missing;
-  for (const std::string& flag : flags) {
-    if (!inv.Has(flag)) missing.push_back(absl::StrCat("--", flag));
-  }
-  if (missing.empty()) return absl::OkStatus();
-  return absl::InvalidArgumentError(absl::StrCat("missing required flag",
-                                                 missing.size() > 1 ? "s " : " ",
-                                                 absl::StrJoin(missing, ", "), " for ", context));
-}
-
-// INVALID_ARGUMENT if any of `flags` was given.
-absl::Status RejectFlags(const Invocation& inv, const std::vector<std::string>& flags,
-                         absl::string_view context) {
-  for (const std::string& flag : flags) {
-    if (inv.Has(flag)) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("flag --", flag, " does not apply to ", context));
-    }
-  }
-  return absl::OkStatus();
-}
-
 std::optional<google::protobuf::Duration> MinValidity(const Invocation& inv) {
   if (!inv.Has("min-validity")) return std::nullopt;
-  absl::Duration validity = absl::GetFlag(FLAGS_min_validity);
+  absl::Duration validity = inv.options().min_validity;
   google::protobuf::Duration duration;
   int64_t nanos = absl::ToInt64Nanoseconds(validity);
   duration.set_seconds(nanos / 1000000000);
@@ -223,8 +225,8 @@ void PrintIntegration(Invocation& inv, const v1::Integration& integration) {
 // the token itself (unless --show-token).
 void PrintTokenSummary(Invocation& inv, const v1::AccessToken& token) {
   absl::Time now = absl::Now();
-  bool show = absl::GetFlag(FLAGS_show_token);
-  std::string fingerprint = Fingerprint(token.access_token());
+  bool show = inv.options().show_token;
+  std::string fingerprint = fingerprint::Sha256Fingerprint(token.access_token());
   if (inv.json()) {
     nlohmann::ordered_json json = {{"time", Rfc3339(now)},
                                    {"integration", token.integration()},
@@ -244,54 +246,34 @@ void PrintTokenSummary(Invocation& inv, const v1::AccessToken& token) {
 
 template <typename Service>
 absl::StatusOr<std::unique_ptr<typename Service::Stub>> NewStub(Invocation& inv) {
-  absl::StatusOr<std::shared_ptr<grpc::Channel>> channel = inv.Channel();
-  if (!channel.ok()) return channel.status();
-  return Service::NewStub(*channel);
+  absl::StatusOr<std::shared_ptr<client::Client>> client = inv.Client();
+  if (!client.ok()) return client.status();
+  return Service::NewStub((*client)->channel());
 }
 
 // ---------------------------------------------------------------------------
 // integrations
 
 int IntegrationsCreate(Invocation& inv) {
-  std::string context = "'integrations create'";
-  if (absl::Status s = RequireFlags(inv, {"auth"}, context); !s.ok()) {
-    return inv.UsageError(absl::StrCat(s.message(), " (oauth-s2s or jwt)"));
-  }
-  std::optional<v1::AuthMethod> method = ParseAuthMethod(absl::GetFlag(FLAGS_auth));
-  if (!method) {
-    return inv.UsageError(absl::StrCat("invalid --auth \"", absl::GetFlag(FLAGS_auth),
-                                       "\": expected oauth-s2s or jwt"));
-  }
-  absl::Status flags_ok;
-  if (*method == v1::AUTH_METHOD_OAUTH_SERVER_TO_SERVER) {
-    context = "'integrations create --auth=oauth-s2s'";
-    flags_ok = RequireFlags(inv, {"client-id", "client-secret-file", "org-id", "scopes"}, context);
-    if (flags_ok.ok()) flags_ok = RejectFlags(inv, {"private-key-file", "metascopes"}, context);
-  } else {
-    context = "'integrations create --auth=jwt'";
-    flags_ok = RequireFlags(inv,
-                            {"client-id", "client-secret-file", "org-id", "technical-account-id",
-                             "private-key-file", "metascopes"},
-                            context);
-    if (flags_ok.ok()) flags_ok = RejectFlags(inv, {"scopes"}, context);
-  }
-  if (!flags_ok.ok()) return inv.UsageError(flags_ok);
-
+  // The flags that each auth method requires and accepts were checked by
+  // ParseCommandLine (see the flag table).
   v1::CreateIntegrationRequest request;
   request.set_integration_id(inv.id());
   v1::Integration* integration = request.mutable_integration();
-  integration->set_auth_method(*method);
-  integration->set_client_id(absl::GetFlag(FLAGS_client_id));
-  integration->set_org_id(absl::GetFlag(FLAGS_org_id));
-  integration->set_technical_account_id(absl::GetFlag(FLAGS_technical_account_id));
-  for (const std::string& scope : absl::GetFlag(FLAGS_scopes)) integration->add_scopes(scope);
-  for (const std::string& scope : absl::GetFlag(FLAGS_metascopes)) {
+  integration->set_auth_method(inv.command() == Command::kIntegrationsCreateJwt
+                                   ? v1::AUTH_METHOD_JWT
+                                   : v1::AUTH_METHOD_OAUTH_SERVER_TO_SERVER);
+  integration->set_client_id(inv.options().client_id);
+  integration->set_org_id(inv.options().org_id);
+  integration->set_technical_account_id(inv.options().technical_account_id);
+  for (const std::string& scope : inv.options().scopes) integration->add_scopes(scope);
+  for (const std::string& scope : inv.options().metascopes) {
     integration->add_metascopes(scope);
   }
-  integration->set_ims_url(absl::GetFlag(FLAGS_ims_url));
-  integration->set_sandbox_name(absl::GetFlag(FLAGS_sandbox));
-  integration->set_include_org_header(absl::GetFlag(FLAGS_org_header));
-  integration->set_display_name(absl::GetFlag(FLAGS_display_name));
+  integration->set_ims_url(inv.options().ims_url);
+  integration->set_sandbox_name(inv.options().sandbox);
+  integration->set_include_org_header(inv.options().org_header);
+  integration->set_display_name(inv.options().display_name);
   if (absl::Status s = ReadCredentials(inv, integration->mutable_credentials()); !s.ok()) {
     return inv.UsageError(s);
   }
@@ -309,12 +291,11 @@ int IntegrationsCreate(Invocation& inv) {
 }
 
 int IntegrationsList(Invocation& inv) {
-  if (absl::GetFlag(FLAGS_page_size) < 0) return inv.UsageError("--page-size must not be negative");
   auto stub = NewStub<v1::IntegrationService>(inv);
   if (!stub.ok()) return inv.UsageError(stub.status());
   std::vector<v1::Integration> integrations;
   v1::ListIntegrationsRequest request;
-  request.set_page_size(absl::GetFlag(FLAGS_page_size));
+  request.set_page_size(inv.options().page_size);
   do {
     grpc::ClientContext rpc;
     inv.Prepare(&rpc);
@@ -361,49 +342,38 @@ int IntegrationsGet(Invocation& inv) {
 }
 
 int IntegrationsUpdate(Invocation& inv) {
-  // Flag -> update_mask path. Exactly the flags given end up in the mask.
-  static const auto* kPaths = new std::vector<std::pair<std::string, std::string>>{
-      {"display-name", "display_name"},
-      {"client-id", "client_id"},
-      {"org-id", "org_id"},
-      {"technical-account-id", "technical_account_id"},
-      {"scopes", "scopes"},
-      {"metascopes", "metascopes"},
-      {"ims-url", "ims_url"},
-      {"sandbox", "sandbox_name"},
-      {"org-header", "include_org_header"},
-      {"state", "state"},
-      {"client-secret-file", "credentials.client_secrets"},
-      {"private-key-file", "credentials.private_key_pem"},
-  };
+  // Exactly the flags given end up in the mask (the flag table maps each to
+  // its path).
   v1::UpdateIntegrationRequest request;
-  for (const auto& [flag, path] : *kPaths) {
-    if (inv.Has(flag)) request.mutable_update_mask()->add_paths(path);
+  for (const std::string& path : UpdateMaskPaths(inv.options())) {
+    request.mutable_update_mask()->add_paths(path);
   }
   if (request.update_mask().paths().empty()) {
     std::vector<std::string> flags;
-    for (const auto& [flag, path] : *kPaths) flags.push_back(absl::StrCat("--", flag));
+    for (const FlagSpec& flag : Flags()) {
+      if (!flag.update_path.empty()) flags.push_back(absl::StrCat("--", flag.name));
+    }
     return inv.UsageError(
         absl::StrCat("nothing to update: give at least one of ", absl::StrJoin(flags, ", ")));
   }
   v1::Integration* integration = request.mutable_integration();
   integration->set_name(inv.name());
-  integration->set_etag(absl::GetFlag(FLAGS_etag));
-  integration->set_display_name(absl::GetFlag(FLAGS_display_name));
-  integration->set_client_id(absl::GetFlag(FLAGS_client_id));
-  integration->set_org_id(absl::GetFlag(FLAGS_org_id));
-  integration->set_technical_account_id(absl::GetFlag(FLAGS_technical_account_id));
-  for (const std::string& scope : absl::GetFlag(FLAGS_scopes)) integration->add_scopes(scope);
-  for (const std::string& scope : absl::GetFlag(FLAGS_metascopes)) {
+  integration->set_etag(inv.options().etag);
+  integration->set_display_name(inv.options().display_name);
+  integration->set_client_id(inv.options().client_id);
+  integration->set_org_id(inv.options().org_id);
+  integration->set_technical_account_id(inv.options().technical_account_id);
+  for (const std::string& scope : inv.options().scopes) integration->add_scopes(scope);
+  for (const std::string& scope : inv.options().metascopes) {
     integration->add_metascopes(scope);
   }
-  integration->set_ims_url(absl::GetFlag(FLAGS_ims_url));
-  integration->set_sandbox_name(absl::GetFlag(FLAGS_sandbox));
-  integration->set_include_org_header(absl::GetFlag(FLAGS_org_header));
+  integration->set_ims_url(inv.options().ims_url);
+  integration->set_sandbox_name(inv.options().sandbox);
+  integration->set_include_org_header(inv.options().org_header);
   if (inv.Has("state")) {
-    std::optional<v1::Integration::State> state = ParseState(absl::GetFlag(FLAGS_state));
+    std::optional<v1::Integration::State> state = ParseState(inv.options().state);
     if (!state) {
-      return inv.UsageError(absl::StrCat("invalid --state \"", absl::GetFlag(FLAGS_state),
+      return inv.UsageError(absl::StrCat("invalid --state \"", inv.options().state,
                                          "\": expected active or disabled"));
     }
     integration->set_state(*state);
@@ -429,7 +399,7 @@ int IntegrationsDelete(Invocation& inv) {
   if (!stub.ok()) return inv.UsageError(stub.status());
   v1::DeleteIntegrationRequest request;
   request.set_name(inv.name());
-  request.set_etag(absl::GetFlag(FLAGS_etag));
+  request.set_etag(inv.options().etag);
   grpc::ClientContext rpc;
   inv.Prepare(&rpc);
   v1::DeleteIntegrationResponse response;
@@ -518,8 +488,8 @@ int TokenWatch(Invocation& inv) {
   if (!stub.ok()) return inv.UsageError(stub.status());
   v1::WatchAccessTokensRequest request;
   request.set_name(inv.name());
-  grpc::ClientContext rpc;  // No deadline: a watch runs until stopped.
-  inv.AddCallerToken(&rpc);
+  grpc::ClientContext rpc;
+  inv.PrepareStream(&rpc);  // No deadline: a watch runs until stopped.
   std::atomic<bool> done{false};
   std::atomic<bool> interrupted{false};
   std::thread waiter([&] {
@@ -591,9 +561,9 @@ std::optional<uint64_t> ParseHealthStatus(const std::string& bytes) {
 }
 
 int Health(Invocation& inv) {
-  absl::StatusOr<std::shared_ptr<grpc::Channel>> channel = inv.Channel();
-  if (!channel.ok()) return inv.UsageError(channel.status());
-  const std::string service = absl::GetFlag(FLAGS_service);
+  absl::StatusOr<std::shared_ptr<client::Client>> client = inv.Client();
+  if (!client.ok()) return inv.UsageError(client.status());
+  const std::string service = inv.options().service;
   google::protobuf::UnknownFieldSet request_fields;
   if (!service.empty()) request_fields.AddLengthDelimited(1, service);
   std::string request_bytes;
@@ -602,7 +572,7 @@ int Health(Invocation& inv) {
   grpc::ByteBuffer request(&slice, 1);
   grpc::ByteBuffer response;
 
-  grpc::GenericStub stub(*channel);
+  grpc::GenericStub stub((*client)->channel());
   grpc::ClientContext rpc;
   inv.Prepare(&rpc);
   std::promise<grpc::Status> done;
@@ -619,13 +589,7 @@ int Health(Invocation& inv) {
                                : std::string("SERVICE_UNKNOWN"))
                 << "\n";
     }
-    int code = inv.RpcError(status);
-    if (status.error_code() == grpc::StatusCode::UNAVAILABLE ||
-        status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
-      inv.err() << "tokenctl: health: no answer from " << ResolveServer(absl::GetFlag(FLAGS_server))
-                << " (is the server running, and are TLS flags right?)\n";
-    }
-    return code;
+    return inv.RpcError(status);
   }
   std::vector<grpc::Slice> slices;
   std::string bytes;
@@ -654,22 +618,22 @@ int Health(Invocation& inv) {
 // Reads a token on stdin and prints its audit-log fingerprint under the
 // server's audit key, so an operator can find a known token's RPCs.
 int AuditFingerprint(Invocation& inv) {
-  std::string key_file = absl::GetFlag(FLAGS_audit_key_file);
-  if (key_file.empty()) return inv.UsageError("audit fingerprint needs --audit-key-file=FILE");
-  absl::StatusOr<SecretString> key = LoadAuditKey(key_file);
-  if (!key.ok()) return inv.UsageError(key.status());
+  absl::StatusOr<std::string> key_bytes =
+      fingerprint::ReadAuditKeyFile(inv.options().audit_key_file);
+  if (!key_bytes.ok()) return inv.UsageError(key_bytes.status());
+  Secret key(*std::move(key_bytes));
   std::string token;
   std::getline(inv.in(), token);
-  SecretString secret(std::string(absl::StripAsciiWhitespace(token)));
+  Secret secret(std::string(absl::StripAsciiWhitespace(token)));
   OPENSSL_cleanse(token.data(), token.size());
   if (secret.empty()) return inv.UsageError("audit fingerprint reads the token on stdin");
-  std::string fingerprint = AuditLogger::KeyedFingerprint(key->value(), secret.value());
-  if (absl::GetFlag(FLAGS_json)) {
+  std::string fingerprint = fingerprint::AuditFingerprint(key.value(), secret.value());
+  if (inv.json()) {
     PrintJson(inv.out(), {{"token_fingerprint", fingerprint}});
   } else {
     inv.out() << fingerprint << "\n";
   }
-  return 0;
+  return kExitOk;
 }
 
 int Version(Invocation& inv) {
@@ -681,200 +645,59 @@ int Version(Invocation& inv) {
   return kExitOk;
 }
 
-struct CommandSpec {
-  // The command words, e.g. "integrations create".
-  std::string words;
-  // Whether the command takes an integration ID.
-  bool takes_id;
-  // The flags it accepts besides the global ones.
-  std::vector<std::string> flags;
-  int (*run)(Invocation&);
-};
-
-const std::vector<CommandSpec>& Commands() {
-  static const auto* commands = new std::vector<CommandSpec>{
-      {"integrations create",
-       true,
-       {"auth", "client-id", "client-secret-file", "org-id", "technical-account-id",
-        "private-key-file", "scopes", "metascopes", "ims-url", "sandbox", "org-header",
-        "display-name"},
-       IntegrationsCreate},
-      {"integrations list", false, {"page-size"}, IntegrationsList},
-      {"integrations get", true, {}, IntegrationsGet},
-      {"integrations update",
-       true,
-       {"display-name", "client-id", "org-id", "technical-account-id", "scopes", "metascopes",
-        "ims-url", "sandbox", "org-header", "state", "client-secret-file", "private-key-file",
-        "etag"},
-       IntegrationsUpdate},
-      {"integrations delete", true, {"etag"}, IntegrationsDelete},
-      {"token get", true, {"min-validity"}, TokenGet},
-      {"token headers", true, {"min-validity"}, TokenHeaders},
-      {"token refresh", true, {"show-token"}, TokenRefresh},
-      {"token watch", true, {"show-token"}, TokenWatch},
-      {"audit fingerprint", false, {"audit-key-file"}, AuditFingerprint},
-      {"health", false, {"service"}, Health},
-      {"version", false, {}, Version},
-  };
-  return *commands;
+// The function that runs each command.
+using CommandFunction = int (*)(Invocation&);
+CommandFunction FunctionOf(Command command) {
+  switch (command) {
+    case Command::kIntegrationsCreateOAuth:
+    case Command::kIntegrationsCreateJwt:
+      return IntegrationsCreate;
+    case Command::kIntegrationsList:
+      return IntegrationsList;
+    case Command::kIntegrationsGet:
+      return IntegrationsGet;
+    case Command::kIntegrationsUpdate:
+      return IntegrationsUpdate;
+    case Command::kIntegrationsDelete:
+      return IntegrationsDelete;
+    case Command::kTokenGet:
+      return TokenGet;
+    case Command::kTokenHeaders:
+      return TokenHeaders;
+    case Command::kTokenRefresh:
+      return TokenRefresh;
+    case Command::kTokenWatch:
+      return TokenWatch;
+    case Command::kAuditFingerprint:
+      return AuditFingerprint;
+    case Command::kHealth:
+      return Health;
+    case Command::kVersion:
+      return Version;
+  }
+  return nullptr;
 }
 
 }  // namespace
 
-std::string UsageText() {
-  return R"(tokenctl: manage tokenbroker integrations and get Adobe IMS access tokens.
-
-Usage: tokenctl [global flags] COMMAND [ID] [flags]
-
-Integrations:
-  integrations create ID --auth=oauth-s2s --client-id=X --client-secret-file=F
-      --org-id=O --scopes=a,b [--ims-url=URL] [--sandbox=S] [--org-header]
-      [--display-name=N] [--technical-account-id=T]
-  integrations create ID --auth=jwt --client-id=X --client-secret-file=F
-      --org-id=O --technical-account-id=T --private-key-file=K
-      --metascopes=m1,m2 [--ims-url=URL] [--sandbox=S] [--org-header]
-      [--display-name=N]
-  integrations list [--page-size=N]
-      A table of all integrations (every page).
-  integrations get ID
-      The integration, with the fingerprints of its secrets.
-  integrations update ID [--display-name=N] [--client-id=X] [--org-id=O]
-      [--technical-account-id=T] [--scopes=a,b] [--metascopes=m1,m2]
-      [--ims-url=URL] [--sandbox=S] [--org-header[=false]]
-      [--state=active|disabled] [--client-secret-file=F] [--private-key-file=K]
-      [--etag=E]
-      Changes exactly the fields whose flags are given.
-  integrations delete ID [--etag=E]
-
-Tokens:
-  token get ID [--min-validity=DURATION]
-      Prints only the access token, so that $(tokenctl token get ID) works.
-      --json: {"access_token":...,"expire_time":...}.
-  token headers ID [--min-validity=DURATION]
-      Prints the HTTP headers for Adobe APIs as "Name: value" lines.
-  token refresh ID [--show-token]
-      Mints a new token now; prints its expiry and fingerprint.
-  token watch ID [--show-token]
-      One line per token the server pushes (time, expire_time, fingerprint)
-      until Ctrl-C. --json: one object per line.
-
-Audit:
-  audit fingerprint --audit-key-file=FILE < token
-      Prints the token's fingerprint as the server's audit log writes it
-      (token_fingerprint), to find the RPCs that handed out a known token.
-
-Health:
-  health [--service=NAME]
-      Calls grpc.health.v1.Health/Check and prints the status: SERVING,
-      NOT_SERVING, SERVICE_UNKNOWN or UNKNOWN. Exits 0 only when SERVING,
-      1 otherwise (also when the server cannot be reached), so it works as a
-      probe: tokenctl health --timeout=2s [--ca-file=... --cert=... --key=...].
-      --service: the health service name ("" = the whole server, default).
-      --json: {"service":...,"status":...}.
-
-Other:
-  version      Prints tokenctl's version.
-  help         Prints this text (also -h, --help).
-
-Global flags:
-  --server=HOST:PORT   The server (default: $TOKENBROKER_SERVER, else
-                       127.0.0.1:50051).
-  --json               JSON output on every command.
-  --timeout=DURATION   Deadline of each RPC (default 30s).
-  --ca-file=PEM        CA bundle verifying the server: turns TLS on
-                       (env TOKENBROKER_CA_FILE).
-  --cert=PEM --key=PEM Client certificate and key for mutual TLS
-                       (env TOKENBROKER_CERT, TOKENBROKER_KEY).
-  --token-file=F       Caller token sent as "authorization: Bearer"
-                       (env TOKENBROKER_TOKEN_FILE).
-
-Secrets are read only from files, never from the command line:
---client-secret-file holds one client secret per line (two while rotating),
---private-key-file a PEM private key; "-" reads stdin. Tokens are printed
-only by 'token get' and 'token headers' (and with --show-token).
-Durations look like 90s, 5m, 1h. Flags may come before or after the command.
-
-Exit codes: 0 success; 1 the server or the connection failed (the error and
-its details go to stderr), or 'health' found the server not SERVING; 2 usage
-error (unknown command or flag, missing ID or required flag, bad value,
-unreadable file): nothing was sent.
-)";
-}
-
-int Run(const std::vector<std::string>& args, std::istream& in, std::ostream& out,
-        std::ostream& err) {
-  auto usage_error = [&err](absl::string_view message) {
-    err << "tokenctl: " << message << "\nRun 'tokenctl help' for usage.\n";
+int Run(const std::vector<std::string>& args, const EnvLookup& env, std::istream& in,
+        std::ostream& out, std::ostream& err) {
+  absl::StatusOr<CommandLine> command_line = ParseCommandLine(args, env);
+  if (!command_line.ok()) {
+    err << "tokenctl: " << command_line.status().message() << "\nRun 'tokenctl help' for usage.\n";
     return kExitUsage;
-  };
-  absl::StatusOr<CommandLine> command_line = ParseCommandLine(args);
-  if (!command_line.ok()) return usage_error(command_line.status().message());
-  std::vector<std::string>& words = command_line->args;
-  if (command_line->help || (!words.empty() && words[0] == "help")) {
+  }
+  if (command_line->help) {
     out << UsageText();
     return kExitOk;
   }
-  if (words.empty()) {
+  if (command_line->command == nullptr) {
     err << UsageText();
     return kExitUsage;
   }
-
-  const CommandSpec* spec = nullptr;
-  size_t used = 0;
-  for (const CommandSpec& candidate : Commands()) {
-    std::string two = words.size() >= 2 ? absl::StrCat(words[0], " ", words[1]) : "";
-    if (candidate.words == words[0]) {
-      spec = &candidate;
-      used = 1;
-    } else if (candidate.words == two) {
-      spec = &candidate;
-      used = 2;
-    }
-    if (spec != nullptr) break;
-  }
-  if (spec == nullptr) {
-    if (words[0] == "integrations" || words[0] == "token") {
-      std::vector<std::string> subcommands;
-      for (const CommandSpec& candidate : Commands()) {
-        if (absl::StartsWith(candidate.words, words[0] + " ")) {
-          subcommands.push_back(candidate.words.substr(words[0].size() + 1));
-        }
-      }
-      std::string given = words.size() >= 2
-                              ? absl::StrCat("unknown command '", words[0], " ", words[1], "'")
-                              : absl::StrCat("missing command after '", words[0], "'");
-      return usage_error(
-          absl::StrCat(given, ": expected one of ", absl::StrJoin(subcommands, ", ")));
-    }
-    return usage_error(absl::StrCat("unknown command '", words[0], "'"));
-  }
-
-  std::vector<std::string> operands(words.begin() + used, words.end());
-  if (spec->takes_id && operands.empty()) {
-    return usage_error(absl::StrCat("missing ID: usage: tokenctl ", spec->words, " ID"));
-  }
-  size_t expected = spec->takes_id ? 1 : 0;
-  if (operands.size() > expected) {
-    return usage_error(
-        absl::StrCat("unexpected argument '", operands[expected], "' for '", spec->words, "'"));
-  }
-  const std::vector<std::string>& globals = GlobalFlagNames();
-  for (const std::string& flag : command_line->specified) {
-    if (std::find(globals.begin(), globals.end(), flag) == globals.end() &&
-        std::find(spec->flags.begin(), spec->flags.end(), flag) == spec->flags.end()) {
-      return usage_error(absl::StrCat("flag --", flag, " does not apply to '", spec->words, "'"));
-    }
-  }
-  if (absl::GetFlag(FLAGS_timeout) <= absl::ZeroDuration()) {
-    return usage_error("--timeout must be positive");
-  }
-  if (command_line->Has("min-validity") &&
-      absl::GetFlag(FLAGS_min_validity) < absl::ZeroDuration()) {
-    return usage_error("--min-validity must not be negative");
-  }
-
-  Invocation invocation(*std::move(command_line), std::move(operands), in, out, err);
-  return spec->run(invocation);
+  CommandFunction run = FunctionOf(command_line->command->command);
+  Invocation invocation(*std::move(command_line), in, out, err);
+  return run(invocation);
 }
 
 }  // namespace tokenbroker::tokenctl

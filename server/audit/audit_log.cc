@@ -1,16 +1,12 @@
 #include "server/audit/audit_log.h"
 
 #include <fcntl.h>
-#include <openssl/hmac.h>
 #include <unistd.h>
 
 #include <bit>
-#include <fstream>
-#include <sstream>
 
-#include "absl/strings/ascii.h"
-#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "client/common/fingerprint.h"
 #include "nlohmann/json.hpp"
 #include "server/common/log.h"
 
@@ -139,12 +135,7 @@ void AuditLogger::WriterLoop() {
 }
 
 std::string AuditLogger::KeyedFingerprint(absl::string_view key, absl::string_view token) {
-  unsigned char out[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
-       reinterpret_cast<const unsigned char*>(token.data()), token.size(), out, &len);
-  return absl::StrCat("hmac:",
-                      absl::BytesToHexString(absl::string_view(reinterpret_cast<char*>(out), 8)));
+  return fingerprint::AuditFingerprint(key, token);
 }
 
 std::string AuditLogger::Fingerprint(absl::string_view token) const {
@@ -174,16 +165,9 @@ void AuditLogger::Record(const AuditRecord& record) {
 bool AuditLogger::Accepting() const { return mode_ == AuditFailureMode::kServe || healthy_.load(); }
 
 absl::StatusOr<SecretString> LoadAuditKey(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::NotFoundError(absl::StrCat("--audit-key-file ", path, " cannot be read"));
-  std::stringstream content;
-  content << in.rdbuf();
-  std::string key(absl::StripTrailingAsciiWhitespace(content.str()));
-  if (key.size() < 32) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("--audit-key-file ", path, ": at least 32 bytes of key are required"));
-  }
-  return SecretString(std::move(key));
+  absl::StatusOr<std::string> key = fingerprint::ReadAuditKeyFile(path);
+  if (!key.ok()) return key.status();
+  return SecretString(*std::move(key));
 }
 
 }  // namespace tokenbroker

@@ -5,9 +5,10 @@
 //    "integration":"acme","code":"OK","x_debug_id":"...","token_fingerprint":"hmac:3f9a..."}
 //
 // Tokens and secrets never appear. A token is identified by a keyed hash,
-// HMAC-SHA256(audit key, token), first 16 hex digits: an operator holding the
-// audit key can match a known token with `tokenctl audit fingerprint`, nobody
-// else can confirm a guess.
+// HMAC-SHA256(audit key, token), first 16 hex digits (the format is
+// fingerprint::AuditFingerprint, client/common/fingerprint.h, which tokenctl
+// shares): an operator holding the audit key can match a known token with
+// `tokenctl audit fingerprint`, nobody else can confirm a guess.
 #ifndef TOKENBROKER_SERVER_AUDIT_AUDIT_LOG_H_
 #define TOKENBROKER_SERVER_AUDIT_AUDIT_LOG_H_
 
@@ -95,7 +96,7 @@ class AuditLogger {
   int64_t failures() const { return failures_.load(); }
   std::string Fingerprint(absl::string_view token) const;
 
-  // "hmac:" + 16 hex of HMAC-SHA256(key, token).
+  // "hmac:" + 16 hex of HMAC-SHA256(key, token): fingerprint::AuditFingerprint.
   static std::string KeyedFingerprint(absl::string_view key, absl::string_view token);
   // `fingerprint` is the token's, or "".
   static std::string ToJson(const AuditRecord& record, const std::string& fingerprint);
@@ -121,8 +122,9 @@ class AuditLogger {
   std::thread writer_;
 };
 
-// Reads the audit key file (at least 32 bytes; the first line, or raw
-// bytes). Errors: NOT_FOUND, INVALID_ARGUMENT (too short).
+// Reads the audit key file: fingerprint::ReadAuditKeyFile (at least 32
+// bytes; trailing whitespace is not part of the key). Errors: NOT_FOUND,
+// INVALID_ARGUMENT (too short).
 absl::StatusOr<SecretString> LoadAuditKey(const std::string& path);
 
 }  // namespace tokenbroker

@@ -1,10 +1,8 @@
 #include "server/common/secret.h"
 
 #include <openssl/crypto.h>
-#include <openssl/sha.h>
 
-#include "absl/strings/escaping.h"
-#include "absl/strings/str_cat.h"
+#include "client/common/fingerprint.h"
 
 namespace tokenbroker {
 
@@ -24,12 +22,6 @@ void SecretString::Wipe() {
   value_.clear();
 }
 
-std::string Fingerprint(absl::string_view value) {
-  unsigned char digest[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(value.data()), value.size(), digest);
-  std::string hex = absl::BytesToHexString(
-      absl::string_view(reinterpret_cast<const char*>(digest), sizeof(digest)));
-  return absl::StrCat("sha256:", hex.substr(0, 16));
-}
+std::string Fingerprint(absl::string_view value) { return fingerprint::Sha256Fingerprint(value); }
 
 }  // namespace tokenbroker

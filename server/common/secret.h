@@ -50,6 +50,8 @@ class SecretString {
 };
 
 // `sha256:` and the first 16 hex digits of SHA-256(value): safe to show.
+// The format is fingerprint::Sha256Fingerprint (client/common/fingerprint.h),
+// shared with tokenctl.
 std::string Fingerprint(absl::string_view value);
 
 }  // namespace tokenbroker

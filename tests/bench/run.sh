@@ -36,9 +36,9 @@ wait_for_file "$WORK/ims.port"
   ${BENCH_BROKER_FLAGS:-} >"$WORK/broker.log" 2>&1 & PIDS+=($!)
 wait_for_file "$WORK/broker.port"
 BROKER="127.0.0.1:$(cat "$WORK/broker.port")"
-"$BIN/tokenctl" --server="$BROKER" integrations create bench --auth=oauth-s2s --client-id=bench \
+"$BIN/tokenctl" --server="$BROKER" --plaintext integrations create bench --auth=oauth-s2s --client-id=bench \
   --client-secret-file="$WORK/secret" --org-id=BENCH@AdobeOrg --scopes=openid,AdobeID >/dev/null
-"$BIN/tokenctl" --server="$BROKER" token get bench > "$WORK/token"
+"$BIN/tokenctl" --server="$BROKER" --plaintext token get bench > "$WORK/token"
 "$BIN/bench-echo-server" --listen=127.0.0.1:0 --port_file="$WORK/echo.port" \
   --token_file="$WORK/token" & PIDS+=($!)
 wait_for_file "$WORK/echo.port"

@@ -333,8 +333,8 @@ namespace tokenbroker::testing {
 namespace {
 
 std::string Health(const BrokerProcess& broker, const std::string& service) {
-  CommandResult r = RunCommand(
-      {BinDir() + "/tokenctl", "--server=" + broker.address(), "health", "--service=" + service});
+  CommandResult r = RunCommand({BinDir() + "/tokenctl", "--server=" + broker.address(),
+                                "--plaintext", "health", "--service=" + service});
   return r.out.substr(0, r.out.find('\n'));
 }
 

@@ -234,6 +234,7 @@ def check_case(case, objs):
               and secret_file(pod, c, flag(cmd, "ca-file") or "/x") == e["ca"], cmd)
         check(case, "readinessProbe: client certificate exactly under mutual TLS",
               (flag(cmd, "cert") is not None) == e["mtls"], cmd)
+        check(case, "readinessProbe: no --plaintext with TLS", flag(cmd, "plaintext") is None, cmd)
         for probe in ("startupProbe", "livenessProbe"):
             check(case, f"{probe}: TCP connect to grpc", c[probe].get("tcpSocket") == {"port": "grpc"}, c[probe])
 
@@ -332,8 +333,9 @@ def check_case(case, objs):
               tc["command"] == ["/usr/local/bin/tokenctl"] and targs[-1] == "health"
               and flag(targs, "server") == f"{fullname}.{NS}.svc:50051", targs)
         check(case, "test pod speaks TLS exactly when the server does",
-              (secret_file(test["spec"], tc, flag(targs, "ca-file") or "/x") == e["ca"]) if e["tls"]
-              else flag(targs, "ca-file") is None, targs)
+              (secret_file(test["spec"], tc, flag(targs, "ca-file") or "/x") == e["ca"]
+               and flag(targs, "plaintext") is None) if e["tls"]
+              else (flag(targs, "ca-file") is None and flag(targs, "plaintext") is True), targs)
         check(case, "test pod is not selected by the Service",
               not all(test["metadata"]["labels"].get(k) == v for k, v in svc["spec"]["selector"].items()))
         check_security(case, "test pod", test["spec"])

@@ -7,7 +7,9 @@ For every container of every rendered workload (Deployment, StatefulSet, Job, Po
 image runs tokenbroker or tokenctl, runs the real binary with the container's command and
 args (and its literal TOKENBROKER_* environment) and fails if flag parsing refuses any of
 them. The binary may then fail for other reasons (no keyring file on this machine, no
-server to reach): only flag errors count.
+server to reach): only flag errors count, tokenctl's included: a flag its command does not
+take, a missing required flag or value, and contradicting flags (--plaintext with --ca-file).
+A TLS file missing on this machine is not a flag error.
 """
 import json
 import os
@@ -15,7 +17,10 @@ import subprocess
 import sys
 
 FLAG_ERRORS = ("Unknown command line flag", "unknown flag", "Illegal value", "unexpected argument",
-               "unknown command", "Missing the value", "usage error")
+               "unknown command", "Missing the value", "usage error",
+               # tokenctl (client/tokenctl/flags.cc)
+               "does not apply to", "missing required flag", "needs a value", "invalid value",
+               "--plaintext excludes", "go together")
 
 
 def containers(obj):

@@ -262,7 +262,7 @@ wait_serving() {
     sleep 0.05
   done
   SERVER=127.0.0.1:$(cat "$WORK/data/broker.port")
-  until health=$("$BIN/tokenctl" --server="$SERVER" --timeout=2s health 2>/dev/null); do
+  until health=$("$BIN/tokenctl" --server="$SERVER" --plaintext --timeout=2s health 2>/dev/null); do
     [ $SECONDS -lt $deadline ] || fail "not SERVING after 60s (last: ${health:-no answer})"
     sleep 0.1
   done
@@ -273,14 +273,14 @@ wait_serving() {
 step "6. Run the container (non-root, read-only root filesystem)"
 start_container
 wait_serving
-echo "tokenctl --server=$SERVER health: $health"
+echo "tokenctl --server=$SERVER --plaintext health: $health"
 lap "container start to SERVING"
 
 step "7. An integration and a token through the container"
-"$BIN/tokenctl" --server="$SERVER" integrations create image-test --auth=oauth-s2s \
+"$BIN/tokenctl" --server="$SERVER" --plaintext integrations create image-test --auth=oauth-s2s \
   --client-id=image-test-client --client-secret-file="$WORK/secret" \
   --org-id=IMAGE0123456789@AdobeOrg --scopes=openid,AdobeID >/dev/null
-TOKEN=$("$BIN/tokenctl" --server="$SERVER" token get image-test)
+TOKEN=$("$BIN/tokenctl" --server="$SERVER" --plaintext token get image-test)
 # The emulator's tokens are JWTs naming the client; and it counted one exchange.
 payload=$(cut -d. -f2 <<<"$TOKEN" | tr '_-' '/+')
 while [ $((${#payload} % 4)) != 0 ]; do payload+='='; done
@@ -309,7 +309,7 @@ lap "SIGTERM to exit"
 step "9. Restart on the same /data: the integration persisted"
 start_container
 wait_serving
-"$BIN/tokenctl" --server="$SERVER" integrations get image-test >/dev/null ||
+"$BIN/tokenctl" --server="$SERVER" --plaintext integrations get image-test >/dev/null ||
   fail "the integration did not survive a restart"
 podman stop -t "$GRACE" "$CONTAINER" >/dev/null
 echo "integrations/image-test is still there"

@@ -93,7 +93,7 @@ class OperationsTest : public ::testing::Test {
   // NOT_SERVING, or its error line).
   std::string Health(const std::string& service) {
     CommandResult r = RunCommand({BinDir() + "/tokenctl", "--server=" + broker_->address(),
-                                  "health", "--service=" + service});
+                                  "--plaintext", "health", "--service=" + service});
     std::string out(absl::StripAsciiWhitespace(r.out + r.err));
     return out;
   }

@@ -105,8 +105,9 @@ class TokenctlTest : public ::testing::Test {
   }
 
   static std::vector<std::string> TokenctlArgv(const std::vector<std::string>& args) {
+    // The server serves plaintext on loopback: tokenctl must be told.
     std::vector<std::string> argv = {absl::StrCat(BinDir(), "/tokenctl"),
-                                     "--server=" + server_address_};
+                                     "--server=" + server_address_, "--plaintext"};
     argv.insert(argv.end(), args.begin(), args.end());
     return argv;
   }
@@ -410,6 +411,21 @@ TEST_F(TokenctlTest, HealthOfUnreachableServerExitsOneAndSaysSo) {
   CommandResult extra = Tokenctl({"health", "extra"});
   EXPECT_EQ(extra.exit_code, 2);
   EXPECT_THAT(extra.err, HasSubstr("unexpected argument 'extra'"));
+}
+
+TEST_F(TokenctlTest, TlsIsTheDefaultAndNeverFallsBackToPlaintext) {
+  // The server serves no TLS: without --plaintext, tokenctl's TLS handshake
+  // fails, and the error says what to do.
+  CommandResult health = RunCommand({absl::StrCat(BinDir(), "/tokenctl"),
+                                     "--server=" + server_address_, "--timeout=5s", "health"});
+  EXPECT_EQ(health.exit_code, 1);
+  EXPECT_THAT(health.err, StartsWith("tokenctl: UNAVAILABLE: "));
+  EXPECT_THAT(health.err, HasSubstr("over TLS"));
+  EXPECT_THAT(health.err, HasSubstr("--plaintext"));
+
+  CommandResult both = Tokenctl({"--ca-file=" + dir_->File("emulator.pem"), "health"});
+  EXPECT_EQ(both.exit_code, 2);
+  EXPECT_THAT(both.err, HasSubstr("--plaintext excludes --ca-file"));
 }
 
 TEST_F(TokenctlTest, UnreachableServerIsUnavailable) {

@@ -166,17 +166,19 @@ message that says what to change. Included by every workload template.
 {{- end }}
 
 {{/*
-tokenctl's TLS flags for the readiness probe and the test pod (empty without TLS): the CA that
+tokenctl's transport flags for the readiness probe and the test pod: with TLS, the CA that
 issued the server certificate and, with mutual TLS, the server's own certificate as client
-certificate.
+certificate; without TLS, --plaintext (tokenctl speaks TLS unless told otherwise).
 */}}
-{{- define "tokenbroker.tokenctlTLSArgs" -}}
+{{- define "tokenbroker.tokenctlTransportArgs" -}}
 {{- if .Values.tls.enabled }}
 - --ca-file=/etc/tokenbroker/tls-ca/ca.crt
 {{- if include "tokenbroker.mtls" . }}
 - --cert=/etc/tokenbroker/tls/tls.crt
 - --key=/etc/tokenbroker/tls/tls.key
 {{- end }}
+{{- else }}
+- --plaintext
 {{- end }}
 {{- end }}
 

@@ -101,7 +101,7 @@ spec:
           command:
             - /usr/local/bin/tokenctl
             - --server={{ .Values.tls.probeServerName }}:{{ .Values.server.grpcPort }}
-            {{- include "tokenbroker.tokenctlTLSArgs" . | nindent 12 }}
+            {{- include "tokenbroker.tokenctlTransportArgs" . | nindent 12 }}
             - --timeout={{ .Values.probes.readiness.timeoutSeconds }}s
             - health
         {{- toYaml .Values.probes.readiness | nindent 8 }}
