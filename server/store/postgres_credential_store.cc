@@ -14,6 +14,7 @@
 #include "nlohmann/json.hpp"
 #include "server/common/log.h"
 #include "server/common/status_macros.h"
+#include "server/store/change_payload.h"
 #include "server/store/page_token.h"
 #include "server/store/postgres_connection.h"
 #include "server/store/stored_record.h"
@@ -89,6 +90,33 @@ CREATE TABLE refresh_leases (
   expires_at     timestamptz NOT NULL
 );
 )sql",
+    // 2: taking a refresh lease and reading the token stored at that moment
+    // in one round trip. A function, not one statement with a CTE: a
+    // statement reads one snapshot, taken before its INSERT may wait for the
+    // previous holder's PutTokenAndReleaseLease to commit, so it would miss
+    // the very token that holder just stored. In a VOLATILE function each
+    // statement takes a new snapshot (READ COMMITTED): the SELECT sees it.
+    R"sql(
+CREATE FUNCTION tokenbroker_take_refresh_lease(lease_id text, lease_holder text, ttl_us bigint)
+RETURNS TABLE (held boolean, sealed_token bytea, token_issue_time_ns bigint,
+               token_expire_time_ns bigint, token_debug_id text)
+LANGUAGE plpgsql VOLATILE AS $fn$
+BEGIN
+  INSERT INTO refresh_leases AS l (integration_id, holder, expires_at)
+  VALUES (lease_id, lease_holder, now() + ttl_us * interval '1 microsecond')
+  ON CONFLICT (integration_id) DO UPDATE
+    SET holder = excluded.holder, expires_at = excluded.expires_at
+    WHERE l.holder = excluded.holder OR l.expires_at <= now();
+  IF NOT FOUND THEN
+    RETURN QUERY SELECT false, NULL::bytea, NULL::bigint, NULL::bigint, NULL::text;
+    RETURN;
+  END IF;
+  RETURN QUERY
+    SELECT true, t.token, t.issue_time_ns, t.expire_time_ns, t.debug_id
+    FROM (SELECT 1) AS one LEFT JOIN tokens t ON t.integration_id = lease_id;
+END
+$fn$;
+)sql",
 };
 constexpr int kLatestSchemaVersion = sizeof(kMigrations) / sizeof(kMigrations[0]);
 
@@ -96,6 +124,41 @@ constexpr char kIntegrationColumns[] =
     "id, display_name, auth_method, client_id, org_id, technical_account_id, scopes, metascopes, "
     "ims_url, sandbox_name, state, include_org_header, create_time_ns, update_time_ns, etag, "
     "credentials, kek_id";
+
+// kIntegrationColumns of `integrations i`, for joins.
+constexpr char kJoinedIntegrationColumns[] =
+    "i.id, i.display_name, i.auth_method, i.client_id, i.org_id, i.technical_account_id, "
+    "i.scopes, i.metascopes, i.ims_url, i.sandbox_name, i.state, i.include_org_header, "
+    "i.create_time_ns, i.update_time_ns, i.etag, i.credentials, i.kek_id";
+constexpr int kJoinedTokenColumn = 17;  // t.token, t.issue_time_ns, ... after them
+
+// Stores a token, releases the lease of `$7` (a holder is never empty, so
+// '' releases nothing) and notifies, in one statement: one round trip, one
+// (implicit) transaction. Data-modifying CTEs run to completion whether or
+// not the main query reads them; pg_notify runs once, when the upsert
+// wrote a row. An integration that is gone fails the foreign key (23503).
+constexpr char kPutTokenSql[] =
+    "WITH put AS ("
+    "INSERT INTO tokens (integration_id, token, issue_time_ns, expire_time_ns, debug_id, kek_id) "
+    "VALUES ($1, $2, $3, $4, $5, $6) "
+    "ON CONFLICT (integration_id) DO UPDATE SET token = excluded.token, "
+    "issue_time_ns = excluded.issue_time_ns, expire_time_ns = excluded.expire_time_ns, "
+    "debug_id = excluded.debug_id, kek_id = excluded.kek_id RETURNING integration_id), "
+    "released AS (DELETE FROM refresh_leases WHERE integration_id = $1 AND holder = $7) "
+    "SELECT pg_notify($8, $9) FROM put";
+
+// The token columns (token, issue_time_ns, expire_time_ns, debug_id) of row
+// `r` from column `col`, opened; nullopt when there is none or it cannot be
+// opened (logged: a cached token is only a cache).
+std::optional<AccessToken> ReadToken(EnvelopeCipher* cipher, absl::string_view id,
+                                     const PgRows& rows, int r, int col) {
+  if (rows.IsNull(r, col)) return std::nullopt;
+  AccessToken token;
+  token.issue_time = TimeFromColumn(rows.OptionalInt(r, col + 1));
+  token.expire_time = TimeFromColumn(rows.OptionalInt(r, col + 2));
+  token.debug_id = rows.Bytes(r, col + 3);
+  return internal::OpenCachedToken(cipher, id, rows.Bytes(r, col), std::move(token));
+}
 
 StoredRow ReadRow(const PgRows& rows, int r) {
   return internal::ReadIntegrationRow([&rows, r](int i) { return rows.Bytes(r, i); },
@@ -130,10 +193,23 @@ absl::StatusOr<bool> Exists(PgConnection& conn, absl::string_view id) {
   return rows.size() > 0;
 }
 
-absl::Status Notify(PgConnection& conn, absl::string_view payload) {
+absl::Status Notify(PgConnection& conn, const StoreChange& change, absl::string_view origin) {
   return conn
-      .Exec("notifying replicas", "SELECT pg_notify($1, $2)", PgParams().Add(kChannel).Add(payload))
+      .Exec("notifying replicas", "SELECT pg_notify($1, $2)",
+            PgParams().Add(kChannel).Add(internal::EncodeChangePayload(change, origin)))
       .status();
+}
+
+StoreChange IntegrationChange(absl::string_view id, bool deleted = false) {
+  StoreChange change{StoreChange::Kind::kIntegration, std::string(id)};
+  change.deleted = deleted;
+  return change;
+}
+
+StoreChange TokenChange(absl::string_view id, const AccessToken& token) {
+  StoreChange change{StoreChange::Kind::kToken, std::string(id)};
+  change.token_expire_time = token.expire_time;
+  return change;
 }
 
 absl::Status MigrateSchema(PgPool& pool) {
@@ -196,14 +272,14 @@ std::string PostgresCredentialStore::DescribeDsn(const std::string& dsn) {
   return parsed.ok() ? parsed->description : "(unparsable connection string)";
 }
 
-bool PostgresCredentialStore::IsPostgresUri(const std::string& store) {
-  return absl::StartsWith(store, "postgres://") || absl::StartsWith(store, "postgresql://");
-}
-
 PostgresCredentialStore::PostgresCredentialStore(PostgresStoreOptions options,
                                                  std::unique_ptr<PgPool> pool,
                                                  EnvelopeCipher* cipher, const Clock* clock)
-    : options_(std::move(options)), pool_(std::move(pool)), cipher_(cipher), clock_(clock) {
+    : options_(std::move(options)),
+      pool_(std::move(pool)),
+      cipher_(cipher),
+      clock_(clock),
+      origin_(NewEtag()) {
   if (pipe2(wake_pipe_, O_CLOEXEC | O_NONBLOCK) != 0) wake_pipe_[0] = wake_pipe_[1] = -1;
 }
 
@@ -268,7 +344,7 @@ absl::StatusOr<Integration> PostgresCredentialStore::CreateTx(const Integration&
     if (rows.Affected() == 0) {
       return absl::AlreadyExistsError(absl::StrCat("integration '", stored.id, "' already exists"));
     }
-    return absl::OkStatus();
+    return Notify(conn, IntegrationChange(stored.id), origin_);
   }));
   return stored;
 }
@@ -339,7 +415,7 @@ absl::StatusOr<Integration> PostgresCredentialStore::UpdateTx(const Integration&
                                  "DELETE FROM tokens WHERE integration_id = $1",
                                  PgParams().Add(stored.id), options_.query_timeout)
                            .status());
-    return Notify(conn, absl::StrCat("i:", stored.id));
+    return Notify(conn, IntegrationChange(stored.id), origin_);
   }));
   return stored;
 }
@@ -360,11 +436,12 @@ absl::Status PostgresCredentialStore::DeleteTx(absl::string_view id,
                                  "DELETE FROM refresh_leases WHERE integration_id = $1",
                                  PgParams().Add(id), options_.query_timeout)
                            .status());
-    return Notify(conn, absl::StrCat("i:", id));
+    return Notify(conn, IntegrationChange(id, /*deleted=*/true), origin_);
   });
 }
 
-absl::Status PostgresCredentialStore::PutTokenTx(absl::string_view id, const AccessToken& token) {
+absl::Status PostgresCredentialStore::PutTokenTx(absl::string_view id, const AccessToken& token,
+                                                 absl::string_view holder) {
   TB_ASSIGN_OR_RETURN(Sealed sealed,
                       SealWith(cipher_, token.access_token.value(), internal::TokenContext(id)));
   PgParams params;
@@ -373,23 +450,43 @@ absl::Status PostgresCredentialStore::PutTokenTx(absl::string_view id, const Acc
       .Add(TimeToColumn(token.issue_time))
       .Add(TimeToColumn(token.expire_time))
       .Add(token.debug_id)
-      .Add(sealed.kek_id);
-  absl::Status status = pool_->Transaction([&](PgConnection& conn) -> absl::Status {
-    TB_RETURN_IF_ERROR(
-        conn.Exec("storing a token",
-                  "INSERT INTO tokens (integration_id, token, issue_time_ns, expire_time_ns, "
-                  "debug_id, kek_id) VALUES ($1, $2, $3, $4, $5, $6) "
-                  "ON CONFLICT (integration_id) DO UPDATE SET token = excluded.token, "
-                  "issue_time_ns = excluded.issue_time_ns, "
-                  "expire_time_ns = excluded.expire_time_ns, debug_id = excluded.debug_id, "
-                  "kek_id = excluded.kek_id",
-                  params, options_.query_timeout)
-            .status());
-    return Notify(conn, absl::StrCat("t:", id));
+      .Add(sealed.kek_id)
+      .Add(holder)
+      .Add(kChannel)
+      .Add(internal::EncodeChangePayload(TokenChange(id, token), origin_));
+  // One statement, its own transaction. Safe to run again after a lost
+  // connection (the pool's retry): it writes the same row and releases the
+  // same lease; replicas may hear of it twice.
+  absl::Status status = pool_->Run([&](PgConnection& conn, bool*) -> absl::Status {
+    return conn.Exec("storing a token", kPutTokenSql, params, options_.query_timeout).status();
   });
   // foreign_key_violation: the integration is gone.
   if (absl::IsNotFound(status)) return NotFound(id);
   return status;
+}
+
+absl::StatusOr<IntegrationWithToken> PostgresCredentialStore::GetWithToken(absl::string_view id) {
+  std::optional<StoredRow> row;
+  std::optional<AccessToken> token;
+  TB_RETURN_IF_ERROR(pool_->Run([&](PgConnection& conn, bool*) -> absl::Status {
+    row.reset();
+    token.reset();
+    TB_ASSIGN_OR_RETURN(
+        PgRows rows,
+        conn.Exec("reading an integration and its token",
+                  absl::StrCat("SELECT ", kJoinedIntegrationColumns,
+                               ", t.token, t.issue_time_ns, t.expire_time_ns, t.debug_id "
+                               "FROM integrations i LEFT JOIN tokens t ON t.integration_id = i.id "
+                               "WHERE i.id = $1"),
+                  PgParams().Add(id), options_.query_timeout));
+    if (rows.size() == 0) return absl::OkStatus();
+    row = ReadRow(rows, 0);
+    token = ReadToken(cipher_, id, rows, 0, kJoinedTokenColumn);
+    return absl::OkStatus();
+  }));
+  if (!row.has_value()) return NotFound(id);
+  TB_ASSIGN_OR_RETURN(Integration integration, DecodeRow(cipher_, *std::move(row)));
+  return IntegrationWithToken{std::move(integration), std::move(token)};
 }
 
 absl::StatusOr<std::optional<AccessToken>> PostgresCredentialStore::GetToken(absl::string_view id) {
@@ -432,34 +529,29 @@ absl::StatusOr<LeaseGrant> PostgresCredentialStore::TryAcquireRefreshLease(absl:
   if (holder.empty()) return absl::InvalidArgumentError("lease holder is empty");
   // One statement, so atomic; now() is the database's clock, never ours.
   // Retrying it is harmless: a second run by the same holder only extends.
-  bool held = false;
+  LeaseGrant grant;
   TB_RETURN_IF_ERROR(pool_->Run([&](PgConnection& conn, bool*) -> absl::Status {
     TB_ASSIGN_OR_RETURN(
-        PgRows rows, conn.Exec("taking a refresh lease",
-                               "INSERT INTO refresh_leases (integration_id, holder, expires_at) "
-                               "VALUES ($1, $2, now() + $3::bigint * interval '1 microsecond') "
-                               "ON CONFLICT (integration_id) DO UPDATE "
-                               "SET holder = excluded.holder, expires_at = excluded.expires_at "
-                               "WHERE refresh_leases.holder = excluded.holder "
-                               "OR refresh_leases.expires_at <= now() RETURNING holder",
-                               PgParams().Add(id).Add(holder).Add(absl::ToInt64Microseconds(ttl)),
-                               options_.query_timeout));
-    held = rows.size() == 1;
+        PgRows rows,
+        conn.Exec("taking a refresh lease",
+                  "SELECT held, sealed_token, token_issue_time_ns, token_expire_time_ns, "
+                  "token_debug_id FROM tokenbroker_take_refresh_lease($1, $2, $3::bigint)",
+                  PgParams().Add(id).Add(holder).Add(absl::ToInt64Microseconds(ttl)),
+                  options_.query_timeout));
+    grant.held = rows.size() == 1 && rows.Int(0, 0) != 0;
+    grant.stored_token = grant.held ? ReadToken(cipher_, id, rows, 0, 1) : std::nullopt;
     return absl::OkStatus();
   }));
-  LeaseGrant grant{held, std::nullopt};
-  if (held) {
-    TB_ASSIGN_OR_RETURN(grant.stored_token, GetToken(id));
-  }
   return grant;
 }
 
 absl::Status PostgresCredentialStore::PutTokenAndReleaseLease(absl::string_view id,
                                                               const AccessToken& token,
                                                               absl::string_view holder) {
-  absl::Status put = PutToken(id, token);
-  absl::Status released = ReleaseRefreshLease(id, holder);
-  return put.ok() ? released : put;
+  if (holder.empty()) return absl::InvalidArgumentError("lease holder is empty");
+  absl::Status put = PutTokenTx(id, token, holder);
+  if (put.ok()) feed_.Deliver(TokenChange(id, token));
+  return put;
 }
 
 absl::Status PostgresCredentialStore::ReleaseRefreshLease(absl::string_view id,
@@ -530,17 +622,11 @@ void PostgresCredentialStore::FeedLoop() {
     absl::Time last_input = absl::Now();
     while (!stopping_) {
       while (internal::PgNotifyHandle notify{PQnotifies(pg)}) {
-        absl::string_view payload = notify->extra;
-        StoreChange change;
-        if (absl::StartsWith(payload, "t:")) {
-          change.kind = StoreChange::Kind::kToken;
-        } else if (absl::StartsWith(payload, "i:")) {
-          change.kind = StoreChange::Kind::kIntegration;
-        } else {
-          continue;
-        }
-        change.id = std::string(payload.substr(2));
-        Deliver(change);
+        std::optional<internal::ReceivedChange> received =
+            internal::DecodeChangePayload(notify->extra);
+        // This store's own writes were delivered by the writer, after commit.
+        if (!received.has_value() || received->origin == origin_) continue;
+        Deliver(received->change);
       }
       const absl::Duration idle = absl::Now() - last_input;
       if (!WaitReadable(PQsocket(pg), std::max(kIdlePing - idle, absl::ZeroDuration()))) return;
@@ -562,6 +648,8 @@ void PostgresCredentialStore::FeedLoop() {
   }
 }
 
+int64_t PostgresCredentialStore::RoundTrips() const { return pool_->round_trips(); }
+
 absl::StatusOr<std::vector<std::string>> PostgresCredentialStore::KeyIdsInUse() {
   std::vector<std::string> ids;
   TB_RETURN_IF_ERROR(pool_->Run([&](PgConnection& conn, bool*) -> absl::Status {
@@ -575,7 +663,31 @@ absl::StatusOr<std::vector<std::string>> PostgresCredentialStore::KeyIdsInUse() 
   return ids;
 }
 
-absl::StatusOr<PostgresCredentialStore::Counts> PostgresCredentialStore::Count() {
+absl::StatusOr<std::string> PostgresCredentialStore::CheckStructure() {
+  int64_t version = 0;
+  TB_RETURN_IF_ERROR(pool_->Run([&](PgConnection& conn, bool*) -> absl::Status {
+    TB_ASSIGN_OR_RETURN(PgRows rows,
+                        conn.Exec("reading the schema version",
+                                  "SELECT coalesce(max(version), 0)::bigint FROM schema_migrations",
+                                  PgParams(), options_.query_timeout));
+    version = rows.Int(0, 0);
+    return absl::OkStatus();
+  }));
+  if (version != kLatestSchemaVersion) {
+    return absl::DataLossError(absl::StrCat("PostgreSQL store ", pool_->dsn().description,
+                                            ": schema version ", version, ", expected ",
+                                            kLatestSchemaVersion));
+  }
+  return absl::StrCat("PostgreSQL store ", pool_->dsn().description, ": schema version ", version);
+}
+
+absl::Status PostgresCredentialStore::Backup(const std::string&) {
+  return absl::FailedPreconditionError(
+      "the PostgreSQL store is backed up with the database's own tools (pg_dump, or your "
+      "provider's snapshots); the copy holds ciphertexts only and needs the same keyring");
+}
+
+absl::StatusOr<StoreMaintenance::Counts> PostgresCredentialStore::Count() {
   Counts counts;
   TB_RETURN_IF_ERROR(pool_->Run([&](PgConnection& conn, bool*) -> absl::Status {
     TB_ASSIGN_OR_RETURN(PgRows rows, conn.Exec("counting rows",
@@ -589,7 +701,7 @@ absl::StatusOr<PostgresCredentialStore::Counts> PostgresCredentialStore::Count()
   return counts;
 }
 
-absl::StatusOr<PostgresCredentialStore::RekeyProgress> PostgresCredentialStore::Rekey(
+absl::StatusOr<StoreMaintenance::RekeyProgress> PostgresCredentialStore::Rekey(
     std::function<void(const RekeyProgress&)> on_progress, int batch_size) {
   if (batch_size < 1) return absl::InvalidArgumentError("batch_size must be at least 1");
   const std::string primary = cipher_->PrimaryKeyId();
@@ -692,38 +804,31 @@ absl::Status PostgresCredentialStore::RekeyTable(
   }
 }
 
-// The writes tell the change feed after they commit.
+// The writes tell the change feed after they commit. The LISTEN thread
+// skips their notifications (same origin), so each is delivered once.
 absl::StatusOr<Integration> PostgresCredentialStore::Create(const Integration& integration) {
   absl::StatusOr<Integration> created = CreateTx(integration);
-  if (created.ok()) feed_.Deliver({StoreChange::Kind::kIntegration, integration.id});
+  if (created.ok()) feed_.Deliver(IntegrationChange(integration.id));
   return created;
 }
 
 absl::StatusOr<Integration> PostgresCredentialStore::Update(const Integration& integration,
                                                             absl::string_view expected_etag) {
   absl::StatusOr<Integration> updated = UpdateTx(integration, expected_etag);
-  if (updated.ok()) feed_.Deliver({StoreChange::Kind::kIntegration, integration.id});
+  if (updated.ok()) feed_.Deliver(IntegrationChange(integration.id));
   return updated;
 }
 
 absl::Status PostgresCredentialStore::Delete(absl::string_view id,
                                              absl::string_view expected_etag) {
   absl::Status deleted = DeleteTx(id, expected_etag);
-  if (deleted.ok()) {
-    StoreChange change{StoreChange::Kind::kIntegration, std::string(id)};
-    change.deleted = true;
-    feed_.Deliver(change);
-  }
+  if (deleted.ok()) feed_.Deliver(IntegrationChange(id, /*deleted=*/true));
   return deleted;
 }
 
 absl::Status PostgresCredentialStore::PutToken(absl::string_view id, const AccessToken& token) {
-  absl::Status put = PutTokenTx(id, token);
-  if (put.ok()) {
-    StoreChange change{StoreChange::Kind::kToken, std::string(id)};
-    change.token_expire_time = token.expire_time;
-    feed_.Deliver(change);
-  }
+  absl::Status put = PutTokenTx(id, token, /*holder=*/"");
+  if (put.ok()) feed_.Deliver(TokenChange(id, token));
   return put;
 }
 

@@ -103,6 +103,13 @@ absl::Status ErrnoStatus(int err, absl::string_view what) {
   }
 }
 
+// kIntegrationColumns of `integrations i`, for joins.
+constexpr char kJoinedIntegrationColumns[] =
+    "i.id, i.display_name, i.auth_method, i.client_id, i.org_id, i.technical_account_id, "
+    "i.scopes, i.metascopes, i.ims_url, i.sandbox_name, i.state, i.include_org_header, "
+    "i.create_time_ns, i.update_time_ns, i.etag, i.credentials, i.kek_id";
+constexpr int kJoinedTokenColumn = 17;  // t.token, t.issue_time_ns, ... after them
+
 // Reads a row selected with kIntegrationColumns.
 StoredRow ReadRow(const SqliteQuery& q) {
   return internal::ReadIntegrationRow([&q](int i) { return q.Text(i); },
@@ -415,27 +422,58 @@ absl::Status SqliteCredentialStore::PutTokenTx(absl::string_view id, const Acces
   TB_ASSIGN_OR_RETURN(Sealed sealed,
                       SealWith(cipher_, token.access_token.value(), internal::TokenContext(id)));
   absl::MutexLock lock(&mu_);
-  TB_ASSIGN_OR_RETURN(SqliteTransaction tx, SqliteTransaction::Begin(db_.get()));
-  TB_ASSIGN_OR_RETURN(bool exists, Exists(db_.get(), id));
-  if (!exists) return NotFound(id);
+  // One statement (its own transaction): inserts nothing when the
+  // integration is gone, whether or not foreign keys are enforced. The
+  // WHERE clause also keeps SQLite from reading ON CONFLICT as a join.
+  TB_ASSIGN_OR_RETURN(
+      SqliteQuery q,
+      db_->Prepare("INSERT INTO tokens (integration_id, token, issue_time_ns, expire_time_ns, "
+                   "debug_id, kek_id) SELECT ?1, ?2, ?3, ?4, ?5, ?6 "
+                   "WHERE EXISTS (SELECT 1 FROM integrations WHERE id = ?1) "
+                   "ON CONFLICT (integration_id) DO UPDATE SET token = excluded.token, "
+                   "issue_time_ns = excluded.issue_time_ns, "
+                   "expire_time_ns = excluded.expire_time_ns, debug_id = excluded.debug_id, "
+                   "kek_id = excluded.kek_id"));
+  TB_RETURN_IF_ERROR(q.Bind(id)
+                         .BindBlob(sealed.ciphertext)
+                         .Bind(TimeToColumn(token.issue_time))
+                         .Bind(TimeToColumn(token.expire_time))
+                         .Bind(token.debug_id)
+                         .Bind(sealed.kek_id)
+                         .Run());
+  if (db_->Changes() == 0) return NotFound(id);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<IntegrationWithToken> SqliteCredentialStore::GetWithToken(absl::string_view id) {
+  StoredRow row;
+  std::optional<std::string> ciphertext;
+  AccessToken token;
   {
+    absl::MutexLock lock(&mu_);
     TB_ASSIGN_OR_RETURN(
         SqliteQuery q,
-        db_->Prepare("INSERT INTO tokens (integration_id, token, issue_time_ns, expire_time_ns, "
-                     "debug_id, kek_id) VALUES (?, ?, ?, ?, ?, ?) "
-                     "ON CONFLICT (integration_id) DO UPDATE SET token = excluded.token, "
-                     "issue_time_ns = excluded.issue_time_ns, "
-                     "expire_time_ns = excluded.expire_time_ns, debug_id = excluded.debug_id, "
-                     "kek_id = excluded.kek_id"));
-    TB_RETURN_IF_ERROR(q.Bind(id)
-                           .BindBlob(sealed.ciphertext)
-                           .Bind(TimeToColumn(token.issue_time))
-                           .Bind(TimeToColumn(token.expire_time))
-                           .Bind(token.debug_id)
-                           .Bind(sealed.kek_id)
-                           .Run());
+        db_->Prepare(absl::StrCat(
+            "SELECT ", kJoinedIntegrationColumns,
+            ", t.token, t.issue_time_ns, t.expire_time_ns, t.debug_id "
+            "FROM integrations i LEFT JOIN tokens t ON t.integration_id = i.id WHERE i.id = ?")));
+    TB_ASSIGN_OR_RETURN(bool found, q.Bind(id).Step());
+    if (!found) return NotFound(id);
+    row = ReadRow(q);
+    constexpr int t = kJoinedTokenColumn;
+    if (!q.IsNull(t)) {
+      ciphertext = q.Text(t);
+      token.issue_time = TimeFromColumn(q.OptionalInt(t + 1));
+      token.expire_time = TimeFromColumn(q.OptionalInt(t + 2));
+      token.debug_id = q.Text(t + 3);
+    }
   }
-  return tx.Commit();
+  TB_ASSIGN_OR_RETURN(Integration integration, DecodeRow(cipher_, std::move(row)));
+  IntegrationWithToken out{std::move(integration), std::nullopt};
+  if (ciphertext.has_value()) {
+    out.token = internal::OpenCachedToken(cipher_, id, *ciphertext, std::move(token));
+  }
+  return out;
 }
 
 absl::StatusOr<std::optional<AccessToken>> SqliteCredentialStore::GetToken(absl::string_view id) {
@@ -551,6 +589,29 @@ absl::Status SqliteCredentialStore::Backup(const std::string& to_path) {
   return absl::OkStatus();
 }
 
+absl::StatusOr<std::string> SqliteCredentialStore::CheckStructure() {
+  TB_RETURN_IF_ERROR(IntegrityCheck());
+  return std::string("PRAGMA integrity_check: ok");
+}
+
+absl::StatusOr<StoreMaintenance::Counts> SqliteCredentialStore::Count() {
+  absl::MutexLock lock(&mu_);
+  TB_ASSIGN_OR_RETURN(SqliteQuery q, db_->Prepare("SELECT (SELECT count(*) FROM integrations), "
+                                                  "(SELECT count(*) FROM tokens)"));
+  TB_ASSIGN_OR_RETURN(bool row, q.Step());
+  Counts counts;
+  if (row) {
+    counts.integrations = q.Int(0);
+    counts.tokens = q.Int(1);
+  }
+  return counts;
+}
+
+int64_t SqliteCredentialStore::StatementsRun() {
+  absl::MutexLock lock(&mu_);
+  return db_->statements_run();
+}
+
 absl::StatusOr<std::vector<std::string>> SqliteCredentialStore::KeyIdsInUse() {
   absl::MutexLock lock(&mu_);
   TB_ASSIGN_OR_RETURN(SqliteQuery q, db_->Prepare(internal::kDistinctKeyIdsSql));
@@ -563,7 +624,7 @@ absl::StatusOr<std::vector<std::string>> SqliteCredentialStore::KeyIdsInUse() {
   return ids;
 }
 
-absl::StatusOr<SqliteCredentialStore::RekeyProgress> SqliteCredentialStore::Rekey(
+absl::StatusOr<StoreMaintenance::RekeyProgress> SqliteCredentialStore::Rekey(
     std::function<void(const RekeyProgress&)> on_progress, int batch_size) {
   if (batch_size < 1) return absl::InvalidArgumentError("batch_size must be at least 1");
   const std::string primary = cipher_->PrimaryKeyId();

@@ -92,12 +92,16 @@ class SqliteConnection {
   absl::Status Exec(absl::string_view sql);
   // Rows changed by the last INSERT/UPDATE/DELETE.
   int64_t Changes() const { return sqlite3_changes64(db_.get()); }
+  // Statements run so far: each Prepare (one use of a statement) and each
+  // Exec (BEGIN and COMMIT included) counts one.
+  int64_t statements_run() const { return statements_run_; }
   sqlite3* get() const { return db_.get(); }
 
  private:
   explicit SqliteConnection(SqliteHandle db) : db_(std::move(db)) {}
 
   SqliteHandle db_;
+  int64_t statements_run_ = 0;
   // Declared after db_: destroyed (finalized) before the connection closes.
   std::map<std::string, SqliteStatementHandle, std::less<>> statements_;
 };
