@@ -17,23 +17,16 @@
 #include "server/store/change_payload.h"
 #include "server/store/page_token.h"
 #include "server/store/postgres_connection.h"
+#include "server/store/sql_store_core.h"
 #include "server/store/stored_record.h"
 
 namespace tokenbroker {
 namespace {
 
-using internal::ColumnValues;
-using internal::DecodeRow;
-using internal::EtagMismatch;
-using internal::ListFromJson;
-using internal::ListToJson;
-using internal::PrepareColumns;
 using internal::Sealed;
 using internal::SealWith;
-using internal::StoredRow;
 using internal::TimeFromColumn;
 using internal::TimeToColumn;
-using internal::WithPrefix;
 
 absl::Status NotFound(absl::string_view id) { return internal::IntegrationNotFound(id); }
 
@@ -120,18 +113,6 @@ $fn$;
 };
 constexpr int kLatestSchemaVersion = sizeof(kMigrations) / sizeof(kMigrations[0]);
 
-constexpr char kIntegrationColumns[] =
-    "id, display_name, auth_method, client_id, org_id, technical_account_id, scopes, metascopes, "
-    "ims_url, sandbox_name, state, include_org_header, create_time_ns, update_time_ns, etag, "
-    "credentials, kek_id";
-
-// kIntegrationColumns of `integrations i`, for joins.
-constexpr char kJoinedIntegrationColumns[] =
-    "i.id, i.display_name, i.auth_method, i.client_id, i.org_id, i.technical_account_id, "
-    "i.scopes, i.metascopes, i.ims_url, i.sandbox_name, i.state, i.include_org_header, "
-    "i.create_time_ns, i.update_time_ns, i.etag, i.credentials, i.kek_id";
-constexpr int kJoinedTokenColumn = 17;  // t.token, t.issue_time_ns, ... after them
-
 // Stores a token, releases the lease of `$7` (a holder is never empty, so
 // '' releases nothing) and notifies, in one statement: one round trip, one
 // (implicit) transaction. Data-modifying CTEs run to completion whether or
@@ -160,43 +141,88 @@ std::optional<AccessToken> ReadToken(EnvelopeCipher* cipher, absl::string_view i
   return internal::OpenCachedToken(cipher, id, rows.Bytes(r, col), std::move(token));
 }
 
-StoredRow ReadRow(const PgRows& rows, int r) {
-  return internal::ReadIntegrationRow([&rows, r](int i) { return rows.Bytes(r, i); },
-                                      [&rows, r](int i) { return rows.Int(r, i); });
-}
+// The shared SQL's connection: a pooled PgConnection.
+class PgSqlRow final : public internal::SqlRow {
+ public:
+  PgSqlRow(const PgRows& rows, int row) : rows_(rows), row_(row) {}
+  bool IsNull(int column) const override { return rows_.IsNull(row_, column); }
+  std::string Bytes(int column) const override { return rows_.Bytes(row_, column); }
+  int64_t Int(int column) const override { return rows_.Int(row_, column); }
 
-// display_name ... kek_id, but create_time_ns when `with_create_time` is
-// false (Update keeps the stored one).
-void AddColumns(PgParams& p, const Integration& in, const ColumnValues& v, bool with_create_time) {
-  p.Add(in.display_name)
-      .Add(static_cast<int64_t>(in.auth_method))
-      .Add(in.client_id)
-      .Add(in.org_id)
-      .Add(in.technical_account_id)
-      .Add(v.scopes)
-      .Add(v.metascopes)
-      .Add(in.ims_url)
-      .Add(in.sandbox_name)
-      .Add(static_cast<int64_t>(in.state))
-      .Add(in.include_org_header ? "true" : "false");
-  if (with_create_time) p.Add(absl::ToUnixNanos(in.create_time));
-  p.Add(absl::ToUnixNanos(in.update_time))
-      .Add(in.etag)
-      .AddBytes(v.credentials.ciphertext)
-      .Add(v.credentials.kek_id);
-}
+ private:
+  const PgRows& rows_;
+  const int row_;
+};
 
-absl::StatusOr<bool> Exists(PgConnection& conn, absl::string_view id) {
-  TB_ASSIGN_OR_RETURN(
-      PgRows rows, conn.Exec("reading an integration", "SELECT 1 FROM integrations WHERE id = $1",
-                             PgParams().Add(id)));
-  return rows.size() > 0;
-}
+class PgSqlConnection final : public internal::SqlConnection {
+ public:
+  PgSqlConnection(PgConnection& conn, absl::Duration timeout) : conn_(conn), timeout_(timeout) {}
+  absl::StatusOr<int64_t> Exec(
+      absl::string_view what, const std::string& sql, const internal::SqlParams& params,
+      const std::function<void(const internal::SqlRow&)>& on_row) override {
+    using Type = internal::SqlParams::Value::Type;
+    PgParams pg;
+    for (const internal::SqlParams::Value& v : params.values()) {
+      switch (v.type) {
+        case Type::kText:
+          pg.Add(v.bytes);
+          break;
+        case Type::kInt:
+          pg.Add(v.integer);  // text; PostgreSQL also reads '1'/'0' as a boolean
+          break;
+        case Type::kNull:
+          pg.Add(std::optional<int64_t>());
+          break;
+        case Type::kBlob:
+          pg.AddBytes(v.bytes);
+          break;
+      }
+    }
+    TB_ASSIGN_OR_RETURN(PgRows rows, conn_.Exec(what, sql, pg, timeout_));
+    if (on_row) {
+      for (int r = 0; r < rows.size(); ++r) on_row(PgSqlRow(rows, r));
+    }
+    return std::max<int64_t>(rows.size(), rows.Affected());
+  }
 
-absl::Status Notify(PgConnection& conn, const StoreChange& change, absl::string_view origin) {
+ private:
+  PgConnection& conn_;
+  const absl::Duration timeout_;
+};
+
+}  // namespace
+
+// Reads on a pooled connection (retried once on a new one after a lost
+// connection), writes in a pool transaction.
+class PostgresCredentialStore::PooledSqlDatabase final : public internal::SqlDatabase {
+ public:
+  PooledSqlDatabase(PgPool* pool, absl::Duration timeout) : pool_(pool), timeout_(timeout) {}
+  absl::Status Read(const std::function<absl::Status(internal::SqlConnection&)>& work) override {
+    return pool_->Run([&](PgConnection& conn, bool*) {
+      PgSqlConnection sql(conn, timeout_);
+      return work(sql);
+    });
+  }
+  absl::Status Write(const std::function<absl::Status(internal::SqlConnection&)>& work) override {
+    return pool_->Transaction([&](PgConnection& conn) {
+      PgSqlConnection sql(conn, timeout_);
+      return work(sql);
+    });
+  }
+
+ private:
+  PgPool* const pool_;
+  const absl::Duration timeout_;
+};
+
+namespace {
+
+absl::Status Notify(internal::SqlConnection& conn, const StoreChange& change,
+                    absl::string_view origin) {
   return conn
-      .Exec("notifying replicas", "SELECT pg_notify($1, $2)",
-            PgParams().Add(kChannel).Add(internal::EncodeChangePayload(change, origin)))
+      .Exec(
+          "notifying replicas", "SELECT pg_notify($1, $2)",
+          internal::SqlParams().Text(kChannel).Text(internal::EncodeChangePayload(change, origin)))
       .status();
 }
 
@@ -279,7 +305,16 @@ PostgresCredentialStore::PostgresCredentialStore(PostgresStoreOptions options,
       pool_(std::move(pool)),
       cipher_(cipher),
       clock_(clock),
-      origin_(NewEtag()) {
+      origin_(NewEtag()),
+      sql_db_(std::make_unique<PooledSqlDatabase>(pool_.get(), options_.query_timeout)) {
+  internal::SqlDialect dialect;
+  dialect.notify = [this](internal::SqlConnection& conn, const StoreChange& change) {
+    return Notify(conn, change, origin_);
+  };
+  // A lease would outlive the integration.
+  dialect.delete_also_sql = "DELETE FROM refresh_leases WHERE integration_id = $1";
+  core_ =
+      std::make_unique<internal::SqlStoreCore>(sql_db_.get(), cipher_, clock_, std::move(dialect));
   if (pipe2(wake_pipe_, O_CLOEXEC | O_NONBLOCK) != 0) wake_pipe_[0] = wake_pipe_[1] = -1;
 }
 
@@ -326,118 +361,26 @@ absl::StatusOr<std::unique_ptr<PostgresCredentialStore>> PostgresCredentialStore
 }
 
 absl::StatusOr<Integration> PostgresCredentialStore::CreateTx(const Integration& integration) {
-  if (integration.id.empty()) return absl::InvalidArgumentError("integration id is empty");
-  Integration stored = integration;
-  stored.create_time = stored.update_time = clock_->Now();
-  stored.etag = NewEtag();
-  TB_ASSIGN_OR_RETURN(ColumnValues values, PrepareColumns(cipher_, stored));
-  PgParams params;
-  params.Add(stored.id);
-  AddColumns(params, stored, values, /*with_create_time=*/true);
-  const std::string sql = absl::StrCat(
-      "INSERT INTO integrations (", kIntegrationColumns,
-      ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) "
-      "ON CONFLICT (id) DO NOTHING");
-  TB_RETURN_IF_ERROR(pool_->Transaction([&](PgConnection& conn) -> absl::Status {
-    TB_ASSIGN_OR_RETURN(PgRows rows,
-                        conn.Exec("creating an integration", sql, params, options_.query_timeout));
-    if (rows.Affected() == 0) {
-      return absl::AlreadyExistsError(absl::StrCat("integration '", stored.id, "' already exists"));
-    }
-    return Notify(conn, IntegrationChange(stored.id), origin_);
-  }));
-  return stored;
+  return core_->Create(integration);
 }
 
 absl::StatusOr<Integration> PostgresCredentialStore::Get(absl::string_view id) {
-  std::optional<StoredRow> row;
-  TB_RETURN_IF_ERROR(pool_->Run([&](PgConnection& conn, bool*) -> absl::Status {
-    TB_ASSIGN_OR_RETURN(PgRows rows, conn.Exec("reading an integration",
-                                               absl::StrCat("SELECT ", kIntegrationColumns,
-                                                            " FROM integrations WHERE id = $1"),
-                                               PgParams().Add(id), options_.query_timeout));
-    if (rows.size() > 0) row = ReadRow(rows, 0);
-    return absl::OkStatus();
-  }));
-  if (!row.has_value()) return NotFound(id);
-  return DecodeRow(cipher_, *std::move(row));
+  return core_->Get(id);
 }
 
 absl::StatusOr<IntegrationPage> PostgresCredentialStore::List(int page_size,
                                                               absl::string_view page_token) {
-  if (page_size < 1) return absl::InvalidArgumentError("page_size must be at least 1");
-  TB_ASSIGN_OR_RETURN(std::string after, DecodePageToken(page_token));
-  std::vector<StoredRow> rows;
-  bool more = false;
-  TB_RETURN_IF_ERROR(pool_->Run([&](PgConnection& conn, bool*) -> absl::Status {
-    rows.clear();
-    TB_ASSIGN_OR_RETURN(PgRows result, conn.Exec("listing integrations",
-                                                 absl::StrCat("SELECT ", kIntegrationColumns,
-                                                              " FROM integrations WHERE id > $1 "
-                                                              "ORDER BY id LIMIT $2"),
-                                                 PgParams().Add(after).Add(int64_t{page_size} + 1),
-                                                 options_.query_timeout));
-    more = result.size() > page_size;
-    for (int r = 0; r < std::min(result.size(), page_size); ++r) rows.push_back(ReadRow(result, r));
-    return absl::OkStatus();
-  }));
-  return internal::DecodePage(cipher_, std::move(rows), more);
+  return core_->List(page_size, page_token);
 }
 
 absl::StatusOr<Integration> PostgresCredentialStore::UpdateTx(const Integration& integration,
                                                               absl::string_view expected_etag) {
-  Integration stored = integration;
-  stored.update_time = clock_->Now();
-  stored.etag = NewEtag();
-  TB_ASSIGN_OR_RETURN(ColumnValues values, PrepareColumns(cipher_, stored));
-  PgParams params;
-  params.Add(stored.id);
-  AddColumns(params, stored, values, /*with_create_time=*/false);
-  params.Add(expected_etag);
-  // Compare-and-set in one statement: under concurrent writers PostgreSQL
-  // re-checks the WHERE clause against the row version it finally locks.
-  constexpr char kSql[] =
-      "UPDATE integrations SET display_name = $2, auth_method = $3, client_id = $4, "
-      "org_id = $5, technical_account_id = $6, scopes = $7, metascopes = $8, ims_url = $9, "
-      "sandbox_name = $10, state = $11, include_org_header = $12, update_time_ns = $13, "
-      "etag = $14, credentials = $15, kek_id = $16 "
-      "WHERE id = $1 AND ($17 = '' OR etag = $17) RETURNING create_time_ns";
-  TB_RETURN_IF_ERROR(pool_->Transaction([&](PgConnection& conn) -> absl::Status {
-    TB_ASSIGN_OR_RETURN(PgRows rows,
-                        conn.Exec("updating an integration", kSql, params, options_.query_timeout));
-    if (rows.size() == 0) {
-      TB_ASSIGN_OR_RETURN(bool exists, Exists(conn, stored.id));
-      return exists ? EtagMismatch(stored.id) : NotFound(stored.id);
-    }
-    stored.create_time = absl::FromUnixNanos(rows.Int(0, 0));
-    // The cached token may belong to the old credentials.
-    TB_RETURN_IF_ERROR(conn.Exec("dropping the cached token",
-                                 "DELETE FROM tokens WHERE integration_id = $1",
-                                 PgParams().Add(stored.id), options_.query_timeout)
-                           .status());
-    return Notify(conn, IntegrationChange(stored.id), origin_);
-  }));
-  return stored;
+  return core_->Update(integration, expected_etag);
 }
 
 absl::Status PostgresCredentialStore::DeleteTx(absl::string_view id,
                                                absl::string_view expected_etag) {
-  return pool_->Transaction([&](PgConnection& conn) -> absl::Status {
-    TB_ASSIGN_OR_RETURN(
-        PgRows rows, conn.Exec("deleting an integration",
-                               "DELETE FROM integrations WHERE id = $1 AND ($2 = '' OR etag = $2)",
-                               PgParams().Add(id).Add(expected_etag), options_.query_timeout));
-    if (rows.Affected() == 0) {
-      TB_ASSIGN_OR_RETURN(bool exists, Exists(conn, id));
-      return exists ? EtagMismatch(id) : NotFound(id);
-    }
-    // Tokens go by ON DELETE CASCADE; a lease would outlive the row.
-    TB_RETURN_IF_ERROR(conn.Exec("dropping the refresh lease",
-                                 "DELETE FROM refresh_leases WHERE integration_id = $1",
-                                 PgParams().Add(id), options_.query_timeout)
-                           .status());
-    return Notify(conn, IntegrationChange(id, /*deleted=*/true), origin_);
-  });
+  return core_->Delete(id, expected_etag);
 }
 
 absl::Status PostgresCredentialStore::PutTokenTx(absl::string_view id, const AccessToken& token,
@@ -466,52 +409,11 @@ absl::Status PostgresCredentialStore::PutTokenTx(absl::string_view id, const Acc
 }
 
 absl::StatusOr<IntegrationWithToken> PostgresCredentialStore::GetWithToken(absl::string_view id) {
-  std::optional<StoredRow> row;
-  std::optional<AccessToken> token;
-  TB_RETURN_IF_ERROR(pool_->Run([&](PgConnection& conn, bool*) -> absl::Status {
-    row.reset();
-    token.reset();
-    TB_ASSIGN_OR_RETURN(
-        PgRows rows,
-        conn.Exec("reading an integration and its token",
-                  absl::StrCat("SELECT ", kJoinedIntegrationColumns,
-                               ", t.token, t.issue_time_ns, t.expire_time_ns, t.debug_id "
-                               "FROM integrations i LEFT JOIN tokens t ON t.integration_id = i.id "
-                               "WHERE i.id = $1"),
-                  PgParams().Add(id), options_.query_timeout));
-    if (rows.size() == 0) return absl::OkStatus();
-    row = ReadRow(rows, 0);
-    token = ReadToken(cipher_, id, rows, 0, kJoinedTokenColumn);
-    return absl::OkStatus();
-  }));
-  if (!row.has_value()) return NotFound(id);
-  TB_ASSIGN_OR_RETURN(Integration integration, DecodeRow(cipher_, *std::move(row)));
-  return IntegrationWithToken{std::move(integration), std::move(token)};
+  return core_->GetWithToken(id);
 }
 
 absl::StatusOr<std::optional<AccessToken>> PostgresCredentialStore::GetToken(absl::string_view id) {
-  bool found = false;
-  std::optional<std::string> ciphertext;
-  AccessToken token;
-  TB_RETURN_IF_ERROR(pool_->Run([&](PgConnection& conn, bool*) -> absl::Status {
-    TB_ASSIGN_OR_RETURN(
-        PgRows rows, conn.Exec("reading a token",
-                               "SELECT t.token, t.issue_time_ns, t.expire_time_ns, t.debug_id "
-                               "FROM integrations i LEFT JOIN tokens t ON t.integration_id = i.id "
-                               "WHERE i.id = $1",
-                               PgParams().Add(id), options_.query_timeout));
-    found = rows.size() > 0;
-    if (!found || rows.IsNull(0, 0)) return absl::OkStatus();
-    ciphertext = rows.Bytes(0, 0);
-    token.issue_time = TimeFromColumn(rows.OptionalInt(0, 1));
-    token.expire_time = TimeFromColumn(rows.OptionalInt(0, 2));
-    token.debug_id = rows.Bytes(0, 3);
-    return absl::OkStatus();
-  }));
-  if (!found) return NotFound(id);
-  if (!ciphertext.has_value()) return std::optional<AccessToken>();
-  TB_RETURN_IF_ERROR(internal::OpenToken(cipher_, id, *ciphertext, &token));
-  return std::optional<AccessToken>(std::move(token));
+  return core_->GetToken(id);
 }
 
 absl::Status PostgresCredentialStore::CheckHealth() {
@@ -651,16 +553,7 @@ void PostgresCredentialStore::FeedLoop() {
 int64_t PostgresCredentialStore::RoundTrips() const { return pool_->round_trips(); }
 
 absl::StatusOr<std::vector<std::string>> PostgresCredentialStore::KeyIdsInUse() {
-  std::vector<std::string> ids;
-  TB_RETURN_IF_ERROR(pool_->Run([&](PgConnection& conn, bool*) -> absl::Status {
-    ids.clear();
-    TB_ASSIGN_OR_RETURN(
-        PgRows rows, conn.Exec("listing key ids in use", internal::kDistinctKeyIdsSql, PgParams(),
-                               options_.query_timeout));
-    for (int r = 0; r < rows.size(); ++r) ids.push_back(rows.Bytes(r, 0));
-    return absl::OkStatus();
-  }));
-  return ids;
+  return core_->KeyIdsInUse();
 }
 
 absl::StatusOr<std::string> PostgresCredentialStore::CheckStructure() {
@@ -687,121 +580,11 @@ absl::Status PostgresCredentialStore::Backup(const std::string&) {
       "provider's snapshots); the copy holds ciphertexts only and needs the same keyring");
 }
 
-absl::StatusOr<StoreMaintenance::Counts> PostgresCredentialStore::Count() {
-  Counts counts;
-  TB_RETURN_IF_ERROR(pool_->Run([&](PgConnection& conn, bool*) -> absl::Status {
-    TB_ASSIGN_OR_RETURN(PgRows rows, conn.Exec("counting rows",
-                                               "SELECT (SELECT count(*) FROM integrations), "
-                                               "(SELECT count(*) FROM tokens)",
-                                               PgParams(), options_.query_timeout));
-    counts.integrations = rows.Int(0, 0);
-    counts.tokens = rows.Int(0, 1);
-    return absl::OkStatus();
-  }));
-  return counts;
-}
+absl::StatusOr<StoreMaintenance::Counts> PostgresCredentialStore::Count() { return core_->Count(); }
 
 absl::StatusOr<StoreMaintenance::RekeyProgress> PostgresCredentialStore::Rekey(
     std::function<void(const RekeyProgress&)> on_progress, int batch_size) {
-  if (batch_size < 1) return absl::InvalidArgumentError("batch_size must be at least 1");
-  const std::string primary = cipher_->PrimaryKeyId();
-  RekeyProgress progress;
-  TB_RETURN_IF_ERROR(pool_->Run([&](PgConnection& conn, bool*) -> absl::Status {
-    TB_ASSIGN_OR_RETURN(
-        PgRows rows,
-        conn.Exec("counting ciphertexts",
-                  "SELECT (SELECT count(*) FROM integrations) + (SELECT count(*) FROM tokens), "
-                  "(SELECT count(*) FROM integrations WHERE kek_id = $1) + "
-                  "(SELECT count(*) FROM tokens WHERE kek_id = $1)",
-                  PgParams().Add(primary), options_.query_timeout));
-    progress.total = rows.Int(0, 0);
-    progress.already_current = rows.Int(0, 1);
-    return absl::OkStatus();
-  }));
-  Log(LogLevel::kInfo, "rekey started",
-      {{"primary_key_id", primary},
-       {"ciphertexts", absl::StrCat(progress.total)},
-       {"already_current", absl::StrCat(progress.already_current)}});
-  TB_RETURN_IF_ERROR(RekeyTable(/*tokens=*/false, primary, batch_size, on_progress, &progress));
-  TB_RETURN_IF_ERROR(RekeyTable(/*tokens=*/true, primary, batch_size, on_progress, &progress));
-  Log(LogLevel::kInfo, "rekey finished",
-      {{"primary_key_id", primary},
-       {"rewrapped", absl::StrCat(progress.rewrapped)},
-       {"already_current", absl::StrCat(progress.already_current)},
-       {"dropped_tokens", absl::StrCat(progress.dropped_tokens)}});
-  return progress;
-}
-
-absl::Status PostgresCredentialStore::RekeyTable(
-    bool tokens, const std::string& primary, int batch_size,
-    const std::function<void(const RekeyProgress&)>& on_progress, RekeyProgress* progress) {
-  const char* table = tokens ? "tokens" : "integrations";
-  const char* id_column = tokens ? "integration_id" : "id";
-  const char* blob_column = tokens ? "token" : "credentials";
-  const std::string select =
-      absl::StrCat("SELECT ", id_column, ", ", blob_column, " FROM ", table, " WHERE kek_id <> $1 ",
-                   "AND ", id_column, " > $2 ORDER BY ", id_column, " LIMIT $3");
-  const std::string update =
-      absl::StrCat("UPDATE ", table, " SET ", blob_column, " = $1, kek_id = $2 WHERE ", id_column,
-                   " = $3 AND ", blob_column, " = $4");
-  const std::string drop = "DELETE FROM tokens WHERE integration_id = $1 AND token = $2";
-
-  struct Item {
-    std::string id;
-    std::string old_ciphertext;
-    std::optional<Sealed> rewrapped;  // nullopt: a token to drop
-  };
-  std::string after;
-  while (true) {
-    std::vector<Item> batch;
-    TB_RETURN_IF_ERROR(pool_->Run([&](PgConnection& conn, bool*) -> absl::Status {
-      batch.clear();
-      TB_ASSIGN_OR_RETURN(PgRows rows,
-                          conn.Exec("reading ciphertexts to re-wrap", select,
-                                    PgParams().Add(primary).Add(after).Add(int64_t{batch_size}),
-                                    options_.query_timeout));
-      for (int r = 0; r < rows.size(); ++r) {
-        batch.push_back(Item{rows.Bytes(r, 0), rows.Bytes(r, 1), std::nullopt});
-      }
-      return absl::OkStatus();
-    }));
-    if (batch.empty()) return absl::OkStatus();
-    after = batch.back().id;
-
-    for (Item& item : batch) {
-      TB_ASSIGN_OR_RETURN(item.rewrapped,
-                          internal::RewrapStored(cipher_, tokens, item.id, item.old_ciphertext));
-    }
-
-    RekeyProgress delta;
-    TB_RETURN_IF_ERROR(pool_->Transaction([&](PgConnection& conn) -> absl::Status {
-      delta = RekeyProgress();
-      for (const Item& item : batch) {
-        // Compare-and-set on the old ciphertext: a concurrent writer wins.
-        if (item.rewrapped.has_value()) {
-          TB_ASSIGN_OR_RETURN(PgRows rows, conn.Exec("re-wrapping", update,
-                                                     PgParams()
-                                                         .AddBytes(item.rewrapped->ciphertext)
-                                                         .Add(item.rewrapped->kek_id)
-                                                         .Add(item.id)
-                                                         .AddBytes(item.old_ciphertext),
-                                                     options_.query_timeout));
-          ++(rows.Affected() > 0 ? delta.rewrapped : delta.already_current);
-        } else {
-          TB_ASSIGN_OR_RETURN(PgRows rows,
-                              conn.Exec("dropping a token", drop,
-                                        PgParams().Add(item.id).AddBytes(item.old_ciphertext),
-                                        options_.query_timeout));
-          ++(rows.Affected() > 0 ? delta.dropped_tokens : delta.already_current);
-        }
-      }
-      return absl::OkStatus();
-    }));
-    progress->rewrapped += delta.rewrapped;
-    progress->already_current += delta.already_current;
-    progress->dropped_tokens += delta.dropped_tokens;
-    if (on_progress) on_progress(*progress);
-  }
+  return core_->Rekey(on_progress, batch_size);
 }
 
 // The writes tell the change feed after they commit. The LISTEN thread

@@ -26,6 +26,7 @@ namespace tokenbroker {
 namespace internal {
 class PgPool;
 class PgConnection;
+class SqlStoreCore;
 }  // namespace internal
 
 struct PostgresStoreOptions {
@@ -168,9 +169,7 @@ class PostgresCredentialStore final : public CredentialStore,
   PostgresCredentialStore(PostgresStoreOptions options, std::unique_ptr<internal::PgPool> pool,
                           EnvelopeCipher* cipher, const Clock* clock);
 
-  absl::Status RekeyTable(bool tokens, const std::string& primary, int batch_size,
-                          const std::function<void(const RekeyProgress&)>& on_progress,
-                          RekeyProgress* progress);
+  class PooledSqlDatabase;
   // The change feed thread's body; returns when stopping_.
   void FeedLoop();
   // Waits up to `timeout` for `fd` readable or a stop request; false when
@@ -185,6 +184,9 @@ class PostgresCredentialStore final : public CredentialStore,
   // Random id of this store instance, sent with its notifications so that
   // its own LISTEN thread skips them.
   const std::string origin_;
+  // The SQL shared with the SQLite store, over pool_.
+  std::unique_ptr<PooledSqlDatabase> sql_db_;
+  std::unique_ptr<internal::SqlStoreCore> core_;
 
   // Change feed.
   absl::Mutex feed_mu_;

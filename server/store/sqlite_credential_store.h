@@ -21,6 +21,7 @@
 namespace tokenbroker {
 namespace internal {
 class SqliteConnection;
+class SqlStoreCore;
 }  // namespace internal
 
 // A CredentialStore in a SQLite database file (schema: server/store/SCHEMA.md).
@@ -155,10 +156,7 @@ class SqliteCredentialStore final : public CredentialStore, public StoreMaintena
   SqliteCredentialStore(std::string path, std::unique_ptr<internal::SqliteConnection> db,
                         EnvelopeCipher* cipher, const Clock* clock);
 
-  // Runs one table's part of Rekey.
-  absl::Status RekeyTable(bool tokens, const std::string& primary, int batch_size,
-                          const std::function<void(const RekeyProgress&)>& on_progress,
-                          RekeyProgress* progress);
+  class LockedSqlDatabase;
   // A second connection to the same file, for snapshot reads.
   absl::StatusOr<std::unique_ptr<internal::SqliteConnection>> OpenSideConnection() const;
 
@@ -167,6 +165,9 @@ class SqliteCredentialStore final : public CredentialStore, public StoreMaintena
   const Clock* const clock_;
   absl::Mutex mu_;
   std::unique_ptr<internal::SqliteConnection> db_ ABSL_GUARDED_BY(mu_);
+  // The SQL shared with the PostgreSQL store, over db_ under mu_.
+  std::unique_ptr<LockedSqlDatabase> sql_db_;
+  std::unique_ptr<internal::SqlStoreCore> core_;
 };
 
 }  // namespace tokenbroker

@@ -65,6 +65,9 @@ class SqliteQuery {
   // Steps to completion, ignoring any rows.
   absl::Status Run();
 
+  // Whether the statement cannot change the database (a query).
+  bool ReadOnly() const { return sqlite3_stmt_readonly(stmt_) != 0; }
+
   bool IsNull(int column) const;
   int64_t Int(int column) const;
   std::string Text(int column) const;  // also reads BLOB columns
