@@ -77,6 +77,9 @@ class CredentialStore {
     absl::StatusOr<Integration> integration = Get(id);
     if (!integration.ok()) return integration.status();
     absl::StatusOr<std::optional<AccessToken>> token = GetToken(id);
+    if (absl::IsDataLoss(token.status()) || absl::IsFailedPrecondition(token.status())) {
+      return IntegrationWithToken{*std::move(integration), std::nullopt};  // logged by the store
+    }
     if (!token.ok()) return token.status();
     return IntegrationWithToken{*std::move(integration), *std::move(token)};
   }

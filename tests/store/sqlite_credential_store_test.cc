@@ -459,6 +459,21 @@ TEST_F(SqliteCredentialStoreTest, RekeyRewrapsEverythingToTheNewPrimaryInBatches
   EXPECT_THAT(seen, IsEmpty());
 }
 
+TEST_F(SqliteCredentialStoreTest, GetWithTokenReadsATamperedTokenAsAbsentAndGetTokenFails) {
+  auto store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  CreateSamples(store.get(), {"acme"}, /*with_tokens=*/true);
+  RawDb raw(path_);
+  std::string blob = raw.Text("SELECT token FROM tokens WHERE integration_id = ?", "acme");
+  blob.back() ^= 0x01;
+  raw.SetBlob("UPDATE tokens SET token = ? WHERE integration_id = ?", blob, "acme");
+  absl::StatusOr<IntegrationWithToken> both = store->GetWithToken("acme");
+  ASSERT_TRUE(both.ok()) << both.status();
+  EXPECT_EQ(both->integration.id, "acme");
+  EXPECT_FALSE(both->token.has_value());  // a cache: the broker mints a new one
+  EXPECT_EQ(store->GetToken("acme").status().code(), absl::StatusCode::kDataLoss);
+}
+
 TEST_F(SqliteCredentialStoreTest, RekeyDropsCachedTokensThatCannotBeOpened) {
   auto store = OpenStore();
   ASSERT_NE(store, nullptr);
