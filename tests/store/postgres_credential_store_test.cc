@@ -166,6 +166,20 @@ class Recorder {
   std::vector<StoreChange> changes_ ABSL_GUARDED_BY(mu_);
 };
 
+// Writes tokens of `id` through `writer` until `recorder` hears one: a
+// change feed starts listening asynchronously.
+::testing::AssertionResult WriteUntilHeard(PostgresCredentialStore& writer, Recorder& recorder,
+                                           const std::string& id) {
+  for (int i = 0; i < 50; ++i) {
+    absl::Status put = writer.PutToken(id, Token("t"));
+    if (!put.ok()) return ::testing::AssertionFailure() << put;
+    if (recorder.WaitFor(StoreChange::Kind::kToken, id, absl::Milliseconds(200))) {
+      return ::testing::AssertionSuccess();
+    }
+  }
+  return ::testing::AssertionFailure() << "the change feed never heard of " << id;
+}
+
 class PostgresStoreTest : public ::testing::Test {
  protected:
   std::unique_ptr<PostgresCredentialStore> OpenStore(const std::string& dsn,
@@ -310,12 +324,7 @@ TEST_F(PostgresStoreTest, ChangeFeedDeliversChangesFromAnotherReplica) {
   absl::StatusOr<Integration> created = writer->Create(Sample("acme"));
   ASSERT_TRUE(created.ok());
   // The feed starts listening asynchronously: write until it hears.
-  bool heard = false;
-  for (int i = 0; i < 50 && !heard; ++i) {
-    ASSERT_TRUE(writer->PutToken("acme", Token("t")).ok());
-    heard = recorder.WaitFor(StoreChange::Kind::kToken, "acme", absl::Milliseconds(200));
-  }
-  ASSERT_TRUE(heard);
+  ASSERT_TRUE(WriteUntilHeard(*writer, recorder, "acme"));
   ASSERT_TRUE(writer->Update(*created, "").ok());
   EXPECT_TRUE(recorder.WaitFor(StoreChange::Kind::kIntegration, "acme"));
   recorder.Clear();
@@ -339,12 +348,7 @@ TEST_F(PostgresStoreTest, OwnWritesAreDeliveredOnceAndOtherReplicasWritesWithThe
   Recorder recorder;
   self->SetChangeListener(recorder.Listener());
   ASSERT_TRUE(other->Create(Sample("marker")).ok());
-  bool heard = false;
-  for (int i = 0; i < 50 && !heard; ++i) {
-    ASSERT_TRUE(other->PutToken("marker", Token("t")).ok());
-    heard = recorder.WaitFor(StoreChange::Kind::kToken, "marker", absl::Milliseconds(200));
-  }
-  ASSERT_TRUE(heard);
+  ASSERT_TRUE(WriteUntilHeard(*other, recorder, "marker"));
   recorder.Clear();
 
   ASSERT_TRUE(self->Create(Sample("acme")).ok());
@@ -409,12 +413,7 @@ TEST_F(PostgresStoreTest, AFailedWriteNotifiesNothing) {
   Recorder recorder;
   store->SetChangeListener(recorder.Listener());
   ASSERT_TRUE(store->Create(Sample("acme")).ok());
-  bool heard = false;
-  for (int i = 0; i < 50 && !heard; ++i) {
-    ASSERT_TRUE(store->PutToken("acme", Token("t")).ok());
-    heard = recorder.WaitFor(StoreChange::Kind::kToken, "acme", absl::Milliseconds(200));
-  }
-  ASSERT_TRUE(heard);
+  ASSERT_TRUE(WriteUntilHeard(*store, recorder, "acme"));
   recorder.Clear();
   EXPECT_EQ(store->Update(Sample("acme"), "stale-etag").status().code(),
             absl::StatusCode::kAborted);
@@ -438,12 +437,7 @@ TEST(PostgresStoreRestartTest, ChangeFeedResyncsAndStoreRecoversAfterServerResta
   ASSERT_TRUE((*writer)->Create(Sample("acme")).ok());
   Recorder recorder;
   (*listener)->SetChangeListener(recorder.Listener());
-  bool heard = false;
-  for (int i = 0; i < 50 && !heard; ++i) {
-    ASSERT_TRUE((*writer)->PutToken("acme", Token("t")).ok());
-    heard = recorder.WaitFor(StoreChange::Kind::kToken, "acme", absl::Milliseconds(200));
-  }
-  ASSERT_TRUE(heard);
+  ASSERT_TRUE(WriteUntilHeard(**writer, recorder, "acme"));
   ASSERT_TRUE((*writer)->Get("acme").ok());  // a pooled connection now idles
 
   ASSERT_TRUE((*server)->Restart().ok()) << (*server)->log();

@@ -112,34 +112,27 @@ AccessToken Token(const std::string& value, absl::Time now) {
 
 constexpr char kReplica[] = "replica-a";
 
-// GetWithToken → [lease; its grant carries the stored token] → exchange →
-// store (and release).
+// [lease; its grant carries the token stored now] → exchange → store (and
+// release the lease).
+void LeaseAndStore(CountingStore& store, const std::string& id, const AccessToken& minted,
+                   bool token_stored) {
+  if (!store.coordinates()) {
+    ASSERT_TRUE(store.PutToken(id, minted).ok());
+    return;
+  }
+  absl::StatusOr<LeaseGrant> grant = store.TryAcquireRefreshLease(id, kReplica, absl::Seconds(30));
+  ASSERT_TRUE(grant.ok()) << grant.status();
+  ASSERT_TRUE(grant->held);
+  ASSERT_EQ(grant->stored_token.has_value(), token_stored);
+  ASSERT_TRUE(store.PutTokenAndReleaseLease(id, minted, kReplica).ok());
+}
+
+// GetWithToken (no token yet) → LeaseAndStore.
 void ColdMint(CountingStore& store, const std::string& id, const AccessToken& minted) {
   absl::StatusOr<IntegrationWithToken> loaded = store.GetWithToken(id);
   ASSERT_TRUE(loaded.ok()) << loaded.status();
   ASSERT_FALSE(loaded->token.has_value());
-  if (!store.coordinates()) {
-    ASSERT_TRUE(store.PutToken(id, minted).ok());
-    return;
-  }
-  absl::StatusOr<LeaseGrant> grant = store.TryAcquireRefreshLease(id, kReplica, absl::Seconds(30));
-  ASSERT_TRUE(grant.ok()) << grant.status();
-  ASSERT_TRUE(grant->held);
-  ASSERT_FALSE(grant->stored_token.has_value());
-  ASSERT_TRUE(store.PutTokenAndReleaseLease(id, minted, kReplica).ok());
-}
-
-// [lease; grant carries the current token] → exchange → store (and release).
-void Refresh(CountingStore& store, const std::string& id, const AccessToken& minted) {
-  if (!store.coordinates()) {
-    ASSERT_TRUE(store.PutToken(id, minted).ok());
-    return;
-  }
-  absl::StatusOr<LeaseGrant> grant = store.TryAcquireRefreshLease(id, kReplica, absl::Seconds(30));
-  ASSERT_TRUE(grant.ok()) << grant.status();
-  ASSERT_TRUE(grant->held);
-  ASSERT_TRUE(grant->stored_token.has_value());
-  ASSERT_TRUE(store.PutTokenAndReleaseLease(id, minted, kReplica).ok());
+  LeaseAndStore(store, id, minted, /*token_stored=*/false);
 }
 
 struct Measured {
@@ -157,7 +150,7 @@ Measured Measure(CountingStore& store, const std::function<int64_t()>& backend, 
   clock.Advance(absl::Hours(20));
   calls = store.calls();
   units = backend();
-  Refresh(store, "acme", Token("second", clock.Now()));
+  LeaseAndStore(store, "acme", Token("second", clock.Now()), /*token_stored=*/true);
   m.refresh_calls = store.calls() - calls;
   m.refresh_backend = backend() - units;
   std::printf(
