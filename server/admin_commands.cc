@@ -14,9 +14,11 @@
 #include "absl/time/clock.h"
 #include "nlohmann/json.hpp"
 #include "server/auth/policy.h"
+#include "server/common/status_macros.h"
 #include "server/crypto/keyring.h"
 #include "server/store/postgres_credential_store.h"
-#include "server/store/sqlite_credential_store.h"
+#include "server/store/store_maintenance.h"
+#include "server/store/store_spec.h"
 
 namespace tokenbroker {
 namespace {
@@ -36,12 +38,8 @@ std::string Rfc3339(absl::Time t) {
   return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", t, absl::UTCTimeZone());
 }
 
-bool IsPostgres(const ServerOptions& o) {
-  return PostgresCredentialStore::IsPostgresUri(o.store) || !o.store_dsn_file.empty();
-}
-
-bool IsEncryptedStore(const ServerOptions& o) {
-  return o.store.rfind("sqlite:", 0) == 0 || IsPostgres(o);
+absl::StatusOr<StoreSpec> ParseStore(const ServerOptions& o) {
+  return StoreSpec::Parse(o.store, o.store_dsn_file);
 }
 
 int KeyringCommand(const std::vector<std::string>& args, const AdminOptions& o) {
@@ -86,12 +84,12 @@ int KeyringCommand(const std::vector<std::string>& args, const AdminOptions& o) 
   }
   if (verb == "remove") {
     if (o.key_id.empty()) return Usage("keyring remove needs --key-id=ID");
-    if (IsEncryptedStore(o.server)) {
-      absl::StatusOr<Storage> storage = OpenStorage(o.server);
+    absl::StatusOr<StoreSpec> spec = ParseStore(o.server);
+    if (!spec.ok()) return Fail(spec.status());
+    if (spec->encrypted()) {
+      absl::StatusOr<Storage> storage = OpenStorage(o.server, *spec);
       if (!storage.ok()) return Fail(storage.status());
-      absl::StatusOr<std::vector<std::string>> in_use = storage->sqlite != nullptr
-                                                            ? storage->sqlite->KeyIdsInUse()
-                                                            : storage->postgres->KeyIdsInUse();
+      absl::StatusOr<std::vector<std::string>> in_use = storage->maintenance->KeyIdsInUse();
       if (!in_use.ok()) return Fail(in_use.status());
       for (const auto& id : *in_use) {
         if (id == o.key_id) {
@@ -116,34 +114,31 @@ int KeyringCommand(const std::vector<std::string>& args, const AdminOptions& o) 
   return Usage("unknown keyring command '" + verb + "' (create, add, list, remove)");
 }
 
-absl::StatusOr<Storage> OpenSqlite(const AdminOptions& o, const std::string& command) {
-  if (o.server.store.rfind("sqlite:", 0) != 0) {
-    return absl::InvalidArgumentError(command + " needs --store=sqlite:PATH");
-  }
-  return OpenStorage(o.server);
-}
-
 absl::StatusOr<Storage> OpenEncrypted(const AdminOptions& o, const std::string& command) {
-  if (!IsEncryptedStore(o.server)) {
+  TB_ASSIGN_OR_RETURN(StoreSpec spec, ParseStore(o.server));
+  if (!spec.encrypted()) {
     return absl::InvalidArgumentError(command +
                                       " needs --store=sqlite:PATH or a PostgreSQL store "
                                       "(--store=postgresql://... or --store-dsn-file=PATH)");
   }
-  return OpenStorage(o.server);
+  return OpenStorage(o.server, spec);
 }
 
-// Runs `store`'s Rekey (SQLite and PostgreSQL have the same contract).
-template <typename Store>
-int RunRekey(Store& store, const std::string& primary) {
-  std::printf("re-wrapping every data key with primary key %s\n", primary.c_str());
+int RekeyCommand(const AdminOptions& o) {
+  absl::StatusOr<Storage> storage = OpenEncrypted(o, "rekey");
+  if (!storage.ok()) return Fail(storage.status());
+  StoreMaintenance& store = *storage->maintenance;
+  std::printf("re-wrapping every data key with primary key %s\n",
+              storage->cipher->PrimaryKeyId().c_str());
   absl::Time start = absl::Now();
-  auto progress = [](const typename Store::RekeyProgress& p) {
+  auto progress = [](const StoreMaintenance::RekeyProgress& p) {
     std::printf("  %lld/%lld re-wrapped, %lld already current\n",
                 static_cast<long long>(p.rewrapped), static_cast<long long>(p.total),
                 static_cast<long long>(p.already_current));
     std::fflush(stdout);
   };
-  absl::StatusOr<typename Store::RekeyProgress> done = store.Rekey(progress);
+  absl::StatusOr<StoreMaintenance::RekeyProgress> done =
+      store.Rekey(progress, StoreMaintenance::kDefaultRekeyBatchSize);
   if (!done.ok()) return Fail(done.status());
   absl::StatusOr<std::vector<std::string>> in_use = store.KeyIdsInUse();
   if (!in_use.ok()) return Fail(in_use.status());
@@ -156,114 +151,147 @@ int RunRekey(Store& store, const std::string& primary) {
   return 0;
 }
 
-int RekeyCommand(const AdminOptions& o) {
-  absl::StatusOr<Storage> storage = OpenEncrypted(o, "rekey");
-  if (!storage.ok()) return Fail(storage.status());
-  std::string primary = storage->cipher->PrimaryKeyId();
-  if (storage->sqlite != nullptr) return RunRekey(*storage->sqlite, primary);
-  return RunRekey(*storage->postgres, primary);
-}
-
 int MigrateCommand(const AdminOptions& o) {
-  if (IsPostgres(o.server)) {
-    absl::StatusOr<std::optional<std::string>> dsn = PostgresConnectionString(o.server);
-    if (!dsn.ok()) return Fail(dsn.status());
-    PostgresStoreOptions pg;
-    pg.dsn = **dsn;
-    absl::StatusOr<int> version = PostgresCredentialStore::Migrate(pg);
-    if (!version.ok()) return Fail(version.status());
-    std::printf("PostgreSQL store %s: schema at version %d\n",
-                PostgresCredentialStore::DescribeDsn(pg.dsn).c_str(), *version);
-    return 0;
-  }
-  if (o.server.store.rfind("sqlite:", 0) == 0) {
-    // The SQLite store migrates when opened (which needs the keyring).
-    absl::StatusOr<Storage> storage = OpenStorage(o.server);
-    if (!storage.ok()) return Fail(storage.status());
-    std::printf("SQLite store %s: schema at version %d\n", o.server.store.substr(7).c_str(),
-                SqliteCredentialStore::LatestSchemaVersion());
-    return 0;
+  absl::StatusOr<StoreSpec> spec = ParseStore(o.server);
+  if (!spec.ok()) return Fail(spec.status());
+  switch (spec->kind) {
+    case StoreSpec::Kind::kPostgres: {
+      // Needs no keyring: only the schema is touched.
+      PostgresStoreOptions pg;
+      pg.dsn = spec->location;
+      absl::StatusOr<int> version = PostgresCredentialStore::Migrate(pg);
+      if (!version.ok()) return Fail(version.status());
+      std::printf("PostgreSQL store %s: schema at version %d\n",
+                  PostgresCredentialStore::DescribeDsn(pg.dsn).c_str(), *version);
+      return 0;
+    }
+    case StoreSpec::Kind::kSqlite: {
+      // The SQLite store migrates when opened (which needs the keyring).
+      absl::StatusOr<Storage> storage = OpenStorage(o.server, *spec);
+      if (!storage.ok()) return Fail(storage.status());
+      absl::StatusOr<std::string> structure = storage->maintenance->CheckStructure();
+      if (!structure.ok()) return Fail(structure.status());
+      std::printf("SQLite store %s: schema at the latest version\n", spec->location.c_str());
+      return 0;
+    }
+    case StoreSpec::Kind::kMemory:
+      break;
   }
   return Usage("migrate needs --store=sqlite:PATH or a PostgreSQL store");
 }
 
 int BackupCommand(const AdminOptions& o) {
   if (o.to.empty()) return Usage("backup needs --to=FILE");
-  absl::StatusOr<Storage> storage = OpenSqlite(o, "backup");
+  absl::StatusOr<StoreSpec> spec = ParseStore(o.server);
+  if (!spec.ok()) return Fail(spec.status());
+  if (spec->kind != StoreSpec::Kind::kSqlite) return Usage("backup needs --store=sqlite:PATH");
+  absl::StatusOr<Storage> storage = OpenStorage(o.server, *spec);
   if (!storage.ok()) return Fail(storage.status());
-  absl::Status backed_up = storage->sqlite->Backup(o.to);
+  absl::Status backed_up = storage->maintenance->Backup(o.to);
   if (!backed_up.ok()) return Fail(backed_up);
   std::printf("backup written to %s (encrypted: restore it with the same keyring)\n", o.to.c_str());
   return 0;
 }
 
-// Counts integrations and checks each opens; prints a summary.
-absl::Status CheckEvery(CredentialStore& store, int64_t* ok_count) {
-  int64_t ok = 0, broken = 0;
-  std::string token;
+// What opening every sealed record found.
+struct OpenedRecords {
+  int64_t integrations_ok = 0, integrations_failed = 0;
+  int64_t tokens_ok = 0, tokens_failed = 0;
+};
+
+// Opens every sealed record of `store`: each integration's credentials
+// (Get) and its cached token, if any (GetToken). Prints each failure (the
+// integration id, which record, the store's message: never secret bytes)
+// and a summary.
+absl::StatusOr<OpenedRecords> OpenEverySealedRecord(CredentialStore& store) {
+  OpenedRecords r;
+  std::string page_token;
   do {
-    absl::StatusOr<IntegrationPage> page = store.List(500, token);
-    if (!page.ok()) return page.status();
-    for (const Integration& in : page->integrations) {
+    TB_ASSIGN_OR_RETURN(IntegrationPage page, store.List(500, page_token));
+    for (const Integration& in : page.integrations) {
       absl::StatusOr<Integration> full = store.Get(in.id);
       if (full.ok()) {
-        ++ok;
+        ++r.integrations_ok;
+      } else if (absl::IsNotFound(full.status())) {
+        continue;  // deleted since it was listed
       } else {
-        ++broken;
-        std::printf("  %s: %s\n", in.id.c_str(), std::string(full.status().message()).c_str());
+        ++r.integrations_failed;
+        std::printf("  %s: credentials: %s\n", in.id.c_str(),
+                    std::string(full.status().message()).c_str());
+      }
+      absl::StatusOr<std::optional<AccessToken>> token = store.GetToken(in.id);
+      if (token.ok()) {
+        if (token->has_value()) ++r.tokens_ok;
+      } else if (!absl::IsNotFound(token.status())) {
+        ++r.tokens_failed;
+        std::printf("  %s: cached token: %s\n", in.id.c_str(),
+                    std::string(token.status().message()).c_str());
       }
     }
-    token = page->next_page_token;
-  } while (!token.empty());
-  *ok_count = ok;
-  std::printf("%lld integrations readable, %lld failed\n", static_cast<long long>(ok),
-              static_cast<long long>(broken));
-  if (broken > 0) {
-    return absl::DataLossError(absl::StrCat(broken, " integrations failed their integrity check"));
-  }
+    page_token = page.next_page_token;
+  } while (!page_token.empty());
+  std::printf("%lld integrations readable, %lld failed; %lld cached tokens readable, %lld failed\n",
+              static_cast<long long>(r.integrations_ok),
+              static_cast<long long>(r.integrations_failed), static_cast<long long>(r.tokens_ok),
+              static_cast<long long>(r.tokens_failed));
+  return r;
+}
+
+// The backend's own check, then what it holds.
+absl::Status CheckStorage(const Storage& storage) {
+  StoreMaintenance& store = *storage.maintenance;
+  TB_ASSIGN_OR_RETURN(std::string structure, store.CheckStructure());
+  std::printf("%s\n", structure.c_str());
+  TB_ASSIGN_OR_RETURN(StoreMaintenance::Counts counts, store.Count());
+  TB_ASSIGN_OR_RETURN(std::vector<std::string> in_use, store.KeyIdsInUse());
+  std::printf("%s: %lld integrations, %lld cached tokens; key ids in use: %s\n",
+              storage.spec.Describe().c_str(), static_cast<long long>(counts.integrations),
+              static_cast<long long>(counts.tokens), absl::StrJoin(in_use, ", ").c_str());
   return absl::OkStatus();
 }
 
 int CheckCommand(const AdminOptions& o) {
   absl::StatusOr<Storage> storage = OpenEncrypted(o, "check");
   if (!storage.ok()) return Fail(storage.status());
-  if (storage->sqlite != nullptr) {
-    absl::Status integrity = storage->sqlite->IntegrityCheck();
-    if (!integrity.ok()) return Fail(integrity);
-    std::printf("PRAGMA integrity_check: ok\n");
-  } else {
-    absl::StatusOr<PostgresCredentialStore::Counts> counts = storage->postgres->Count();
-    if (!counts.ok()) return Fail(counts.status());
-    absl::StatusOr<std::vector<std::string>> in_use = storage->postgres->KeyIdsInUse();
-    if (!in_use.ok()) return Fail(in_use.status());
-    std::printf("PostgreSQL store: %lld integrations, %lld cached tokens; key ids in use: %s\n",
-                static_cast<long long>(counts->integrations),
-                static_cast<long long>(counts->tokens), absl::StrJoin(*in_use, ", ").c_str());
+  absl::Status checked = CheckStorage(*storage);
+  if (!checked.ok()) return Fail(checked);
+  absl::StatusOr<OpenedRecords> opened = OpenEverySealedRecord(*storage->store);
+  if (!opened.ok()) return Fail(opened.status());
+  if (opened->integrations_failed > 0 || opened->tokens_failed > 0) {
+    return Fail(absl::DataLossError(
+        absl::StrCat(opened->integrations_failed, " integrations' credentials and ",
+                     opened->tokens_failed, " cached tokens failed to open (see above)")));
   }
-  int64_t ok = 0;
-  absl::Status every = CheckEvery(*storage->store, &ok);
-  return every.ok() ? 0 : Fail(every);
+  return 0;
 }
 
 int RestoreCommand(const AdminOptions& o) {
   if (o.from.empty()) return Usage("restore needs --from=FILE");
-  if (o.server.store.rfind("sqlite:", 0) != 0) return Usage("restore needs --store=sqlite:PATH");
-  std::string target = o.server.store.substr(7);
+  absl::StatusOr<StoreSpec> spec = ParseStore(o.server);
+  if (!spec.ok()) return Fail(spec.status());
+  if (spec->kind != StoreSpec::Kind::kSqlite) return Usage("restore needs --store=sqlite:PATH");
+  const std::string target = spec->location;
   std::error_code ec;
   if (std::filesystem::exists(target, ec) && !o.force) {
     return Fail(absl::AlreadyExistsError(
         absl::StrCat(target, " exists: stop the server and pass --force to replace it")));
   }
   // Verify the backup with the keyring before touching the target.
-  AdminOptions check = o;
-  check.server.store = "sqlite:" + o.from;
-  absl::StatusOr<Storage> backup = OpenStorage(check.server);
+  StoreSpec backup_spec = *spec;
+  backup_spec.location = o.from;
+  absl::StatusOr<Storage> backup = OpenStorage(o.server, backup_spec);
   if (!backup.ok()) return Fail(backup.status());
-  absl::Status integrity = backup->sqlite->IntegrityCheck();
-  if (!integrity.ok()) return Fail(integrity);
-  int64_t count = 0;
-  absl::Status every = CheckEvery(*backup->store, &count);
-  if (!every.ok()) return Fail(every);
+  absl::Status checked = CheckStorage(*backup);
+  if (!checked.ok()) return Fail(checked);
+  absl::StatusOr<OpenedRecords> opened = OpenEverySealedRecord(*backup->store);
+  if (!opened.ok()) return Fail(opened.status());
+  // Cached tokens that fail are only a cache (the server mints new ones);
+  // credentials that fail are not.
+  if (opened->integrations_failed > 0) {
+    return Fail(absl::DataLossError(
+        absl::StrCat(opened->integrations_failed, " integrations failed their integrity check")));
+  }
+  const int64_t count = opened->integrations_ok;
   std::string tmp = target + ".restore-tmp";
   backup->store.reset();
   std::filesystem::path dir = std::filesystem::path(target).parent_path();

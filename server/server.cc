@@ -14,10 +14,8 @@
 #include <filesystem>
 #include <fstream>
 #include <optional>
-#include <sstream>
 #include <thread>
 
-#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
@@ -265,80 +263,39 @@ std::string KeyringSource(const ServerOptions& options) {
 }  // namespace
 
 absl::StatusOr<Storage> OpenStorage(const ServerOptions& options) {
+  TB_ASSIGN_OR_RETURN(StoreSpec spec, StoreSpec::Parse(options.store, options.store_dsn_file));
+  return OpenStorage(options, spec);
+}
+
+absl::StatusOr<Storage> OpenStorage(const ServerOptions& options, const StoreSpec& spec) {
   Storage storage;
-  TB_ASSIGN_OR_RETURN(std::optional<std::string> dsn, PostgresConnectionString(options));
-  if (dsn.has_value()) {
-    std::vector<std::string> key_ids;
-    TB_ASSIGN_OR_RETURN(storage.cipher, LoadCipher(options, &key_ids));
-    PostgresStoreOptions pg;
-    pg.dsn = *std::move(dsn);
-    pg.pool_size = options.store_pool_size;
-    TB_ASSIGN_OR_RETURN(std::unique_ptr<PostgresCredentialStore> postgres,
-                        PostgresCredentialStore::Open(pg, storage.cipher.get()));
-    TB_ASSIGN_OR_RETURN(std::vector<std::string> in_use, postgres->KeyIdsInUse());
-    TB_RETURN_IF_ERROR(VerifyKeyring(*postgres, in_use, key_ids, KeyringSource(options)));
-    storage.postgres = postgres.get();
-    storage.coordination = postgres.get();
-    storage.store = std::move(postgres);
-    return storage;
-  }
-  if (options.store == "memory") {
+  storage.spec = spec;
+  if (spec.kind == StoreSpec::Kind::kMemory) {
     Log(LogLevel::kWarning,
         "--store=memory: integrations and tokens live in memory only and are lost on exit");
     storage.store = std::make_unique<InMemoryCredentialStore>();
     return storage;
   }
-  if (absl::StartsWith(options.store, "sqlite:")) {
-    std::string path = options.store.substr(7);
-    if (path.empty()) return InvalidField("--store", "sqlite:PATH needs a path");
-    std::vector<std::string> key_ids;
-    TB_ASSIGN_OR_RETURN(storage.cipher, LoadCipher(options, &key_ids));
+  std::vector<std::string> key_ids;
+  TB_ASSIGN_OR_RETURN(storage.cipher, LoadCipher(options, &key_ids));
+  if (spec.kind == StoreSpec::Kind::kPostgres) {
+    PostgresStoreOptions pg;
+    pg.dsn = spec.location;
+    pg.pool_size = options.store_pool_size;
+    TB_ASSIGN_OR_RETURN(std::unique_ptr<PostgresCredentialStore> postgres,
+                        PostgresCredentialStore::Open(pg, storage.cipher.get()));
+    storage.maintenance = postgres.get();
+    storage.coordination = postgres.get();
+    storage.store = std::move(postgres);
+  } else {
     TB_ASSIGN_OR_RETURN(std::unique_ptr<SqliteCredentialStore> sqlite,
-                        SqliteCredentialStore::Open(path, storage.cipher.get()));
-    TB_ASSIGN_OR_RETURN(std::vector<std::string> in_use, sqlite->KeyIdsInUse());
-    TB_RETURN_IF_ERROR(VerifyKeyring(*sqlite, in_use, key_ids, KeyringSource(options)));
-    storage.sqlite = sqlite.get();
+                        SqliteCredentialStore::Open(spec.location, storage.cipher.get()));
+    storage.maintenance = sqlite.get();
     storage.store = std::move(sqlite);
-    return storage;
   }
-  // A mistyped URI may hold a password: do not echo it.
-  const bool secret_looking = absl::StrContains(options.store, "@");
-  return InvalidField(
-      "--store", absl::StrCat("unsupported store",
-                              secret_looking ? "" : absl::StrCat(" '", options.store, "'"),
-                              " (use memory, sqlite:PATH, or postgresql://USER@HOST:PORT/DB)"));
-}
-
-absl::StatusOr<std::optional<std::string>> PostgresConnectionString(const ServerOptions& options) {
-  if (options.store_dsn_file.empty()) {
-    if (PostgresCredentialStore::IsPostgresUri(options.store)) return options.store;
-    return std::nullopt;
-  }
-  if (options.store != "memory" && options.store != "postgres" && options.store != "postgresql") {
-    return InvalidField("--store-dsn-file",
-                        "names the PostgreSQL store: leave --store unset (or 'postgres')");
-  }
-  std::ifstream in(options.store_dsn_file, std::ios::binary);
-  if (!in) {
-    return InvalidField("--store-dsn-file", absl::StrCat("cannot read ", options.store_dsn_file));
-  }
-  std::stringstream text;
-  text << in.rdbuf();
-  std::string dsn(absl::StripAsciiWhitespace(text.str()));
-  if (dsn.empty()) {
-    return InvalidField("--store-dsn-file", absl::StrCat(options.store_dsn_file, " is empty"));
-  }
-  return dsn;
-}
-
-std::string DescribeStore(const ServerOptions& options) {
-  if (!options.store_dsn_file.empty()) {
-    return absl::StrCat("postgres (connection string in ", options.store_dsn_file, ")");
-  }
-  if (PostgresCredentialStore::IsPostgresUri(options.store)) {
-    return absl::StrCat("postgres ", PostgresCredentialStore::DescribeDsn(options.store));
-  }
-  return options.store;
+  TB_ASSIGN_OR_RETURN(std::vector<std::string> in_use, storage.maintenance->KeyIdsInUse());
+  TB_RETURN_IF_ERROR(VerifyKeyring(*storage.store, in_use, key_ids, KeyringSource(options)));
+  return storage;
 }
 
 absl::StatusOr<std::unique_ptr<Server>> Server::BuildAndStart(const ServerOptions& options) {
@@ -477,7 +434,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::BuildAndStart(const ServerOption
        {"tls",
         options.tls_cert.empty() ? "off" : (options.client_ca_file.empty() ? "on" : "mutual")},
        {"port", absl::StrCat(server->port_)},
-       {"store", DescribeStore(options)},
+       {"store", c.storage.spec.Describe()},
        {"ims_url", options.ims_url}});
   return server;
 }

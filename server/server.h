@@ -15,6 +15,8 @@
 #include "server/crypto/envelope.h"
 #include "server/store/credential_store.h"
 #include "server/store/replica_coordination.h"
+#include "server/store/store_maintenance.h"
+#include "server/store/store_spec.h"
 
 namespace tokenbroker {
 
@@ -73,34 +75,26 @@ struct ServerOptions {
   absl::Duration readiness_interval = absl::Seconds(5);
 };
 
-class SqliteCredentialStore;
-class PostgresCredentialStore;
-class ReplicaCoordination;
-
-// The credential store named by `options.store`, with the envelope cipher
-// of its keyring (encrypted stores only). Checks that the keyring holds
-// every key id the store uses and actually opens stored records.
+// The credential store named by --store/--store-dsn-file, with the
+// envelope cipher of its keyring (encrypted stores only). Checks that the
+// keyring holds every key id the store uses and actually opens stored
+// records. Only interfaces: nothing outside server.cc sees a concrete store.
 struct Storage {
+  StoreSpec spec;
   std::unique_ptr<EnvelopeCipher> cipher;  // declared first: outlives the store
   std::unique_ptr<CredentialStore> store;
-  SqliteCredentialStore* sqlite = nullptr;      // set when the store is SQLite
-  PostgresCredentialStore* postgres = nullptr;  // set when the store is PostgreSQL
-  // Set when replicas share the store (PostgreSQL): refresh leases and the
-  // change feed. Points into `store`.
+  // Set for the encrypted stores (SQLite, PostgreSQL). Points into `store`.
+  StoreMaintenance* maintenance = nullptr;
+  // Set when replicas share the store (PostgreSQL): refresh leases. Points
+  // into `store`.
   ReplicaCoordination* coordination = nullptr;
 };
 // Errors: INVALID_ARGUMENT (bad --store or --store-dsn-file), FAILED_PRECONDITION (no keyring,
 // or a key id the store uses is missing: named), DATA_LOSS (the keyring's
 // key does not decrypt the stored records), store errors.
 absl::StatusOr<Storage> OpenStorage(const ServerOptions& options);
-// The PostgreSQL connection string named by --store (a postgres:// or
-// postgresql:// URI) or read from --store-dsn-file; nullopt when the store
-// is not PostgreSQL. INVALID_ARGUMENT when the file cannot be read, is
-// empty, or --store names another store as well.
-absl::StatusOr<std::optional<std::string>> PostgresConnectionString(const ServerOptions& options);
-// `options.store` for logs: the PostgreSQL connection string reduced to
-// host, port and database (never the password).
-std::string DescribeStore(const ServerOptions& options);
+// As above, for an already parsed spec.
+absl::StatusOr<Storage> OpenStorage(const ServerOptions& options, const StoreSpec& spec);
 
 class Server {
  public:

@@ -69,12 +69,17 @@ class CredentialStore {
   // The token last put, or nullopt. NOT_FOUND if the integration is gone.
   virtual absl::StatusOr<std::optional<AccessToken>> GetToken(absl::string_view id) = 0;
 
-  // Get and GetToken in one read (one round trip on SQL stores). The
+  // Get and GetToken in one read (one SELECT on the SQL stores). A stored
+  // token that cannot be opened (DATA_LOSS, unknown key) is logged and
+  // returned as nullopt: it is a cache, the broker mints a new one. The
   // default calls both. Errors as Get.
   virtual absl::StatusOr<IntegrationWithToken> GetWithToken(absl::string_view id) {
     absl::StatusOr<Integration> integration = Get(id);
     if (!integration.ok()) return integration.status();
     absl::StatusOr<std::optional<AccessToken>> token = GetToken(id);
+    if (absl::IsDataLoss(token.status()) || absl::IsFailedPrecondition(token.status())) {
+      return IntegrationWithToken{*std::move(integration), std::nullopt};  // logged by the store
+    }
     if (!token.ok()) return token.status();
     return IntegrationWithToken{*std::move(integration), *std::move(token)};
   }

@@ -235,6 +235,7 @@ absl::StatusOr<PgResultHandle> PgConnection::Run(absl::string_view what, const s
     if (PQstatus(conn) != CONNECTION_OK) broken_ = true;
     return PgErrorStatus(conn, nullptr, what, *dsn_);
   }
+  if (round_trips_ != nullptr) round_trips_->fetch_add(1);
   const absl::Time deadline = absl::Now() + timeout;
   PgResultHandle last, error;
   int drained_after_loss = 0;
@@ -344,6 +345,7 @@ absl::StatusOr<PgPool::Lease> PgPool::Acquire(std::optional<absl::Duration> time
         --open_;
         return conn.status();
       }
+      (*conn)->CountRoundTripsInto(&round_trips_);
       return Lease(this, *std::move(conn));
     }
     auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {

@@ -10,6 +10,7 @@
 
 #include <libpq-fe.h>
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -116,6 +117,10 @@ class PgConnection {
   bool Broken();
   PGconn* get() { return conn_.get(); }
 
+  // Counts each statement (or script) sent and awaited, i.e. each network
+  // round trip, into `*counter` (not owned; may be null).
+  void CountRoundTripsInto(std::atomic<int64_t>* counter) { round_trips_ = counter; }
+
  private:
   PgConnection(PgConnHandle conn, const PgDsn* dsn) : conn_(std::move(conn)), dsn_(dsn) {}
   absl::StatusOr<PgResultHandle> Run(absl::string_view what, const std::string& sql,
@@ -124,6 +129,7 @@ class PgConnection {
   PgConnHandle conn_;
   const PgDsn* dsn_;  // for scrubbing messages; owned by the pool/store
   bool broken_ = false;
+  std::atomic<int64_t>* round_trips_ = nullptr;
 };
 
 // Maps a failed result (or, with `result` null, the connection's last
@@ -198,6 +204,9 @@ class PgPool {
   absl::Status Transaction(const std::function<absl::Status(PgConnection&)>& work);
 
   const PgDsn& dsn() const { return dsn_; }
+  // Statements (and scripts: BEGIN, COMMIT, ...) sent by this pool's
+  // connections and awaited: one network round trip each.
+  int64_t round_trips() const { return round_trips_.load(); }
 
  private:
   void Return(std::unique_ptr<PgConnection> conn);
@@ -207,6 +216,7 @@ class PgPool {
   absl::Mutex mu_;
   std::vector<std::unique_ptr<PgConnection>> idle_ ABSL_GUARDED_BY(mu_);
   int open_ ABSL_GUARDED_BY(mu_) = 0;  // idle + lent + being opened
+  std::atomic<int64_t> round_trips_{0};
 };
 
 }  // namespace tokenbroker::internal

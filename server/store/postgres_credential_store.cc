@@ -14,25 +14,19 @@
 #include "nlohmann/json.hpp"
 #include "server/common/log.h"
 #include "server/common/status_macros.h"
+#include "server/store/change_payload.h"
 #include "server/store/page_token.h"
 #include "server/store/postgres_connection.h"
+#include "server/store/sql_store_core.h"
 #include "server/store/stored_record.h"
 
 namespace tokenbroker {
 namespace {
 
-using internal::ColumnValues;
-using internal::DecodeRow;
-using internal::EtagMismatch;
-using internal::ListFromJson;
-using internal::ListToJson;
-using internal::PrepareColumns;
 using internal::Sealed;
 using internal::SealWith;
-using internal::StoredRow;
 using internal::TimeFromColumn;
 using internal::TimeToColumn;
-using internal::WithPrefix;
 
 absl::Status NotFound(absl::string_view id) { return internal::IntegrationNotFound(id); }
 
@@ -89,51 +83,159 @@ CREATE TABLE refresh_leases (
   expires_at     timestamptz NOT NULL
 );
 )sql",
+    // 2: taking a refresh lease and reading the token stored at that moment
+    // in one round trip. A function, not one statement with a CTE: a
+    // statement reads one snapshot, taken before its INSERT may wait for the
+    // previous holder's PutTokenAndReleaseLease to commit, so it would miss
+    // the very token that holder just stored. In a VOLATILE function each
+    // statement takes a new snapshot (READ COMMITTED): the SELECT sees it.
+    R"sql(
+CREATE FUNCTION tokenbroker_take_refresh_lease(lease_id text, lease_holder text, ttl_us bigint)
+RETURNS TABLE (held boolean, sealed_token bytea, token_issue_time_ns bigint,
+               token_expire_time_ns bigint, token_debug_id text)
+LANGUAGE plpgsql VOLATILE AS $fn$
+BEGIN
+  INSERT INTO refresh_leases AS l (integration_id, holder, expires_at)
+  VALUES (lease_id, lease_holder, now() + ttl_us * interval '1 microsecond')
+  ON CONFLICT (integration_id) DO UPDATE
+    SET holder = excluded.holder, expires_at = excluded.expires_at
+    WHERE l.holder = excluded.holder OR l.expires_at <= now();
+  IF NOT FOUND THEN
+    RETURN QUERY SELECT false, NULL::bytea, NULL::bigint, NULL::bigint, NULL::text;
+    RETURN;
+  END IF;
+  RETURN QUERY
+    SELECT true, t.token, t.issue_time_ns, t.expire_time_ns, t.debug_id
+    FROM (SELECT 1) AS one LEFT JOIN tokens t ON t.integration_id = lease_id;
+END
+$fn$;
+)sql",
 };
 constexpr int kLatestSchemaVersion = sizeof(kMigrations) / sizeof(kMigrations[0]);
 
-constexpr char kIntegrationColumns[] =
-    "id, display_name, auth_method, client_id, org_id, technical_account_id, scopes, metascopes, "
-    "ims_url, sandbox_name, state, include_org_header, create_time_ns, update_time_ns, etag, "
-    "credentials, kek_id";
+// Stores a token, releases the lease of `$7` (a holder is never empty, so
+// '' releases nothing) and notifies, in one statement: one round trip, one
+// (implicit) transaction. Data-modifying CTEs run to completion whether or
+// not the main query reads them; pg_notify runs once, when the upsert
+// wrote a row. An integration that is gone fails the foreign key (23503).
+constexpr char kPutTokenSql[] =
+    "WITH put AS ("
+    "INSERT INTO tokens (integration_id, token, issue_time_ns, expire_time_ns, debug_id, kek_id) "
+    "VALUES ($1, $2, $3, $4, $5, $6) "
+    "ON CONFLICT (integration_id) DO UPDATE SET token = excluded.token, "
+    "issue_time_ns = excluded.issue_time_ns, expire_time_ns = excluded.expire_time_ns, "
+    "debug_id = excluded.debug_id, kek_id = excluded.kek_id RETURNING integration_id), "
+    "released AS (DELETE FROM refresh_leases WHERE integration_id = $1 AND holder = $7) "
+    "SELECT pg_notify($8, $9) FROM put";
 
-StoredRow ReadRow(const PgRows& rows, int r) {
-  return internal::ReadIntegrationRow([&rows, r](int i) { return rows.Bytes(r, i); },
-                                      [&rows, r](int i) { return rows.Int(r, i); });
+// The token columns (token, issue_time_ns, expire_time_ns, debug_id) of row
+// `r` from column `col`, opened; nullopt when there is none or it cannot be
+// opened (logged: a cached token is only a cache).
+std::optional<AccessToken> ReadToken(EnvelopeCipher* cipher, absl::string_view id,
+                                     const PgRows& rows, int r, int col) {
+  if (rows.IsNull(r, col)) return std::nullopt;
+  AccessToken token;
+  token.issue_time = TimeFromColumn(rows.OptionalInt(r, col + 1));
+  token.expire_time = TimeFromColumn(rows.OptionalInt(r, col + 2));
+  token.debug_id = rows.Bytes(r, col + 3);
+  return internal::OpenCachedToken(cipher, id, rows.Bytes(r, col), std::move(token));
 }
 
-// display_name ... kek_id, but create_time_ns when `with_create_time` is
-// false (Update keeps the stored one).
-void AddColumns(PgParams& p, const Integration& in, const ColumnValues& v, bool with_create_time) {
-  p.Add(in.display_name)
-      .Add(static_cast<int64_t>(in.auth_method))
-      .Add(in.client_id)
-      .Add(in.org_id)
-      .Add(in.technical_account_id)
-      .Add(v.scopes)
-      .Add(v.metascopes)
-      .Add(in.ims_url)
-      .Add(in.sandbox_name)
-      .Add(static_cast<int64_t>(in.state))
-      .Add(in.include_org_header ? "true" : "false");
-  if (with_create_time) p.Add(absl::ToUnixNanos(in.create_time));
-  p.Add(absl::ToUnixNanos(in.update_time))
-      .Add(in.etag)
-      .AddBytes(v.credentials.ciphertext)
-      .Add(v.credentials.kek_id);
-}
+// The shared SQL's connection: a pooled PgConnection.
+class PgSqlRow final : public internal::SqlRow {
+ public:
+  PgSqlRow(const PgRows& rows, int row) : rows_(rows), row_(row) {}
+  bool IsNull(int column) const override { return rows_.IsNull(row_, column); }
+  std::string Bytes(int column) const override { return rows_.Bytes(row_, column); }
+  int64_t Int(int column) const override { return rows_.Int(row_, column); }
 
-absl::StatusOr<bool> Exists(PgConnection& conn, absl::string_view id) {
-  TB_ASSIGN_OR_RETURN(
-      PgRows rows, conn.Exec("reading an integration", "SELECT 1 FROM integrations WHERE id = $1",
-                             PgParams().Add(id)));
-  return rows.size() > 0;
-}
+ private:
+  const PgRows& rows_;
+  const int row_;
+};
 
-absl::Status Notify(PgConnection& conn, absl::string_view payload) {
+class PgSqlConnection final : public internal::SqlConnection {
+ public:
+  PgSqlConnection(PgConnection& conn, absl::Duration timeout) : conn_(conn), timeout_(timeout) {}
+  absl::StatusOr<int64_t> Exec(
+      absl::string_view what, const std::string& sql, const internal::SqlParams& params,
+      const std::function<void(const internal::SqlRow&)>& on_row) override {
+    using Type = internal::SqlParams::Value::Type;
+    PgParams pg;
+    for (const internal::SqlParams::Value& v : params.values()) {
+      switch (v.type) {
+        case Type::kText:
+          pg.Add(v.bytes);
+          break;
+        case Type::kInt:
+          pg.Add(v.integer);  // text; PostgreSQL also reads '1'/'0' as a boolean
+          break;
+        case Type::kNull:
+          pg.Add(std::optional<int64_t>());
+          break;
+        case Type::kBlob:
+          pg.AddBytes(v.bytes);
+          break;
+      }
+    }
+    TB_ASSIGN_OR_RETURN(PgRows rows, conn_.Exec(what, sql, pg, timeout_));
+    if (on_row) {
+      for (int r = 0; r < rows.size(); ++r) on_row(PgSqlRow(rows, r));
+    }
+    return std::max<int64_t>(rows.size(), rows.Affected());
+  }
+
+ private:
+  PgConnection& conn_;
+  const absl::Duration timeout_;
+};
+
+}  // namespace
+
+// Reads on a pooled connection (retried once on a new one after a lost
+// connection), writes in a pool transaction.
+class PostgresCredentialStore::PooledSqlDatabase final : public internal::SqlDatabase {
+ public:
+  PooledSqlDatabase(PgPool* pool, absl::Duration timeout) : pool_(pool), timeout_(timeout) {}
+  absl::Status Read(const std::function<absl::Status(internal::SqlConnection&)>& work) override {
+    return pool_->Run([&](PgConnection& conn, bool*) {
+      PgSqlConnection sql(conn, timeout_);
+      return work(sql);
+    });
+  }
+  absl::Status Write(const std::function<absl::Status(internal::SqlConnection&)>& work) override {
+    return pool_->Transaction([&](PgConnection& conn) {
+      PgSqlConnection sql(conn, timeout_);
+      return work(sql);
+    });
+  }
+
+ private:
+  PgPool* const pool_;
+  const absl::Duration timeout_;
+};
+
+namespace {
+
+absl::Status Notify(internal::SqlConnection& conn, const StoreChange& change,
+                    absl::string_view origin) {
   return conn
-      .Exec("notifying replicas", "SELECT pg_notify($1, $2)", PgParams().Add(kChannel).Add(payload))
+      .Exec(
+          "notifying replicas", "SELECT pg_notify($1, $2)",
+          internal::SqlParams().Text(kChannel).Text(internal::EncodeChangePayload(change, origin)))
       .status();
+}
+
+StoreChange IntegrationChange(absl::string_view id, bool deleted = false) {
+  StoreChange change{StoreChange::Kind::kIntegration, std::string(id)};
+  change.deleted = deleted;
+  return change;
+}
+
+StoreChange TokenChange(absl::string_view id, const AccessToken& token) {
+  StoreChange change{StoreChange::Kind::kToken, std::string(id)};
+  change.token_expire_time = token.expire_time;
+  return change;
 }
 
 absl::Status MigrateSchema(PgPool& pool) {
@@ -196,14 +298,23 @@ std::string PostgresCredentialStore::DescribeDsn(const std::string& dsn) {
   return parsed.ok() ? parsed->description : "(unparsable connection string)";
 }
 
-bool PostgresCredentialStore::IsPostgresUri(const std::string& store) {
-  return absl::StartsWith(store, "postgres://") || absl::StartsWith(store, "postgresql://");
-}
-
 PostgresCredentialStore::PostgresCredentialStore(PostgresStoreOptions options,
                                                  std::unique_ptr<PgPool> pool,
                                                  EnvelopeCipher* cipher, const Clock* clock)
-    : options_(std::move(options)), pool_(std::move(pool)), cipher_(cipher), clock_(clock) {
+    : options_(std::move(options)),
+      pool_(std::move(pool)),
+      cipher_(cipher),
+      clock_(clock),
+      origin_(NewEtag()),
+      sql_db_(std::make_unique<PooledSqlDatabase>(pool_.get(), options_.query_timeout)) {
+  internal::SqlDialect dialect;
+  dialect.notify = [this](internal::SqlConnection& conn, const StoreChange& change) {
+    return Notify(conn, change, origin_);
+  };
+  // A lease would outlive the integration.
+  dialect.delete_also_sql = "DELETE FROM refresh_leases WHERE integration_id = $1";
+  core_ =
+      std::make_unique<internal::SqlStoreCore>(sql_db_.get(), cipher_, clock_, std::move(dialect));
   if (pipe2(wake_pipe_, O_CLOEXEC | O_NONBLOCK) != 0) wake_pipe_[0] = wake_pipe_[1] = -1;
 }
 
@@ -250,121 +361,30 @@ absl::StatusOr<std::unique_ptr<PostgresCredentialStore>> PostgresCredentialStore
 }
 
 absl::StatusOr<Integration> PostgresCredentialStore::CreateTx(const Integration& integration) {
-  if (integration.id.empty()) return absl::InvalidArgumentError("integration id is empty");
-  Integration stored = integration;
-  stored.create_time = stored.update_time = clock_->Now();
-  stored.etag = NewEtag();
-  TB_ASSIGN_OR_RETURN(ColumnValues values, PrepareColumns(cipher_, stored));
-  PgParams params;
-  params.Add(stored.id);
-  AddColumns(params, stored, values, /*with_create_time=*/true);
-  const std::string sql = absl::StrCat(
-      "INSERT INTO integrations (", kIntegrationColumns,
-      ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) "
-      "ON CONFLICT (id) DO NOTHING");
-  TB_RETURN_IF_ERROR(pool_->Transaction([&](PgConnection& conn) -> absl::Status {
-    TB_ASSIGN_OR_RETURN(PgRows rows,
-                        conn.Exec("creating an integration", sql, params, options_.query_timeout));
-    if (rows.Affected() == 0) {
-      return absl::AlreadyExistsError(absl::StrCat("integration '", stored.id, "' already exists"));
-    }
-    return absl::OkStatus();
-  }));
-  return stored;
+  return core_->Create(integration);
 }
 
 absl::StatusOr<Integration> PostgresCredentialStore::Get(absl::string_view id) {
-  std::optional<StoredRow> row;
-  TB_RETURN_IF_ERROR(pool_->Run([&](PgConnection& conn, bool*) -> absl::Status {
-    TB_ASSIGN_OR_RETURN(PgRows rows, conn.Exec("reading an integration",
-                                               absl::StrCat("SELECT ", kIntegrationColumns,
-                                                            " FROM integrations WHERE id = $1"),
-                                               PgParams().Add(id), options_.query_timeout));
-    if (rows.size() > 0) row = ReadRow(rows, 0);
-    return absl::OkStatus();
-  }));
-  if (!row.has_value()) return NotFound(id);
-  return DecodeRow(cipher_, *std::move(row));
+  return core_->Get(id);
 }
 
 absl::StatusOr<IntegrationPage> PostgresCredentialStore::List(int page_size,
                                                               absl::string_view page_token) {
-  if (page_size < 1) return absl::InvalidArgumentError("page_size must be at least 1");
-  TB_ASSIGN_OR_RETURN(std::string after, DecodePageToken(page_token));
-  std::vector<StoredRow> rows;
-  bool more = false;
-  TB_RETURN_IF_ERROR(pool_->Run([&](PgConnection& conn, bool*) -> absl::Status {
-    rows.clear();
-    TB_ASSIGN_OR_RETURN(PgRows result, conn.Exec("listing integrations",
-                                                 absl::StrCat("SELECT ", kIntegrationColumns,
-                                                              " FROM integrations WHERE id > $1 "
-                                                              "ORDER BY id LIMIT $2"),
-                                                 PgParams().Add(after).Add(int64_t{page_size} + 1),
-                                                 options_.query_timeout));
-    more = result.size() > page_size;
-    for (int r = 0; r < std::min(result.size(), page_size); ++r) rows.push_back(ReadRow(result, r));
-    return absl::OkStatus();
-  }));
-  return internal::DecodePage(cipher_, std::move(rows), more);
+  return core_->List(page_size, page_token);
 }
 
 absl::StatusOr<Integration> PostgresCredentialStore::UpdateTx(const Integration& integration,
                                                               absl::string_view expected_etag) {
-  Integration stored = integration;
-  stored.update_time = clock_->Now();
-  stored.etag = NewEtag();
-  TB_ASSIGN_OR_RETURN(ColumnValues values, PrepareColumns(cipher_, stored));
-  PgParams params;
-  params.Add(stored.id);
-  AddColumns(params, stored, values, /*with_create_time=*/false);
-  params.Add(expected_etag);
-  // Compare-and-set in one statement: under concurrent writers PostgreSQL
-  // re-checks the WHERE clause against the row version it finally locks.
-  constexpr char kSql[] =
-      "UPDATE integrations SET display_name = $2, auth_method = $3, client_id = $4, "
-      "org_id = $5, technical_account_id = $6, scopes = $7, metascopes = $8, ims_url = $9, "
-      "sandbox_name = $10, state = $11, include_org_header = $12, update_time_ns = $13, "
-      "etag = $14, credentials = $15, kek_id = $16 "
-      "WHERE id = $1 AND ($17 = '' OR etag = $17) RETURNING create_time_ns";
-  TB_RETURN_IF_ERROR(pool_->Transaction([&](PgConnection& conn) -> absl::Status {
-    TB_ASSIGN_OR_RETURN(PgRows rows,
-                        conn.Exec("updating an integration", kSql, params, options_.query_timeout));
-    if (rows.size() == 0) {
-      TB_ASSIGN_OR_RETURN(bool exists, Exists(conn, stored.id));
-      return exists ? EtagMismatch(stored.id) : NotFound(stored.id);
-    }
-    stored.create_time = absl::FromUnixNanos(rows.Int(0, 0));
-    // The cached token may belong to the old credentials.
-    TB_RETURN_IF_ERROR(conn.Exec("dropping the cached token",
-                                 "DELETE FROM tokens WHERE integration_id = $1",
-                                 PgParams().Add(stored.id), options_.query_timeout)
-                           .status());
-    return Notify(conn, absl::StrCat("i:", stored.id));
-  }));
-  return stored;
+  return core_->Update(integration, expected_etag);
 }
 
 absl::Status PostgresCredentialStore::DeleteTx(absl::string_view id,
                                                absl::string_view expected_etag) {
-  return pool_->Transaction([&](PgConnection& conn) -> absl::Status {
-    TB_ASSIGN_OR_RETURN(
-        PgRows rows, conn.Exec("deleting an integration",
-                               "DELETE FROM integrations WHERE id = $1 AND ($2 = '' OR etag = $2)",
-                               PgParams().Add(id).Add(expected_etag), options_.query_timeout));
-    if (rows.Affected() == 0) {
-      TB_ASSIGN_OR_RETURN(bool exists, Exists(conn, id));
-      return exists ? EtagMismatch(id) : NotFound(id);
-    }
-    // Tokens go by ON DELETE CASCADE; a lease would outlive the row.
-    TB_RETURN_IF_ERROR(conn.Exec("dropping the refresh lease",
-                                 "DELETE FROM refresh_leases WHERE integration_id = $1",
-                                 PgParams().Add(id), options_.query_timeout)
-                           .status());
-    return Notify(conn, absl::StrCat("i:", id));
-  });
+  return core_->Delete(id, expected_etag);
 }
 
-absl::Status PostgresCredentialStore::PutTokenTx(absl::string_view id, const AccessToken& token) {
+absl::Status PostgresCredentialStore::PutTokenTx(absl::string_view id, const AccessToken& token,
+                                                 absl::string_view holder) {
   TB_ASSIGN_OR_RETURN(Sealed sealed,
                       SealWith(cipher_, token.access_token.value(), internal::TokenContext(id)));
   PgParams params;
@@ -373,48 +393,27 @@ absl::Status PostgresCredentialStore::PutTokenTx(absl::string_view id, const Acc
       .Add(TimeToColumn(token.issue_time))
       .Add(TimeToColumn(token.expire_time))
       .Add(token.debug_id)
-      .Add(sealed.kek_id);
-  absl::Status status = pool_->Transaction([&](PgConnection& conn) -> absl::Status {
-    TB_RETURN_IF_ERROR(
-        conn.Exec("storing a token",
-                  "INSERT INTO tokens (integration_id, token, issue_time_ns, expire_time_ns, "
-                  "debug_id, kek_id) VALUES ($1, $2, $3, $4, $5, $6) "
-                  "ON CONFLICT (integration_id) DO UPDATE SET token = excluded.token, "
-                  "issue_time_ns = excluded.issue_time_ns, "
-                  "expire_time_ns = excluded.expire_time_ns, debug_id = excluded.debug_id, "
-                  "kek_id = excluded.kek_id",
-                  params, options_.query_timeout)
-            .status());
-    return Notify(conn, absl::StrCat("t:", id));
+      .Add(sealed.kek_id)
+      .Add(holder)
+      .Add(kChannel)
+      .Add(internal::EncodeChangePayload(TokenChange(id, token), origin_));
+  // One statement, its own transaction. Safe to run again after a lost
+  // connection (the pool's retry): it writes the same row and releases the
+  // same lease; replicas may hear of it twice.
+  absl::Status status = pool_->Run([&](PgConnection& conn, bool*) -> absl::Status {
+    return conn.Exec("storing a token", kPutTokenSql, params, options_.query_timeout).status();
   });
   // foreign_key_violation: the integration is gone.
   if (absl::IsNotFound(status)) return NotFound(id);
   return status;
 }
 
+absl::StatusOr<IntegrationWithToken> PostgresCredentialStore::GetWithToken(absl::string_view id) {
+  return core_->GetWithToken(id);
+}
+
 absl::StatusOr<std::optional<AccessToken>> PostgresCredentialStore::GetToken(absl::string_view id) {
-  bool found = false;
-  std::optional<std::string> ciphertext;
-  AccessToken token;
-  TB_RETURN_IF_ERROR(pool_->Run([&](PgConnection& conn, bool*) -> absl::Status {
-    TB_ASSIGN_OR_RETURN(
-        PgRows rows, conn.Exec("reading a token",
-                               "SELECT t.token, t.issue_time_ns, t.expire_time_ns, t.debug_id "
-                               "FROM integrations i LEFT JOIN tokens t ON t.integration_id = i.id "
-                               "WHERE i.id = $1",
-                               PgParams().Add(id), options_.query_timeout));
-    found = rows.size() > 0;
-    if (!found || rows.IsNull(0, 0)) return absl::OkStatus();
-    ciphertext = rows.Bytes(0, 0);
-    token.issue_time = TimeFromColumn(rows.OptionalInt(0, 1));
-    token.expire_time = TimeFromColumn(rows.OptionalInt(0, 2));
-    token.debug_id = rows.Bytes(0, 3);
-    return absl::OkStatus();
-  }));
-  if (!found) return NotFound(id);
-  if (!ciphertext.has_value()) return std::optional<AccessToken>();
-  TB_RETURN_IF_ERROR(internal::OpenToken(cipher_, id, *ciphertext, &token));
-  return std::optional<AccessToken>(std::move(token));
+  return core_->GetToken(id);
 }
 
 absl::Status PostgresCredentialStore::CheckHealth() {
@@ -432,39 +431,29 @@ absl::StatusOr<LeaseGrant> PostgresCredentialStore::TryAcquireRefreshLease(absl:
   if (holder.empty()) return absl::InvalidArgumentError("lease holder is empty");
   // One statement, so atomic; now() is the database's clock, never ours.
   // Retrying it is harmless: a second run by the same holder only extends.
-  bool held = false;
+  LeaseGrant grant;
   TB_RETURN_IF_ERROR(pool_->Run([&](PgConnection& conn, bool*) -> absl::Status {
     TB_ASSIGN_OR_RETURN(
-        PgRows rows, conn.Exec("taking a refresh lease",
-                               "INSERT INTO refresh_leases (integration_id, holder, expires_at) "
-                               "VALUES ($1, $2, now() + $3::bigint * interval '1 microsecond') "
-                               "ON CONFLICT (integration_id) DO UPDATE "
-                               "SET holder = excluded.holder, expires_at = excluded.expires_at "
-                               "WHERE refresh_leases.holder = excluded.holder "
-                               "OR refresh_leases.expires_at <= now() RETURNING holder",
-                               PgParams().Add(id).Add(holder).Add(absl::ToInt64Microseconds(ttl)),
-                               options_.query_timeout));
-    held = rows.size() == 1;
+        PgRows rows,
+        conn.Exec("taking a refresh lease",
+                  "SELECT held, sealed_token, token_issue_time_ns, token_expire_time_ns, "
+                  "token_debug_id FROM tokenbroker_take_refresh_lease($1, $2, $3::bigint)",
+                  PgParams().Add(id).Add(holder).Add(absl::ToInt64Microseconds(ttl)),
+                  options_.query_timeout));
+    grant.held = rows.size() == 1 && rows.Int(0, 0) != 0;
+    grant.stored_token = grant.held ? ReadToken(cipher_, id, rows, 0, 1) : std::nullopt;
     return absl::OkStatus();
   }));
-  LeaseGrant grant{held, std::nullopt};
-  if (held) {
-    absl::StatusOr<std::optional<AccessToken>> token = GetToken(id);
-    if (token.ok()) {
-      grant.stored_token = *std::move(token);
-    } else if (!absl::IsNotFound(token.status())) {
-      return token.status();
-    }
-  }
   return grant;
 }
 
 absl::Status PostgresCredentialStore::PutTokenAndReleaseLease(absl::string_view id,
                                                               const AccessToken& token,
                                                               absl::string_view holder) {
-  absl::Status put = PutToken(id, token);
-  absl::Status released = ReleaseRefreshLease(id, holder);
-  return put.ok() ? released : put;
+  if (holder.empty()) return absl::InvalidArgumentError("lease holder is empty");
+  absl::Status put = PutTokenTx(id, token, holder);
+  if (put.ok()) feed_.Deliver(TokenChange(id, token));
+  return put;
 }
 
 absl::Status PostgresCredentialStore::ReleaseRefreshLease(absl::string_view id,
@@ -535,17 +524,11 @@ void PostgresCredentialStore::FeedLoop() {
     absl::Time last_input = absl::Now();
     while (!stopping_) {
       while (internal::PgNotifyHandle notify{PQnotifies(pg)}) {
-        absl::string_view payload = notify->extra;
-        StoreChange change;
-        if (absl::StartsWith(payload, "t:")) {
-          change.kind = StoreChange::Kind::kToken;
-        } else if (absl::StartsWith(payload, "i:")) {
-          change.kind = StoreChange::Kind::kIntegration;
-        } else {
-          continue;
-        }
-        change.id = std::string(payload.substr(2));
-        Deliver(change);
+        std::optional<internal::ReceivedChange> received =
+            internal::DecodeChangePayload(notify->extra);
+        // This store's own writes were delivered by the writer, after commit.
+        if (!received.has_value() || received->origin == origin_) continue;
+        Deliver(received->change);
       }
       const absl::Duration idle = absl::Now() - last_input;
       if (!WaitReadable(PQsocket(pg), std::max(kIdlePing - idle, absl::ZeroDuration()))) return;
@@ -567,168 +550,68 @@ void PostgresCredentialStore::FeedLoop() {
   }
 }
 
+int64_t PostgresCredentialStore::RoundTrips() const { return pool_->round_trips(); }
+
 absl::StatusOr<std::vector<std::string>> PostgresCredentialStore::KeyIdsInUse() {
-  std::vector<std::string> ids;
-  TB_RETURN_IF_ERROR(pool_->Run([&](PgConnection& conn, bool*) -> absl::Status {
-    ids.clear();
-    TB_ASSIGN_OR_RETURN(
-        PgRows rows, conn.Exec("listing key ids in use", internal::kDistinctKeyIdsSql, PgParams(),
-                               options_.query_timeout));
-    for (int r = 0; r < rows.size(); ++r) ids.push_back(rows.Bytes(r, 0));
-    return absl::OkStatus();
-  }));
-  return ids;
+  return core_->KeyIdsInUse();
 }
 
-absl::StatusOr<PostgresCredentialStore::Counts> PostgresCredentialStore::Count() {
-  Counts counts;
+absl::StatusOr<std::string> PostgresCredentialStore::CheckStructure() {
+  int64_t version = 0;
   TB_RETURN_IF_ERROR(pool_->Run([&](PgConnection& conn, bool*) -> absl::Status {
-    TB_ASSIGN_OR_RETURN(PgRows rows, conn.Exec("counting rows",
-                                               "SELECT (SELECT count(*) FROM integrations), "
-                                               "(SELECT count(*) FROM tokens)",
-                                               PgParams(), options_.query_timeout));
-    counts.integrations = rows.Int(0, 0);
-    counts.tokens = rows.Int(0, 1);
+    TB_ASSIGN_OR_RETURN(PgRows rows,
+                        conn.Exec("reading the schema version",
+                                  "SELECT coalesce(max(version), 0)::bigint FROM schema_migrations",
+                                  PgParams(), options_.query_timeout));
+    version = rows.Int(0, 0);
     return absl::OkStatus();
   }));
-  return counts;
-}
-
-absl::StatusOr<PostgresCredentialStore::RekeyProgress> PostgresCredentialStore::Rekey(
-    std::function<void(const RekeyProgress&)> on_progress, int batch_size) {
-  if (batch_size < 1) return absl::InvalidArgumentError("batch_size must be at least 1");
-  const std::string primary = cipher_->PrimaryKeyId();
-  RekeyProgress progress;
-  TB_RETURN_IF_ERROR(pool_->Run([&](PgConnection& conn, bool*) -> absl::Status {
-    TB_ASSIGN_OR_RETURN(
-        PgRows rows,
-        conn.Exec("counting ciphertexts",
-                  "SELECT (SELECT count(*) FROM integrations) + (SELECT count(*) FROM tokens), "
-                  "(SELECT count(*) FROM integrations WHERE kek_id = $1) + "
-                  "(SELECT count(*) FROM tokens WHERE kek_id = $1)",
-                  PgParams().Add(primary), options_.query_timeout));
-    progress.total = rows.Int(0, 0);
-    progress.already_current = rows.Int(0, 1);
-    return absl::OkStatus();
-  }));
-  Log(LogLevel::kInfo, "rekey started",
-      {{"primary_key_id", primary},
-       {"ciphertexts", absl::StrCat(progress.total)},
-       {"already_current", absl::StrCat(progress.already_current)}});
-  TB_RETURN_IF_ERROR(RekeyTable(/*tokens=*/false, primary, batch_size, on_progress, &progress));
-  TB_RETURN_IF_ERROR(RekeyTable(/*tokens=*/true, primary, batch_size, on_progress, &progress));
-  Log(LogLevel::kInfo, "rekey finished",
-      {{"primary_key_id", primary},
-       {"rewrapped", absl::StrCat(progress.rewrapped)},
-       {"already_current", absl::StrCat(progress.already_current)},
-       {"dropped_tokens", absl::StrCat(progress.dropped_tokens)}});
-  return progress;
-}
-
-absl::Status PostgresCredentialStore::RekeyTable(
-    bool tokens, const std::string& primary, int batch_size,
-    const std::function<void(const RekeyProgress&)>& on_progress, RekeyProgress* progress) {
-  const char* table = tokens ? "tokens" : "integrations";
-  const char* id_column = tokens ? "integration_id" : "id";
-  const char* blob_column = tokens ? "token" : "credentials";
-  const std::string select =
-      absl::StrCat("SELECT ", id_column, ", ", blob_column, " FROM ", table, " WHERE kek_id <> $1 ",
-                   "AND ", id_column, " > $2 ORDER BY ", id_column, " LIMIT $3");
-  const std::string update =
-      absl::StrCat("UPDATE ", table, " SET ", blob_column, " = $1, kek_id = $2 WHERE ", id_column,
-                   " = $3 AND ", blob_column, " = $4");
-  const std::string drop = "DELETE FROM tokens WHERE integration_id = $1 AND token = $2";
-
-  struct Item {
-    std::string id;
-    std::string old_ciphertext;
-    std::optional<Sealed> rewrapped;  // nullopt: a token to drop
-  };
-  std::string after;
-  while (true) {
-    std::vector<Item> batch;
-    TB_RETURN_IF_ERROR(pool_->Run([&](PgConnection& conn, bool*) -> absl::Status {
-      batch.clear();
-      TB_ASSIGN_OR_RETURN(PgRows rows,
-                          conn.Exec("reading ciphertexts to re-wrap", select,
-                                    PgParams().Add(primary).Add(after).Add(int64_t{batch_size}),
-                                    options_.query_timeout));
-      for (int r = 0; r < rows.size(); ++r) {
-        batch.push_back(Item{rows.Bytes(r, 0), rows.Bytes(r, 1), std::nullopt});
-      }
-      return absl::OkStatus();
-    }));
-    if (batch.empty()) return absl::OkStatus();
-    after = batch.back().id;
-
-    for (Item& item : batch) {
-      TB_ASSIGN_OR_RETURN(item.rewrapped,
-                          internal::RewrapStored(cipher_, tokens, item.id, item.old_ciphertext));
-    }
-
-    RekeyProgress delta;
-    TB_RETURN_IF_ERROR(pool_->Transaction([&](PgConnection& conn) -> absl::Status {
-      delta = RekeyProgress();
-      for (const Item& item : batch) {
-        // Compare-and-set on the old ciphertext: a concurrent writer wins.
-        if (item.rewrapped.has_value()) {
-          TB_ASSIGN_OR_RETURN(PgRows rows, conn.Exec("re-wrapping", update,
-                                                     PgParams()
-                                                         .AddBytes(item.rewrapped->ciphertext)
-                                                         .Add(item.rewrapped->kek_id)
-                                                         .Add(item.id)
-                                                         .AddBytes(item.old_ciphertext),
-                                                     options_.query_timeout));
-          ++(rows.Affected() > 0 ? delta.rewrapped : delta.already_current);
-        } else {
-          TB_ASSIGN_OR_RETURN(PgRows rows,
-                              conn.Exec("dropping a token", drop,
-                                        PgParams().Add(item.id).AddBytes(item.old_ciphertext),
-                                        options_.query_timeout));
-          ++(rows.Affected() > 0 ? delta.dropped_tokens : delta.already_current);
-        }
-      }
-      return absl::OkStatus();
-    }));
-    progress->rewrapped += delta.rewrapped;
-    progress->already_current += delta.already_current;
-    progress->dropped_tokens += delta.dropped_tokens;
-    if (on_progress) on_progress(*progress);
+  if (version != kLatestSchemaVersion) {
+    return absl::DataLossError(absl::StrCat("PostgreSQL store ", pool_->dsn().description,
+                                            ": schema version ", version, ", expected ",
+                                            kLatestSchemaVersion));
   }
+  return absl::StrCat("PostgreSQL store ", pool_->dsn().description, ": schema version ", version);
 }
 
-// The writes tell the change feed after they commit.
+absl::Status PostgresCredentialStore::Backup(const std::string&) {
+  return absl::FailedPreconditionError(
+      "the PostgreSQL store is backed up with the database's own tools (pg_dump, or your "
+      "provider's snapshots); the copy holds ciphertexts only and needs the same keyring");
+}
+
+absl::StatusOr<StoreMaintenance::Counts> PostgresCredentialStore::Count() { return core_->Count(); }
+
+absl::StatusOr<StoreMaintenance::RekeyProgress> PostgresCredentialStore::Rekey(
+    std::function<void(const RekeyProgress&)> on_progress, int batch_size) {
+  return core_->Rekey(on_progress, batch_size);
+}
+
+// The writes tell the change feed after they commit. The LISTEN thread
+// skips their notifications (same origin), so each is delivered once.
 absl::StatusOr<Integration> PostgresCredentialStore::Create(const Integration& integration) {
   absl::StatusOr<Integration> created = CreateTx(integration);
-  if (created.ok()) feed_.Deliver({StoreChange::Kind::kIntegration, integration.id});
+  if (created.ok()) feed_.Deliver(IntegrationChange(integration.id));
   return created;
 }
 
 absl::StatusOr<Integration> PostgresCredentialStore::Update(const Integration& integration,
                                                             absl::string_view expected_etag) {
   absl::StatusOr<Integration> updated = UpdateTx(integration, expected_etag);
-  if (updated.ok()) feed_.Deliver({StoreChange::Kind::kIntegration, integration.id});
+  if (updated.ok()) feed_.Deliver(IntegrationChange(integration.id));
   return updated;
 }
 
 absl::Status PostgresCredentialStore::Delete(absl::string_view id,
                                              absl::string_view expected_etag) {
   absl::Status deleted = DeleteTx(id, expected_etag);
-  if (deleted.ok()) {
-    StoreChange change{StoreChange::Kind::kIntegration, std::string(id)};
-    change.deleted = true;
-    feed_.Deliver(change);
-  }
+  if (deleted.ok()) feed_.Deliver(IntegrationChange(id, /*deleted=*/true));
   return deleted;
 }
 
 absl::Status PostgresCredentialStore::PutToken(absl::string_view id, const AccessToken& token) {
-  absl::Status put = PutTokenTx(id, token);
-  if (put.ok()) {
-    StoreChange change{StoreChange::Kind::kToken, std::string(id)};
-    change.token_expire_time = token.expire_time;
-    feed_.Deliver(change);
-  }
+  absl::Status put = PutTokenTx(id, token, /*holder=*/"");
+  if (put.ok()) feed_.Deliver(TokenChange(id, token));
   return put;
 }
 

@@ -20,11 +20,13 @@
 #include "server/crypto/envelope.h"
 #include "server/store/credential_store.h"
 #include "server/store/replica_coordination.h"
+#include "server/store/store_maintenance.h"
 
 namespace tokenbroker {
 namespace internal {
 class PgPool;
 class PgConnection;
+class SqlStoreCore;
 }  // namespace internal
 
 struct PostgresStoreOptions {
@@ -75,7 +77,9 @@ struct PostgresStoreOptions {
 // FAILED_PRECONDITION for ciphertexts as in SqliteCredentialStore; INTERNAL
 // for other PostgreSQL errors. Messages name host/port/dbname, never the
 // password.
-class PostgresCredentialStore final : public CredentialStore, public ReplicaCoordination {
+class PostgresCredentialStore final : public CredentialStore,
+                                      public ReplicaCoordination,
+                                      public StoreMaintenance {
  public:
   // Connects, applies pending schema migrations (serialised across replicas
   // by an advisory lock) and returns the store. `cipher` and `clock` must
@@ -98,9 +102,6 @@ class PostgresCredentialStore final : public CredentialStore, public ReplicaCoor
   // `host=H port=P dbname=D` for logs, or "(unparsable connection string)".
   // Never the password.
   static std::string DescribeDsn(const std::string& dsn);
-  // Whether `store` (a --store value) names PostgreSQL: postgres:// or
-  // postgresql://.
-  static bool IsPostgresUri(const std::string& store);
 
   // Stops the change feed thread (waits for a listener call in progress).
   ~PostgresCredentialStore() override;
@@ -116,13 +117,17 @@ class PostgresCredentialStore final : public CredentialStore, public ReplicaCoor
   absl::Status Delete(absl::string_view id, absl::string_view expected_etag) override;
   absl::Status PutToken(absl::string_view id, const AccessToken& token) override;
   absl::StatusOr<std::optional<AccessToken>> GetToken(absl::string_view id) override;
+  // One SELECT with a LEFT JOIN: one round trip.
+  absl::StatusOr<IntegrationWithToken> GetWithToken(absl::string_view id) override;
   // `SELECT 1` on a pooled connection within options.health_timeout: OK, or
   // UNAVAILABLE("postgres: ...").
   absl::Status CheckHealth() override;
 
   // ReplicaCoordination. Leases live in `refresh_leases`; expiry is decided
-  // by the database's now(). Changes are NOTIFY payloads `t:<id>` (PutToken)
-  // and `i:<id>` (Update, Delete) on channel `tokenbroker_changes`.
+  // by the database's now(). TryAcquireRefreshLease is one round trip (the
+  // function tokenbroker_take_refresh_lease), PutTokenAndReleaseLease one
+  // statement. Every write notifies channel `tokenbroker_changes` with a
+  // JSON payload (change_payload.h) carrying this store's origin id.
   absl::StatusOr<LeaseGrant> TryAcquireRefreshLease(absl::string_view id, absl::string_view holder,
                                                     absl::Duration ttl) override;
   absl::Status PutTokenAndReleaseLease(absl::string_view id, const AccessToken& token,
@@ -132,28 +137,24 @@ class PostgresCredentialStore final : public CredentialStore, public ReplicaCoor
   // the commit, and every replica's from the LISTEN thread.
   void SetChangeListener(StoreChangeListener listener) override;
 
-  // The distinct KEK ids wrapping any stored ciphertext, sorted.
-  absl::StatusOr<std::vector<std::string>> KeyIdsInUse();
-  // Integrations and cached tokens stored (for `tokenbroker check`).
-  struct Counts {
-    int64_t integrations = 0;
-    int64_t tokens = 0;
-  };
-  absl::StatusOr<Counts> Count();
-
-  struct RekeyProgress {
-    int64_t total = 0;            // ciphertexts (credentials + tokens) when Rekey started
-    int64_t rewrapped = 0;        // re-wrapped to the primary KEK so far
-    int64_t already_current = 0;  // already on the primary, or changed concurrently
-    int64_t dropped_tokens = 0;   // cached tokens that could not be opened, deleted
-  };
+  // StoreMaintenance. CheckStructure reports the schema version (PostgreSQL
+  // checks its own pages); Backup is FAILED_PRECONDITION: use pg_dump.
+  absl::StatusOr<std::vector<std::string>> KeyIdsInUse() override;
+  absl::StatusOr<Counts> Count() override;
+  absl::StatusOr<std::string> CheckStructure() override;
+  absl::Status Backup(const std::string& to_path) override;
   // As SqliteCredentialStore::Rekey: re-wraps every ciphertext not on the
   // cipher's primary KEK, `batch_size` rows per transaction, compare-and-set
   // on the old ciphertext (a concurrent writer wins), online and resumable.
   // `on_progress` runs on the calling thread after each batch. Safe to run
   // while replicas serve. Errors: as SqliteCredentialStore::Rekey.
   absl::StatusOr<RekeyProgress> Rekey(std::function<void(const RekeyProgress&)> on_progress,
-                                      int batch_size = 500);
+                                      int batch_size) override;
+
+  // Network round trips so far: statements (BEGIN and COMMIT included) sent
+  // by the pool's connections and awaited; the change feed's LISTEN
+  // connection is not counted. What SCHEMA.md's round-trip table counts.
+  int64_t RoundTrips() const;
 
  private:
   // The writes, without telling the change feed.
@@ -161,15 +162,14 @@ class PostgresCredentialStore final : public CredentialStore, public ReplicaCoor
   absl::StatusOr<Integration> UpdateTx(const Integration& integration,
                                        absl::string_view expected_etag);
   absl::Status DeleteTx(absl::string_view id, absl::string_view expected_etag);
-  absl::Status PutTokenTx(absl::string_view id, const AccessToken& token);
+  // Stores the token and releases `holder`'s lease (none when empty).
+  absl::Status PutTokenTx(absl::string_view id, const AccessToken& token, absl::string_view holder);
   ChangeFanout feed_;
 
   PostgresCredentialStore(PostgresStoreOptions options, std::unique_ptr<internal::PgPool> pool,
                           EnvelopeCipher* cipher, const Clock* clock);
 
-  absl::Status RekeyTable(bool tokens, const std::string& primary, int batch_size,
-                          const std::function<void(const RekeyProgress&)>& on_progress,
-                          RekeyProgress* progress);
+  class PooledSqlDatabase;
   // The change feed thread's body; returns when stopping_.
   void FeedLoop();
   // Waits up to `timeout` for `fd` readable or a stop request; false when
@@ -181,6 +181,12 @@ class PostgresCredentialStore final : public CredentialStore, public ReplicaCoor
   std::unique_ptr<internal::PgPool> pool_;
   EnvelopeCipher* const cipher_;
   const Clock* const clock_;
+  // Random id of this store instance, sent with its notifications so that
+  // its own LISTEN thread skips them.
+  const std::string origin_;
+  // The SQL shared with the SQLite store, over pool_.
+  std::unique_ptr<PooledSqlDatabase> sql_db_;
+  std::unique_ptr<internal::SqlStoreCore> core_;
 
   // Change feed.
   absl::Mutex feed_mu_;

@@ -36,13 +36,17 @@ class ReplicaCoordination {
   // Takes the refresh lease of integration `id` for `holder` until the
   // store's clock reads now + `ttl`, if nobody holds it, its lease expired,
   // or `holder` holds it already (then it is extended). Returns whether
-  // `holder` holds it now, and the token stored for `id` now (nullopt if
-  // none). Errors: UNAVAILABLE (store unreachable), NOT_FOUND.
+  // `holder` holds it now and, when it does, the token stored for `id` at
+  // that moment (nullopt if none, or if it cannot be opened: logged, a
+  // cache). One round trip on PostgreSQL. Errors: INVALID_ARGUMENT (empty
+  // holder), UNAVAILABLE (store unreachable).
   virtual absl::StatusOr<LeaseGrant> TryAcquireRefreshLease(absl::string_view id,
                                                             absl::string_view holder,
                                                             absl::Duration ttl) = 0;
-  // CredentialStore::PutToken and ReleaseRefreshLease in one transaction:
-  // the next holder always finds the token. Errors as PutToken.
+  // CredentialStore::PutToken and ReleaseRefreshLease in one transaction
+  // (one statement on PostgreSQL): the next holder always finds the token.
+  // The token is stored even when `holder` no longer holds the lease.
+  // Errors as PutToken, and INVALID_ARGUMENT for an empty holder.
   virtual absl::Status PutTokenAndReleaseLease(absl::string_view id, const AccessToken& token,
                                                absl::string_view holder) = 0;
   // Gives the lease back; a no-op when `holder` does not hold it.

@@ -17,22 +17,15 @@
 #include "server/common/log.h"
 #include "server/common/status_macros.h"
 #include "server/store/page_token.h"
+#include "server/store/sql_store_core.h"
 #include "server/store/sqlite_db.h"
 #include "server/store/stored_record.h"
 
 namespace tokenbroker {
 namespace {
 
-using internal::ColumnValues;
-using internal::DecodeRow;
-using internal::EtagMismatch;
-using internal::ListFromJson;
-using internal::ListToJson;
-using internal::PrepareColumns;
 using internal::Sealed;
 using internal::SealWith;
-using internal::StoredRow;
-using internal::TimeFromColumn;
 using internal::TimeToColumn;
 using internal::WithPrefix;
 
@@ -84,11 +77,6 @@ CREATE INDEX tokens_by_kek_id ON tokens (kek_id);
 };
 constexpr int kLatestSchemaVersion = sizeof(kMigrations) / sizeof(kMigrations[0]);
 
-constexpr char kIntegrationColumns[] =
-    "id, display_name, auth_method, client_id, org_id, technical_account_id, scopes, metascopes, "
-    "ims_url, sandbox_name, state, include_org_header, create_time_ns, update_time_ns, etag, "
-    "credentials, kek_id";
-
 absl::Status ErrnoStatus(int err, absl::string_view what) {
   std::string message = absl::StrCat(what, ": ", std::strerror(err));
   switch (err) {
@@ -101,12 +89,6 @@ absl::Status ErrnoStatus(int err, absl::string_view what) {
     default:
       return absl::FailedPreconditionError(message);
   }
-}
-
-// Reads a row selected with kIntegrationColumns.
-StoredRow ReadRow(const SqliteQuery& q) {
-  return internal::ReadIntegrationRow([&q](int i) { return q.Text(i); },
-                                      [&q](int i) { return q.Int(i); });
 }
 
 absl::Status MakePrivateDirectories(const std::filesystem::path& dir) {
@@ -218,39 +200,99 @@ absl::Status Configure(SqliteConnection* db, const Clock* clock) {
   return Migrate(db, clock);
 }
 
-// Whether an integration `id` exists (inside the caller's transaction).
-absl::StatusOr<bool> Exists(SqliteConnection* db, absl::string_view id) {
-  TB_ASSIGN_OR_RETURN(SqliteQuery q, db->Prepare("SELECT 1 FROM integrations WHERE id = ?"));
-  return q.Bind(id).Step();
-}
+// The shared SQL's connection: the store's one connection, locked by the
+// caller.
+class SqliteSqlRow final : public internal::SqlRow {
+ public:
+  explicit SqliteSqlRow(const SqliteQuery& q) : q_(q) {}
+  bool IsNull(int column) const override { return q_.IsNull(column); }
+  std::string Bytes(int column) const override { return q_.Text(column); }
+  int64_t Int(int column) const override { return q_.Int(column); }
 
-// Binds display_name ... kek_id (16 parameters).
-void BindColumns(SqliteQuery& q, const Integration& in, const ColumnValues& v) {
-  q.Bind(in.display_name)
-      .Bind(static_cast<int64_t>(in.auth_method))
-      .Bind(in.client_id)
-      .Bind(in.org_id)
-      .Bind(in.technical_account_id)
-      .Bind(v.scopes)
-      .Bind(v.metascopes)
-      .Bind(in.ims_url)
-      .Bind(in.sandbox_name)
-      .Bind(static_cast<int64_t>(in.state))
-      .Bind(int64_t{in.include_org_header ? 1 : 0})
-      .Bind(absl::ToUnixNanos(in.create_time))
-      .Bind(absl::ToUnixNanos(in.update_time))
-      .Bind(in.etag)
-      .BindBlob(v.credentials.ciphertext)
-      .Bind(v.credentials.kek_id);
-}
+ private:
+  const SqliteQuery& q_;
+};
+
+class SqliteSqlConnection final : public internal::SqlConnection {
+ public:
+  explicit SqliteSqlConnection(SqliteConnection* db) : db_(db) {}
+  absl::StatusOr<int64_t> Exec(
+      absl::string_view, const std::string& sql, const internal::SqlParams& params,
+      const std::function<void(const internal::SqlRow&)>& on_row) override {
+    using Type = internal::SqlParams::Value::Type;
+    TB_ASSIGN_OR_RETURN(SqliteQuery q, db_->Prepare(internal::ToQuestionMarkPlaceholders(sql)));
+    for (const internal::SqlParams::Value& v : params.values()) {
+      switch (v.type) {
+        case Type::kText:
+          q.Bind(v.bytes);
+          break;
+        case Type::kInt:
+          q.Bind(v.integer);
+          break;
+        case Type::kNull:
+          q.Bind(std::optional<int64_t>());
+          break;
+        case Type::kBlob:
+          q.BindBlob(v.bytes);
+          break;
+      }
+    }
+    int64_t rows = 0;
+    SqliteSqlRow row(q);
+    while (true) {
+      TB_ASSIGN_OR_RETURN(bool more, q.Step());
+      if (!more) break;
+      ++rows;
+      if (on_row) on_row(row);
+    }
+    return q.ReadOnly() ? rows : db_->Changes();
+  }
+
+ private:
+  SqliteConnection* const db_;
+};
 
 }  // namespace
+
+// Every unit of work under the store's mutex; writes in BEGIN IMMEDIATE.
+class SqliteCredentialStore::LockedSqlDatabase final : public internal::SqlDatabase {
+ public:
+  explicit LockedSqlDatabase(SqliteCredentialStore* store) : store_(store) {}
+  absl::Status Read(const std::function<absl::Status(internal::SqlConnection&)>& work) override {
+    absl::MutexLock lock(&store_->mu_);
+    SqliteSqlConnection sql(store_->db_.get());
+    return work(sql);
+  }
+  absl::Status Write(const std::function<absl::Status(internal::SqlConnection&)>& work) override {
+    absl::MutexLock lock(&store_->mu_);
+    TB_ASSIGN_OR_RETURN(SqliteTransaction tx, SqliteTransaction::Begin(store_->db_.get()));
+    SqliteSqlConnection sql(store_->db_.get());
+    TB_RETURN_IF_ERROR(work(sql));
+    return tx.Commit();
+  }
+
+ private:
+  SqliteCredentialStore* const store_;
+};
 
 int SqliteCredentialStore::LatestSchemaVersion() { return kLatestSchemaVersion; }
 
 SqliteCredentialStore::SqliteCredentialStore(std::string path, std::unique_ptr<SqliteConnection> db,
                                              EnvelopeCipher* cipher, const Clock* clock)
-    : path_(std::move(path)), cipher_(cipher), clock_(clock), db_(std::move(db)) {}
+    : path_(std::move(path)),
+      cipher_(cipher),
+      clock_(clock),
+      db_(std::move(db)),
+      sql_db_(std::make_unique<LockedSqlDatabase>(this)) {
+  internal::SqlDialect dialect;
+  // Cascading deletes leave no token behind, unless the file was edited
+  // with foreign keys off: a new integration never inherits one, a deleted
+  // one leaves none.
+  dialect.create_also_sql = "DELETE FROM tokens WHERE integration_id = $1";
+  dialect.delete_also_sql = "DELETE FROM tokens WHERE integration_id = $1";
+  core_ =
+      std::make_unique<internal::SqlStoreCore>(sql_db_.get(), cipher_, clock_, std::move(dialect));
+}
 
 SqliteCredentialStore::~SqliteCredentialStore() = default;
 
@@ -275,189 +317,61 @@ absl::StatusOr<std::unique_ptr<SqliteCredentialStore>> SqliteCredentialStore::Op
 }
 
 absl::StatusOr<Integration> SqliteCredentialStore::CreateTx(const Integration& integration) {
-  if (integration.id.empty()) return absl::InvalidArgumentError("integration id is empty");
-  Integration stored = integration;
-  stored.create_time = stored.update_time = clock_->Now();
-  stored.etag = NewEtag();
-  TB_ASSIGN_OR_RETURN(ColumnValues values, PrepareColumns(cipher_, stored));
-
-  absl::MutexLock lock(&mu_);
-  TB_ASSIGN_OR_RETURN(SqliteTransaction tx, SqliteTransaction::Begin(db_.get()));
-  {
-    TB_ASSIGN_OR_RETURN(
-        SqliteQuery q,
-        db_->Prepare(absl::StrCat("INSERT INTO integrations (", kIntegrationColumns,
-                                  ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-                                  "ON CONFLICT (id) DO NOTHING")));
-    q.Bind(stored.id);
-    BindColumns(q, stored, values);
-    TB_RETURN_IF_ERROR(q.Run());
-  }
-  if (db_->Changes() == 0) {
-    return absl::AlreadyExistsError(absl::StrCat("integration '", stored.id, "' already exists"));
-  }
-  {
-    // Cascading deletes leave no token behind, unless the file was edited
-    // with foreign keys off: a new integration never inherits one.
-    TB_ASSIGN_OR_RETURN(SqliteQuery q, db_->Prepare("DELETE FROM tokens WHERE integration_id = ?"));
-    TB_RETURN_IF_ERROR(q.Bind(stored.id).Run());
-  }
-  TB_RETURN_IF_ERROR(tx.Commit());
-  return stored;
+  return core_->Create(integration);
 }
 
 absl::StatusOr<Integration> SqliteCredentialStore::Get(absl::string_view id) {
-  StoredRow row;
-  {
-    absl::MutexLock lock(&mu_);
-    TB_ASSIGN_OR_RETURN(SqliteQuery q,
-                        db_->Prepare(absl::StrCat("SELECT ", kIntegrationColumns,
-                                                  " FROM integrations WHERE id = ?")));
-    TB_ASSIGN_OR_RETURN(bool found, q.Bind(id).Step());
-    if (!found) return NotFound(id);
-    row = ReadRow(q);
-  }
-  return DecodeRow(cipher_, std::move(row));
+  return core_->Get(id);
 }
 
 absl::StatusOr<IntegrationPage> SqliteCredentialStore::List(int page_size,
                                                             absl::string_view page_token) {
-  if (page_size < 1) return absl::InvalidArgumentError("page_size must be at least 1");
-  TB_ASSIGN_OR_RETURN(std::string after, DecodePageToken(page_token));
-  std::vector<StoredRow> rows;
-  bool more = false;
-  {
-    absl::MutexLock lock(&mu_);
-    TB_ASSIGN_OR_RETURN(SqliteQuery q, db_->Prepare(absl::StrCat("SELECT ", kIntegrationColumns,
-                                                                 " FROM integrations WHERE id > ? "
-                                                                 "ORDER BY id LIMIT ?")));
-    q.Bind(after).Bind(int64_t{page_size} + 1);
-    while (true) {
-      TB_ASSIGN_OR_RETURN(bool found, q.Step());
-      if (!found) break;
-      if (static_cast<int>(rows.size()) == page_size) {
-        more = true;
-        break;
-      }
-      rows.push_back(ReadRow(q));
-    }
-  }
-  return internal::DecodePage(cipher_, std::move(rows), more);
+  return core_->List(page_size, page_token);
 }
 
 absl::StatusOr<Integration> SqliteCredentialStore::UpdateTx(const Integration& integration,
                                                             absl::string_view expected_etag) {
-  Integration stored = integration;
-  stored.update_time = clock_->Now();
-  stored.etag = NewEtag();
-  // create_time is kept: read from the row below.
-  TB_ASSIGN_OR_RETURN(ColumnValues values, PrepareColumns(cipher_, stored));
-
-  absl::MutexLock lock(&mu_);
-  TB_ASSIGN_OR_RETURN(SqliteTransaction tx, SqliteTransaction::Begin(db_.get()));
-  std::string current_etag;
-  {
-    TB_ASSIGN_OR_RETURN(SqliteQuery q,
-                        db_->Prepare("SELECT etag, create_time_ns FROM integrations WHERE id = ?"));
-    TB_ASSIGN_OR_RETURN(bool found, q.Bind(stored.id).Step());
-    if (!found) return NotFound(stored.id);
-    current_etag = q.Text(0);
-    stored.create_time = absl::FromUnixNanos(q.Int(1));
-  }
-  if (!expected_etag.empty() && expected_etag != current_etag) return EtagMismatch(stored.id);
-  {
-    // The write lock is held since BEGIN IMMEDIATE, so the etag read above
-    // is still current; the WHERE clause repeats the compare-and-set anyway.
-    TB_ASSIGN_OR_RETURN(
-        SqliteQuery q,
-        db_->Prepare("UPDATE integrations SET display_name = ?, auth_method = ?, client_id = ?, "
-                     "org_id = ?, technical_account_id = ?, scopes = ?, metascopes = ?, "
-                     "ims_url = ?, sandbox_name = ?, state = ?, include_org_header = ?, "
-                     "create_time_ns = ?, update_time_ns = ?, etag = ?, credentials = ?, "
-                     "kek_id = ? WHERE id = ? AND etag = ?"));
-    BindColumns(q, stored, values);
-    TB_RETURN_IF_ERROR(q.Bind(stored.id).Bind(current_etag).Run());
-  }
-  if (db_->Changes() != 1) return EtagMismatch(stored.id);
-  {
-    // The cached token may belong to the old credentials.
-    TB_ASSIGN_OR_RETURN(SqliteQuery q, db_->Prepare("DELETE FROM tokens WHERE integration_id = ?"));
-    TB_RETURN_IF_ERROR(q.Bind(stored.id).Run());
-  }
-  TB_RETURN_IF_ERROR(tx.Commit());
-  return stored;
+  return core_->Update(integration, expected_etag);
 }
 
 absl::Status SqliteCredentialStore::DeleteTx(absl::string_view id,
                                              absl::string_view expected_etag) {
-  absl::MutexLock lock(&mu_);
-  TB_ASSIGN_OR_RETURN(SqliteTransaction tx, SqliteTransaction::Begin(db_.get()));
-  {
-    TB_ASSIGN_OR_RETURN(
-        SqliteQuery q,
-        db_->Prepare("DELETE FROM integrations WHERE id = ? AND (? = '' OR etag = ?)"));
-    TB_RETURN_IF_ERROR(q.Bind(id).Bind(expected_etag).Bind(expected_etag).Run());
-  }
-  if (db_->Changes() == 0) {
-    TB_ASSIGN_OR_RETURN(bool exists, Exists(db_.get(), id));
-    return exists ? EtagMismatch(id) : NotFound(id);
-  }
-  {
-    // ON DELETE CASCADE already did this; kept for files edited with
-    // foreign keys off.
-    TB_ASSIGN_OR_RETURN(SqliteQuery q, db_->Prepare("DELETE FROM tokens WHERE integration_id = ?"));
-    TB_RETURN_IF_ERROR(q.Bind(id).Run());
-  }
-  return tx.Commit();
+  return core_->Delete(id, expected_etag);
 }
 
 absl::Status SqliteCredentialStore::PutTokenTx(absl::string_view id, const AccessToken& token) {
   TB_ASSIGN_OR_RETURN(Sealed sealed,
                       SealWith(cipher_, token.access_token.value(), internal::TokenContext(id)));
   absl::MutexLock lock(&mu_);
-  TB_ASSIGN_OR_RETURN(SqliteTransaction tx, SqliteTransaction::Begin(db_.get()));
-  TB_ASSIGN_OR_RETURN(bool exists, Exists(db_.get(), id));
-  if (!exists) return NotFound(id);
-  {
-    TB_ASSIGN_OR_RETURN(
-        SqliteQuery q,
-        db_->Prepare("INSERT INTO tokens (integration_id, token, issue_time_ns, expire_time_ns, "
-                     "debug_id, kek_id) VALUES (?, ?, ?, ?, ?, ?) "
-                     "ON CONFLICT (integration_id) DO UPDATE SET token = excluded.token, "
-                     "issue_time_ns = excluded.issue_time_ns, "
-                     "expire_time_ns = excluded.expire_time_ns, debug_id = excluded.debug_id, "
-                     "kek_id = excluded.kek_id"));
-    TB_RETURN_IF_ERROR(q.Bind(id)
-                           .BindBlob(sealed.ciphertext)
-                           .Bind(TimeToColumn(token.issue_time))
-                           .Bind(TimeToColumn(token.expire_time))
-                           .Bind(token.debug_id)
-                           .Bind(sealed.kek_id)
-                           .Run());
-  }
-  return tx.Commit();
+  // One statement (its own transaction): inserts nothing when the
+  // integration is gone, whether or not foreign keys are enforced. The
+  // WHERE clause also keeps SQLite from reading ON CONFLICT as a join.
+  TB_ASSIGN_OR_RETURN(
+      SqliteQuery q,
+      db_->Prepare("INSERT INTO tokens (integration_id, token, issue_time_ns, expire_time_ns, "
+                   "debug_id, kek_id) SELECT ?1, ?2, ?3, ?4, ?5, ?6 "
+                   "WHERE EXISTS (SELECT 1 FROM integrations WHERE id = ?1) "
+                   "ON CONFLICT (integration_id) DO UPDATE SET token = excluded.token, "
+                   "issue_time_ns = excluded.issue_time_ns, "
+                   "expire_time_ns = excluded.expire_time_ns, debug_id = excluded.debug_id, "
+                   "kek_id = excluded.kek_id"));
+  TB_RETURN_IF_ERROR(q.Bind(id)
+                         .BindBlob(sealed.ciphertext)
+                         .Bind(TimeToColumn(token.issue_time))
+                         .Bind(TimeToColumn(token.expire_time))
+                         .Bind(token.debug_id)
+                         .Bind(sealed.kek_id)
+                         .Run());
+  if (db_->Changes() == 0) return NotFound(id);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<IntegrationWithToken> SqliteCredentialStore::GetWithToken(absl::string_view id) {
+  return core_->GetWithToken(id);
 }
 
 absl::StatusOr<std::optional<AccessToken>> SqliteCredentialStore::GetToken(absl::string_view id) {
-  std::string ciphertext;
-  AccessToken token;
-  {
-    absl::MutexLock lock(&mu_);
-    TB_ASSIGN_OR_RETURN(
-        SqliteQuery q,
-        db_->Prepare("SELECT t.token, t.issue_time_ns, t.expire_time_ns, t.debug_id "
-                     "FROM integrations i LEFT JOIN tokens t ON t.integration_id = i.id "
-                     "WHERE i.id = ?"));
-    TB_ASSIGN_OR_RETURN(bool found, q.Bind(id).Step());
-    if (!found) return NotFound(id);
-    if (q.IsNull(0)) return std::optional<AccessToken>();
-    ciphertext = q.Text(0);
-    token.issue_time = TimeFromColumn(q.OptionalInt(1));
-    token.expire_time = TimeFromColumn(q.OptionalInt(2));
-    token.debug_id = q.Text(3);
-  }
-  TB_RETURN_IF_ERROR(internal::OpenToken(cipher_, id, ciphertext, &token));
-  return std::optional<AccessToken>(std::move(token));
+  return core_->GetToken(id);
 }
 
 absl::StatusOr<std::unique_ptr<SqliteConnection>> SqliteCredentialStore::OpenSideConnection()
@@ -551,137 +465,32 @@ absl::Status SqliteCredentialStore::Backup(const std::string& to_path) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::vector<std::string>> SqliteCredentialStore::KeyIdsInUse() {
+absl::StatusOr<std::string> SqliteCredentialStore::CheckStructure() {
+  TB_RETURN_IF_ERROR(IntegrityCheck());
+  return std::string("PRAGMA integrity_check: ok");
+}
+
+absl::StatusOr<StoreMaintenance::Counts> SqliteCredentialStore::Count() { return core_->Count(); }
+
+int64_t SqliteCredentialStore::StatementsRun() {
   absl::MutexLock lock(&mu_);
-  TB_ASSIGN_OR_RETURN(SqliteQuery q, db_->Prepare(internal::kDistinctKeyIdsSql));
-  std::vector<std::string> ids;
-  while (true) {
-    TB_ASSIGN_OR_RETURN(bool row, q.Step());
-    if (!row) break;
-    ids.push_back(q.Text(0));
-  }
-  return ids;
+  return db_->statements_run();
 }
 
-absl::StatusOr<SqliteCredentialStore::RekeyProgress> SqliteCredentialStore::Rekey(
+absl::StatusOr<std::vector<std::string>> SqliteCredentialStore::KeyIdsInUse() {
+  return core_->KeyIdsInUse();
+}
+
+absl::StatusOr<StoreMaintenance::RekeyProgress> SqliteCredentialStore::Rekey(
     std::function<void(const RekeyProgress&)> on_progress, int batch_size) {
-  if (batch_size < 1) return absl::InvalidArgumentError("batch_size must be at least 1");
-  const std::string primary = cipher_->PrimaryKeyId();
-  RekeyProgress progress;
-  {
-    absl::MutexLock lock(&mu_);
-    TB_ASSIGN_OR_RETURN(
-        SqliteQuery q,
-        db_->Prepare("SELECT (SELECT count(*) FROM integrations) + (SELECT count(*) FROM tokens), "
-                     "(SELECT count(*) FROM integrations WHERE kek_id = ?) + "
-                     "(SELECT count(*) FROM tokens WHERE kek_id = ?)"));
-    TB_ASSIGN_OR_RETURN(bool row, q.Bind(primary).Bind(primary).Step());
-    if (row) {
-      progress.total = q.Int(0);
-      progress.already_current = q.Int(1);
-    }
-  }
-  Log(LogLevel::kInfo, "rekey started",
-      {{"primary_key_id", primary},
-       {"ciphertexts", absl::StrCat(progress.total)},
-       {"already_current", absl::StrCat(progress.already_current)}});
-  TB_RETURN_IF_ERROR(RekeyTable(/*tokens=*/false, primary, batch_size, on_progress, &progress));
-  TB_RETURN_IF_ERROR(RekeyTable(/*tokens=*/true, primary, batch_size, on_progress, &progress));
-  {
-    // Old wrappings live on in WAL frames until they are checkpointed and
-    // the WAL truncated. Best effort: a long reader can keep it from
-    // completing, and the next automatic checkpoint catches up.
-    absl::MutexLock lock(&mu_);
-    absl::StatusOr<SqliteQuery> q = db_->Prepare("PRAGMA wal_checkpoint(TRUNCATE)");
-    if (q.ok()) q->Run().IgnoreError();
-  }
-  Log(LogLevel::kInfo, "rekey finished",
-      {{"primary_key_id", primary},
-       {"rewrapped", absl::StrCat(progress.rewrapped)},
-       {"already_current", absl::StrCat(progress.already_current)},
-       {"dropped_tokens", absl::StrCat(progress.dropped_tokens)}});
+  TB_ASSIGN_OR_RETURN(RekeyProgress progress, core_->Rekey(on_progress, batch_size));
+  // Old wrappings live on in WAL frames until they are checkpointed and the
+  // WAL truncated. Best effort: a long reader can keep it from completing,
+  // and the next automatic checkpoint catches up.
+  absl::MutexLock lock(&mu_);
+  absl::StatusOr<SqliteQuery> q = db_->Prepare("PRAGMA wal_checkpoint(TRUNCATE)");
+  if (q.ok()) q->Run().IgnoreError();
   return progress;
-}
-
-absl::Status SqliteCredentialStore::RekeyTable(
-    bool tokens, const std::string& primary, int batch_size,
-    const std::function<void(const RekeyProgress&)>& on_progress, RekeyProgress* progress) {
-  const char* table = tokens ? "tokens" : "integrations";
-  const char* id_column = tokens ? "integration_id" : "id";
-  const char* blob_column = tokens ? "token" : "credentials";
-  const std::string select =
-      absl::StrCat("SELECT ", id_column, ", ", blob_column, " FROM ", table,
-                   " WHERE kek_id <> ? AND ", id_column, " > ? ORDER BY ", id_column, " LIMIT ?");
-  const std::string update =
-      absl::StrCat("UPDATE ", table, " SET ", blob_column, " = ?, kek_id = ? WHERE ", id_column,
-                   " = ? AND ", blob_column, " = ?");
-  const std::string drop =
-      absl::StrCat("DELETE FROM tokens WHERE integration_id = ? AND token = ?");
-
-  struct Item {
-    std::string id;
-    std::string old_ciphertext;
-    std::optional<Sealed> rewrapped;  // nullopt: a token to drop
-  };
-  std::string after;  // ids are visited in order, each at most once per run
-  while (true) {
-    std::vector<Item> batch;
-    {
-      absl::MutexLock lock(&mu_);
-      TB_ASSIGN_OR_RETURN(SqliteQuery q, db_->Prepare(select));
-      q.Bind(primary).Bind(after).Bind(int64_t{batch_size});
-      while (true) {
-        TB_ASSIGN_OR_RETURN(bool row, q.Step());
-        if (!row) break;
-        batch.push_back(Item{q.Text(0), q.Text(1), std::nullopt});
-      }
-    }
-    if (batch.empty()) return absl::OkStatus();
-    after = batch.back().id;
-
-    // Re-wrap outside the mutex: CPU work only, readers and writers go on.
-    for (Item& item : batch) {
-      TB_ASSIGN_OR_RETURN(item.rewrapped,
-                          internal::RewrapStored(cipher_, tokens, item.id, item.old_ciphertext));
-    }
-
-    RekeyProgress delta;
-    {
-      absl::MutexLock lock(&mu_);
-      TB_ASSIGN_OR_RETURN(SqliteTransaction tx, SqliteTransaction::Begin(db_.get()));
-      for (const Item& item : batch) {
-        // Compare-and-set on the old ciphertext: a row a writer changed (or
-        // deleted) since it was read is the writer's, sealed with the primary.
-        if (item.rewrapped.has_value()) {
-          TB_ASSIGN_OR_RETURN(SqliteQuery q, db_->Prepare(update));
-          TB_RETURN_IF_ERROR(q.BindBlob(item.rewrapped->ciphertext)
-                                 .Bind(item.rewrapped->kek_id)
-                                 .Bind(item.id)
-                                 .BindBlob(item.old_ciphertext)
-                                 .Run());
-          if (db_->Changes() > 0) {
-            ++delta.rewrapped;
-          } else {
-            ++delta.already_current;
-          }
-        } else {
-          TB_ASSIGN_OR_RETURN(SqliteQuery q, db_->Prepare(drop));
-          TB_RETURN_IF_ERROR(q.Bind(item.id).BindBlob(item.old_ciphertext).Run());
-          if (db_->Changes() > 0) {
-            ++delta.dropped_tokens;
-          } else {
-            ++delta.already_current;
-          }
-        }
-      }
-      TB_RETURN_IF_ERROR(tx.Commit());
-    }
-    progress->rewrapped += delta.rewrapped;
-    progress->already_current += delta.already_current;
-    progress->dropped_tokens += delta.dropped_tokens;
-    // Outside the mutex: the callback may call the store.
-    if (on_progress) on_progress(*progress);
-  }
 }
 
 // The writes tell the change feed after they commit.

@@ -16,10 +16,12 @@
 #include "server/common/clock.h"
 #include "server/crypto/envelope.h"
 #include "server/store/credential_store.h"
+#include "server/store/store_maintenance.h"
 
 namespace tokenbroker {
 namespace internal {
 class SqliteConnection;
+class SqlStoreCore;
 }  // namespace internal
 
 // A CredentialStore in a SQLite database file (schema: server/store/SCHEMA.md).
@@ -54,7 +56,7 @@ class SqliteConnection;
 // FAILED_PRECONDITION when it is wrapped with a KEK that is not in the
 // keyring (the message names the key id), UNAVAILABLE when the file is
 // locked or I/O failed, INTERNAL for other SQLite failures.
-class SqliteCredentialStore final : public CredentialStore {
+class SqliteCredentialStore final : public CredentialStore, public StoreMaintenance {
  public:
   // Opens (creating if missing) the database at `path`, a filesystem path
   // (not a URI, not `:memory:`; a symlink is refused).
@@ -87,6 +89,9 @@ class SqliteCredentialStore final : public CredentialStore {
   absl::Status Delete(absl::string_view id, absl::string_view expected_etag) override;
   absl::Status PutToken(absl::string_view id, const AccessToken& token) override;
   absl::StatusOr<std::optional<AccessToken>> GetToken(absl::string_view id) override;
+  // One SELECT with a LEFT JOIN. A stored token that cannot be opened is
+  // logged and returned as nullopt (it is a cache).
+  absl::StatusOr<IntegrationWithToken> GetWithToken(absl::string_view id) override;
   // In-process: the listener runs on the writer's thread after the commit.
   void SetChangeListener(StoreChangeListener listener) override {
     feed_.SetListener(std::move(listener));
@@ -98,21 +103,18 @@ class SqliteCredentialStore final : public CredentialStore {
   // writers are not blocked.
   absl::Status IntegrityCheck();
 
+  // StoreMaintenance. CheckStructure runs IntegrityCheck.
+  absl::StatusOr<std::string> CheckStructure() override;
+  absl::StatusOr<Counts> Count() override;
+
   // Writes a consistent snapshot of the database to the new file `to_path`
   // (mode 0600) with the SQLite online backup API; readers and writers of
   // this store are not blocked. The copy holds ciphertexts only and needs
   // the same keyring to be read. Errors: ALREADY_EXISTS (`to_path` exists;
   // never overwritten), FAILED_PRECONDITION (cannot create it, e.g. missing
   // directory), UNAVAILABLE (I/O). A failed backup removes its partial file.
-  absl::Status Backup(const std::string& to_path);
+  absl::Status Backup(const std::string& to_path) override;
 
-  struct RekeyProgress {
-    int64_t total = 0;            // ciphertexts (credentials + tokens) when Rekey started
-    int64_t rewrapped = 0;        // re-wrapped to the primary KEK so far
-    int64_t already_current = 0;  // needed nothing: already on the primary KEK, or
-                                  // rewritten/deleted concurrently by a writer
-    int64_t dropped_tokens = 0;   // cached tokens that could not be opened, deleted
-  };
   // Re-wraps every credentials and token ciphertext whose KEK is not the
   // cipher's primary (EnvelopeCipher::Rewrap: the data key is re-wrapped,
   // the payload is untouched), `batch_size` rows per transaction, and calls
@@ -132,11 +134,15 @@ class SqliteCredentialStore final : public CredentialStore {
   // delete that integration and run Rekey again. Also INVALID_ARGUMENT
   // (batch_size < 1), UNAVAILABLE.
   absl::StatusOr<RekeyProgress> Rekey(std::function<void(const RekeyProgress&)> on_progress,
-                                      int batch_size = 500);
+                                      int batch_size) override;
 
   // The distinct KEK ids wrapping any stored ciphertext, sorted. A key that
   // is not listed (after a complete Rekey) can be removed from the keyring.
-  absl::StatusOr<std::vector<std::string>> KeyIdsInUse();
+  absl::StatusOr<std::vector<std::string>> KeyIdsInUse() override;
+
+  // SQL statements run on the store's connection so far (BEGIN and COMMIT
+  // included): what SCHEMA.md's round-trip table counts for SQLite.
+  int64_t StatementsRun();
 
  private:
   // The writes, without telling the change feed.
@@ -150,10 +156,7 @@ class SqliteCredentialStore final : public CredentialStore {
   SqliteCredentialStore(std::string path, std::unique_ptr<internal::SqliteConnection> db,
                         EnvelopeCipher* cipher, const Clock* clock);
 
-  // Runs one table's part of Rekey.
-  absl::Status RekeyTable(bool tokens, const std::string& primary, int batch_size,
-                          const std::function<void(const RekeyProgress&)>& on_progress,
-                          RekeyProgress* progress);
+  class LockedSqlDatabase;
   // A second connection to the same file, for snapshot reads.
   absl::StatusOr<std::unique_ptr<internal::SqliteConnection>> OpenSideConnection() const;
 
@@ -162,6 +165,9 @@ class SqliteCredentialStore final : public CredentialStore {
   const Clock* const clock_;
   absl::Mutex mu_;
   std::unique_ptr<internal::SqliteConnection> db_ ABSL_GUARDED_BY(mu_);
+  // The SQL shared with the PostgreSQL store, over db_ under mu_.
+  std::unique_ptr<LockedSqlDatabase> sql_db_;
+  std::unique_ptr<internal::SqlStoreCore> core_;
 };
 
 }  // namespace tokenbroker

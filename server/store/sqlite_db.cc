@@ -121,6 +121,7 @@ absl::StatusOr<std::unique_ptr<SqliteConnection>> SqliteConnection::Open(const s
 }
 
 absl::StatusOr<SqliteQuery> SqliteConnection::Prepare(absl::string_view sql) {
+  ++statements_run_;
   auto it = statements_.find(sql);
   if (it == statements_.end()) {
     sqlite3_stmt* raw = nullptr;
@@ -136,6 +137,7 @@ absl::StatusOr<SqliteQuery> SqliteConnection::Prepare(absl::string_view sql) {
 }
 
 absl::Status SqliteConnection::Exec(absl::string_view sql) {
+  ++statements_run_;
   std::string owned(sql);
   int rc = sqlite3_exec(db_.get(), owned.c_str(), nullptr, nullptr, nullptr);
   if (rc != SQLITE_OK) return SqliteStatus(db_.get(), rc, "executing SQL script");

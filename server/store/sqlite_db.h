@@ -65,6 +65,9 @@ class SqliteQuery {
   // Steps to completion, ignoring any rows.
   absl::Status Run();
 
+  // Whether the statement cannot change the database (a query).
+  bool ReadOnly() const { return sqlite3_stmt_readonly(stmt_) != 0; }
+
   bool IsNull(int column) const;
   int64_t Int(int column) const;
   std::string Text(int column) const;  // also reads BLOB columns
@@ -92,12 +95,16 @@ class SqliteConnection {
   absl::Status Exec(absl::string_view sql);
   // Rows changed by the last INSERT/UPDATE/DELETE.
   int64_t Changes() const { return sqlite3_changes64(db_.get()); }
+  // Statements run so far: each Prepare (one use of a statement) and each
+  // Exec (BEGIN and COMMIT included) counts one.
+  int64_t statements_run() const { return statements_run_; }
   sqlite3* get() const { return db_.get(); }
 
  private:
   explicit SqliteConnection(SqliteHandle db) : db_(std::move(db)) {}
 
   SqliteHandle db_;
+  int64_t statements_run_ = 0;
   // Declared after db_: destroyed (finalized) before the connection closes.
   std::map<std::string, SqliteStatementHandle, std::less<>> statements_;
 };

@@ -266,6 +266,12 @@ absl::Status OpenToken(EnvelopeCipher* cipher, absl::string_view id, const std::
   return absl::OkStatus();
 }
 
+std::optional<AccessToken> OpenCachedToken(EnvelopeCipher* cipher, absl::string_view id,
+                                           const std::string& ciphertext, AccessToken token) {
+  if (!OpenToken(cipher, id, ciphertext, &token).ok()) return std::nullopt;
+  return token;
+}
+
 absl::StatusOr<Sealed> SealWith(EnvelopeCipher* cipher, absl::string_view plaintext,
                                 const std::string& context) {
   Sealed sealed;

@@ -92,6 +92,13 @@ absl::StatusOr<IntegrationPage> DecodePage(EnvelopeCipher* cipher, std::vector<S
 absl::Status OpenToken(EnvelopeCipher* cipher, absl::string_view id, const std::string& ciphertext,
                        AccessToken* token);
 
+// A cached token read together with something else (GetWithToken, a lease
+// grant): `token` with its access_token opened from `ciphertext`, or
+// nullopt when it cannot be opened (logged by OpenToken). A cached token is
+// only a cache: the caller mints a new one rather than failing.
+std::optional<AccessToken> OpenCachedToken(EnvelopeCipher* cipher, absl::string_view id,
+                                           const std::string& ciphertext, AccessToken token);
+
 // The distinct kek_id values of the integrations and tokens tables (same
 // SQL for SQLite and PostgreSQL), by hopping through each kek_id index from
 // one value to the next (a "skip scan"): the cost follows the number of

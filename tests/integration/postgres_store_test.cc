@@ -58,7 +58,7 @@ class PostgresStoreBinaryTest : public ::testing::Test {
 TEST_F(PostgresStoreBinaryTest, TwoReplicasShareIntegrationsAndTokens) {
   CommandResult migrated = Tokenbroker({"migrate", "--store-dsn-file=" + dsn_file_});
   ASSERT_EQ(migrated.exit_code, 0) << migrated.err;
-  EXPECT_THAT(migrated.out, HasSubstr("schema at version 1"));
+  EXPECT_THAT(migrated.out, HasSubstr("schema at version 2"));
 
   auto a = BrokerProcess::Start(Flags("--store-dsn-file=" + dsn_file_));
   ASSERT_TRUE(a.ok()) << a.status();

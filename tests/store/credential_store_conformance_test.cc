@@ -2,7 +2,10 @@
 #include "tests/store/credential_store_conformance.h"
 
 #include <set>
+#include <utility>
+#include <vector>
 
+#include "absl/synchronization/mutex.h"
 #include "gmock/gmock.h"
 #include "tests/testing/fake_clock.h"
 
@@ -209,6 +212,120 @@ TEST_P(CredentialStoreConformanceTest, DeleteAndRecreateStartsWithoutToken) {
   absl::StatusOr<std::optional<AccessToken>> got = f.store->GetToken("acme");
   ASSERT_TRUE(got.ok());
   EXPECT_FALSE(got->has_value());
+}
+
+TEST_P(CredentialStoreConformanceTest, GetWithTokenReadsTheIntegrationAndItsToken) {
+  Fixture f(GetParam());
+  ASSERT_TRUE(f.store->Create(Sample("acme")).ok());
+  absl::StatusOr<IntegrationWithToken> none = f.store->GetWithToken("acme");
+  ASSERT_TRUE(none.ok()) << none.status();
+  EXPECT_EQ(none->integration.id, "acme");
+  EXPECT_EQ(none->integration.credentials.client_secrets[0].value(), "s1-acme");
+  EXPECT_FALSE(none->token.has_value());
+
+  AccessToken token;
+  token.access_token = SecretString(std::string("eyJ.token.sig"));
+  token.issue_time = absl::FromUnixSeconds(1'800'000'000);
+  token.expire_time = token.issue_time + absl::Hours(24);
+  token.debug_id = "dbg-1";
+  ASSERT_TRUE(f.store->PutToken("acme", token).ok());
+  absl::StatusOr<IntegrationWithToken> both = f.store->GetWithToken("acme");
+  ASSERT_TRUE(both.ok()) << both.status();
+  EXPECT_EQ(both->integration.client_id, "client-acme");
+  ASSERT_TRUE(both->token.has_value());
+  EXPECT_EQ(both->token->access_token.value(), "eyJ.token.sig");
+  EXPECT_EQ(both->token->issue_time, token.issue_time);
+  EXPECT_EQ(both->token->expire_time, token.expire_time);
+  EXPECT_EQ(both->token->debug_id, "dbg-1");
+
+  absl::StatusOr<IntegrationWithToken> ghost = f.store->GetWithToken("ghost");
+  EXPECT_EQ(ghost.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(std::string(ghost.status().message()), HasSubstr("ghost"));
+}
+
+// Collects the changes a store delivers.
+class ChangeLog {
+ public:
+  StoreChangeListener Listener() {
+    return [this](const StoreChange& change) {
+      absl::MutexLock lock(&mu_);
+      changes_.push_back(change);
+    };
+  }
+  std::vector<StoreChange> Take() {
+    absl::MutexLock lock(&mu_);
+    return std::exchange(changes_, {});
+  }
+
+ private:
+  absl::Mutex mu_;
+  std::vector<StoreChange> changes_ ABSL_GUARDED_BY(mu_);
+};
+
+TEST_P(CredentialStoreConformanceTest, EveryCommittedWriteEmitsExactlyOneChange) {
+  Fixture f(GetParam());
+  ChangeLog log;
+  f.store->SetChangeListener(log.Listener());
+  using Kind = StoreChange::Kind;
+
+  absl::StatusOr<Integration> created = f.store->Create(Sample("acme"));
+  ASSERT_TRUE(created.ok());
+  std::vector<StoreChange> changes = log.Take();
+  ASSERT_EQ(changes.size(), 1u);
+  EXPECT_EQ(changes[0].kind, Kind::kIntegration);
+  EXPECT_EQ(changes[0].id, "acme");
+  EXPECT_FALSE(changes[0].deleted);
+
+  AccessToken token;
+  token.access_token = SecretString(std::string("tok"));
+  token.issue_time = f.clock.Now();
+  token.expire_time = f.clock.Now() + absl::Hours(24);
+  ASSERT_TRUE(f.store->PutToken("acme", token).ok());
+  changes = log.Take();
+  ASSERT_EQ(changes.size(), 1u);
+  EXPECT_EQ(changes[0].kind, Kind::kToken);
+  EXPECT_EQ(changes[0].id, "acme");
+  EXPECT_EQ(changes[0].token_expire_time, token.expire_time);
+
+  absl::StatusOr<Integration> updated = f.store->Update(*created, created->etag);
+  ASSERT_TRUE(updated.ok());
+  changes = log.Take();
+  ASSERT_EQ(changes.size(), 1u);
+  EXPECT_EQ(changes[0].kind, Kind::kIntegration);
+  EXPECT_FALSE(changes[0].deleted);
+
+  ASSERT_TRUE(f.store->Delete("acme", updated->etag).ok());
+  changes = log.Take();
+  ASSERT_EQ(changes.size(), 1u);
+  EXPECT_EQ(changes[0].kind, Kind::kIntegration);
+  EXPECT_EQ(changes[0].id, "acme");
+  EXPECT_TRUE(changes[0].deleted);
+
+  // Nullptr stops the calls.
+  f.store->SetChangeListener(nullptr);
+  ASSERT_TRUE(f.store->Create(Sample("beta")).ok());
+  EXPECT_TRUE(log.Take().empty());
+}
+
+TEST_P(CredentialStoreConformanceTest, AFailedWriteEmitsNoChange) {
+  Fixture f(GetParam());
+  absl::StatusOr<Integration> created = f.store->Create(Sample("acme"));
+  ASSERT_TRUE(created.ok());
+  ASSERT_TRUE(f.store->Update(*created, created->etag).ok());
+  ChangeLog log;
+  f.store->SetChangeListener(log.Listener());
+  AccessToken token;
+  token.access_token = SecretString(std::string("tok"));
+  token.expire_time = f.clock.Now() + absl::Hours(1);
+
+  EXPECT_EQ(f.store->Create(Sample("acme")).status().code(), absl::StatusCode::kAlreadyExists);
+  EXPECT_EQ(f.store->Update(*created, created->etag).status().code(), absl::StatusCode::kAborted);
+  EXPECT_EQ(f.store->Update(Sample("ghost"), "").status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(f.store->Delete("acme", created->etag).code(), absl::StatusCode::kAborted);
+  EXPECT_EQ(f.store->Delete("ghost", "").code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(f.store->PutToken("ghost", token).code(), absl::StatusCode::kNotFound);
+  EXPECT_TRUE(log.Take().empty());
+  f.store->SetChangeListener(nullptr);
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/synchronization/mutex.h"
 #include "gmock/gmock.h"
 #include "server/crypto/envelope_cipher.h"
@@ -155,11 +156,29 @@ class Recorder {
     absl::MutexLock lock(&mu_);
     changes_.clear();
   }
+  std::vector<StoreChange> All() {
+    absl::MutexLock lock(&mu_);
+    return changes_;
+  }
 
  private:
   absl::Mutex mu_;
   std::vector<StoreChange> changes_ ABSL_GUARDED_BY(mu_);
 };
+
+// Writes tokens of `id` through `writer` until `recorder` hears one: a
+// change feed starts listening asynchronously.
+::testing::AssertionResult WriteUntilHeard(PostgresCredentialStore& writer, Recorder& recorder,
+                                           const std::string& id) {
+  for (int i = 0; i < 50; ++i) {
+    absl::Status put = writer.PutToken(id, Token("t"));
+    if (!put.ok()) return ::testing::AssertionFailure() << put;
+    if (recorder.WaitFor(StoreChange::Kind::kToken, id, absl::Milliseconds(200))) {
+      return ::testing::AssertionSuccess();
+    }
+  }
+  return ::testing::AssertionFailure() << "the change feed never heard of " << id;
+}
 
 class PostgresStoreTest : public ::testing::Test {
  protected:
@@ -180,10 +199,12 @@ TEST_F(PostgresStoreTest, OpenTwiceAppliesMigrationsOnce) {
   ASSERT_NE(OpenStore(dsn), nullptr);
   absl::StatusOr<std::string> versions =
       SharedServer()->Psql(DatabaseOf(dsn),
-                           "SELECT string_agg(version::text, ',') "
+                           "SELECT string_agg(version::text, ',' ORDER BY version) "
                            "FROM schema_migrations");
   ASSERT_TRUE(versions.ok()) << versions.status();
-  EXPECT_EQ(*versions, absl::StrCat(PostgresCredentialStore::LatestSchemaVersion()));
+  std::vector<int> want;
+  for (int v = 1; v <= PostgresCredentialStore::LatestSchemaVersion(); ++v) want.push_back(v);
+  EXPECT_EQ(*versions, absl::StrJoin(want, ","));
 }
 
 TEST_F(PostgresStoreTest, ConcurrentOpensOfAFreshDatabaseAllSucceed) {
@@ -303,12 +324,7 @@ TEST_F(PostgresStoreTest, ChangeFeedDeliversChangesFromAnotherReplica) {
   absl::StatusOr<Integration> created = writer->Create(Sample("acme"));
   ASSERT_TRUE(created.ok());
   // The feed starts listening asynchronously: write until it hears.
-  bool heard = false;
-  for (int i = 0; i < 50 && !heard; ++i) {
-    ASSERT_TRUE(writer->PutToken("acme", Token("t")).ok());
-    heard = recorder.WaitFor(StoreChange::Kind::kToken, "acme", absl::Milliseconds(200));
-  }
-  ASSERT_TRUE(heard);
+  ASSERT_TRUE(WriteUntilHeard(*writer, recorder, "acme"));
   ASSERT_TRUE(writer->Update(*created, "").ok());
   EXPECT_TRUE(recorder.WaitFor(StoreChange::Kind::kIntegration, "acme"));
   recorder.Clear();
@@ -323,6 +339,73 @@ TEST_F(PostgresStoreTest, ChangeFeedDeliversChangesFromAnotherReplica) {
   EXPECT_FALSE(recorder.WaitFor(StoreChange::Kind::kToken, "beta", absl::Milliseconds(500)));
 }
 
+TEST_F(PostgresStoreTest, OwnWritesAreDeliveredOnceAndOtherReplicasWritesWithTheirExpiry) {
+  std::string dsn = FreshDsn();
+  auto self = OpenStore(dsn);
+  auto other = OpenStore(dsn);
+  ASSERT_NE(self, nullptr);
+  ASSERT_NE(other, nullptr);
+  Recorder recorder;
+  self->SetChangeListener(recorder.Listener());
+  ASSERT_TRUE(other->Create(Sample("marker")).ok());
+  ASSERT_TRUE(WriteUntilHeard(*other, recorder, "marker"));
+  recorder.Clear();
+
+  ASSERT_TRUE(self->Create(Sample("acme")).ok());
+  ASSERT_TRUE(self->PutToken("acme", Token("mine")).ok());
+  ASSERT_TRUE(self->Delete("acme", "").ok());
+  // The feed delivers notifications in commit order: once the other
+  // replica's later write is heard, a notification of our own would have
+  // been delivered before it.
+  AccessToken later = Token("theirs");
+  later.expire_time = absl::FromUnixSeconds(1'900'000'000);
+  ASSERT_TRUE(other->PutToken("marker", later).ok());
+  ASSERT_TRUE(recorder.WaitFor(StoreChange::Kind::kToken, "marker"));
+
+  std::vector<StoreChange> changes = recorder.All();
+  ASSERT_EQ(changes.size(), 4u);
+  EXPECT_EQ(changes[0].kind, StoreChange::Kind::kIntegration);
+  EXPECT_EQ(changes[1].kind, StoreChange::Kind::kToken);
+  EXPECT_EQ(changes[1].token_expire_time, Token("mine").expire_time);
+  EXPECT_EQ(changes[2].kind, StoreChange::Kind::kIntegration);
+  EXPECT_TRUE(changes[2].deleted);
+  EXPECT_EQ(changes[3].id, "marker");
+  EXPECT_EQ(changes[3].token_expire_time, later.expire_time);
+  self->SetChangeListener(nullptr);
+}
+
+TEST_F(PostgresStoreTest, LeaseGrantCarriesTheTokenTheLastHolderStored) {
+  std::string dsn = FreshDsn();
+  auto a = OpenStore(dsn);
+  auto b = OpenStore(dsn);
+  ASSERT_NE(a, nullptr);
+  ASSERT_NE(b, nullptr);
+  ASSERT_TRUE(a->Create(Sample("acme")).ok());
+  absl::StatusOr<LeaseGrant> first = a->TryAcquireRefreshLease("acme", "a", absl::Minutes(1));
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_TRUE(first->held);
+  EXPECT_FALSE(first->stored_token.has_value());
+  absl::StatusOr<LeaseGrant> refused = b->TryAcquireRefreshLease("acme", "b", absl::Minutes(1));
+  ASSERT_TRUE(refused.ok()) << refused.status();
+  EXPECT_FALSE(refused->held);
+  EXPECT_FALSE(refused->stored_token.has_value());
+
+  ASSERT_TRUE(a->PutTokenAndReleaseLease("acme", Token("minted-by-a"), "a").ok());
+  absl::StatusOr<LeaseGrant> next = b->TryAcquireRefreshLease("acme", "b", absl::Minutes(1));
+  ASSERT_TRUE(next.ok()) << next.status();
+  EXPECT_TRUE(next->held);
+  ASSERT_TRUE(next->stored_token.has_value());
+  EXPECT_EQ(next->stored_token->access_token.value(), "minted-by-a");
+  EXPECT_EQ(next->stored_token->expire_time, Token("x").expire_time);
+  EXPECT_EQ(next->stored_token->debug_id, "dbg");
+
+  // Storing with a lease one does not hold stores, and releases nothing.
+  ASSERT_TRUE(a->PutTokenAndReleaseLease("acme", Token("late"), "a").ok());
+  EXPECT_FALSE(a->TryAcquireRefreshLease("acme", "a", absl::Minutes(1)).value().held);
+  EXPECT_EQ(a->PutTokenAndReleaseLease("ghost", Token("t"), "a").code(),
+            absl::StatusCode::kNotFound);
+}
+
 TEST_F(PostgresStoreTest, AFailedWriteNotifiesNothing) {
   std::string dsn = FreshDsn();
   auto store = OpenStore(dsn);
@@ -330,12 +413,7 @@ TEST_F(PostgresStoreTest, AFailedWriteNotifiesNothing) {
   Recorder recorder;
   store->SetChangeListener(recorder.Listener());
   ASSERT_TRUE(store->Create(Sample("acme")).ok());
-  bool heard = false;
-  for (int i = 0; i < 50 && !heard; ++i) {
-    ASSERT_TRUE(store->PutToken("acme", Token("t")).ok());
-    heard = recorder.WaitFor(StoreChange::Kind::kToken, "acme", absl::Milliseconds(200));
-  }
-  ASSERT_TRUE(heard);
+  ASSERT_TRUE(WriteUntilHeard(*store, recorder, "acme"));
   recorder.Clear();
   EXPECT_EQ(store->Update(Sample("acme"), "stale-etag").status().code(),
             absl::StatusCode::kAborted);
@@ -359,12 +437,7 @@ TEST(PostgresStoreRestartTest, ChangeFeedResyncsAndStoreRecoversAfterServerResta
   ASSERT_TRUE((*writer)->Create(Sample("acme")).ok());
   Recorder recorder;
   (*listener)->SetChangeListener(recorder.Listener());
-  bool heard = false;
-  for (int i = 0; i < 50 && !heard; ++i) {
-    ASSERT_TRUE((*writer)->PutToken("acme", Token("t")).ok());
-    heard = recorder.WaitFor(StoreChange::Kind::kToken, "acme", absl::Milliseconds(200));
-  }
-  ASSERT_TRUE(heard);
+  ASSERT_TRUE(WriteUntilHeard(**writer, recorder, "acme"));
   ASSERT_TRUE((*writer)->Get("acme").ok());  // a pooled connection now idles
 
   ASSERT_TRUE((*server)->Restart().ok()) << (*server)->log();
@@ -661,9 +734,9 @@ TEST_F(PostgresOpenStorageTest, OpensFromUriAndDsnFileAndRefusesAnotherKeyring) 
   {
     absl::StatusOr<Storage> storage = OpenStorage(options);
     ASSERT_TRUE(storage.ok()) << storage.status();
-    ASSERT_NE(storage->postgres, nullptr);
-    EXPECT_EQ(storage->coordination, storage->postgres);
-    EXPECT_EQ(storage->sqlite, nullptr);
+    EXPECT_EQ(storage->spec.kind, StoreSpec::Kind::kPostgres);
+    ASSERT_NE(storage->maintenance, nullptr);
+    ASSERT_NE(storage->coordination, nullptr);
     ASSERT_TRUE(storage->store->Create(Sample("acme")).ok());
   }
   // The DSN from a file (surrounding whitespace trimmed), --store unset.
@@ -676,8 +749,9 @@ TEST_F(PostgresOpenStorageTest, OpensFromUriAndDsnFileAndRefusesAnotherKeyring) 
     ASSERT_TRUE(storage.ok()) << storage.status();
     EXPECT_TRUE(storage->store->Get("acme").ok());
   }
-  EXPECT_THAT(DescribeStore(options), Not(HasSubstr(SharedServer()->password())));
-  EXPECT_THAT(DescribeStore(options), HasSubstr("127.0.0.1"));
+  const std::string described = StoreSpec::Parse(options.store, "").value().Describe();
+  EXPECT_THAT(described, Not(HasSubstr(SharedServer()->password())));
+  EXPECT_THAT(described, HasSubstr("127.0.0.1"));
 
   // Another keyring: its key ids do not include the one in use.
   from_file.kek_file = dir_.File("b.json");
@@ -728,6 +802,45 @@ TEST_F(PostgresOpenStorageTest, MigrateAndCheckCommandsWork) {
       RunCommand({bin, "rekey", "--store=" + dsn, "--kek-file=" + dir_.File("a.json")});
   EXPECT_EQ(rekey.exit_code, 0) << rekey.err;
   EXPECT_THAT(rekey.out, HasSubstr("already current"));
+}
+
+// `tokenbroker check` opens every sealed record, cached tokens included.
+TEST_F(PostgresOpenStorageTest, AFlippedTagByteInACachedTokenFailsCheckNamingTheRecord) {
+  const std::string dsn = FreshDsn();
+  ServerOptions options;
+  options.store = dsn;
+  options.kek_file = dir_.File("a.json");
+  {
+    absl::StatusOr<Storage> storage = OpenStorage(options);
+    ASSERT_TRUE(storage.ok()) << storage.status();
+    for (const char* id : {"acme", "beta"}) {
+      ASSERT_TRUE(storage->store->Create(Sample(id)).ok());
+      ASSERT_TRUE(storage->store->PutToken(id, Token(kTokenMarker)).ok());
+    }
+  }
+  const std::vector<std::string> check = {BinDir() + "/tokenbroker", "check", "--store=" + dsn,
+                                          "--kek-file=" + dir_.File("a.json")};
+  CommandResult clean = RunCommand(check);
+  EXPECT_EQ(clean.exit_code, 0) << clean.out << clean.err;
+  EXPECT_THAT(clean.out, HasSubstr("2 integrations readable, 0 failed; "
+                                   "2 cached tokens readable, 0 failed"));
+  // The payload's GCM tag ends the envelope (crypto/FORMATS.md): flip its
+  // last byte.
+  ASSERT_TRUE(SharedServer()
+                  ->Psql(DatabaseOf(dsn),
+                         "UPDATE tokens SET token = set_byte(token, length(token) - 1, "
+                         "get_byte(token, length(token) - 1) # 1) WHERE integration_id = 'beta'")
+                  .ok());
+  CommandResult tampered = RunCommand(check);
+  EXPECT_EQ(tampered.exit_code, 1) << tampered.out << tampered.err;
+  EXPECT_THAT(tampered.out,
+              HasSubstr("beta: cached token: integration 'beta': stored token failed its "
+                        "integrity check"));
+  EXPECT_THAT(tampered.out, HasSubstr("2 integrations readable, 0 failed; "
+                                      "1 cached tokens readable, 1 failed"));
+  EXPECT_THAT(tampered.err, HasSubstr("DATA_LOSS"));
+  EXPECT_THAT(tampered.out + tampered.err, Not(HasSubstr(kTokenMarker)));
+  EXPECT_THAT(tampered.out + tampered.err, Not(HasSubstr(SharedServer()->password())));
 }
 
 }  // namespace

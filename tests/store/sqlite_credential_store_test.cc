@@ -9,6 +9,8 @@
 #include <thread>
 
 #include "gmock/gmock.h"
+#include "server/crypto/keyring.h"
+#include "server/server.h"
 #include "server/store/sqlite_db.h"
 #include "tests/store/credential_store_conformance.h"
 #include "tests/store/sqlite_test_cipher.h"
@@ -342,7 +344,8 @@ TEST_F(SqliteCredentialStoreTest, UnknownKekIsFailedPreconditionNamingTheKey) {
   ASSERT_TRUE(page.ok());
   EXPECT_EQ(page->integrations.size(), 1u);
 
-  absl::StatusOr<SqliteCredentialStore::RekeyProgress> rekey = store->Rekey(nullptr);
+  absl::StatusOr<SqliteCredentialStore::RekeyProgress> rekey =
+      store->Rekey(nullptr, StoreMaintenance::kDefaultRekeyBatchSize);
   EXPECT_EQ(rekey.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_THAT(std::string(rekey.status().message()), HasSubstr("retired-key"));
   EXPECT_THAT(std::string(rekey.status().message()), HasSubstr("'acme'"));
@@ -456,6 +459,21 @@ TEST_F(SqliteCredentialStoreTest, RekeyRewrapsEverythingToTheNewPrimaryInBatches
   EXPECT_THAT(seen, IsEmpty());
 }
 
+TEST_F(SqliteCredentialStoreTest, GetWithTokenReadsATamperedTokenAsAbsentAndGetTokenFails) {
+  auto store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  CreateSamples(store.get(), {"acme"}, /*with_tokens=*/true);
+  RawDb raw(path_);
+  std::string blob = raw.Text("SELECT token FROM tokens WHERE integration_id = ?", "acme");
+  blob.back() ^= 0x01;
+  raw.SetBlob("UPDATE tokens SET token = ? WHERE integration_id = ?", blob, "acme");
+  absl::StatusOr<IntegrationWithToken> both = store->GetWithToken("acme");
+  ASSERT_TRUE(both.ok()) << both.status();
+  EXPECT_EQ(both->integration.id, "acme");
+  EXPECT_FALSE(both->token.has_value());  // a cache: the broker mints a new one
+  EXPECT_EQ(store->GetToken("acme").status().code(), absl::StatusCode::kDataLoss);
+}
+
 TEST_F(SqliteCredentialStoreTest, RekeyDropsCachedTokensThatCannotBeOpened) {
   auto store = OpenStore();
   ASSERT_NE(store, nullptr);
@@ -465,7 +483,8 @@ TEST_F(SqliteCredentialStoreTest, RekeyDropsCachedTokensThatCannotBeOpened) {
   blob.back() ^= 0x01;
   raw.SetBlob("UPDATE tokens SET token = ? WHERE integration_id = ?", blob, "acme");
   cipher_.SetPrimary("k2");
-  absl::StatusOr<SqliteCredentialStore::RekeyProgress> done = store->Rekey(nullptr);
+  absl::StatusOr<SqliteCredentialStore::RekeyProgress> done =
+      store->Rekey(nullptr, StoreMaintenance::kDefaultRekeyBatchSize);
   ASSERT_TRUE(done.ok()) << done.status();
   EXPECT_EQ(done->rewrapped, 3);
   EXPECT_EQ(done->dropped_tokens, 1);
@@ -518,6 +537,49 @@ TEST_F(SqliteCredentialStoreTest, RekeyRejectsANonPositiveBatch) {
   auto store = OpenStore();
   ASSERT_NE(store, nullptr);
   EXPECT_EQ(store->Rekey(nullptr, 0).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+// `tokenbroker check` opens every sealed record, cached tokens included.
+TEST(SqliteCheckCommandTest, AFlippedTagByteInACachedTokenFailsCheckNamingTheRecord) {
+  TempDir dir;
+  const std::string kek = dir.File("keyring.json");
+  ASSERT_TRUE(WriteKeyringFile(kek, *Keyring::Generate(), false).ok());
+  const std::string db = dir.File("tb.db");
+  ServerOptions options;
+  options.store = "sqlite:" + db;
+  options.kek_file = kek;
+  {
+    absl::StatusOr<Storage> storage = OpenStorage(options);
+    ASSERT_TRUE(storage.ok()) << storage.status();
+    for (const char* id : {"acme", "beta"}) {
+      ASSERT_TRUE(storage->store->Create(Sample(id)).ok());
+      ASSERT_TRUE(storage->store->PutToken(id, SampleToken(id, absl::Now())).ok());
+    }
+  }
+  const std::vector<std::string> check = {BinDir() + "/tokenbroker", "check",
+                                          "--store=sqlite:" + db, "--kek-file=" + kek};
+  CommandResult clean = RunCommand(check);
+  EXPECT_EQ(clean.exit_code, 0) << clean.out << clean.err;
+  EXPECT_THAT(clean.out, HasSubstr("PRAGMA integrity_check: ok"));
+  EXPECT_THAT(clean.out, HasSubstr("2 integrations, 2 cached tokens"));
+  EXPECT_THAT(clean.out, HasSubstr("2 integrations readable, 0 failed; "
+                                   "2 cached tokens readable, 0 failed"));
+  {
+    RawDb raw(db);
+    std::string blob = raw.Text("SELECT token FROM tokens WHERE integration_id = ?", "beta");
+    ASSERT_FALSE(blob.empty());
+    blob.back() ^= 0x01;  // the payload's GCM tag ends the envelope (crypto/FORMATS.md)
+    raw.SetBlob("UPDATE tokens SET token = ? WHERE integration_id = ?", blob, "beta");
+  }
+  CommandResult tampered = RunCommand(check);
+  EXPECT_EQ(tampered.exit_code, 1) << tampered.out << tampered.err;
+  EXPECT_THAT(tampered.out,
+              HasSubstr("beta: cached token: integration 'beta': stored token failed its "
+                        "integrity check"));
+  EXPECT_THAT(tampered.out, HasSubstr("2 integrations readable, 0 failed; "
+                                      "1 cached tokens readable, 1 failed"));
+  EXPECT_THAT(tampered.err, HasSubstr("DATA_LOSS"));
+  EXPECT_THAT(tampered.out + tampered.err, Not(HasSubstr(kTokenMarker)));
 }
 
 }  // namespace
