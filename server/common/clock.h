@@ -25,23 +25,6 @@ class SystemClock final : public Clock {
   }
 };
 
-// Blocks the calling thread: the seam that keeps retry backoff out of unit
-// tests' wall time. Thread-safe.
-class Sleeper {
- public:
-  virtual ~Sleeper() = default;
-  virtual void SleepFor(absl::Duration d) = 0;
-};
-
-class RealSleeper final : public Sleeper {
- public:
-  void SleepFor(absl::Duration d) override { absl::SleepFor(d); }
-  static Sleeper* Get() {
-    static RealSleeper* sleeper = new RealSleeper();
-    return sleeper;
-  }
-};
-
 }  // namespace tokenbroker
 
 #endif  // TOKENBROKER_SERVER_COMMON_CLOCK_H_

@@ -30,27 +30,6 @@ class FakeClock final : public Clock {
   absl::Time now_ ABSL_GUARDED_BY(mu_);
 };
 
-// A sleeper that records the requested sleeps and advances `clock` (if any)
-// instead of blocking.
-class FakeSleeper final : public Sleeper {
- public:
-  explicit FakeSleeper(FakeClock* clock = nullptr) : clock_(clock) {}
-  void SleepFor(absl::Duration d) override {
-    absl::MutexLock lock(&mu_);
-    sleeps_.push_back(d);
-    if (clock_ != nullptr) clock_->Advance(d);
-  }
-  std::vector<absl::Duration> sleeps() const {
-    absl::MutexLock lock(&mu_);
-    return sleeps_;
-  }
-
- private:
-  FakeClock* clock_;
-  mutable absl::Mutex mu_;
-  std::vector<absl::Duration> sleeps_ ABSL_GUARDED_BY(mu_);
-};
-
 }  // namespace tokenbroker::testing
 
 #endif  // TOKENBROKER_TESTS_TESTING_FAKE_CLOCK_H_
