@@ -214,6 +214,7 @@ TEST(ReplicasTest, ThreeReplicasShareOneRefreshAndSurviveKills) {
                                           status.error_code(), " ",
                                           status.error_message().substr(0, 80))];
             }
+            // A client's back-off once every replica failed (as an SDK would).
             if (attempt + 1 == kReplicas) absl::SleepFor(absl::Milliseconds(200));
             continue;
           }
@@ -233,6 +234,7 @@ TEST(ReplicasTest, ThreeReplicasShareOneRefreshAndSurviveKills) {
 
   // Kill one replica every 15 s (round robin) and start it again.
   int kills = 0;
+  // The kill schedule and the run's length are the scenario, not synchronization.
   for (absl::Time next = started + kKillEvery; next < started + kRun; next += kKillEvery) {
     absl::SleepFor(next - absl::Now());
     int victim = kills % kReplicas;

@@ -118,6 +118,7 @@ TEST(CrashTest, KillNineDuringWritesLosesNoAcknowledgedWrite) {
         ++acknowledged;
       }
     });
+    // A random kill point is the scenario under test, not synchronization.
     absl::SleepFor(absl::Milliseconds(std::uniform_int_distribution<int>(50, 400)(rng)));
     broker->process()->Stop(SIGKILL);
     killed = true;

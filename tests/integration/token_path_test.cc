@@ -203,7 +203,7 @@ TEST_F(TokenPathTest, RotationUnderContinuousLoadNeverReturnsAnExpiredToken) {
         tokens.emplace(
             response.token().access_token(),
             Seen{response.token().access_token(), ToTime(response.token().issue_time()), expire});
-        absl::SleepFor(absl::Milliseconds(5));
+        absl::SleepFor(absl::Milliseconds(5));  // paces the load; nothing waits on it
       }
     });
   }
@@ -275,6 +275,8 @@ TEST_F(TokenPathTest, ImsDownServesCachedTokenUntilItExpiresThenUnavailable) {
   ASSERT_TRUE(GetToken("flaky", &cached).ok());
   EXPECT_EQ(cached.token().access_token(), first.token().access_token());
 
+  // The token must really expire (real IMS lifetimes, real clock): this wait
+  // is the scenario under test, not synchronization.
   absl::SleepFor(ToTime(first.token().expire_time()) + absl::Milliseconds(100) - absl::Now());
   v1::GetAccessTokenResponse after;
   grpc::Status status = GetToken("flaky", &after);
