@@ -27,10 +27,12 @@ absl::Time NextRetryTime(absl::Time now, absl::Time expire, int failures,
       std::min(policy.failure_backoff_initial * factor, policy.failure_backoff_max);
   backoff = backoff * (0.5 + 0.5 * u);
   if (expire > now) {
-    // Keep several attempts inside the remaining validity.
+    // Keep several attempts inside the remaining validity...
     backoff = std::min(backoff, (expire - now) / 4);
   }
-  return now + std::max(backoff, absl::Milliseconds(10));
+  // ...but never closer together than the first backoff allows: a token
+  // about to expire is no reason to flood IMS.
+  return now + std::max(backoff, policy.failure_backoff_initial / 2);
 }
 
 }  // namespace tokenbroker

@@ -38,8 +38,11 @@ inline bool Satisfies(absl::Time expire, absl::Time now, absl::Duration min_vali
   return expire > now && expire - now >= min_validity;
 }
 
-// When to retry the `failures`-th consecutive failed background refresh of a
-// token expiring at `expire` (InfinitePast if none is valid). `u` in [0, 1).
+// When to retry after the `failures`-th consecutive failed exchange of an
+// integration whose token expires at `expire` (InfinitePast if none is
+// valid): initial * 2^(failures-1), capped at max, times (0.5 + 0.5u); while
+// a token is valid, no later than a quarter of its time left; never sooner
+// than initial / 2. `u` in [0, 1).
 absl::Time NextRetryTime(absl::Time now, absl::Time expire, int failures,
                          const RefreshPolicy& policy, double u);
 

@@ -142,7 +142,11 @@ void TokenBroker::Join(const std::string& id, Waiter waiter) {
   // than the caller would wait in all.
   if (flight->phase == Phase::kBackingOff && flight->backoff.BackingOff(now) &&
       flight->backoff.retry_at() > now + options_.max_wait) {
-    deferred.Add(std::move(waiter.done), flight->last_error);
+    absl::Status error = flight->last_error;
+    if (!GetRetryDelay(error).has_value()) {
+      error = WithRetryDelay(std::move(error), flight->backoff.retry_at() - now);
+    }
+    deferred.Add(std::move(waiter.done), std::move(error));
     return;
   }
   if (waiter.force) flight->force_pending = true;
@@ -213,7 +217,10 @@ MintRequest TokenBroker::RequestLocked(const Flight& flight) const {
   const bool has_token = flight.held != nullptr && !flight.changed;
   if (flight.force_pending || flight.need_new) {
     request.mode = MintRequest::Mode::kForce;
-  } else if (flight.adopt_pending && flight.waiters.empty() && !flight.refresh_due) {
+  } else if (flight.adopt_pending && ((flight.waiters.empty() && !flight.refresh_due) ||
+                                      flight.backoff.BackingOff(clock_->Now()))) {
+    // The feed announced a token: read it, but never exchange early (a
+    // backoff still holds for IMS).
     request.mode = MintRequest::Mode::kAdoptOnly;
   } else if (flight.refresh_due && has_token) {
     request.mode = MintRequest::Mode::kRefresh;
@@ -272,6 +279,11 @@ void TokenBroker::Complete(const FlightPtr& flight, uint64_t generation, MintOut
     case MintOutcome::Kind::kNothing:
       flight->integration = std::move(outcome.integration);
       flight->adopt_pending = false;
+      if (flight->backoff.BackingOff(clock_->Now())) {
+        flight->phase = Phase::kBackingOff;  // the scheduled retry serves the waiters
+        if (!flight->waiters.empty()) WakeLocked(*flight, flight->backoff.retry_at());
+        return;
+      }
       flight->phase = Phase::kIdle;
       if (!flight->waiters.empty() || flight->force_pending) StartRunLocked(flight);
       return;
@@ -490,7 +502,7 @@ void TokenBroker::Shutdown() {
 
 void TokenBroker::OnStoreChange(const StoreChange& change) {
   if (change.kind == StoreChange::Kind::kResync) {
-    for (const FlightPtr& flight : AllFlights()) OnIntegrationChanged(flight, false);
+    for (const FlightPtr& flight : AllFlights()) OnResync(flight);
     return;
   }
   FlightPtr flight = FindFlight(change.id);
@@ -523,6 +535,20 @@ void TokenBroker::OnIntegrationChanged(const FlightPtr& flight, bool deleted) {
   if (!f.waiters.empty() || f.force_pending || watches_.Watched(f.id)) StartRunLocked(flight);
 }
 
+void TokenBroker::OnResync(const FlightPtr& flight) {
+  absl::MutexLock lock(&flight->mu);
+  Flight& f = *flight;
+  // Changes may have been missed: look again, but keep serving the cached
+  // token meanwhile (a reconnect is no reason to make every caller wait).
+  ++f.generation;
+  f.integration.reset();
+  if (f.held == nullptr) return;  // nothing cached: the next caller loads anyway
+  f.changed = true;
+  // A run in flight is run again by Complete; a backoff or a lease wait
+  // ends in a run that looks again anyway.
+  if (f.phase == Phase::kIdle) StartRunLocked(flight);
+}
+
 void TokenBroker::OnTokenStored(const FlightPtr& flight, absl::Time expire) {
   absl::MutexLock lock(&flight->mu);
   Flight& f = *flight;
@@ -534,7 +560,6 @@ void TokenBroker::OnTokenStored(const FlightPtr& flight, absl::Time expire) {
   }
   if (f.held == nullptr && f.waiters.empty()) return;  // the next caller loads it
   f.adopt_pending = true;
-  f.wake_at = absl::InfiniteFuture();
   StartRunLocked(flight);
 }
 

@@ -210,6 +210,9 @@ class TokenBroker {
   void OnDue(const std::string& id, absl::Time now);
   void OnIntegrationChanged(const FlightPtr& flight, bool deleted);
   void OnTokenStored(const FlightPtr& flight, absl::Time expire);
+  // The feed may have missed changes: revalidate what is cached, serving it
+  // meanwhile.
+  void OnResync(const FlightPtr& flight);
   // The integration is gone: callers and watchers get NOT_FOUND.
   void ForgetLocked(const FlightPtr& flight, const absl::Status& status, Deferred& deferred)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(flight->mu);

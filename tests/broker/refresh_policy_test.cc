@@ -59,6 +59,9 @@ TEST(NextRetryTimeTest, BacksOffExponentiallyWithinRemainingValidity) {
   EXPECT_EQ(capped, absl::Seconds(30));
   // With 8 s of validity left, retries come within a quarter of it.
   EXPECT_LE(NextRetryTime(now, now + absl::Seconds(8), 20, policy, 0.99) - now, absl::Seconds(2));
+  // Close to expiry, never closer together than half the first backoff.
+  EXPECT_EQ(NextRetryTime(now, now + absl::Milliseconds(100), 20, policy, 0.99) - now,
+            absl::Milliseconds(500));
 }
 
 }  // namespace

@@ -297,6 +297,26 @@ TEST_F(TokenBrokerTest, JitterSpreadsRefreshesOfIntegrationsMintedTogether) {
   EXPECT_GE(distinct_steps, 5);
 }
 
+TEST_F(TokenBrokerTest, ResyncKeepsServingTheCachedTokenWhileItLooksAgain) {
+  ASSERT_EQ(Get("acme").token(), "token-1");
+  broker_->OnStoreChange({StoreChange::Kind::kResync, ""});
+  Result during;
+  broker_->GetToken("acme", std::nullopt, during.Callback());
+  ASSERT_TRUE(during.value.has_value()) << "served inline from the cache";
+  EXPECT_EQ(during.token(), "token-1");
+  executor_.RunAll();  // the look again: same settings, token kept
+  EXPECT_EQ(Get("acme").token(), "token-1");
+  EXPECT_EQ(exchanger_.calls(), 1);
+}
+
+TEST_F(TokenBrokerTest, OwnTokenAnnouncedByTheFeedCostsNoStoreRead) {
+  ASSERT_EQ(Get("acme").token(), "token-1");
+  StoreChange change{StoreChange::Kind::kToken, "acme"};
+  change.token_expire_time = store_.GetToken("acme").value()->expire_time;
+  broker_->OnStoreChange(change);
+  EXPECT_EQ(executor_.pending(), 0u) << "already held: nothing to read";
+}
+
 // ---- Backoff: kept per integration, owned by the scheduler ----------------
 
 TEST_F(TokenBrokerTest, CallersArrivingDuringABackoffWaitForTheRetryAndStartNoExchange) {

@@ -286,7 +286,8 @@ TEST_F(TokenPathTest, ImsDownServesCachedTokenUntilItExpiresThenUnavailable) {
   // IMS back: the next call mints again.
   ims_->SetFaults({{"down", false}});
   v1::GetAccessTokenResponse recovered;
-  ASSERT_TRUE(GetToken("flaky", &recovered).ok());
+  grpc::Status recovered_status = GetToken("flaky", &recovered);
+  ASSERT_TRUE(recovered_status.ok()) << recovered_status.error_message();
   EXPECT_NE(recovered.token().access_token(), first.token().access_token());
 }
 
