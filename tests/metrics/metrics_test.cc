@@ -25,9 +25,9 @@ TEST(MetricsTest, RecordRpcCountsByMethodAndCodeAndUnknownMethodsAsOther) {
   metrics.RecordRpc(kGet, absl::StatusCode::kNotFound);
   metrics.RecordRpc("/not.a.Service/Method", absl::StatusCode::kOk);
   std::string text = metrics.Render();
-  EXPECT_THAT(text, HasSubstr("tokenbroker_grpc_requests_total{code=\"OK\",method=\"" +
+  EXPECT_THAT(text, HasSubstr("tokenbroker_grpc_requests_total{code=\"ok\",method=\"" +
                               std::string(kGet) + "\"} 2"));
-  EXPECT_THAT(text, HasSubstr("code=\"NOT_FOUND\",method=\"" + std::string(kGet) + "\"} 1"));
+  EXPECT_THAT(text, HasSubstr("code=\"not_found\",method=\"" + std::string(kGet) + "\"} 1"));
   EXPECT_THAT(text, HasSubstr("method=\"other\"} 1"));
   EXPECT_THAT(text, Not(HasSubstr("not.a.Service")));
 }
@@ -110,10 +110,10 @@ TEST(InstrumentedStoreTest, CountsBackendFailuresByOperationAndCode) {
   InstrumentedCredentialStore store(&down, &metrics);
   EXPECT_TRUE(absl::IsUnavailable(store.Get("acme").status()));
   EXPECT_TRUE(absl::IsUnavailable(store.GetWithToken("acme").status()));
-  EXPECT_TRUE(absl::IsUnavailable(store.PutToken("acme", AccessToken()))));
+  EXPECT_TRUE(absl::IsUnavailable(store.PutToken("acme", AccessToken())));
   std::string text = metrics.Render();
   EXPECT_THAT(
-      text, HasSubstr("tokenbroker_store_errors_total{code=\"UNAVAILABLE\",operation=\"get\"} 1"));
+      text, HasSubstr("tokenbroker_store_errors_total{code=\"unavailable\",operation=\"get\"} 1"));
   EXPECT_THAT(text, HasSubstr("operation=\"get_with_token\"} 1"));
   EXPECT_THAT(text, HasSubstr("operation=\"put_token\"} 1"));
 }
