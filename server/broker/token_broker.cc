@@ -116,7 +116,8 @@ void TokenBroker::GetToken(const std::string& id, std::optional<absl::Duration> 
   }
   if (hit != nullptr) {
     hits_.fetch_add(1, std::memory_order_relaxed);
-    done(std::move(hit));
+    // `done` was moved into a waiter only when there was no hit.
+    done(std::move(hit));  // NOLINT(bugprone-use-after-move)
   } else {
     misses_.fetch_add(1, std::memory_order_relaxed);
   }

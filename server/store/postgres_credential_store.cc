@@ -24,15 +24,12 @@ namespace {
 using internal::ColumnValues;
 using internal::DecodeRow;
 using internal::EtagMismatch;
-using internal::ListFromJson;
-using internal::ListToJson;
 using internal::PrepareColumns;
 using internal::Sealed;
 using internal::SealWith;
 using internal::StoredRow;
 using internal::TimeFromColumn;
 using internal::TimeToColumn;
-using internal::WithPrefix;
 
 absl::Status NotFound(absl::string_view id) { return internal::IntegrationNotFound(id); }
 

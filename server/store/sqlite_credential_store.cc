@@ -26,8 +26,6 @@ namespace {
 using internal::ColumnValues;
 using internal::DecodeRow;
 using internal::EtagMismatch;
-using internal::ListFromJson;
-using internal::ListToJson;
 using internal::PrepareColumns;
 using internal::Sealed;
 using internal::SealWith;
