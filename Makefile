@@ -132,7 +132,8 @@ lint-cpp: deps $(BUILD_DIR)/build.ninja
 	@echo "clang-tidy: $(TIDY_DIRS) ($(JOBS) jobs)"
 	@start=$$(date +%s); \
 	run-clang-tidy -p $(BUILD_DIR) -j $(JOBS) -quiet \
-	  '^$(CURDIR)/($(subst $(space),|,$(TIDY_DIRS)))/' > $(BUILD_DIR)/clang-tidy.log 2>&1; rc=$$?; \
+	  '^$(CURDIR)/($(subst $(space),|,$(TIDY_DIRS)))/' 2>&1 | sed 's/\x1b\[[0-9;]*m//g' \
+	  > $(BUILD_DIR)/clang-tidy.log; rc=$${PIPESTATUS[0]}; \
 	grep -E '^/.*(warning|error):' $(BUILD_DIR)/clang-tidy.log | sort -u; \
 	echo "clang-tidy: $$(( $$(date +%s) - start )) s, full log in $(BUILD_DIR)/clang-tidy.log"; \
 	[ $$rc = 0 ] || echo "clang-tidy failed: the findings above, or see the log"; \
