@@ -28,7 +28,7 @@ stamp="$(cat "$here/pyproject.toml" | sha256sum | cut -d' ' -f1)"
 if [ ! -x "$venv/bin/python" ] || [ "$(cat "$venv/.deps" 2>/dev/null)" != "$stamp" ]; then
   echo "test.sh: creating $venv" >&2
   make_venv "$venv"
-  "$venv/bin/pip" install "${pip[@]}" "setuptools>=69" wheel
+  "$venv/bin/pip" install "${pip[@]}" "setuptools>=77" wheel
   # The package with its test extra pulls every runtime and test dependency.
   "$venv/bin/pip" install "${pip[@]}" "$here[test]"
   echo "$stamp" > "$venv/.deps"

@@ -20,7 +20,7 @@ constexpr int kMaxPageSize = 1000;
 template <typename Fn>
 grpc::ServerUnaryReactor* RunAsync(grpc::CallbackServerContext* context, Executor* executor,
                                    const ApiContext& api, const char* method, Permission permission,
-                                   std::string integration, Fn fn) {
+                                   const std::string& integration, Fn fn) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   auto scope = std::make_shared<RpcScope>(api, context, method);
   scope->set_integration(integration);

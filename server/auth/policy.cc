@@ -50,8 +50,8 @@ std::string Policy::HashToken(absl::string_view token) {
                       absl::BytesToHexString(Hmac(salt_bytes, token)));
 }
 
-absl::StatusOr<Policy> Policy::Parse(absl::string_view text) {
-  nlohmann::json doc = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+absl::StatusOr<Policy> Policy::Parse(absl::string_view json) {
+  nlohmann::json doc = nlohmann::json::parse(json, nullptr, /*allow_exceptions=*/false);
   if (doc.is_discarded() || !doc.is_object()) return Bad("file", "not a JSON object");
   // Types are checked before values are read: nlohmann's value()/get() throw
   // on a type mismatch, and an exception must not escape Parse (it would end

@@ -18,7 +18,7 @@ class SecretString {
   SecretString() = default;
   explicit SecretString(std::string value) : value_(std::move(value)) {}
   explicit SecretString(absl::string_view value) : value_(value) {}
-  SecretString(const SecretString& other) : value_(other.value_) {}
+  SecretString(const SecretString& other) = default;
   SecretString(SecretString&& other) noexcept : value_(std::move(other.value_)) { other.Wipe(); }
   SecretString& operator=(const SecretString& other) {
     if (this != &other) {

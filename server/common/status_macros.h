@@ -19,9 +19,13 @@
 // value of an absl::StatusOr, or returns its status.
 #define TB_ASSIGN_OR_RETURN(lhs, expr) \
   TB_ASSIGN_OR_RETURN_IMPL_(TB_STATUS_CONCAT_(tb_statusor_, __LINE__), lhs, expr)
+// `statusor` names a variable and `lhs` may be a declaration (`auto x`): neither can be
+// parenthesized.
+// NOLINTBEGIN(bugprone-macro-parentheses)
 #define TB_ASSIGN_OR_RETURN_IMPL_(statusor, lhs, expr)     \
   auto statusor = (expr);                                  \
   if (!statusor.ok()) return std::move(statusor).status(); \
   lhs = std::move(statusor).value()
+// NOLINTEND(bugprone-macro-parentheses)
 
 #endif  // TOKENBROKER_SERVER_COMMON_STATUS_MACROS_H_

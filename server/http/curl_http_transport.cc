@@ -161,9 +161,9 @@ size_t WriteHeader(char* ptr, size_t size, size_t nmemb, void* userdata) {
   return n;
 }
 
-long ToMillis(absl::Duration d) {  // NOLINT(runtime/int): libcurl's type
+long ToMillis(absl::Duration d) {  // NOLINT(google-runtime-int): libcurl's type
   int64_t ms = absl::ToInt64Milliseconds(d);
-  return ms < 1 ? 1 : static_cast<long>(ms);  // NOLINT(runtime/int)
+  return ms < 1 ? 1 : static_cast<long>(ms);  // NOLINT(google-runtime-int)
 }
 
 }  // namespace
@@ -259,7 +259,8 @@ absl::StatusOr<HttpResponse> CurlHttpTransport::Send(const HttpRequest& request)
   auto append_header = [&headers](const std::string& line) {
     curl_slist* next = curl_slist_append(headers.get(), line.c_str());
     if (next == nullptr) return false;
-    headers.release();
+    // `next` is the head of the same list, grown: release first so that reset frees nothing.
+    static_cast<void>(headers.release());
     headers.reset(next);
     return true;
   };
@@ -323,7 +324,7 @@ absl::StatusOr<HttpResponse> CurlHttpTransport::Send(const HttpRequest& request)
   if (code != CURLE_OK) {
     return CurlError(code, errbuf, method, parsed->host);
   }
-  long status = 0;  // NOLINT(runtime/int): libcurl's type
+  long status = 0;  // NOLINT(google-runtime-int): libcurl's type
   curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
   response.status_code = static_cast<int>(status);
   response.body = SecretString(std::move(body.data));

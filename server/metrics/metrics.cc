@@ -126,7 +126,7 @@ Metrics::Metrics(const std::vector<std::string>& rpc_methods) : impl_(std::make_
                 .Help("Finished gRPC requests by method and status code.")
                 .Register(r);
   m.methods = rpc_methods;
-  m.methods.push_back("other");
+  m.methods.emplace_back("other");
   for (const std::string& method : m.methods) {
     std::array<prometheus::Counter*, kCodes> row{};
     for (int code = 0; code < kCodes; ++code) {

@@ -7,6 +7,8 @@
 //   token_source.Headers()  cached token + Adobe headers
 //   CurlHeaders(source)     the same as a curl_slist
 //   client.GetAccessToken   one unary RPC per call (the server's cache)
+#include <cinttypes>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <functional>
@@ -35,7 +37,7 @@ double Measure(const char* label, double seconds, const std::function<bool()>& c
   }
   const absl::Time start = absl::Now();
   const absl::Time end = start + absl::Seconds(seconds);
-  long calls = 0;
+  int64_t calls = 0;
   absl::Time now = start;
   while (now < end) {
     // Check the clock every 256 calls so that it does not dominate.
@@ -50,7 +52,7 @@ double Measure(const char* label, double seconds, const std::function<bool()>& c
   }
   double elapsed = absl::ToDoubleSeconds(now - start);
   double rate = calls / elapsed;
-  std::printf("%-26s %12.0f calls/s  (%.3f us/call, %ld calls in %.2f s)\n", label, rate,
+  std::printf("%-26s %12.0f calls/s  (%.3f us/call, %" PRId64 " calls in %.2f s)\n", label, rate,
               1e6 / rate, calls, elapsed);
   return rate;
 }

@@ -296,7 +296,7 @@ TokenSource::TokenSource(std::unique_ptr<State> state) : state_(std::move(state)
 TokenSource::~TokenSource() { state_->Stop(); }
 
 absl::StatusOr<std::unique_ptr<TokenSource>> TokenSource::New(std::shared_ptr<Client> client,
-                                                              std::string integration,
+                                                              absl::string_view integration,
                                                               TokenSourceOptions options) {
   if (client == nullptr) return absl::InvalidArgumentError("client must not be null");
   if (integration.empty()) return absl::InvalidArgumentError("integration must not be empty");

@@ -39,7 +39,7 @@ absl::StatusOr<std::string> ReadSmallFile(const std::string& path, const char* w
   return content.str();
 }
 
-absl::StatusOr<std::unique_ptr<CallerToken>> CallerToken::FromString(std::string token) {
+absl::StatusOr<std::unique_ptr<CallerToken>> CallerToken::FromString(absl::string_view token) {
   TBC_ASSIGN_OR_RETURN(std::string value, CheckToken(token, "caller_token"));
   return std::unique_ptr<CallerToken>(
       new CallerToken("", absl::InfiniteDuration(), std::move(value), absl::InfiniteFuture()));

@@ -7,6 +7,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 
@@ -20,7 +21,7 @@ class CallerToken {
  public:
   // Errors: INVALID_ARGUMENT (the file cannot be read or is empty, or the
   // token holds characters gRPC metadata cannot carry).
-  static absl::StatusOr<std::unique_ptr<CallerToken>> FromString(std::string token);
+  static absl::StatusOr<std::unique_ptr<CallerToken>> FromString(absl::string_view token);
   static absl::StatusOr<std::unique_ptr<CallerToken>> FromFile(std::string path,
                                                                absl::Duration reload);
 

@@ -19,9 +19,13 @@
 // `TBC_ASSIGN_OR_RETURN(auto x, StatusOrExpr());`
 #define TBC_ASSIGN_OR_RETURN(lhs, expr) \
   TBC_ASSIGN_OR_RETURN_IMPL_(TBC_CONCAT_(tbc_statusor_, __LINE__), lhs, expr)
+// `statusor` names a variable and `lhs` may be a declaration (`auto x`): neither can be
+// parenthesized.
+// NOLINTBEGIN(bugprone-macro-parentheses)
 #define TBC_ASSIGN_OR_RETURN_IMPL_(statusor, lhs, expr)    \
   auto statusor = (expr);                                  \
   if (!statusor.ok()) return std::move(statusor).status(); \
   lhs = std::move(statusor).value()
+// NOLINTEND(bugprone-macro-parentheses)
 
 #endif  // TOKENBROKER_CLIENT_INTERNAL_STATUS_MACROS_H_

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "tokenbroker/client/client.h"
 
@@ -64,7 +65,7 @@ class TokenSource {
   // Token() does, and reports errors. Errors: INVALID_ARGUMENT (null
   // client, empty integration, negative durations).
   static absl::StatusOr<std::unique_ptr<TokenSource>> New(std::shared_ptr<Client> client,
-                                                          std::string integration,
+                                                          absl::string_view integration,
                                                           TokenSourceOptions options = {});
   ~TokenSource();
   TokenSource(const TokenSource&) = delete;
