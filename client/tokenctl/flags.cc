@@ -452,7 +452,7 @@ absl::StatusOr<CommandLine> ParseCommandLine(const std::vector<std::string>& arg
 
 std::string Synopsis(const CommandSpec& spec) {
   std::vector<std::string> words = {std::string(spec.words)};
-  if (spec.takes_id) words.push_back("ID");
+  if (spec.takes_id) words.emplace_back("ID");
   if (!spec.selector_flag.empty()) {
     words.push_back(absl::StrCat("--", spec.selector_flag, "=", spec.selector_value));
   }

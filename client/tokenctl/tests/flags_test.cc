@@ -24,7 +24,7 @@ EnvLookup NoEnv() {
   return [](absl::string_view) -> std::optional<std::string> { return std::nullopt; };
 }
 
-EnvLookup Env(std::map<std::string, std::string> vars) {
+EnvLookup Env(const std::map<std::string, std::string>& vars) {
   return [vars](absl::string_view name) -> std::optional<std::string> {
     auto it = vars.find(std::string(name));
     if (it == vars.end()) return std::nullopt;
@@ -40,7 +40,7 @@ absl::StatusOr<CommandLine> Parse(const std::vector<std::string>& argv,
 // The argv words that name `spec` (with its ID and selector).
 std::vector<std::string> CommandArgv(const CommandSpec& spec) {
   std::vector<std::string> argv = absl::StrSplit(spec.words, ' ');
-  if (spec.takes_id) argv.push_back("some-id");
+  if (spec.takes_id) argv.emplace_back("some-id");
   if (!spec.selector_flag.empty()) {
     argv.push_back(absl::StrCat("--", spec.selector_flag, "=", spec.selector_value));
   }

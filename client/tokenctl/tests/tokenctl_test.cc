@@ -31,7 +31,8 @@ struct Result {
 };
 
 Result RunTokenctl(const std::vector<std::string>& args,
-                   std::map<std::string, std::string> env = {}, const std::string& input = "") {
+                   const std::map<std::string, std::string>& env = {},
+                   const std::string& input = "") {
   std::istringstream in(input);
   std::ostringstream out, err;
   EnvLookup lookup = [env](absl::string_view name) -> std::optional<std::string> {
