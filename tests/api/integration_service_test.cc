@@ -7,6 +7,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "server/store/memory_credential_store.h"
+#include "tests/testing/forwarding_store.h"
 #include "tests/testing/stack.h"
 
 namespace tokenbroker {
@@ -17,10 +18,10 @@ using ::tokenbroker::testing::OAuthIntegration;
 
 // A store where another writer commits a change of its own between this
 // caller's read and its write (once, on the first Get after Arm).
-class RacingStore final : public CredentialStore {
+class RacingStore final : public testing::ForwardingCredentialStore {
  public:
   explicit RacingStore(std::function<void(CredentialStore*)> other_writer)
-      : other_writer_(std::move(other_writer)) {}
+      : ForwardingCredentialStore(&inner_), other_writer_(std::move(other_writer)) {}
   void Arm() { armed_ = true; }
 
   absl::StatusOr<Integration> Get(absl::string_view id) override {
@@ -30,25 +31,6 @@ class RacingStore final : public CredentialStore {
       other_writer_(&inner_);
     }
     return read;
-  }
-  absl::StatusOr<Integration> Create(const Integration& i) override { return inner_.Create(i); }
-  absl::StatusOr<IntegrationPage> List(int size, absl::string_view token) override {
-    return inner_.List(size, token);
-  }
-  absl::StatusOr<Integration> Update(const Integration& i, absl::string_view etag) override {
-    return inner_.Update(i, etag);
-  }
-  absl::Status Delete(absl::string_view id, absl::string_view etag) override {
-    return inner_.Delete(id, etag);
-  }
-  absl::Status PutToken(absl::string_view id, const AccessToken& t) override {
-    return inner_.PutToken(id, t);
-  }
-  absl::StatusOr<std::optional<AccessToken>> GetToken(absl::string_view id) override {
-    return inner_.GetToken(id);
-  }
-  void SetChangeListener(StoreChangeListener listener) override {
-    inner_.SetChangeListener(std::move(listener));
   }
   InMemoryCredentialStore& inner() { return inner_; }
 

@@ -19,6 +19,7 @@
 #include "tests/store/sqlite_test_cipher.h"
 #include "tests/testing/certs.h"
 #include "tests/testing/fake_clock.h"
+#include "tests/testing/forwarding_store.h"
 #include "tests/testing/postgres.h"
 #include "tests/testing/subprocess.h"
 
@@ -55,37 +56,14 @@ PostgresStoreOptions Options(const std::string& dsn) {
 }
 
 // A PostgresCredentialStore on its own fresh database, owning its cipher.
-class OwningPostgresStore final : public CredentialStore {
+class OwningPostgresStore final : public ForwardingCredentialStore {
  public:
   explicit OwningPostgresStore(const Clock* clock) {
     auto store = PostgresCredentialStore::Open(Options(FreshDsn()), &cipher_, clock);
     EXPECT_TRUE(store.ok()) << store.status();
     if (store.ok()) store_ = *std::move(store);
+    set_target(store_.get());
   }
-  absl::StatusOr<Integration> Create(const Integration& i) override { return store_->Create(i); }
-  absl::StatusOr<Integration> Get(absl::string_view id) override { return store_->Get(id); }
-  absl::StatusOr<IntegrationPage> List(int size, absl::string_view token) override {
-    return store_->List(size, token);
-  }
-  absl::StatusOr<Integration> Update(const Integration& i, absl::string_view etag) override {
-    return store_->Update(i, etag);
-  }
-  absl::Status Delete(absl::string_view id, absl::string_view etag) override {
-    return store_->Delete(id, etag);
-  }
-  absl::Status PutToken(absl::string_view id, const AccessToken& t) override {
-    return store_->PutToken(id, t);
-  }
-  absl::StatusOr<std::optional<AccessToken>> GetToken(absl::string_view id) override {
-    return store_->GetToken(id);
-  }
-  absl::StatusOr<IntegrationWithToken> GetWithToken(absl::string_view id) override {
-    return store_->GetWithToken(id);
-  }
-  void SetChangeListener(StoreChangeListener listener) override {
-    store_->SetChangeListener(std::move(listener));
-  }
-  absl::Status CheckHealth() override { return store_->CheckHealth(); }
 
  private:
   FakeEnvelopeCipher cipher_;

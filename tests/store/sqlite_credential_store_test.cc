@@ -15,6 +15,7 @@
 #include "tests/store/credential_store_conformance.h"
 #include "tests/store/sqlite_test_cipher.h"
 #include "tests/testing/fake_clock.h"
+#include "tests/testing/forwarding_store.h"
 #include "tests/testing/subprocess.h"
 
 namespace tokenbroker::testing {
@@ -27,35 +28,13 @@ using ::testing::Not;
 
 // A SqliteCredentialStore that owns its temporary directory and cipher, so
 // the conformance suite gets a fresh database per test.
-class OwningSqliteStore final : public CredentialStore {
+class OwningSqliteStore final : public ForwardingCredentialStore {
  public:
   explicit OwningSqliteStore(const Clock* clock) {
     auto store = SqliteCredentialStore::Open(dir_.File("store/tokenbroker.db"), &cipher_, clock);
     EXPECT_TRUE(store.ok()) << store.status();
     if (store.ok()) store_ = *std::move(store);
-  }
-  absl::StatusOr<Integration> Create(const Integration& i) override { return store_->Create(i); }
-  absl::StatusOr<Integration> Get(absl::string_view id) override { return store_->Get(id); }
-  absl::StatusOr<IntegrationPage> List(int size, absl::string_view token) override {
-    return store_->List(size, token);
-  }
-  absl::StatusOr<Integration> Update(const Integration& i, absl::string_view etag) override {
-    return store_->Update(i, etag);
-  }
-  absl::Status Delete(absl::string_view id, absl::string_view etag) override {
-    return store_->Delete(id, etag);
-  }
-  absl::Status PutToken(absl::string_view id, const AccessToken& t) override {
-    return store_->PutToken(id, t);
-  }
-  absl::StatusOr<std::optional<AccessToken>> GetToken(absl::string_view id) override {
-    return store_->GetToken(id);
-  }
-  absl::StatusOr<IntegrationWithToken> GetWithToken(absl::string_view id) override {
-    return store_->GetWithToken(id);
-  }
-  void SetChangeListener(StoreChangeListener listener) override {
-    store_->SetChangeListener(std::move(listener));
+    set_target(store_.get());
   }
 
  private:
