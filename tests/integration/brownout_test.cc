@@ -63,6 +63,13 @@ class BrownoutTest : public ::testing::Test {
     return broker_->tokens()->GetAccessToken(&ctx, request, &response);
   }
 
+  void TearDown() override {
+    if (broker_ == nullptr) return;
+    std::string log = broker_->log();
+    EXPECT_THAT(log, ::testing::Not(::testing::HasSubstr(kSecret)));
+    EXPECT_THAT(log, ::testing::Not(::testing::HasSubstr("eyJ")));  // no access token (JWT)
+  }
+
   std::unique_ptr<ImsEmulatorProcess> ims_;
   std::unique_ptr<BrokerProcess> broker_;
 };
