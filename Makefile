@@ -10,6 +10,9 @@ BIN := $(BUILD_DIR)/bin
 DATA_DIR ?= .data
 RUN_FLAGS ?=
 BUF_VERSION := 1.47.2
+# ccache (when installed) rewrites paths under the checkout to relative ones, so that a fresh
+# clone at another path hits the cache filled by the last one instead of recompiling.
+export CCACHE_BASEDIR ?= $(CURDIR)
 
 APT_PACKAGES := cmake ninja-build g++ pkg-config ccache clang-format libgrpc++-dev \
   protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libabsl-dev libcurl4-openssl-dev \
