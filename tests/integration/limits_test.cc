@@ -300,13 +300,15 @@ bool ClosedByPeer(int fd, absl::Duration timeout) {
 }
 
 TEST_F(LimitsTest, ThousandsOfIdleAndHalfOpenConnectionsDoNotStopAGoodCaller) {
-  // The test process holds the sockets too.
+  // The broker starts with the common default soft limit of 1024 descriptors
+  // (inherited), which 2,200 connections exceed unless it raises its own
+  // soft limit to the hard one. The test process holds the sockets too.
   rlimit limit;
   getrlimit(RLIMIT_NOFILE, &limit);
-  limit.rlim_cur = limit.rlim_max;
+  ASSERT_GE(limit.rlim_max, 4096u) << "this test needs 2,300 descriptors";
+  const rlimit original = limit;
+  limit.rlim_cur = 1024;
   setrlimit(RLIMIT_NOFILE, &limit);
-  ASSERT_GE(limit.rlim_cur, 4096u) << "this test needs 2,300 descriptors";
-
   TempDir dir;
   TestCa ca;
   PemPair server = ca.Issue({"localhost", {"localhost"}, {"127.0.0.1"}});
@@ -314,6 +316,12 @@ TEST_F(LimitsTest, ThousandsOfIdleAndHalfOpenConnectionsDoNotStopAGoodCaller) {
   WriteFile(dir.File("server.key"), server.private_key);
   // The broker serves TLS; the test's admin channel speaks it too.
   StartStackTls(dir, ca.certificate());
+  limit.rlim_cur = limit.rlim_max;
+  setrlimit(RLIMIT_NOFILE, &limit);
+  if (::testing::Test::HasFatalFailure()) {
+    setrlimit(RLIMIT_NOFILE, &original);
+    return;
+  }
 
   std::vector<int> idle, half_open;
   for (int i = 0; i < 2000; ++i) {
@@ -343,6 +351,7 @@ TEST_F(LimitsTest, ThousandsOfIdleAndHalfOpenConnectionsDoNotStopAGoodCaller) {
   EXPECT_TRUE(ClosedByPeer(half_open.front(), absl::Seconds(15))) << "half-open socket open";
   for (int fd : idle) close(fd);
   for (int fd : half_open) close(fd);
+  setrlimit(RLIMIT_NOFILE, &original);
 }
 
 }  // namespace
