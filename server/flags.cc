@@ -16,6 +16,7 @@
 #include "server/common/error_details.h"
 #include "server/common/flag_names.h"
 #include "server/common/log.h"
+#include "server/common/status_macros.h"
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:50051",
           "gRPC listen address, host:port (port 0 picks a free port). "
@@ -141,6 +142,40 @@ ABSL_FLAG(absl::Duration, refresh_lease_ttl, absl::Seconds(30),
 ABSL_FLAG(absl::Duration, readiness_interval, absl::Seconds(5),
           "How often readiness (the store answers) is re-checked. "
           "Env: TOKENBROKER_READINESS_INTERVAL.");
+ABSL_FLAG(int, max_token_request_bytes, 1024,
+          "Largest serialized request of a token RPC (GetAccessToken, GetRequestHeaders, "
+          "RefreshAccessToken, WatchAccessTokens; they need about 100 bytes); larger is "
+          "INVALID_ARGUMENT naming this flag. Env: TOKENBROKER_MAX_TOKEN_REQUEST_BYTES.");
+ABSL_FLAG(int, max_admin_request_bytes, 64 * 1024,
+          "Largest serialized request of an IntegrationService RPC (a full integration with 100 "
+          "scopes and an RSA key is about 30 KiB); larger is INVALID_ARGUMENT naming this flag. "
+          "gRPC itself refuses messages over twice this (RESOURCE_EXHAUSTED) before parsing them. "
+          "Env: TOKENBROKER_MAX_ADMIN_REQUEST_BYTES.");
+ABSL_FLAG(int, max_concurrent_streams, 100,
+          "Concurrent calls (HTTP/2 streams) per client connection; a client's further calls wait "
+          "until one finishes. Env: TOKENBROKER_MAX_CONCURRENT_STREAMS.");
+ABSL_FLAG(absl::Duration, min_client_ping_interval, absl::Seconds(10),
+          "Clients must not send HTTP/2 keepalive pings more often than this; one that does "
+          "more than --max-ping-strikes times is disconnected (GOAWAY too_many_pings). "
+          "Env: TOKENBROKER_MIN_CLIENT_PING_INTERVAL.");
+ABSL_FLAG(int, max_ping_strikes, 2,
+          "Too-frequent pings tolerated before disconnecting the client (see "
+          "--min-client-ping-interval). Env: TOKENBROKER_MAX_PING_STRIKES.");
+ABSL_FLAG(absl::Duration, handshake_timeout, absl::Seconds(10),
+          "A new connection that has not completed its TLS/HTTP/2 handshake within this is "
+          "closed, so idle or half-open sockets cannot pile up. "
+          "Env: TOKENBROKER_HANDSHAKE_TIMEOUT.");
+ABSL_FLAG(absl::Duration, max_connection_idle, absl::Minutes(10),
+          "A client connection without calls for this long is closed (GOAWAY; clients reconnect "
+          "transparently). 0: never. Env: TOKENBROKER_MAX_CONNECTION_IDLE.");
+ABSL_FLAG(int, max_watches_per_caller, 256,
+          "Open WatchAccessTokens streams per caller identity (without a policy every caller "
+          "is 'anonymous' and shares one budget); one more is RESOURCE_EXHAUSTED naming this "
+          "flag. 0: unlimited. Env: TOKENBROKER_MAX_WATCHES_PER_CALLER.");
+ABSL_FLAG(int, max_waiters_per_integration, 10000,
+          "Callers waiting at once for one integration's token exchange; one more is "
+          "RESOURCE_EXHAUSTED naming this flag (callers served from the cache never wait). "
+          "0: unlimited. Env: TOKENBROKER_MAX_WAITERS_PER_INTEGRATION.");
 ABSL_FLAG(std::string, log_level, "info",
           "Minimum log level: debug, info, warning, error. Env: TOKENBROKER_LOG_LEVEL.");
 
@@ -182,6 +217,15 @@ constexpr const char* kFlagNames[] = {"tls_cert",
                                       "replica_id",
                                       "refresh_lease_ttl",
                                       "readiness_interval",
+                                      "max_token_request_bytes",
+                                      "max_admin_request_bytes",
+                                      "max_concurrent_streams",
+                                      "min_client_ping_interval",
+                                      "max_ping_strikes",
+                                      "handshake_timeout",
+                                      "max_connection_idle",
+                                      "max_watches_per_caller",
+                                      "max_waiters_per_integration",
                                       "log_level"};
 
 // TOKENBROKER_<FLAG> sets the flag's value before the command line is read.
@@ -197,6 +241,33 @@ absl::Status ApplyEnvironment() {
     }
   }
   return absl::OkStatus();
+}
+
+absl::StatusOr<ServerLimits> LimitsFromFlags() {
+  ServerLimits l;
+  l.max_token_request_bytes = absl::GetFlag(FLAGS_max_token_request_bytes);
+  l.max_admin_request_bytes = absl::GetFlag(FLAGS_max_admin_request_bytes);
+  l.max_concurrent_streams = absl::GetFlag(FLAGS_max_concurrent_streams);
+  l.min_client_ping_interval = absl::GetFlag(FLAGS_min_client_ping_interval);
+  l.max_ping_strikes = absl::GetFlag(FLAGS_max_ping_strikes);
+  l.handshake_timeout = absl::GetFlag(FLAGS_handshake_timeout);
+  l.max_connection_idle = absl::GetFlag(FLAGS_max_connection_idle);
+  l.max_watches_per_caller = absl::GetFlag(FLAGS_max_watches_per_caller);
+  l.max_waiters_per_integration = absl::GetFlag(FLAGS_max_waiters_per_integration);
+  if (l.max_token_request_bytes < 256) return InvalidField("--max-token-request-bytes", ">= 256");
+  if (l.max_admin_request_bytes < 4096 || l.max_admin_request_bytes > (1 << 29)) {
+    return InvalidField("--max-admin-request-bytes", "between 4096 and 2^29");
+  }
+  if (l.max_concurrent_streams < 1) return InvalidField("--max-concurrent-streams", ">= 1");
+  if (l.max_ping_strikes < 0) return InvalidField("--max-ping-strikes", ">= 0");
+  if (l.handshake_timeout <= absl::ZeroDuration()) {
+    return InvalidField("--handshake-timeout", "must be positive");
+  }
+  if (l.max_watches_per_caller < 0) return InvalidField("--max-watches-per-caller", ">= 0");
+  if (l.max_waiters_per_integration < 0) {
+    return InvalidField("--max-waiters-per-integration", ">= 0");
+  }
+  return l;
 }
 
 }  // namespace
@@ -283,6 +354,7 @@ absl::StatusOr<ServerOptions> ParseServerFlags(int argc, char** argv,
   }
   o.refresh_lease_ttl = absl::GetFlag(FLAGS_refresh_lease_ttl);
   o.readiness_interval = absl::GetFlag(FLAGS_readiness_interval);
+  TB_ASSIGN_OR_RETURN(o.limits, LimitsFromFlags());
   return o;
 }
 

@@ -8,6 +8,7 @@
 #include <grpcpp/server_builder.h>
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
+#include <sys/resource.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -58,6 +59,7 @@ struct Server::Components {
   std::unique_ptr<Authorizer> authorizer;
   std::unique_ptr<AuditLogger> audit;
   std::unique_ptr<RefreshRateLimiter> limiter;
+  std::unique_ptr<WatchLimiter> watches;
   ApiContext api;
   std::unique_ptr<TokenServiceImpl> token_service;
   std::unique_ptr<IntegrationServiceImpl> integration_service;
@@ -298,8 +300,52 @@ absl::StatusOr<Storage> OpenStorage(const ServerOptions& options, const StoreSpe
   return storage;
 }
 
+namespace {
+
+// Sets the gRPC server's per-connection limits (README "Limits").
+void ApplyConnectionLimits(const ServerLimits& l, grpc::ServerBuilder& builder) {
+  auto ms = [](absl::Duration d) { return static_cast<int>(absl::ToInt64Milliseconds(d)); };
+  // Twice the admin limit, so that a request a little too large is parsed
+  // and answered by the service naming the flag; larger ones are refused by
+  // gRPC before parsing (RESOURCE_EXHAUSTED).
+  builder.SetMaxReceiveMessageSize(2 * l.max_admin_request_bytes);
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, l.max_concurrent_streams);
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS,
+                             ms(l.min_client_ping_interval));
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PING_STRIKES, l.max_ping_strikes);
+  // Also bounds how long a connection may stay without the client's HTTP/2
+  // SETTINGS: sockets that never send a byte are closed after it.
+  builder.AddChannelArgument(GRPC_ARG_SERVER_HANDSHAKE_TIMEOUT_MS, ms(l.handshake_timeout));
+  if (l.max_connection_idle > absl::ZeroDuration()) {
+    builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_IDLE_MS, ms(l.max_connection_idle));
+  }
+}
+
+// Every connection (idle ones included, until --handshake-timeout or
+// --max-connection-idle closes them) holds a descriptor: lift the soft
+// RLIMIT_NOFILE to the hard limit so that a crowd of sockets meets the
+// timeouts before it meets EMFILE.
+void RaiseFileLimit() {
+  struct rlimit limit;
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return;
+  if (limit.rlim_cur < limit.rlim_max) {
+    limit.rlim_cur = limit.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &limit);
+    getrlimit(RLIMIT_NOFILE, &limit);
+  }
+  if (limit.rlim_cur < 4096) {
+    Log(LogLevel::kWarning,
+        "few file descriptors: each client connection holds one; raise the hard limit "
+        "(ulimit -Hn) to at least 4096",
+        {{"rlimit_nofile", absl::StrCat(limit.rlim_cur)}});
+  }
+}
+
+}  // namespace
+
 absl::StatusOr<std::unique_ptr<Server>> Server::BuildAndStart(const ServerOptions& options) {
   TB_RETURN_IF_ERROR(ValidateOptions(options));
+  RaiseFileLimit();
   std::unique_ptr<Server> server(new Server());
   server->components_ = std::make_unique<Components>();
   Components& c = *server->components_;
@@ -337,6 +383,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::BuildAndStart(const ServerOption
   BrokerOptions broker_options;
   broker_options.refresh = options.refresh;
   broker_options.max_attempts = options.ims_max_attempts;
+  broker_options.max_waiters = options.limits.max_waiters_per_integration;
   broker_options.observer = c.metrics.get();
   if (c.storage.coordination != nullptr) {
     broker_options.replica.coordination = c.storage.coordination;
@@ -387,6 +434,12 @@ absl::StatusOr<std::unique_ptr<Server>> Server::BuildAndStart(const ServerOption
   c.api.audit = c.audit.get();
   c.api.limiter = c.limiter.get();
   c.api.metrics = c.metrics.get();
+  if (options.limits.max_watches_per_caller > 0) {
+    c.watches = std::make_unique<WatchLimiter>(options.limits.max_watches_per_caller);
+  }
+  c.api.watches = c.watches.get();
+  c.api.max_token_request_bytes = options.limits.max_token_request_bytes;
+  c.api.max_admin_request_bytes = options.limits.max_admin_request_bytes;
   c.token_service = std::make_unique<TokenServiceImpl>(c.broker.get(), &c.api);
   ValidationOptions validation;
   validation.allow_insecure_ims_http = options.allow_insecure_ims_http;
@@ -396,6 +449,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::BuildAndStart(const ServerOption
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
+  ApplyConnectionLimits(options.limits, builder);
   builder.AddListeningPort(options.listen, credentials, &server->port_);
   builder.RegisterService(c.token_service.get());
   builder.RegisterService(c.integration_service.get());

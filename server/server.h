@@ -20,6 +20,19 @@
 
 namespace tokenbroker {
 
+// What one caller or connection may take; see flags.cc for each one.
+struct ServerLimits {
+  int max_token_request_bytes = 1024;
+  int max_admin_request_bytes = 64 * 1024;
+  int max_concurrent_streams = 100;
+  absl::Duration min_client_ping_interval = absl::Seconds(10);
+  int max_ping_strikes = 2;
+  absl::Duration handshake_timeout = absl::Seconds(10);
+  absl::Duration max_connection_idle = absl::Minutes(10);
+  int max_watches_per_caller = 256;
+  int max_waiters_per_integration = 10000;
+};
+
 // Everything main() takes from flags; see flags.cc for each one's meaning.
 struct ServerOptions {
   std::string listen = "127.0.0.1:50051";
@@ -73,6 +86,8 @@ struct ServerOptions {
   absl::Duration refresh_lease_ttl = absl::Seconds(30);
   // How often readiness (the store answers) is re-checked.
   absl::Duration readiness_interval = absl::Seconds(5);
+  // Limits on callers (README "Limits"; 0 turns the optional ones off).
+  ServerLimits limits;
 };
 
 // The credential store named by --store/--store-dsn-file, with the

@@ -7,6 +7,8 @@
 
 #include "absl/flags/marshalling.h"
 #include "absl/status/status.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -39,6 +41,26 @@ std::string FlagSyntax(const FlagSpec& flag) {
 }
 
 }  // namespace
+
+bool IsValidUtf8(absl::string_view text) {
+  size_t i = 0;
+  while (i < text.size()) {
+    unsigned char c = static_cast<unsigned char>(text[i]);
+    size_t n = c < 0x80 ? 0 : (c >> 5) == 0x6 ? 1 : (c >> 4) == 0xe ? 2 : (c >> 3) == 0x1e ? 3 : 9;
+    if (n == 9 || text.size() - i <= n) return false;  // bad lead byte, or cut short
+    uint32_t cp = n == 0 ? c : c & (0x3f >> n);
+    for (size_t k = 1; k <= n; ++k) {
+      unsigned char cc = static_cast<unsigned char>(text[i + k]);
+      if ((cc & 0xc0) != 0x80) return false;
+      cp = (cp << 6) | (cc & 0x3f);
+    }
+    // Overlong forms, surrogates and code points past U+10FFFF.
+    static constexpr uint32_t kMin[] = {0, 0x80, 0x800, 0x10000};
+    if (cp < kMin[n] || (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff) return false;
+    i += n + 1;
+  }
+  return true;
+}
 
 std::string CommandSpec::DisplayName() const {
   if (selector_flag.empty()) return std::string(words);
@@ -346,6 +368,46 @@ absl::Status CheckFlags(const CommandSpec& spec, const Options& options) {
                    absl::StrJoin(missing, ", "), " for '", spec.DisplayName(), "'"));
 }
 
+// `text` for an error message: C-escaped, at most 64 bytes of it.
+std::string Quote(absl::string_view text) {
+  constexpr size_t kMax = 64;
+  if (text.size() <= kMax) return absl::StrCat("'", absl::CHexEscape(text), "'");
+  return absl::StrCat("'", absl::CHexEscape(text.substr(0, kMax)), "...' (", text.size(),
+                      " bytes)");
+}
+
+// The server's rule for integration IDs (server/api/convert.cc), checked
+// here so that a bad ID is a usage error instead of a request the server
+// cannot parse (proto3 strings must be UTF-8).
+absl::Status CheckIntegrationId(absl::string_view id) {
+  bool ok = !id.empty() && id.size() <= 63 && absl::ascii_islower(id.front()) && id.back() != '-';
+  for (char c : id) ok = ok && (absl::ascii_islower(c) || absl::ascii_isdigit(c) || c == '-');
+  if (ok) return absl::OkStatus();
+  return absl::InvalidArgumentError(
+      absl::StrCat("invalid ID ", Quote(id),
+                   ": an integration ID is 1 to 63 lower-case letters, digits and '-', "
+                   "starting with a letter and not ending with '-'"));
+}
+
+// Every string flag ends up in a proto3 string field, which must be UTF-8.
+absl::Status CheckUtf8(const Options& options) {
+  for (const FlagSpec& flag : Flags()) {
+    std::vector<std::string> values;
+    if (auto* field = std::get_if<std::string Options::*>(&flag.field)) {
+      values.push_back(options.*(*field));
+    } else if (auto* list = std::get_if<std::vector<std::string> Options::*>(&flag.field)) {
+      values = options.*(*list);
+    }
+    for (const std::string& value : values) {
+      if (!IsValidUtf8(value)) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("--", flag.name, " ", Quote(value), " is not valid UTF-8"));
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
 // Range checks of values that parsed.
 absl::Status CheckValues(const Options& options) {
   if (options.timeout <= absl::ZeroDuration()) {
@@ -441,12 +503,16 @@ absl::StatusOr<CommandLine> ParseCommandLine(const std::vector<std::string>& arg
     return absl::InvalidArgumentError(
         absl::StrCat("unexpected argument '", operands[expected], "' for '", (*spec)->words, "'"));
   }
-  if (expected == 1) result.id = operands[0];
+  if (expected == 1) {
+    if (absl::Status s = CheckIntegrationId(operands[0]); !s.ok()) return s;
+    result.id = operands[0];
+  }
   spec = Select(*spec, options);
   if (!spec.ok()) return spec.status();
   result.command = *spec;
   if (absl::Status s = CheckFlags(**spec, options); !s.ok()) return s;
   if (absl::Status s = CheckValues(options); !s.ok()) return s;
+  if (absl::Status s = CheckUtf8(options); !s.ok()) return s;
   return result;
 }
 

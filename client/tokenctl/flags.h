@@ -186,6 +186,10 @@ absl::StatusOr<CommandLine> ParseCommandLine(const std::vector<std::string>& arg
 // The text `tokenctl help` prints, generated from Commands() and Flags().
 std::string UsageText();
 
+// Whether `text` is well-formed UTF-8 (no overlong forms, no surrogates), as
+// proto3 string fields require.
+bool IsValidUtf8(absl::string_view text);
+
 // One command's synopsis in the usage text, on one line: its words, ID,
 // selector, the flags it requires, then the other flags it takes in
 // brackets (global flags are listed once, apart). E.g.

@@ -10,6 +10,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
+#include "client/tokenctl/flags.h"
 
 namespace tokenbroker::tokenctl {
 
@@ -73,6 +74,10 @@ absl::StatusOr<std::vector<Secret>> ReadClientSecrets(const std::string& path, s
       return absl::InvalidArgumentError(
           absl::StrCat(DisplayName(path), " holds more than two client secrets (one per line)"));
     }
+    if (!IsValidUtf8(secret)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(DisplayName(path), ": line ", line, " is not valid UTF-8"));
+    }
     secrets.emplace_back(std::string(secret));
     if (end == absl::string_view::npos) break;
     text.remove_prefix(end + 1);
@@ -88,6 +93,9 @@ absl::StatusOr<Secret> ReadPrivateKey(const std::string& path, std::istream& in)
   }
   if (!absl::StrContains(content->value(), "-----BEGIN ")) {
     return absl::InvalidArgumentError(absl::StrCat(DisplayName(path), " holds no PEM private key"));
+  }
+  if (!IsValidUtf8(content->value())) {
+    return absl::InvalidArgumentError(absl::StrCat(DisplayName(path), " is not valid UTF-8"));
   }
   return content;
 }

@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "server/common/error_details.h"
+#include "server/common/quote.h"
 
 namespace tokenbroker {
 namespace {
@@ -59,6 +60,45 @@ absl::Status RefreshRateLimiter::Acquire(const std::string& integration_id) {
                        max_, " per ", absl::FormatDuration(window_), "; retry in ",
                        absl::FormatDuration(absl::Ceil(wait, absl::Seconds(1))))),
       wait);
+}
+
+absl::StatusOr<std::shared_ptr<void>> WatchLimiter::Acquire(const std::string& caller) {
+  {
+    absl::MutexLock lock(&mu_);
+    int& open = open_[caller];
+    if (open >= max_) {
+      return absl::ResourceExhaustedError(
+          absl::StrCat("caller ", QuoteInput(caller), " already has ", open,
+                       " open WatchAccessTokens streams, the most allowed "
+                       "(--max-watches-per-caller=",
+                       max_, "); close one first"));
+    }
+    ++open;
+  }
+  // A non-null handle whose deleter gives the slot back.
+  return std::shared_ptr<void>(this, [this, caller](void*) { Release(caller); });
+}
+
+void WatchLimiter::Release(const std::string& caller) {
+  absl::MutexLock lock(&mu_);
+  auto it = open_.find(caller);
+  if (it != open_.end() && --it->second <= 0) open_.erase(it);
+}
+
+int WatchLimiter::open(const std::string& caller) const {
+  absl::MutexLock lock(&mu_);
+  auto it = open_.find(caller);
+  return it == open_.end() ? 0 : it->second;
+}
+
+absl::Status CheckRequestSize(const google::protobuf::Message& request, size_t max_bytes,
+                              absl::string_view flag) {
+  if (max_bytes == 0) return absl::OkStatus();
+  size_t size = request.ByteSizeLong();
+  if (size <= max_bytes) return absl::OkStatus();
+  return InvalidField("request",
+                      absl::StrCat("the request is ", size, " bytes; this method takes at most ",
+                                   max_bytes, " (", flag, "=", max_bytes, ")"));
 }
 
 std::optional<std::string> CertificateIdentity(const grpc::AuthContext& auth) {

@@ -12,7 +12,9 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "google/protobuf/message.h"
 #include "server/audit/audit_log.h"
 #include "server/auth/authorizer.h"
 #include "server/broker/token_broker.h"
@@ -42,12 +44,39 @@ class RefreshRateLimiter {
   absl::flat_hash_map<std::string, Bucket> buckets_ ABSL_GUARDED_BY(mu_);
 };
 
+// At most `max` open WatchAccessTokens streams per caller identity (callers
+// without credentials share the identity "anonymous"). Thread-safe.
+class WatchLimiter {
+ public:
+  explicit WatchLimiter(int max) : max_(max) {}
+  // A slot for one more stream of `caller`, released when the returned
+  // handle is destroyed; RESOURCE_EXHAUSTED naming --max-watches-per-caller
+  // when `caller` already holds `max`.
+  absl::StatusOr<std::shared_ptr<void>> Acquire(const std::string& caller);
+  int open(const std::string& caller) const;
+
+ private:
+  void Release(const std::string& caller);
+  const int max_;
+  mutable absl::Mutex mu_;
+  absl::flat_hash_map<std::string, int> open_ ABSL_GUARDED_BY(mu_);
+};
+
+// INVALID_ARGUMENT unless `request` serializes to at most `max_bytes`
+// (0: no limit); the message names `flag`. Unknown fields count.
+absl::Status CheckRequestSize(const google::protobuf::Message& request, size_t max_bytes,
+                              absl::string_view flag);
+
 // The collaborators every service shares. All but `authorizer` may be null.
 struct ApiContext {
   const Authorizer* authorizer = nullptr;
   AuditLogger* audit = nullptr;
   RefreshRateLimiter* limiter = nullptr;
   Metrics* metrics = nullptr;
+  WatchLimiter* watches = nullptr;
+  // Largest serialized request of a token RPC / of an admin RPC; 0: none.
+  size_t max_token_request_bytes = 0;
+  size_t max_admin_request_bytes = 0;
   // The drain: once set, new calls are answered UNAVAILABLE (clients retry
   // elsewhere) while the `active` ones finish.
   std::atomic<bool> draining{false};
@@ -78,6 +107,8 @@ class RpcScope {
   void Finish(const absl::Status& status, const SnapshotPtr& snapshot = nullptr);
 
   const ApiContext& api() const { return api_; }
+  // The authenticated caller's identity ("" before Authenticate succeeds).
+  const std::string& caller() const { return record_.caller; }
 
  private:
   const ApiContext& api_;

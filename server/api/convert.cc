@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "server/common/error_details.h"
+#include "server/common/quote.h"
 #include "server/common/status_macros.h"
 #include "server/ims/jwt_signer.h"
 
@@ -13,6 +14,9 @@ namespace {
 
 constexpr absl::string_view kNamePrefix = "integrations/";
 constexpr size_t kMaxField = 1024;
+// An RSA 8192 private key is about 6.4 KB of PEM.
+constexpr size_t kMaxPrivateKeyBytes = 16 * 1024;
+constexpr int kMaxMaskPaths = 32;
 
 absl::Status CheckText(absl::string_view value, absl::string_view field, bool required,
                        size_t max = kMaxField) {
@@ -144,10 +148,16 @@ absl::Status ValidateIntegration(const Integration& in, const ValidationOptions&
     if (c.private_key_pem.empty()) {
       return InvalidField(f("credentials.private_key_pem"), "required for AUTH_METHOD_JWT");
     }
-    absl::StatusOr<std::string> fingerprint = PublicKeyFingerprint(c.private_key_pem.value());
-    if (!fingerprint.ok()) {
+    if (c.private_key_pem.size() > kMaxPrivateKeyBytes) {
       return InvalidField(f("credentials.private_key_pem"),
-                          "not an unencrypted PEM RSA private key");
+                          absl::StrCat("longer than ", kMaxPrivateKeyBytes, " bytes"));
+    }
+    absl::Status key = CheckSigningKey(c.private_key_pem.value());
+    if (!key.ok()) {
+      // CheckSigningKey's messages never carry key bytes.
+      return InvalidField(f("credentials.private_key_pem"),
+                          absl::StrCat("not an unencrypted PEM RSA private key of at least ",
+                                       kMinRsaKeyBits, " bits (", key.message(), ")"));
     }
   } else if (!c.private_key_pem.empty()) {
     return InvalidField(f("credentials.private_key_pem"),
@@ -178,6 +188,9 @@ absl::Status ApplyUpdate(const v1::Integration& proto, const google::protobuf::F
                          Integration* target) {
   if (mask.paths().empty()) {
     return InvalidField("update_mask", "required: name the fields to change");
+  }
+  if (mask.paths_size() > kMaxMaskPaths) {
+    return InvalidField("update_mask", absl::StrCat("more than ", kMaxMaskPaths, " paths"));
   }
   for (const std::string& path : mask.paths()) {
     if (path == "display_name") {
@@ -213,7 +226,8 @@ absl::Status ApplyUpdate(const v1::Integration& proto, const google::protobuf::F
     } else if (path == "auth_method") {
       return InvalidField("update_mask", "auth_method is immutable");
     } else {
-      return InvalidField("update_mask", absl::StrCat("unknown or output-only path '", path, "'"));
+      return InvalidField("update_mask",
+                          absl::StrCat("unknown or output-only path ", QuoteInput(path)));
     }
   }
   return absl::OkStatus();

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "server/api/grpc_status.h"
 #include "server/common/error_details.h"
@@ -13,6 +14,16 @@ namespace {
 
 constexpr int kDefaultPageSize = 50;
 constexpr int kMaxPageSize = 1000;
+// Page tokens and etags the server hands out are far shorter.
+constexpr size_t kMaxPageTokenBytes = 512;
+constexpr size_t kMaxEtagBytes = 128;
+
+absl::Status CheckEtag(const std::string& etag, absl::string_view field) {
+  if (etag.size() > kMaxEtagBytes) {
+    return InvalidField(field, absl::StrCat("longer than ", kMaxEtagBytes, " bytes"));
+  }
+  return absl::OkStatus();
+}
 
 // Admits the caller for `permission` (before anything is looked up), then
 // runs `fn` (returning absl::Status) on `executor`, audits and finishes the
@@ -20,11 +31,15 @@ constexpr int kMaxPageSize = 1000;
 template <typename Fn>
 grpc::ServerUnaryReactor* RunAsync(grpc::CallbackServerContext* context, Executor* executor,
                                    const ApiContext& api, const char* method, Permission permission,
+                                   const google::protobuf::Message& request,
                                    const std::string& integration, Fn fn) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   auto scope = std::make_shared<RpcScope>(api, context, method);
   scope->set_integration(integration);
   absl::Status admitted = scope->Admit(permission, integration);
+  if (admitted.ok()) {
+    admitted = CheckRequestSize(request, api.max_admin_request_bytes, "--max-admin-request-bytes");
+  }
   if (!admitted.ok()) {
     scope->Finish(admitted);
     reactor->Finish(ToGrpcStatus(admitted));
@@ -74,6 +89,9 @@ absl::StatusOr<v1::Integration> IntegrationServiceImpl::Get(
 absl::Status IntegrationServiceImpl::List(const v1::ListIntegrationsRequest& request,
                                           v1::ListIntegrationsResponse* response) {
   if (request.page_size() < 0) return InvalidField("page_size", "must not be negative");
+  if (request.page_token().size() > kMaxPageTokenBytes) {
+    return InvalidField("page_token", absl::StrCat("longer than ", kMaxPageTokenBytes, " bytes"));
+  }
   int page_size =
       request.page_size() == 0 ? kDefaultPageSize : std::min(request.page_size(), kMaxPageSize);
   TB_ASSIGN_OR_RETURN(IntegrationPage page, store_->List(page_size, request.page_token()));
@@ -90,6 +108,7 @@ absl::StatusOr<v1::Integration> IntegrationServiceImpl::Update(
                       ParseIntegrationName(request.integration().name(), "integration.name"));
   TB_ASSIGN_OR_RETURN(Integration merged, store_->Get(id));
   const std::string& etag = request.integration().etag();
+  TB_RETURN_IF_ERROR(CheckEtag(etag, "integration.etag"));
   if (!etag.empty() && etag != merged.etag) {
     return absl::AbortedError("integration '" + id +
                               "' was changed concurrently (etag mismatch): re-read it");
@@ -107,6 +126,7 @@ absl::StatusOr<v1::Integration> IntegrationServiceImpl::Update(
 
 absl::Status IntegrationServiceImpl::Delete(const v1::DeleteIntegrationRequest& request) {
   TB_ASSIGN_OR_RETURN(std::string id, ParseIntegrationName(request.name(), "name"));
+  TB_RETURN_IF_ERROR(CheckEtag(request.etag(), "etag"));
   TB_RETURN_IF_ERROR(store_->Delete(id, request.etag()));
   Log(LogLevel::kInfo, "integration deleted", {{"integration", id}});
   return absl::OkStatus();
@@ -116,7 +136,7 @@ grpc::ServerUnaryReactor* IntegrationServiceImpl::CreateIntegration(
     grpc::CallbackServerContext* context, const v1::CreateIntegrationRequest* request,
     v1::CreateIntegrationResponse* response) {
   return RunAsync(context, executor_, *api_, "/tokenbroker.v1.IntegrationService/CreateIntegration",
-                  Permission::kManageIntegrations, request->integration_id(),
+                  Permission::kManageIntegrations, *request, request->integration_id(),
                   [this, request, response]() -> absl::Status {
                     TB_ASSIGN_OR_RETURN(*response->mutable_integration(), Create(*request));
                     return absl::OkStatus();
@@ -127,7 +147,7 @@ grpc::ServerUnaryReactor* IntegrationServiceImpl::GetIntegration(
     grpc::CallbackServerContext* context, const v1::GetIntegrationRequest* request,
     v1::GetIntegrationResponse* response) {
   return RunAsync(context, executor_, *api_, "/tokenbroker.v1.IntegrationService/GetIntegration",
-                  Permission::kReadIntegrations, IdOf(request->name()),
+                  Permission::kReadIntegrations, *request, IdOf(request->name()),
                   [this, request, response]() -> absl::Status {
                     TB_ASSIGN_OR_RETURN(*response->mutable_integration(), Get(*request));
                     return absl::OkStatus();
@@ -138,7 +158,7 @@ grpc::ServerUnaryReactor* IntegrationServiceImpl::ListIntegrations(
     grpc::CallbackServerContext* context, const v1::ListIntegrationsRequest* request,
     v1::ListIntegrationsResponse* response) {
   return RunAsync(context, executor_, *api_, "/tokenbroker.v1.IntegrationService/ListIntegrations",
-                  Permission::kReadIntegrations, std::string(),
+                  Permission::kReadIntegrations, *request, std::string(),
                   [this, request, response] { return List(*request, response); });
 }
 
@@ -146,7 +166,7 @@ grpc::ServerUnaryReactor* IntegrationServiceImpl::UpdateIntegration(
     grpc::CallbackServerContext* context, const v1::UpdateIntegrationRequest* request,
     v1::UpdateIntegrationResponse* response) {
   return RunAsync(context, executor_, *api_, "/tokenbroker.v1.IntegrationService/UpdateIntegration",
-                  Permission::kManageIntegrations, IdOf(request->integration().name()),
+                  Permission::kManageIntegrations, *request, IdOf(request->integration().name()),
                   [this, request, response]() -> absl::Status {
                     TB_ASSIGN_OR_RETURN(*response->mutable_integration(), Update(*request));
                     return absl::OkStatus();
@@ -157,7 +177,7 @@ grpc::ServerUnaryReactor* IntegrationServiceImpl::DeleteIntegration(
     grpc::CallbackServerContext* context, const v1::DeleteIntegrationRequest* request,
     v1::DeleteIntegrationResponse* response) {
   return RunAsync(context, executor_, *api_, "/tokenbroker.v1.IntegrationService/DeleteIntegration",
-                  Permission::kManageIntegrations, IdOf(request->name()),
+                  Permission::kManageIntegrations, *request, IdOf(request->name()),
                   [this, request] { return Delete(*request); });
 }
 

@@ -15,8 +15,10 @@ namespace {
 // late broker callback finds `reactor == nullptr` instead of freed memory.
 class WatchReactor final : public grpc::ServerWriteReactor<v1::WatchAccessTokensResponse> {
  public:
-  WatchReactor(TokenBroker* broker, std::string id, std::shared_ptr<RpcScope> scope)
-      : broker_(broker), id_(std::move(id)), scope_(std::move(scope)) {
+  // `slot` (may be null) is the caller's watch slot, held until OnDone.
+  WatchReactor(TokenBroker* broker, std::string id, std::shared_ptr<RpcScope> scope,
+               std::shared_ptr<void> slot)
+      : broker_(broker), id_(std::move(id)), scope_(std::move(scope)), slot_(std::move(slot)) {
     shared_ = std::make_shared<Shared>();
     shared_->reactor = this;
     auto shared = shared_;
@@ -136,6 +138,7 @@ class WatchReactor final : public grpc::ServerWriteReactor<v1::WatchAccessTokens
   TokenBroker* const broker_;
   const std::string id_;
   std::shared_ptr<RpcScope> scope_;
+  std::shared_ptr<void> slot_;
   uint64_t handle_ = 0;
   std::shared_ptr<Shared> shared_;
   v1::WatchAccessTokensResponse response_;
@@ -157,9 +160,14 @@ grpc::ServerUnaryReactor* Reject(grpc::CallbackServerContext* context, RpcScope&
 
 // Authenticates, parses `name`, authorizes reading its tokens. On success
 // returns the integration id; otherwise the error to reject with.
-absl::StatusOr<std::string> AdmitTokenCall(RpcScope& scope, const std::string& name) {
+absl::StatusOr<std::string> AdmitTokenCall(RpcScope& scope,
+                                           const google::protobuf::Message& request,
+                                           const std::string& name) {
   absl::Status authenticated = scope.Authenticate();
   if (!authenticated.ok()) return authenticated;
+  absl::Status size =
+      CheckRequestSize(request, scope.api().max_token_request_bytes, "--max-token-request-bytes");
+  if (!size.ok()) return size;
   absl::StatusOr<std::string> id = ParseIntegrationName(name, "name");
   if (!id.ok()) return id.status();
   scope.set_integration(*id);
@@ -179,7 +187,7 @@ grpc::ServerUnaryReactor* ServeToken(TokenBroker* broker, const ApiContext& api,
                                      grpc::CallbackServerContext* context, const char* method,
                                      const Request& request, Fill fill) {
   auto scope = std::make_shared<RpcScope>(api, context, method);
-  absl::StatusOr<std::string> id = AdmitTokenCall(*scope, request.name());
+  absl::StatusOr<std::string> id = AdmitTokenCall(*scope, request, request.name());
   if (!id.ok()) return Reject(context, *scope, id.status());
   auto min =
       ParseMinValidity(&request.min_remaining_validity(), request.has_min_remaining_validity());
@@ -221,7 +229,7 @@ grpc::ServerUnaryReactor* TokenServiceImpl::RefreshAccessToken(
     grpc::CallbackServerContext* context, const v1::RefreshAccessTokenRequest* request,
     v1::RefreshAccessTokenResponse* response) {
   auto scope = std::make_shared<RpcScope>(*api_, context, kRefreshAccessToken);
-  absl::StatusOr<std::string> id = AdmitTokenCall(*scope, request->name());
+  absl::StatusOr<std::string> id = AdmitTokenCall(*scope, *request, request->name());
   if (!id.ok()) return Reject(context, *scope, id.status());
   if (api_->limiter != nullptr) {
     absl::Status allowed = api_->limiter->Acquire(*id);
@@ -239,17 +247,20 @@ grpc::ServerUnaryReactor* TokenServiceImpl::RefreshAccessToken(
 grpc::ServerWriteReactor<v1::WatchAccessTokensResponse>* TokenServiceImpl::WatchAccessTokens(
     grpc::CallbackServerContext* context, const v1::WatchAccessTokensRequest* request) {
   auto scope = std::make_shared<RpcScope>(*api_, context, kWatchAccessTokens);
-  absl::StatusOr<std::string> id = AdmitTokenCall(*scope, request->name());
-  if (!id.ok()) {
+  absl::StatusOr<std::string> id = AdmitTokenCall(*scope, *request, request->name());
+  absl::StatusOr<std::shared_ptr<void>> slot = std::shared_ptr<void>();
+  if (id.ok() && api_->watches != nullptr) slot = api_->watches->Acquire(scope->caller());
+  if (!id.ok() || !slot.ok()) {
     class Failed final : public grpc::ServerWriteReactor<v1::WatchAccessTokensResponse> {
      public:
       explicit Failed(const absl::Status& status) { Finish(ToGrpcStatus(status)); }
       void OnDone() override { delete this; }
     };
-    scope->Finish(id.status());
-    return new Failed(id.status());
+    absl::Status status = id.ok() ? slot.status() : id.status();
+    scope->Finish(status);
+    return new Failed(status);
   }
-  return new WatchReactor(broker_, *id, std::move(scope));
+  return new WatchReactor(broker_, *id, std::move(scope), *std::move(slot));
 }
 
 }  // namespace tokenbroker

@@ -3,6 +3,7 @@
 #include "absl/strings/str_cat.h"
 #include "server/common/file_signature.h"
 #include "server/common/log.h"
+#include "server/common/quote.h"
 
 namespace tokenbroker {
 
@@ -66,7 +67,7 @@ absl::Status Authorizer::Authorize(const std::string& identity, Permission permi
     return absl::OkStatus();
   }
   return absl::PermissionDeniedError(absl::StrCat(
-      "caller '", identity, "' is not granted ", PermissionName(permission),
+      "caller ", QuoteInput(identity), " is not granted ", PermissionName(permission),
       permission == Permission::kReadTokens ? absl::StrCat(" for integrations/", integration_id)
                                             : std::string()));
 }

@@ -149,6 +149,14 @@ void TokenBroker::Join(const std::string& id, Waiter waiter) {
     deferred.Add(std::move(waiter.done), std::move(error));
     return;
   }
+  if (options_.max_waiters > 0 &&
+      flight->waiters.size() >= static_cast<size_t>(options_.max_waiters)) {
+    deferred.Add(std::move(waiter.done),
+                 absl::ResourceExhaustedError(absl::StrCat(
+                     flight->waiters.size(), " callers already wait for a token of integration '",
+                     id, "', the most allowed (--max-waiters-per-integration); retry shortly")));
+    return;
+  }
   if (waiter.force) flight->force_pending = true;
   flight->waiters.push_back(std::move(waiter));
   KickLocked(flight, now, deferred);

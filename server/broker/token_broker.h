@@ -65,6 +65,9 @@ struct BrokerOptions {
   // 429/5xx/timeouts) and `max_wait` of backoff before it gets the error.
   int max_attempts = 4;
   absl::Duration max_wait = absl::Seconds(30);
+  // Callers waiting for one integration's run at once; one more is answered
+  // RESOURCE_EXHAUSTED at once (--max-waiters-per-integration). 0: no bound.
+  int max_waiters = 0;
   ReplicaOptions replica;              // coordination null: a single replica
   BrokerObserver* observer = nullptr;  // not owned; null: nobody listens
 };
@@ -85,7 +88,8 @@ class TokenBroker {
   // all concurrent callers. Errors: NOT_FOUND, FAILED_PRECONDITION
   // (disabled; IMS rejected the credential; IMS tokens live shorter than
   // `min_validity`), UNAVAILABLE (IMS failing and no cached token is good
-  // enough; with RetryInfo when IMS sent Retry-After), INVALID_ARGUMENT,
+  // enough; with RetryInfo when IMS sent Retry-After), RESOURCE_EXHAUSTED
+  // (options.max_waiters callers already wait for `id`), INVALID_ARGUMENT,
   // DATA_LOSS, store errors.
   void GetToken(const std::string& id, std::optional<absl::Duration> min_validity,
                 TokenCallback done);

@@ -93,6 +93,17 @@ absl::StatusOr<std::string> SignJwtRs256(const nlohmann::json& claims,
   return absl::StrCat(signing_input, ".", Base64Url(signature));
 }
 
+absl::Status CheckSigningKey(absl::string_view private_key_pem) {
+  auto key = ParseRsaPrivateKey(private_key_pem);
+  if (!key.ok()) return key.status();
+  int bits = EVP_PKEY_get_bits(key->get());
+  if (bits < kMinRsaKeyBits) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("RSA key of ", bits, " bits; at least ", kMinRsaKeyBits, " are required"));
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::string> PublicKeyFingerprint(absl::string_view private_key_pem) {
   auto key = ParseRsaPrivateKey(private_key_pem);
   if (!key.ok()) return key.status();

@@ -21,6 +21,14 @@ namespace tokenbroker {
 absl::StatusOr<std::string> SignJwtRs256(const nlohmann::json& claims,
                                          absl::string_view private_key_pem);
 
+// The weakest RSA key accepted for signing (NIST SP 800-131A: 2048 bits).
+inline constexpr int kMinRsaKeyBits = 2048;
+
+// OK when `private_key_pem` parses as SignJwtRs256 wants it and is an RSA
+// key of at least kMinRsaKeyBits. Errors: INVALID_ARGUMENT as SignJwtRs256,
+// or "RSA key of 512 bits; at least 2048 are required". Thread-safe.
+absl::Status CheckSigningKey(absl::string_view private_key_pem);
+
 // `sha256:` and the first 16 hex digits of SHA-256 over the DER
 // SubjectPublicKeyInfo of the key's public half: lets an operator match a
 // stored key with the certificate uploaded to the Developer Console without

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "gmock/gmock.h"
+#include "google/protobuf/unknown_field_set.h"
 #include "gtest/gtest.h"
 #include "server/common/error_details.h"
 #include "tests/testing/fake_clock.h"
@@ -165,6 +166,55 @@ TEST(ApiMethodNamesTest, ListsEveryRpcOfBothServicesByFullName) {
                                     "/tokenbroker.v1.IntegrationService/ListIntegrations",
                                     "/tokenbroker.v1.IntegrationService/UpdateIntegration",
                                     "/tokenbroker.v1.IntegrationService/DeleteIntegration"));
+}
+
+}  // namespace
+}  // namespace tokenbroker
+
+namespace tokenbroker {
+namespace {
+
+TEST(WatchLimiterTest, AcquirePastTheCapIsResourceExhaustedNamingTheFlag) {
+  WatchLimiter limiter(2);
+  auto a = limiter.Acquire("alice");
+  auto b = limiter.Acquire("alice");
+  ASSERT_TRUE(a.ok() && b.ok());
+  absl::StatusOr<std::shared_ptr<void>> c = limiter.Acquire("alice");
+  EXPECT_EQ(c.status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_THAT(std::string(c.status().message()), HasSubstr("--max-watches-per-caller=2"));
+  // Another caller has its own budget.
+  EXPECT_TRUE(limiter.Acquire("bob").ok());
+}
+
+TEST(WatchLimiterTest, ReleasingAHandleFreesTheSlot) {
+  WatchLimiter limiter(1);
+  auto a = limiter.Acquire("alice");
+  ASSERT_TRUE(a.ok());
+  EXPECT_EQ(limiter.open("alice"), 1);
+  a->reset();
+  EXPECT_EQ(limiter.open("alice"), 0);
+  EXPECT_TRUE(limiter.Acquire("alice").ok());
+}
+
+TEST(WatchLimiterTest, TheErrorQuotesOnlyAPrefixOfALongIdentity) {
+  WatchLimiter limiter(1);
+  std::string identity(5000, 'c');
+  auto a = limiter.Acquire(identity);
+  auto b = limiter.Acquire(identity);
+  ASSERT_FALSE(b.ok());
+  EXPECT_LE(b.status().message().size(), 400u);
+}
+
+TEST(CheckRequestSizeTest, CheckRequestSizeCountsUnknownFieldsAndNamesTheFlag) {
+  google::rpc::ErrorInfo small;
+  small.set_reason("x");
+  EXPECT_TRUE(CheckRequestSize(small, 100, "--max-token-request-bytes").ok());
+  google::rpc::ErrorInfo big;
+  big.GetReflection()->MutableUnknownFields(&big)->AddLengthDelimited(99, std::string(2000, 'u'));
+  absl::Status status = CheckRequestSize(big, 100, "--max-token-request-bytes");
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(status.message()), HasSubstr("--max-token-request-bytes=100"));
+  EXPECT_TRUE(CheckRequestSize(big, 0, "--max-token-request-bytes").ok()) << "0: no limit";
 }
 
 }  // namespace

@@ -1,5 +1,11 @@
 #include "server/api/convert.h"
 
+#include <openssl/bio.h>
+#include <openssl/ec.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/rsa.h>
+
 #include <algorithm>
 #include <functional>
 #include <string>
@@ -648,6 +654,77 @@ TEST(AdobeHeadersTest, AdobeHeadersAddOrgAndSandboxWhenConfiguredInAStableOrder)
                                                   std::make_pair("x-api-key", "client-acme"),
                                                   std::make_pair("x-gw-ims-org-id", "ORG@AdobeOrg"),
                                                   std::make_pair("x-sandbox-name", "prod")));
+}
+
+}  // namespace
+}  // namespace tokenbroker
+
+namespace tokenbroker {
+namespace {
+
+// ---- Bounded echoes and weak keys (issue 11) -------------------------------
+
+TEST(ApplyUpdateTest, ApplyUpdateUnknownHugePathIsInvalidArgumentQuotingOnlyAPrefix) {
+  Integration target = OAuth();
+  std::string path(20 * 1024, 'x');
+  path[0] = '\xff';  // escaped, not echoed raw
+  absl::Status status = ApplyUpdate(v1::Integration(), Mask({path.c_str()}), &target);
+  ExpectInvalidField(status, "update_mask", "unknown or output-only path '\\xffxxx");
+  EXPECT_THAT(std::string(status.message()), HasSubstr("(20480 bytes)"));
+  // 20 KiB in, a short trailer out: far below gRPC's 8 KiB metadata limit.
+  EXPECT_LE(status.message().size(), 400u) << status.message();
+}
+
+TEST(ApplyUpdateTest, ApplyUpdateWithTooManyPathsIsInvalidArgument) {
+  Integration target = OAuth();
+  google::protobuf::FieldMask mask;
+  for (int i = 0; i < 33; ++i) mask.add_paths("display_name");
+  ExpectInvalidField(ApplyUpdate(v1::Integration(), mask, &target), "update_mask",
+                     "more than 32 paths");
+}
+
+// An unencrypted PKCS#8 PEM RSA key of `bits` bits.
+std::string RsaKeyPem(int bits) {
+  EVP_PKEY* key = EVP_RSA_gen(bits);
+  BIO* bio = BIO_new(BIO_s_mem());
+  PEM_write_bio_PrivateKey(bio, key, nullptr, nullptr, 0, nullptr, nullptr);
+  char* data = nullptr;
+  long size = BIO_get_mem_data(bio, &data);
+  std::string pem(data, size);
+  BIO_free(bio);
+  EVP_PKEY_free(key);
+  return pem;
+}
+
+TEST(ValidateIntegrationTest, ValidateIntegrationRefusesRsaKeysWeakerThan2048Bits) {
+  for (int bits : {512, 1024}) {
+    Integration in = Jwt();
+    in.credentials.private_key_pem = SecretString(RsaKeyPem(bits));
+    ExpectInvalidField(ValidateIntegration(in, {}, "integration."),
+                       "integration.credentials.private_key_pem",
+                       absl::StrCat("RSA key of ", bits, " bits; at least 2048 are required"));
+  }
+}
+
+TEST(ValidateIntegrationTest, ValidateIntegrationRefusesNonRsaKeys) {
+  EVP_PKEY* key = EVP_EC_gen("P-256");
+  BIO* bio = BIO_new(BIO_s_mem());
+  PEM_write_bio_PrivateKey(bio, key, nullptr, nullptr, 0, nullptr, nullptr);
+  char* data = nullptr;
+  long size = BIO_get_mem_data(bio, &data);
+  Integration in = Jwt();
+  in.credentials.private_key_pem = SecretString(std::string(data, size));
+  BIO_free(bio);
+  EVP_PKEY_free(key);
+  ExpectInvalidField(ValidateIntegration(in, {}, "integration."),
+                     "integration.credentials.private_key_pem", "not an RSA key");
+}
+
+TEST(ValidateIntegrationTest, ValidateIntegrationRefusesHugePrivateKeys) {
+  Integration in = Jwt();
+  in.credentials.private_key_pem = SecretString(std::string(16 * 1024 + 1, 'k'));
+  ExpectInvalidField(ValidateIntegration(in, {}, "integration."),
+                     "integration.credentials.private_key_pem", "longer than 16384 bytes");
 }
 
 }  // namespace

@@ -101,6 +101,27 @@ TEST_F(TokenBrokerTest, ConcurrentColdCallersShareOneExchange) {
   }
 }
 
+TEST_F(TokenBrokerTest, CallersPastMaxWaitersAreResourceExhaustedTheOthersShareTheExchange) {
+  TokenBroker broker(&store_, &exchanger_, &executor_, &clock_, &random_,
+                     BrokerOptions{.refresh = policy_, .max_waiters = 3});
+  std::vector<Result> results(5);
+  for (auto& r : results) broker.GetToken("acme", std::nullopt, r.Callback());
+  // The two past the bound are answered at once, before any exchange runs.
+  for (int i = 3; i < 5; ++i) {
+    ASSERT_TRUE(results[i].value.has_value()) << i;
+    EXPECT_EQ(results[i].value->status().code(), absl::StatusCode::kResourceExhausted);
+    EXPECT_THAT(std::string(results[i].value->status().message()),
+                ::testing::HasSubstr("--max-waiters-per-integration"));
+  }
+  executor_.RunAll();
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(results[i].token(), "token-1") << i;
+  EXPECT_EQ(exchanger_.calls(), 1);
+  // Once served, callers are answered from the cache whatever the bound.
+  Result later;
+  broker.GetToken("acme", std::nullopt, later.Callback());
+  EXPECT_EQ(later.token(), "token-1");
+}
+
 TEST_F(TokenBrokerTest, RefreshesInBackgroundAheadOfExpiry) {
   ASSERT_EQ(Get("acme").token(), "token-1");
   clock_.Advance(absl::Seconds(74));

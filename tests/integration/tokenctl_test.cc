@@ -232,6 +232,16 @@ TEST_F(TokenctlTest, ListFollowsPagesAndPrintsTableAndJson) {
   EXPECT_THAT(ids, ::testing::IsSupersetOf({"list-a", "list-b"}));
 }
 
+TEST_F(TokenctlTest, NonUtf8IdIsAUsageErrorAndNothingIsSent) {
+  // Before: the request reached a server that cannot parse it (UNIMPLEMENTED,
+  // empty message) and libprotobuf printed an error line.
+  CommandResult token = Tokenctl({"token", "get", "\xff\xfe"});
+  EXPECT_EQ(token.exit_code, 2) << token.err;
+  EXPECT_THAT(token.err, HasSubstr("invalid ID '\\xff\\xfe'"));
+  EXPECT_THAT(token.err, Not(HasSubstr("libprotobuf")));
+  EXPECT_THAT(token.err, Not(HasSubstr("UNIMPLEMENTED")));
+}
+
 TEST_F(TokenctlTest, TokenGetPrintsOnlyTheToken) {
   ASSERT_EQ(CreateIntegration("token-get").exit_code, 0);
   int exchanges_before = ImsExchanges();

@@ -5,12 +5,14 @@
 
 #include <map>
 #include <set>
+#include <sstream>
 #include <string>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "client/tokenctl/secrets.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -273,9 +275,14 @@ TEST(ParseCommandLineTest, NegatedBooleansAndLastValueWins) {
 }
 
 TEST(ParseCommandLineTest, DoubleDashEndsFlags) {
-  absl::StatusOr<CommandLine> line = Parse({"token", "get", "--", "-odd-id"});
+  absl::StatusOr<CommandLine> line = Parse({"token", "get", "--", "acme"});
   ASSERT_TRUE(line.ok()) << line.status();
-  EXPECT_EQ(line->id, "-odd-id");
+  EXPECT_EQ(line->id, "acme");
+  // After "--" a word is the ID even if it looks like a flag (and is then
+  // refused by the ID rule, not as an unknown flag).
+  line = Parse({"token", "get", "--", "-odd-id"});
+  ASSERT_FALSE(line.ok());
+  EXPECT_THAT(line.status().message(), HasSubstr("invalid ID '-odd-id'"));
 }
 
 TEST(ParseCommandLineTest, HelpInAnyForm) {
@@ -356,6 +363,76 @@ TEST(ParseCommandLineTest, OnlyTableFlagsReadTheEnvironment) {
     EXPECT_TRUE(flag.global()) << flag.name;
     EXPECT_THAT(std::string(flag.env), ::testing::StartsWith("TOKENBROKER_"));
   }
+}
+
+}  // namespace
+}  // namespace tokenbroker::tokenctl
+
+namespace tokenbroker::tokenctl {
+namespace {
+
+TEST(ParseCommandLineTest, NonUtf8IdIsAUsageErrorForEveryCommandTakingOne) {
+  for (const CommandSpec& spec : Commands()) {
+    if (!spec.takes_id) continue;
+    std::vector<std::string> argv = CommandArgv(spec);
+    for (std::string& word : argv) {
+      if (word == "some-id") word = "\xff\xfe";
+    }
+    absl::StatusOr<CommandLine> line = Parse(argv);
+    ASSERT_FALSE(line.ok()) << spec.DisplayName();
+    EXPECT_EQ(line.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_THAT(line.status().message(), HasSubstr("invalid ID '\\xff\\xfe'"));
+  }
+}
+
+TEST(ParseCommandLineTest, IdsFollowTheServersRule) {
+  for (const char* bad :
+       {"Upper", "1starts-with-digit", "ends-with-", "has_underscore", "integrations/acme", ""}) {
+    EXPECT_FALSE(Parse({"token", "get", bad}).ok()) << bad;
+  }
+  std::string too_long(64, 'a');
+  absl::StatusOr<CommandLine> line = Parse({"token", "get", too_long});
+  ASSERT_FALSE(line.ok());
+  EXPECT_THAT(line.status().message(), HasSubstr("1 to 63"));
+  EXPECT_TRUE(Parse({"token", "get", std::string(63, 'a')}).ok());
+  EXPECT_TRUE(Parse({"token", "get", "acme-2"}).ok());
+}
+
+TEST(ParseCommandLineTest, NonUtf8StringFlagIsAUsageError) {
+  absl::StatusOr<CommandLine> line =
+      Parse({"integrations", "update", "acme", "--display-name=bad\xc3("});
+  ASSERT_FALSE(line.ok());
+  EXPECT_THAT(line.status().message(), HasSubstr("--display-name 'bad\\xc3(' is not valid UTF-8"));
+  line = Parse({"integrations", "update", "acme", "--scopes=openid,\xed\xa0\x80"});  // surrogate
+  ASSERT_FALSE(line.ok());
+  EXPECT_THAT(line.status().message(), HasSubstr("--scopes"));
+}
+
+TEST(IsValidUtf8Test, AcceptsUtf8AndRejectsMalformedSequences) {
+  EXPECT_TRUE(IsValidUtf8(""));
+  EXPECT_TRUE(IsValidUtf8("plain"));
+  EXPECT_TRUE(IsValidUtf8("caf\xc3\xa9 \xe2\x80\xa6 \xf0\x9f\x94\x91"));
+  EXPECT_FALSE(IsValidUtf8("\xff\xfe"));
+  EXPECT_FALSE(IsValidUtf8("\xc3"));              // cut short
+  EXPECT_FALSE(IsValidUtf8("\xe2\x80"));          // cut short
+  EXPECT_FALSE(IsValidUtf8("\xc0\xaf"));          // overlong '/'
+  EXPECT_FALSE(IsValidUtf8("\xed\xa0\x80"));      // surrogate
+  EXPECT_FALSE(IsValidUtf8("\xf4\x90\x80\x80"));  // past U+10FFFF
+  EXPECT_FALSE(IsValidUtf8("a\x80"));             // stray continuation
+}
+
+}  // namespace
+}  // namespace tokenbroker::tokenctl
+
+namespace tokenbroker::tokenctl {
+namespace {
+
+TEST(ReadClientSecretsTest, NonUtf8SecretIsRefusedWithoutEchoingIt) {
+  std::istringstream in("good-secret\n\xff\xfe-bad\n");
+  absl::StatusOr<std::vector<Secret>> secrets = ReadClientSecrets("-", in);
+  ASSERT_FALSE(secrets.ok());
+  EXPECT_THAT(secrets.status().message(), HasSubstr("line 2 is not valid UTF-8"));
+  EXPECT_THAT(secrets.status().message(), ::testing::Not(HasSubstr("bad")));
 }
 
 }  // namespace
