@@ -143,6 +143,10 @@ ABSL_FLAG(absl::Duration, readiness_interval, absl::Seconds(5),
           "Env: TOKENBROKER_READINESS_INTERVAL.");
 ABSL_FLAG(std::string, log_level, "info",
           "Minimum log level: debug, info, warning, error. Env: TOKENBROKER_LOG_LEVEL.");
+ABSL_FLAG(bool, allow_core_dumps, false,
+          "DEBUGGING ONLY: leave core dumps on and the process dumpable (by default the core "
+          "limit is 0 and PR_SET_DUMPABLE is cleared, so that no dump or same-user process "
+          "can read secrets from memory). Env: TOKENBROKER_ALLOW_CORE_DUMPS.");
 
 namespace tokenbroker {
 namespace {
@@ -182,7 +186,8 @@ constexpr const char* kFlagNames[] = {"tls_cert",
                                       "replica_id",
                                       "refresh_lease_ttl",
                                       "readiness_interval",
-                                      "log_level"};
+                                      "log_level",
+                                      "allow_core_dumps"};
 
 // TOKENBROKER_<FLAG> sets the flag's value before the command line is read.
 absl::Status ApplyEnvironment() {
@@ -299,5 +304,6 @@ AdminOptions AdminOptionsFromFlags(const ServerOptions& server) {
 
 absl::Duration ShutdownGrace() { return absl::GetFlag(FLAGS_shutdown_grace); }
 absl::Duration ShutdownDelay() { return absl::GetFlag(FLAGS_shutdown_delay); }
+bool AllowCoreDumps() { return absl::GetFlag(FLAGS_allow_core_dumps); }
 
 }  // namespace tokenbroker
