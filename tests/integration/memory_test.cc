@@ -34,6 +34,7 @@ using ::testing::HasSubstr;
 
 constexpr uid_t kUnprivileged = 65534;  // nobody/nogroup on Debian
 constexpr char kClientId[] = "memory-client";
+constexpr char kTechnicalAccount[] = "TECH1@techacct.adobe.com";
 
 // A marker nobody else would hold, made of form-safe characters so that the
 // form body sent to IMS carries it verbatim.
@@ -134,10 +135,14 @@ class MemoryTest : public ::testing::Test {
   void SetUp() override {
     ASSERT_EQ(geteuid(), 0u) << "reading another process's memory needs root";
     marker_ = UniqueMarker();
+    keys_ = GenerateTestKeyPair();
     nlohmann::json client = {{"client_id", kClientId},
                              {"client_secrets", {marker_}},
                              {"org_id", "ORG1@AdobeOrg"},
-                             {"scopes", {"openid", "AdobeID"}}};
+                             {"scopes", {"openid", "AdobeID"}},
+                             {"technical_account_id", kTechnicalAccount},
+                             {"metascopes", {"ent_dataservices_sdk"}},
+                             {"certificate_pem", keys_.certificate_pem}};
     auto ims = ImsEmulatorProcess::Start({client});
     ASSERT_TRUE(ims.ok()) << ims.status();
     ims_ = std::move(*ims);
@@ -208,55 +213,88 @@ class MemoryTest : public ::testing::Test {
     return st.st_uid;
   }
 
+  void CreateMintDeleteAndScan(const v1::CreateIntegrationRequest& request,
+                               const std::vector<std::string>& markers);
+
   std::string marker_;
+  TestKeyPair keys_;
   TempDir dir_;
   std::unique_ptr<ImsEmulatorProcess> ims_;
   std::unique_ptr<Subprocess> broker_;
   int port_ = 0;
 };
 
-TEST_F(MemoryTest, ClientSecretIsGoneFromServerMemoryAfterItsIntegrationIsDeleted) {
+// Creates the integration of `request`, mints a token with it, deletes it and
+// scans the server's memory for each of `markers`: present while the
+// integration lives (the broker must be able to refresh, and the scanner is
+// not blind), absent once it is deleted.
+void MemoryTest::CreateMintDeleteAndScan(const v1::CreateIntegrationRequest& request,
+                                         const std::vector<std::string>& markers) {
   ASSERT_NO_FATAL_FAILURE(StartBroker());
+  const std::string& id = request.integration_id();
   {
     grpc::ClientContext ctx;
     auto integrations = v1::IntegrationService::NewStub(NewChannel());
     v1::CreateIntegrationResponse created;
-    grpc::Status status = integrations->CreateIntegration(
-        &ctx, OAuthIntegration("memory", kClientId, marker_, ims_->url()), &created);
+    grpc::Status status = integrations->CreateIntegration(&ctx, request, &created);
     ASSERT_TRUE(status.ok()) << status.error_message();
   }
-  grpc::Status minted = GetToken("memory");
+  grpc::Status minted = GetToken(id);
   ASSERT_TRUE(minted.ok()) << minted.error_message();
   ASSERT_EQ(ims_->Exchanges(kClientId), 1);
 
-  // The scan finds the secret while the broker needs it (it must be able to
-  // refresh): what the final assertion sees is not a blind scanner.
   uint64_t scanned = 0;
-  EXPECT_FALSE(ScanProcessMemory(broker_->pid(), marker_, &scanned).empty())
-      << "the live integration's secret was not found in " << scanned << " bytes";
-
+  for (const std::string& marker : markers) {
+    EXPECT_FALSE(ScanProcessMemory(broker_->pid(), marker, &scanned).empty())
+        << "the live integration's secret " << marker << " was not found in " << scanned
+        << " bytes";
+  }
   {
     grpc::ClientContext ctx;
     auto integrations = v1::IntegrationService::NewStub(NewChannel());
-    v1::DeleteIntegrationRequest request;
-    request.set_name("integrations/memory");
+    v1::DeleteIntegrationRequest remove;
+    remove.set_name("integrations/" + id);
     v1::DeleteIntegrationResponse response;
-    grpc::Status status = integrations->DeleteIntegration(&ctx, request, &response);
+    grpc::Status status = integrations->DeleteIntegration(&ctx, remove, &response);
     ASSERT_TRUE(status.ok()) << status.error_message();
   }
   // The broker has dropped what it cached once a call no longer finds it.
-  ASSERT_TRUE(WaitUntil([&] { return GetToken("memory").error_code() == grpc::NOT_FOUND; },
+  ASSERT_TRUE(WaitUntil([&] { return GetToken(id).error_code() == grpc::NOT_FOUND; },
                         absl::Seconds(10), "GetAccessToken answering NOT_FOUND"));
   // Every connection is closed on the server's side: its buffers are freed.
   ASSERT_TRUE(WaitUntil([&] { return ServerConnections(broker_->pid(), port_) == 0; },
                         absl::Seconds(10), "the server closing every client connection"));
 
-  std::vector<Hit> hits = ScanProcessMemory(broker_->pid(), marker_, &scanned);
-  EXPECT_GT(scanned, 1u << 20);
-  EXPECT_TRUE(hits.empty()) << "the deleted integration's client secret is still in " << hits.size()
-                            << " place(s) of " << scanned
-                            << " bytes of server memory:" << Describe(hits);
-  EXPECT_THAT(ReadFile(dir_.File("broker.log")), ::testing::Not(HasSubstr(marker_)));
+  for (const std::string& marker : markers) {
+    std::vector<Hit> hits = ScanProcessMemory(broker_->pid(), marker, &scanned);
+    EXPECT_GT(scanned, 1u << 20);
+    EXPECT_TRUE(hits.empty()) << "the deleted integration's secret " << marker << " is still in "
+                              << hits.size() << " place(s) of " << scanned
+                              << " bytes of server memory:" << Describe(hits);
+    EXPECT_THAT(ReadFile(dir_.File("broker.log")), ::testing::Not(HasSubstr(marker)));
+  }
+}
+
+TEST_F(MemoryTest, ClientSecretIsGoneFromServerMemoryAfterItsIntegrationIsDeleted) {
+  CreateMintDeleteAndScan(OAuthIntegration("memory", kClientId, marker_, ims_->url()), {marker_});
+}
+
+TEST_F(MemoryTest, JwtSecretAndPrivateKeyAreGoneFromServerMemoryAfterDeletion) {
+  v1::CreateIntegrationRequest request;
+  request.set_integration_id("memory-jwt");
+  v1::Integration* in = request.mutable_integration();
+  in->set_auth_method(v1::AUTH_METHOD_JWT);
+  in->set_client_id(kClientId);
+  in->set_org_id("ORG1@AdobeOrg");
+  in->set_technical_account_id(kTechnicalAccount);
+  in->add_metascopes("ent_dataservices_sdk");
+  in->set_ims_url(ims_->url());
+  in->mutable_credentials()->add_client_secrets(marker_);
+  in->mutable_credentials()->set_private_key_pem(keys_.private_key_pem);
+  // A line of the key's base64 body: what a stray copy of the PEM would hold.
+  std::vector<std::string> lines = absl::StrSplit(keys_.private_key_pem, '\n');
+  ASSERT_GT(lines.size(), 3u);
+  CreateMintDeleteAndScan(request, {marker_, lines[2]});
 }
 
 TEST_F(MemoryTest, ServerIsNotDumpableAndHasNoCoreLimit) {
