@@ -8,6 +8,8 @@
 #include <cstring>
 #include <string>
 
+#include "server/common/log.h"
+
 namespace tokenbroker {
 namespace {
 
@@ -23,9 +25,12 @@ absl::Status HardenProcess(bool allow_core_dumps) {
     if (setrlimit(RLIMIT_CORE, &none) != 0) return Failed("setrlimit(RLIMIT_CORE, 0)");
     if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) return Failed("prctl(PR_SET_DUMPABLE, 0)");
   }
-  // mallopt returns 1 on success and sets no errno.
+  // mallopt returns 1 on success. Another allocator (a sanitizer's, a
+  // preloaded jemalloc) ignores it and returns 0: serving goes on, said once.
   if (mallopt(M_PERTURB, kHeapPerturbByte) != 1) {
-    return absl::InternalError("mallopt(M_PERTURB) failed");
+    Log(LogLevel::kWarning,
+        "heap scrubbing unavailable: the allocator is not glibc's (mallopt(M_PERTURB) refused); "
+        "freed library buffers may keep copies of secrets");
   }
   return absl::OkStatus();
 }

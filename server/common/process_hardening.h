@@ -29,7 +29,9 @@ inline constexpr int kHeapPerturbByte = 0xa5;
 // Sets RLIMIT_CORE to 0 (soft and hard) and clears PR_SET_DUMPABLE (no core
 // dump; no ptrace or /proc/PID/mem access by other processes of the same
 // user; /proc/PID files owned by root), unless `allow_core_dumps`
-// (--allow-core-dumps, for debugging); turns on M_PERTURB in every case.
+// (--allow-core-dumps, for debugging); turns on M_PERTURB in every case
+// (logging a warning, not failing, when the allocator is not glibc's, as
+// under AddressSanitizer).
 // Call in main after the flags are parsed (they read no file) and before
 // anything else: no thread started, no secret read. Returns INTERNAL naming
 // the call that failed; the process must not go on to serve secrets then.
