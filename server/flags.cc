@@ -178,6 +178,10 @@ ABSL_FLAG(int, max_waiters_per_integration, 10000,
           "0: unlimited. Env: TOKENBROKER_MAX_WAITERS_PER_INTEGRATION.");
 ABSL_FLAG(std::string, log_level, "info",
           "Minimum log level: debug, info, warning, error. Env: TOKENBROKER_LOG_LEVEL.");
+ABSL_FLAG(bool, allow_core_dumps, false,
+          "DEBUGGING ONLY: leave core dumps on and the process dumpable (by default the core "
+          "limit is 0 and PR_SET_DUMPABLE is cleared, so that no dump or same-user process "
+          "can read secrets from memory). Env: TOKENBROKER_ALLOW_CORE_DUMPS.");
 
 namespace tokenbroker {
 namespace {
@@ -226,7 +230,8 @@ constexpr const char* kFlagNames[] = {"tls_cert",
                                       "max_connection_idle",
                                       "max_watches_per_caller",
                                       "max_waiters_per_integration",
-                                      "log_level"};
+                                      "log_level",
+                                      "allow_core_dumps"};
 
 // TOKENBROKER_<FLAG> sets the flag's value before the command line is read.
 absl::Status ApplyEnvironment() {
@@ -371,5 +376,6 @@ AdminOptions AdminOptionsFromFlags(const ServerOptions& server) {
 
 absl::Duration ShutdownGrace() { return absl::GetFlag(FLAGS_shutdown_grace); }
 absl::Duration ShutdownDelay() { return absl::GetFlag(FLAGS_shutdown_delay); }
+bool AllowCoreDumps() { return absl::GetFlag(FLAGS_allow_core_dumps); }
 
 }  // namespace tokenbroker

@@ -22,6 +22,8 @@ AdminOptions AdminOptionsFromFlags(const ServerOptions& server);
 absl::Duration ShutdownGrace();
 // --shutdown-delay: serving on, readiness off, before the drain starts.
 absl::Duration ShutdownDelay();
+// --allow-core-dumps: skip the core-dump part of HardenProcess (debugging).
+bool AllowCoreDumps();
 
 }  // namespace tokenbroker
 

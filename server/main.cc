@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "server/common/log.h"
+#include "server/common/process_hardening.h"
 #include "server/flags.h"
 #include "server/server.h"
 
@@ -28,6 +29,13 @@ int main(int argc, char** argv) {
   if (!options.ok()) {
     std::fprintf(stderr, "tokenbroker: %s\n", std::string(options.status().message()).c_str());
     return 2;
+  }
+  // Before any secret is read, for the subcommands as well (keyring, rekey,
+  // backup handle keys and records). Flag parsing reads no file.
+  absl::Status hardened = tokenbroker::HardenProcess(tokenbroker::AllowCoreDumps());
+  if (!hardened.ok()) {
+    std::fprintf(stderr, "tokenbroker: %s\n", std::string(hardened.message()).c_str());
+    return 1;
   }
   if (positional.size() > 1 && tokenbroker::IsAdminCommand(positional[1])) {
     std::vector<std::string> args(positional.begin() + 1, positional.end());

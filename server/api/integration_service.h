@@ -3,6 +3,7 @@
 
 #include "server/api/call_guard.h"
 #include "server/api/convert.h"
+#include "server/api/wiping_allocator.h"
 #include "server/common/executor.h"
 #include "server/store/credential_store.h"
 #include "tokenbroker/v1/integration_service.grpc.pb.h"
@@ -17,7 +18,10 @@ class IntegrationServiceImpl final : public v1::IntegrationService::CallbackServ
   // of every change through the store's change feed.
   IntegrationServiceImpl(CredentialStore* store, Executor* executor, ValidationOptions options,
                          const ApiContext* api)
-      : store_(store), executor_(executor), options_(options), api_(api) {}
+      : store_(store), executor_(executor), options_(options), api_(api) {
+    SetMessageAllocatorFor_CreateIntegration(&create_allocator_);
+    SetMessageAllocatorFor_UpdateIntegration(&update_allocator_);
+  }
 
   grpc::ServerUnaryReactor* CreateIntegration(grpc::CallbackServerContext* context,
                                               const v1::CreateIntegrationRequest* request,
@@ -48,6 +52,11 @@ class IntegrationServiceImpl final : public v1::IntegrationService::CallbackServ
   Executor* const executor_;
   const ValidationOptions options_;
   const ApiContext* const api_;
+  // Wipe the credentials of the requests when gRPC frees them.
+  WipingMessageAllocator<v1::CreateIntegrationRequest, v1::CreateIntegrationResponse>
+      create_allocator_;
+  WipingMessageAllocator<v1::UpdateIntegrationRequest, v1::UpdateIntegrationResponse>
+      update_allocator_;
 };
 
 }  // namespace tokenbroker

@@ -2,6 +2,7 @@
 #define TOKENBROKER_SERVER_API_TOKEN_SERVICE_H_
 
 #include "server/api/call_guard.h"
+#include "server/api/wiping_allocator.h"
 #include "server/broker/token_broker.h"
 #include "tokenbroker/v1/token_service.grpc.pb.h"
 
@@ -14,7 +15,11 @@ namespace tokenbroker {
 class TokenServiceImpl final : public v1::TokenService::CallbackService {
  public:
   // `api` must outlive the service.
-  TokenServiceImpl(TokenBroker* broker, const ApiContext* api) : broker_(broker), api_(api) {}
+  TokenServiceImpl(TokenBroker* broker, const ApiContext* api) : broker_(broker), api_(api) {
+    SetMessageAllocatorFor_GetAccessToken(&get_allocator_);
+    SetMessageAllocatorFor_GetRequestHeaders(&headers_allocator_);
+    SetMessageAllocatorFor_RefreshAccessToken(&refresh_allocator_);
+  }
 
   grpc::ServerUnaryReactor* GetAccessToken(grpc::CallbackServerContext* context,
                                            const v1::GetAccessTokenRequest* request,
@@ -31,6 +36,12 @@ class TokenServiceImpl final : public v1::TokenService::CallbackService {
  private:
   TokenBroker* const broker_;
   const ApiContext* const api_;
+  // Wipe the tokens of the responses when gRPC frees them.
+  WipingMessageAllocator<v1::GetAccessTokenRequest, v1::GetAccessTokenResponse> get_allocator_;
+  WipingMessageAllocator<v1::GetRequestHeadersRequest, v1::GetRequestHeadersResponse>
+      headers_allocator_;
+  WipingMessageAllocator<v1::RefreshAccessTokenRequest, v1::RefreshAccessTokenResponse>
+      refresh_allocator_;
 };
 
 }  // namespace tokenbroker

@@ -11,15 +11,13 @@ bool SecretString::operator==(const SecretString& other) const {
          CRYPTO_memcmp(value_.data(), other.value_.data(), value_.size()) == 0;
 }
 
-void SecretString::Wipe() {
-  if (!value_.empty()) OPENSSL_cleanse(value_.data(), value_.size());
-  // Also wipe spare capacity that may hold an older, longer value.
-  if (value_.capacity() > value_.size()) {
-    size_t old_size = value_.size();
-    value_.resize(value_.capacity());
-    OPENSSL_cleanse(value_.data() + old_size, value_.size() - old_size);
-  }
-  value_.clear();
+void SecretString::Wipe() { WipeString(&value_); }
+
+void WipeString(std::string* s) {
+  // Spare capacity may hold an older, longer value: wipe up to capacity.
+  s->resize(s->capacity());
+  if (!s->empty()) OPENSSL_cleanse(s->data(), s->size());
+  s->clear();
 }
 
 std::string Fingerprint(absl::string_view value) { return fingerprint::Sha256Fingerprint(value); }

@@ -49,6 +49,11 @@ class SecretString {
   std::string value_;
 };
 
+// Overwrites every byte `s` owns, spare capacity included (OPENSSL_cleanse),
+// and empties it: for secrets in strings we do not own the type of
+// (protobuf fields, a parsed JSON value) before they are freed.
+void WipeString(std::string* s);
+
 // `sha256:` and the first 16 hex digits of SHA-256(value): safe to show.
 // The format is fingerprint::Sha256Fingerprint (client/common/fingerprint.h),
 // shared with tokenctl.

@@ -119,7 +119,8 @@ absl::StatusOr<AccessToken> ParseSuccess(const HttpResponse& response, ExpiresIn
   absl::Duration lifetime = unit == ExpiresInUnit::kSeconds ? absl::Seconds(*expires_in)
                                                             : absl::Milliseconds(*expires_in);
   AccessToken token;
-  token.access_token = SecretString(token_it->get_ref<const std::string&>());
+  // Moved, not copied: no unwiped copy is left in the parsed JSON.
+  token.access_token = SecretString(std::move(token_it->get_ref<std::string&>()));
   token.issue_time = now;
   token.expire_time = now + lifetime;
   token.debug_id = debug_id;

@@ -73,18 +73,18 @@ absl::StatusOr<AccessToken> JwtExchanger::Exchange(const Integration& integratio
       integration, secrets,
       [&](const SecretString& secret, int index) -> absl::StatusOr<AccessToken> {
         // A fresh JWT (and jti) per attempt.
-        absl::StatusOr<std::string> jwt = SignJwtRs256(
+        absl::StatusOr<SecretString> signed_jwt = SignJwtRs256(
             Claims(integration, clock_->Now()), integration.credentials.private_key_pem.value());
-        if (!jwt.ok()) {
-          return absl::Status(jwt.status().code(), absl::StrCat("integration '", integration.id,
-                                                                "': ", jwt.status().message()));
+        if (!signed_jwt.ok()) {
+          return absl::Status(
+              signed_jwt.status().code(),
+              absl::StrCat("integration '", integration.id, "': ", signed_jwt.status().message()));
         }
-        SecretString signed_jwt(std::move(*jwt));
         internal::ImsPost post;
         post.url = absl::StrCat(ImsBaseUrl(integration, options_), options_.jwt_exchange_path);
         post.form_body = internal::FormEncode({{"client_id", integration.client_id},
                                                {"client_secret", secret.value()},
-                                               {"jwt_token", signed_jwt.value()}});
+                                               {"jwt_token", signed_jwt->value()}});
         post.timeout = options_.request_timeout;
         post.unit = ExpiresInUnit::kMilliseconds;
         post.flow = "jwt";

@@ -1,6 +1,7 @@
 #include "server/ims/jwt_signer.h"
 
 #include <openssl/bio.h>
+#include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
@@ -61,8 +62,8 @@ std::string Base64Url(absl::string_view data) {
 
 }  // namespace
 
-absl::StatusOr<std::string> SignJwtRs256(const nlohmann::json& claims,
-                                         absl::string_view private_key_pem) {
+absl::StatusOr<SecretString> SignJwtRs256(const nlohmann::json& claims,
+                                          absl::string_view private_key_pem) {
   auto key = ParseRsaPrivateKey(private_key_pem);
   if (!key.ok()) return key.status();
   if (!claims.is_object()) return absl::InvalidArgumentError("JWT claims must be a JSON object");
@@ -90,7 +91,13 @@ absl::StatusOr<std::string> SignJwtRs256(const nlohmann::json& claims,
     return absl::InternalError("RS256 signing failed");
   }
   signature.resize(sig_len);
-  return absl::StrCat(signing_input, ".", Base64Url(signature));
+  std::string encoded = Base64Url(signature);
+  std::string jwt;
+  jwt.reserve(signing_input.size() + 1 + encoded.size());  // one buffer, no stray copies
+  absl::StrAppend(&jwt, signing_input, ".", encoded);
+  OPENSSL_cleanse(signature.data(), signature.size());
+  OPENSSL_cleanse(encoded.data(), encoded.size());
+  return SecretString(std::move(jwt));
 }
 
 absl::Status CheckSigningKey(absl::string_view private_key_pem) {

@@ -7,6 +7,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "nlohmann/json.hpp"
+#include "server/common/secret.h"
 
 namespace tokenbroker {
 
@@ -17,9 +18,10 @@ namespace tokenbroker {
 // Encrypted keys are not supported (no passphrase prompt ever happens).
 // Errors: INVALID_ARGUMENT "private key does not parse" / "is not an RSA key"
 // (messages never carry key bytes), INTERNAL on a signing failure.
-// Thread-safe, non-blocking.
-absl::StatusOr<std::string> SignJwtRs256(const nlohmann::json& claims,
-                                         absl::string_view private_key_pem);
+// The JWT is a credential until it expires, hence SecretString; the
+// signature's intermediate buffers are wiped. Thread-safe, non-blocking.
+absl::StatusOr<SecretString> SignJwtRs256(const nlohmann::json& claims,
+                                          absl::string_view private_key_pem);
 
 // The weakest RSA key accepted for signing (NIST SP 800-131A: 2048 bits).
 inline constexpr int kMinRsaKeyBits = 2048;

@@ -1,8 +1,13 @@
 // The baseline for the token benchmark: a bare gRPC callback server that
 // answers GetAccessToken with fixed bytes (the same token the broker serves),
 // doing no work at all. `make bench` runs ghz against it and against
-// tokenbroker under the same load; the ratio is the broker's overhead.
+// tokenbroker under the same load; the ratio is the broker's overhead. With
+// --tls_cert, --tls_key and --client_ca it serves mutual TLS set up as
+// tokenbroker sets it up (server/server.cc: a file-watching certificate
+// provider, client certificates required and verified).
 #include <grpcpp/grpcpp.h>
+#include <grpcpp/security/tls_certificate_provider.h>
+#include <grpcpp/security/tls_credentials_options.h>
 #include <signal.h>
 
 #include <cstdio>
@@ -16,6 +21,9 @@
 ABSL_FLAG(std::string, listen, "127.0.0.1:0", "Listen address.");
 ABSL_FLAG(std::string, port_file, "", "Write the bound port here.");
 ABSL_FLAG(std::string, token_file, "", "File holding the access token to return.");
+ABSL_FLAG(std::string, tls_cert, "", "PEM server certificate (mutual TLS with the two below).");
+ABSL_FLAG(std::string, tls_key, "", "PEM private key of --tls_cert.");
+ABSL_FLAG(std::string, client_ca, "", "PEM CA that must have issued the client's certificate.");
 
 namespace {
 
@@ -37,6 +45,18 @@ class EchoTokenService final : public tokenbroker::v1::TokenService::CallbackSer
   const tokenbroker::v1::GetAccessTokenResponse response_;
 };
 
+std::shared_ptr<grpc::ServerCredentials> Credentials() {
+  if (absl::GetFlag(FLAGS_tls_cert).empty()) return grpc::InsecureServerCredentials();
+  auto provider = std::make_shared<grpc::experimental::FileWatcherCertificateProvider>(
+      absl::GetFlag(FLAGS_tls_key), absl::GetFlag(FLAGS_tls_cert), absl::GetFlag(FLAGS_client_ca),
+      10);
+  grpc::experimental::TlsServerCredentialsOptions tls(provider);
+  tls.watch_identity_key_cert_pairs();
+  tls.watch_root_certs();
+  tls.set_cert_request_type(GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
+  return grpc::experimental::TlsServerCredentials(tls);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -56,7 +76,7 @@ int main(int argc, char** argv) {
   EchoTokenService service(response);
   int port = 0;
   grpc::ServerBuilder builder;
-  builder.AddListeningPort(absl::GetFlag(FLAGS_listen), grpc::InsecureServerCredentials(), &port);
+  builder.AddListeningPort(absl::GetFlag(FLAGS_listen), Credentials(), &port);
   builder.RegisterService(&service);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (!server) return 1;

@@ -3,13 +3,20 @@
 # bare gRPC echo server returning the same bytes, under the same ghz load, in
 # one run (the machine is noisy: compare the ratio, not absolute numbers).
 #   BENCH_REQUESTS (default 200000), BENCH_CONCURRENCY (50), BENCH_CONNECTIONS (4),
-#   BENCH_BROKER_FLAGS (extra tokenbroker flags, e.g. "--audit-log=/tmp/audit.log")
+#   BENCH_BROKER_FLAGS (extra tokenbroker flags, e.g. "--audit-log=/tmp/audit.log"),
+#   BENCH_PLAINTEXT=0 (skip the plaintext comparison)
+# Then the production configuration: a second tokenbroker with mutual TLS, a
+# policy and the audit log, beside the echo server behind the same mutual TLS,
+# loaded by ghz (h2load cannot present a client certificate) in BENCH_ROUNDS
+# (default 3) interleaved rounds; each round prints its own ratio, since on a
+# shared machine only figures taken side by side compare.
 set -euo pipefail
 BIN=$(cd "${1:-build/bin}" && pwd)
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 REQUESTS=${BENCH_REQUESTS:-200000}
 CONCURRENCY=${BENCH_CONCURRENCY:-50}
 CONNECTIONS=${BENCH_CONNECTIONS:-4}
+ROUNDS=${BENCH_ROUNDS:-3}
 GHZ=$(command -v ghz || echo "$(go env GOPATH)/bin/ghz")
 if [ ! -x "$GHZ" ]; then
   echo "installing ghz (go install github.com/bojand/ghz/cmd/ghz@v0.120.0)..."
@@ -44,12 +51,14 @@ BROKER="127.0.0.1:$(cat "$WORK/broker.port")"
 wait_for_file "$WORK/echo.port"
 ECHO="127.0.0.1:$(cat "$WORK/echo.port")"
 
-run() {  # name address
-  "$GHZ" --insecure --proto "$ROOT/proto/tokenbroker/v1/token_service.proto" \
+run() {  # name address [ghz TLS flags...]
+  local name=$1 address=$2
+  shift 2
+  "$GHZ" "${@:---insecure}" --proto "$ROOT/proto/tokenbroker/v1/token_service.proto" \
     --import-paths "$ROOT/proto" --call tokenbroker.v1.TokenService.GetAccessToken \
     -d '{"name":"integrations/bench"}' -n "$REQUESTS" -c "$CONCURRENCY" \
-    --connections="$CONNECTIONS" --format=json "$2" > "$WORK/$1.json"
-  python3 - "$1" "$WORK/$1.json" <<'PY'
+    --connections="$CONNECTIONS" --format=json "$address" > "$WORK/$name.json"
+  python3 - "$name" "$WORK/$name.json" <<'PY'
 import json, sys
 name, path = sys.argv[1], sys.argv[2]
 r = json.load(open(path))
@@ -79,21 +88,76 @@ mean = re.search(r"time for request:\s+\S+\s+\S+\s+(\S+)", text).group(1)
 print(f"{name:12s} {float(rps):10.0f} req/s   mean {mean:>9s}   HTTP 2xx {ok}")
 PY
 }
-echo "h2load: $REQUESTS GetAccessToken calls, $CONNECTIONS connections x $CONCURRENCY streams, $(nproc) cores"
-h2 echo-server "$ECHO"
-h2 tokenbroker "$BROKER"
-h2 echo-server "$ECHO"
-h2 tokenbroker "$BROKER"
+if [ "${BENCH_PLAINTEXT:-1}" = 1 ]; then
+  echo "h2load: $REQUESTS GetAccessToken calls, $CONNECTIONS connections x $CONCURRENCY streams, $(nproc) cores"
+  h2 echo-server "$ECHO"
+  h2 tokenbroker "$BROKER"
+  h2 echo-server "$ECHO"
+  h2 tokenbroker "$BROKER"
 
-echo "ghz: $REQUESTS GetAccessToken calls, concurrency $CONCURRENCY, $CONNECTIONS connections, $(nproc) cores"
-run echo-server "$ECHO"
-run tokenbroker "$BROKER"
-run echo-server "$ECHO"
-run tokenbroker "$BROKER"
-python3 - "$WORK" <<'PY'
+  echo "ghz: $REQUESTS GetAccessToken calls, concurrency $CONCURRENCY, $CONNECTIONS connections, $(nproc) cores"
+  run echo-server "$ECHO"
+  run tokenbroker "$BROKER"
+  run echo-server "$ECHO"
+  run tokenbroker "$BROKER"
+  python3 - "$WORK" <<'PY'
 import json, sys
 w = sys.argv[1]
 b, e = json.load(open(f"{w}/tokenbroker.json")), json.load(open(f"{w}/echo-server.json"))
 print(f"tokenbroker / echo-server throughput ratio (last pair): {b['rps'] / e['rps']:.2f}")
 PY
+fi
+
+# The production configuration. PKI as in README "Securing a deployment".
+PKI="$WORK/pki"
+mkdir "$PKI"
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 \
+  -keyout "$PKI/ca.key" -out "$PKI/ca.pem" -subj "/CN=bench CA" 2>/dev/null
+issue() {  # name subjectAltName
+  openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$PKI/$1.key" \
+    -out "$PKI/$1.csr" -subj "/CN=$1" 2>/dev/null
+  openssl x509 -req -in "$PKI/$1.csr" -CA "$PKI/ca.pem" -CAkey "$PKI/ca.key" -CAcreateserial \
+    -days 1 -out "$PKI/$1.pem" -extfile <(printf 'subjectAltName=%s' "$2") 2>/dev/null
+}
+issue server "IP:127.0.0.1,DNS:localhost"
+issue reader "DNS:bench-reader.example"
+issue admin "DNS:bench-admin.example"
+cat > "$WORK/policy.json" <<JSON
+{"version": 1, "bindings": [
+  {"identity": "bench-reader.example", "role": "reader", "integrations": ["bench"]},
+  {"identity": "bench-admin.example", "role": "admin"}]}
+JSON
+openssl rand -hex 32 > "$WORK/audit.key"
+MTLS_SERVER=(--tls-cert="$PKI/server.pem" --tls-key="$PKI/server.key" --client-ca-file="$PKI/ca.pem")
+"$BIN/tokenbroker" --listen=127.0.0.1:0 --port-file="$WORK/prod.port" --log-level=warning \
+  --ims-url="https://127.0.0.1:$(cat "$WORK/ims.port")" --ims-ca-file="$WORK/ca.pem" \
+  "${MTLS_SERVER[@]}" --policy-file="$WORK/policy.json" \
+  --audit-log="$WORK/audit.log" --audit-key-file="$WORK/audit.key" \
+  >"$WORK/prod.log" 2>&1 & PIDS+=($!)
+wait_for_file "$WORK/prod.port"
+PROD="127.0.0.1:$(cat "$WORK/prod.port")"
+"$BIN/tokenctl" --server="$PROD" --ca-file="$PKI/ca.pem" --cert="$PKI/admin.pem" \
+  --key="$PKI/admin.key" integrations create bench --auth=oauth-s2s --client-id=bench \
+  --client-secret-file="$WORK/secret" --org-id=BENCH@AdobeOrg --scopes=openid,AdobeID >/dev/null
+"$BIN/tokenctl" --server="$PROD" --ca-file="$PKI/ca.pem" --cert="$PKI/reader.pem" \
+  --key="$PKI/reader.key" token get bench >/dev/null
+"$BIN/bench-echo-server" --listen=127.0.0.1:0 --port_file="$WORK/echo-mtls.port" \
+  --token_file="$WORK/token" --tls_cert="$PKI/server.pem" --tls_key="$PKI/server.key" \
+  --client_ca="$PKI/ca.pem" & PIDS+=($!)
+wait_for_file "$WORK/echo-mtls.port"
+ECHO_MTLS="127.0.0.1:$(cat "$WORK/echo-mtls.port")"
+MTLS_CLIENT=(--cacert="$PKI/ca.pem" --cert="$PKI/reader.pem" --key="$PKI/reader.key")
+
+echo "production configuration: mutual TLS (P-256), policy, audit log; ghz as above, $ROUNDS rounds"
+for round in $(seq 1 "$ROUNDS"); do
+  run echo-mtls "$ECHO_MTLS" "${MTLS_CLIENT[@]}"
+  run broker-mtls "$PROD" "${MTLS_CLIENT[@]}"
+  python3 - "$WORK" "$round" <<'PY'
+import json, sys
+w, n = sys.argv[1], sys.argv[2]
+b, e = json.load(open(f"{w}/broker-mtls.json")), json.load(open(f"{w}/echo-mtls.json"))
+print(f"round {n}: tokenbroker (mTLS, policy, audit) / echo-server (mTLS) = {b['rps'] / e['rps']:.2f}")
+PY
+done
+echo "audit log lines written: $(wc -l < "$WORK/audit.log")"
 echo "upstream exchanges during the benchmark: $(curl -s --cacert "$WORK/ca.pem" "https://127.0.0.1:$(cat "$WORK/ims.port")/emulator/stats")"

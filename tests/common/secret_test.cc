@@ -67,6 +67,19 @@ TEST(SecretStringTest, HoldsArbitraryBytesIncludingNul) {
   EXPECT_EQ(secret.value(), bytes);
 }
 
+TEST(WipeStringTest, OverwritesTheBufferUpToItsCapacityAndEmptiesIt) {
+  std::string s("an-older-and-much-longer-secret-value-beyond-sso");
+  s = "short-secret-still-on-the-heap";  // keeps the buffer: the old tail is spare capacity
+  const char* buffer = s.data();
+  const size_t capacity = s.capacity();
+  WipeString(&s);
+  EXPECT_TRUE(s.empty());
+  ASSERT_EQ(s.data(), buffer);  // clear() keeps the buffer: its bytes can be checked
+  absl::string_view bytes(buffer, capacity);
+  EXPECT_EQ(bytes.find("secret"), absl::string_view::npos);
+  EXPECT_EQ(bytes.find("beyond"), absl::string_view::npos);
+}
+
 TEST(FingerprintTest, FingerprintIsSha256PrefixAndFirst16HexDigits) {
   // SHA-256("abc") = ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad
   EXPECT_EQ(Fingerprint("abc"), "sha256:ba7816bf8f01cfea");
