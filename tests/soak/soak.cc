@@ -149,7 +149,19 @@ class Soak {
   absl::Status StartServers();
   absl::Status CreateIntegrations();
   void Caller(int index);
-  bool CallOnce(int replica, int integration, std::string* error);
+  enum class Outcome { kAnswered, kFailed, kCancelled };
+  Outcome CallOnce(int replica, int integration, std::string* error);
+  // Keeps `ctx` in open_contexts_ while it lives, so that the end of the run
+  // cancels it; a context opened after the end is cancelled at once.
+  class OpenContext {
+   public:
+    OpenContext(Soak* soak, grpc::ClientContext* ctx);
+    ~OpenContext();
+
+   private:
+    Soak* soak_;
+    grpc::ClientContext* ctx_;
+  };
   void Watcher(int index);
   void Sampler();
   void Schedule(absl::Time started);
@@ -167,8 +179,8 @@ class Soak {
   absl::Time started_;
   absl::Notification stop_;
   std::atomic<int64_t> retried_elsewhere_{0}, watch_tokens_{0}, watch_ends_{0};
-  absl::Mutex watch_mu_;
-  std::vector<grpc::ClientContext*> watch_contexts_ ABSL_GUARDED_BY(watch_mu_);
+  absl::Mutex contexts_mu_;
+  std::vector<grpc::ClientContext*> open_contexts_ ABSL_GUARDED_BY(contexts_mu_);
   std::string schedule_log_;  // written by Schedule() before the clients stop
 };
 
@@ -237,19 +249,36 @@ absl::Status Soak::CreateIntegrations() {
   return absl::OkStatus();
 }
 
-bool Soak::CallOnce(int replica, int integration, std::string* error) {
+Soak::OpenContext::OpenContext(Soak* soak, grpc::ClientContext* ctx) : soak_(soak), ctx_(ctx) {
+  absl::MutexLock lock(&soak_->contexts_mu_);
+  soak_->open_contexts_.push_back(ctx_);
+  if (soak_->stop_.HasBeenNotified()) ctx_->TryCancel();
+}
+
+Soak::OpenContext::~OpenContext() {
+  absl::MutexLock lock(&soak_->contexts_mu_);
+  auto& open = soak_->open_contexts_;
+  open.erase(std::find(open.begin(), open.end(), ctx_));
+}
+
+// A call still waiting when the run ends is cancelled and not counted.
+Soak::Outcome Soak::CallOnce(int replica, int integration, std::string* error) {
   grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(45));
+  OpenContext open(this, &ctx);
   v1::GetAccessTokenRequest request;
   request.set_name(IntegrationName(integration));
   v1::GetAccessTokenResponse response;
   grpc::Status status = servers_[replica]->tokens()->GetAccessToken(&ctx, request, &response);
+  if (status.error_code() == grpc::StatusCode::CANCELLED && stop_.HasBeenNotified()) {
+    return Outcome::kCancelled;
+  }
   if (!status.ok()) {
     *error = Reason(status);
-    return false;
+    return Outcome::kFailed;
   }
   ledger_.Received(integration, response.token(), absl::Now());
-  return true;
+  return Outcome::kAnswered;
 }
 
 // Calls at a steady pace (rate / callers per second); a call that takes
@@ -266,14 +295,15 @@ void Soak::Caller(int index) {
     next = std::max(next + interval, absl::Now());
     int integration = pick(rng);
     int replica = static_cast<int>(rng() % servers_.size());
-    ledger_.CountCall();
     std::string error;
-    if (CallOnce(replica, integration, &error)) continue;
-    if (c_.replicas > 1) {
+    Outcome outcome = CallOnce(replica, integration, &error);
+    if (outcome == Outcome::kFailed && c_.replicas > 1) {
       ++retried_elsewhere_;
-      if (CallOnce((replica + 1) % c_.replicas, integration, &error)) continue;
+      outcome = CallOnce((replica + 1) % c_.replicas, integration, &error);
     }
-    ledger_.Failed(integration, absl::Now(), error);
+    if (outcome == Outcome::kCancelled) return;
+    ledger_.CountCall();
+    if (outcome == Outcome::kFailed) ledger_.Failed(integration, absl::Now(), error);
   }
 }
 
@@ -282,11 +312,7 @@ void Soak::Watcher(int index) {
   auto stub = servers_[index % servers_.size()]->tokens();
   while (!stop_.HasBeenNotified()) {
     grpc::ClientContext ctx;
-    {
-      absl::MutexLock lock(&watch_mu_);
-      if (stop_.HasBeenNotified()) return;
-      watch_contexts_.push_back(&ctx);
-    }
+    OpenContext open(this, &ctx);
     v1::WatchAccessTokensRequest request;
     request.set_name(IntegrationName(integration));
     auto reader = stub->WatchAccessTokens(&ctx, request);
@@ -295,11 +321,7 @@ void Soak::Watcher(int index) {
       ++watch_tokens_;
       ledger_.Received(integration, message.token(), absl::Now());
     }
-    grpc::Status status = reader->Finish();
-    {
-      absl::MutexLock lock(&watch_mu_);
-      watch_contexts_.erase(std::find(watch_contexts_.begin(), watch_contexts_.end(), &ctx));
-    }
+    reader->Finish();
     if (stop_.HasBeenNotified()) return;
     ++watch_ends_;
     // A watcher that lost its stream opens another after a pause, as an SDK does.
@@ -385,9 +407,9 @@ int Soak::Run() {
   std::thread schedule([this] { Schedule(started_); });
   stop_.WaitForNotificationWithTimeout(c_.run());  // never notified before: the run's length
   {
-    absl::MutexLock lock(&watch_mu_);
+    absl::MutexLock lock(&contexts_mu_);
     stop_.Notify();
-    for (grpc::ClientContext* ctx : watch_contexts_) ctx->TryCancel();
+    for (grpc::ClientContext* ctx : open_contexts_) ctx->TryCancel();
   }
   absl::Duration ran = absl::Now() - started_;
   schedule.join();
