@@ -72,7 +72,13 @@ void Ledger::Failed(int index, absl::Time now, const std::string& what) {
   bool while_valid = best - now > kValidMargin;
   ++(while_valid ? failed_while_valid_ : failed_no_valid_);
   absl::MutexLock lock(&mu_);
-  ++reasons_[absl::StrCat(while_valid ? "while-valid" : "no-valid-token", ": ", what)];
+  if (while_valid) {  // rare: each with its integration, time and the validity left
+    ++reasons_[absl::StrCat("while-valid: ", what, " [integration #", index, " at ",
+                            absl::FormatTime("%H:%M:%E3S", now, absl::UTCTimeZone()),
+                            ", a received token had ", absl::FormatDuration(best - now), " left]")];
+    return;
+  }
+  ++reasons_[absl::StrCat("no-valid-token: ", what)];
 }
 
 std::string Ledger::FailureSummary() const {

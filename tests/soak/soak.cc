@@ -47,15 +47,16 @@ ABSL_FLAG(double, rate, 100, "GetAccessToken calls per second, all callers toget
 ABSL_FLAG(int, watchers, 4, "Client threads each watching one integration.");
 ABSL_FLAG(absl::Duration, ims_timeout, absl::Seconds(3),
           "The server's --ims-timeout; injected hangs last 2 s longer.");
-ABSL_FLAG(double, down_at, 0.4, "When IMS goes fully down, as a fraction of the run.");
+ABSL_FLAG(double, down_at, 0.35, "When IMS goes fully down, as a fraction of the run.");
 ABSL_FLAG(double, down_for, 0.15, "How long IMS stays down, as a fraction of the run.");
-ABSL_FLAG(double, db_restart_at, 0.7,
+ABSL_FLAG(double, db_restart_at, 0.55,
           "--store=postgres: when the database is stopped (fast) and started again, as a "
           "fraction of the run.");
 ABSL_FLAG(absl::Duration, db_down, absl::Seconds(5), "How long the database stays stopped.");
 ABSL_FLAG(double, warm_up, 0.25,
-          "Fraction of the run before memory and fd growth is measured: growth is the peak of "
-          "the last half of the rest against the peak of its first half.");
+          "Fraction of the run before memory and fd growth is measured. The rest is split in "
+          "halves: the first holds the IMS outage and the database restart, the second is steady "
+          "state after them; growth is the second half's peak against the first half's.");
 ABSL_FLAG(std::string, logs_out, "",
           "Also write the servers' and the emulator's logs here at the end.");
 ABSL_FLAG(std::string, samples_out, "",
@@ -283,8 +284,8 @@ Soak::Outcome Soak::CallOnce(int replica, int integration, std::string* error) {
 
 // Calls at a steady pace (rate / callers per second); a call that takes
 // longer delays this caller's next one, never makes it burst. On PostgreSQL
-// a failed call is retried once on the next replica, as a client behind a
-// load balancer would.
+// a failed call is retried on each other replica in turn, as a client that
+// knows every replica's address would (the call fails when none answers).
 void Soak::Caller(int index) {
   std::mt19937 rng(static_cast<uint32_t>(index) * 7919u + 1u);
   std::uniform_int_distribution<int> pick(0, c_.integrations - 1);
@@ -297,9 +298,9 @@ void Soak::Caller(int index) {
     int replica = static_cast<int>(rng() % servers_.size());
     std::string error;
     Outcome outcome = CallOnce(replica, integration, &error);
-    if (outcome == Outcome::kFailed && c_.replicas > 1) {
+    for (int other = 1; outcome == Outcome::kFailed && other < c_.replicas; ++other) {
       ++retried_elsewhere_;
-      outcome = CallOnce((replica + 1) % c_.replicas, integration, &error);
+      outcome = CallOnce((replica + other) % c_.replicas, integration, &error);
     }
     if (outcome == Outcome::kCancelled) return;
     ledger_.CountCall();
