@@ -284,8 +284,10 @@ Soak::Outcome Soak::CallOnce(int replica, int integration, std::string* error) {
 
 // Calls at a steady pace (rate / callers per second); a call that takes
 // longer delays this caller's next one, never makes it burst. On PostgreSQL
-// a failed call is retried on each other replica in turn, as a client that
-// knows every replica's address would (the call fails when none answers).
+// a failed call is retried on each replica in turn, twice round with a
+// 200 ms pause between rounds, as a client that knows every replica's
+// address would (and as tests/cluster does): while the database is down,
+// a token one replica minted exists on that replica only.
 void Soak::Caller(int index) {
   std::mt19937 rng(static_cast<uint32_t>(index) * 7919u + 1u);
   std::uniform_int_distribution<int> pick(0, c_.integrations - 1);
@@ -298,8 +300,10 @@ void Soak::Caller(int index) {
     int replica = static_cast<int>(rng() % servers_.size());
     std::string error;
     Outcome outcome = CallOnce(replica, integration, &error);
-    for (int other = 1; outcome == Outcome::kFailed && other < c_.replicas; ++other) {
+    for (int other = 1; outcome == Outcome::kFailed && other < 2 * c_.replicas; ++other) {
       ++retried_elsewhere_;
+      // A client's pause once every replica failed, before its second round.
+      if (other == c_.replicas) stop_.WaitForNotificationWithTimeout(absl::Milliseconds(200));
       outcome = CallOnce((replica + other) % c_.replicas, integration, &error);
     }
     if (outcome == Outcome::kCancelled) return;
