@@ -152,6 +152,21 @@ format-check:
 bench: build
 	@tests/bench/run.sh $(BIN)
 
+# The fault soak (README "Soak"): the server, the emulator injecting faults and a fleet of
+# clients for SOAK_SECONDS; SOAK_STORE=postgres (or make soak-pg): 3 replicas on one PostgreSQL,
+# restarted once. Exits non-zero when a must-be-zero figure is not zero. SOAK_FLAGS: more flags
+# (tokenbroker-soak --help).
+SOAK_SECONDS ?= 600
+SOAK_STORE ?= sqlite
+SOAK_FLAGS ?=
+.PHONY: soak soak-pg
+soak: deps $(BUILD_DIR)/build.ninja
+	cmake --build $(BUILD_DIR) -j $(JOBS) --target tokenbroker-soak
+	$(BIN)/tokenbroker-soak --seconds=$(SOAK_SECONDS) --store=$(SOAK_STORE) $(SOAK_FLAGS)
+
+soak-pg:
+	@$(MAKE) --no-print-directory soak SOAK_STORE=postgres
+
 # Start-up to serving and memory with 100,000 stored integrations.
 bench-startup: build
 	@tests/bench/startup.sh $(BIN)

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <utility>
 
+#include "absl/time/clock.h"
+
 namespace tokenbroker {
 
 ThreadPool::ThreadPool(int min_threads, int max_threads, absl::Duration idle_timeout)
@@ -47,7 +49,10 @@ void ThreadPool::Schedule(std::function<void()> fn, Priority priority) {
   absl::MutexLock lock(&mu_);
   (priority == Priority::kHigh ? high_ : low_).push_back(std::move(fn));
   const int queued = static_cast<int>(high_.size() + low_.size());
-  if (queued > idle_ && live_ < max_threads_ && !stopping_) SpawnLocked();
+  if (queued > idle_) {
+    saturated_at_ = absl::Now();
+    if (live_ < max_threads_ && !stopping_) SpawnLocked();
+  }
 }
 
 int ThreadPool::threads() const {
@@ -63,6 +68,11 @@ void ThreadPool::Work() {
       auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
         return stopping_ || !high_.empty() || !low_.empty();
       };
+      if (live_ > min_threads_ && high_.empty() && low_.empty() && !stopping_ &&
+          absl::Now() - saturated_at_ >= idle_timeout_) {
+        ExitLocked();  // no work has needed this many threads for idle_timeout
+        return;
+      }
       ++idle_;
       bool woke = mu_.AwaitWithTimeout(absl::Condition(&ready), idle_timeout_);
       --idle_;

@@ -30,8 +30,11 @@ class Executor {
 // A pool of threads draining two FIFO queues, kHigh first. It keeps
 // `min_threads` and grows up to `max_threads` while work is queued and no
 // thread is idle (IMS exchanges block on the network: a few hanging ones
-// must not hold up the rest); a thread above `min_threads` idle for
-// `idle_timeout` exits. The destructor runs what is queued, then joins.
+// must not hold up the rest). Once no work has found every thread busy for
+// `idle_timeout`, the threads above `min_threads` exit as they find the
+// queues empty: a trickle of work, which wakes the waiting threads in turn,
+// does not keep a burst's threads alive. The destructor runs what is
+// queued, then joins.
 class ThreadPool final : public Executor {
  public:
   explicit ThreadPool(int min_threads, int max_threads = 0,
@@ -61,6 +64,8 @@ class ThreadPool final : public Executor {
   int live_ ABSL_GUARDED_BY(mu_) = 0;
   int idle_ ABSL_GUARDED_BY(mu_) = 0;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  // When work last found no idle thread; the pool shrinks idle_timeout after.
+  absl::Time saturated_at_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
   absl::flat_hash_map<std::thread::id, std::thread> threads_ ABSL_GUARDED_BY(mu_);
   std::vector<std::thread> exited_ ABSL_GUARDED_BY(mu_);
 };

@@ -8,6 +8,7 @@
 #include "absl/synchronization/blocking_counter.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
+#include "absl/time/clock.h"
 #include "gtest/gtest.h"
 
 namespace tokenbroker {
@@ -94,6 +95,37 @@ TEST(ThreadPoolTest, ScheduleFromManyThreadsLosesNothing) {
     for (auto& t : schedulers) t.join();
   }  // the destructor drains
   EXPECT_EQ(ran.load(), kThreads * kEach);
+}
+
+// Found by the fault soak: after a burst had grown the exchange pool to its
+// maximum, a steady trickle of work kept every thread alive for good (each
+// waiting thread was woken in turn before its idle timeout).
+TEST(ThreadPoolTest, ShrinksBackAfterABurstWhileWorkKeepsTrickling) {
+  constexpr int kBurst = 32;
+  ThreadPool pool(1, kBurst, absl::Milliseconds(300));
+  absl::Notification release;
+  absl::BlockingCounter started(kBurst);
+  for (int i = 0; i < kBurst; ++i) {
+    pool.Schedule([&] {
+      started.DecrementCount();
+      release.WaitForNotification();
+    });
+  }
+  started.Wait();
+  EXPECT_EQ(pool.threads(), kBurst);
+  release.Notify();
+  // Work that one or two threads keep up with: a 2 ms task every 5 ms, for
+  // seven idle timeouts.
+  std::atomic<int> ran{0};
+  for (absl::Time end = absl::Now() + absl::Milliseconds(2100); absl::Now() < end;) {
+    pool.Schedule([&] {
+      absl::SleepFor(absl::Milliseconds(2));
+      ++ran;
+    });
+    absl::SleepFor(absl::Milliseconds(5));
+  }
+  EXPECT_LE(pool.threads(), kBurst / 4);
+  EXPECT_GT(ran.load(), 0);
 }
 
 }  // namespace

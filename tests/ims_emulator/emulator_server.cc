@@ -88,6 +88,15 @@ int ConnectionSocket(const httplib::Request& req) {
   return -1;
 }
 
+// Resets a TCP connection: connect() with AF_UNSPEC disconnects an
+// established socket, and Linux then sends a RST (tcp_disconnect), not the
+// FIN of shutdown(). The fd stays open (httplib still owns and closes it).
+void ResetConnection(int fd) {
+  sockaddr unspec{};
+  unspec.sa_family = AF_UNSPEC;
+  ::connect(fd, &unspec, sizeof(unspec));
+}
+
 std::string FormatUrl(bool plain_http, const std::string& host, int port) {
   bool v6 = absl::StrContains(host, ':');
   return absl::StrCat(plain_http ? "http" : "https", "://", v6 ? "[" : "", host, v6 ? "]" : "", ":",
@@ -237,46 +246,60 @@ std::string EmulatorServer::HandleToken(Flow flow, const httplib::Request& req,
     emulator_->CountFault();
     absl::StrAppend(&note, " fault=", FaultName(fault));
   }
-  switch (fault) {
-    case Fault::kNone:
-      break;
-    case Fault::kDown:
-      SetError(res, 503, "service_unavailable", "IMS is down (emulated)");
-      return note;
-    case Fault::kDrop: {
-      // Close the connection with no response: shut the socket down both
-      // ways; httplib's write of whatever we return then fails and it
-      // closes the socket. The client sees EOF (a bare TCP FIN, no TLS
-      // alert, no HTTP bytes) after sending its request.
-      int fd = ConnectionSocket(req);
-      if (fd >= 0) {
-        ::shutdown(fd, SHUT_RDWR);
-      } else {
-        absl::StrAppend(&note, " (socket not found, answered 500)");
-      }
-      SetError(res, 500, "server_error", "connection drop failed (emulated)");
-      return note;
-    }
-    case Fault::kServerError:
-      SetError(res, 500, "server_error", "internal server error (emulated)");
-      return note;
-    case Fault::kTooManyRequests:
-      SetError(res, 429, "too_many_requests", "too many requests (emulated)");
-      res.set_header("Retry-After", absl::StrCat(faults.retry_after_seconds));
-      return note;
-    case Fault::kUnavailable:
-      SetError(res, 503, "service_unavailable", "service unavailable (emulated)");
-      return note;
-    case Fault::kMalformed:
-      SetJson(res, 200, "{\"access_token\":\"eyJhbGciOiJSUzI1NiIsIng1dSI6Imlt");
-      return note;
-  }
+  if (AnswerFault(fault, faults, req, res, &note)) return note;
 
   absl::Time now = absl::Now();
   Reply reply = flow == Flow::kClientCredentials ? emulator_->ClientCredentials(form, now)
                                                  : emulator_->ExchangeJwt(form, BaseUrl(req), now);
   SetJson(res, reply.status, reply.body);
   return note;
+}
+
+bool EmulatorServer::AnswerFault(Fault fault, const FaultSettings& faults,
+                                 const httplib::Request& req, httplib::Response& res,
+                                 std::string* note) {
+  switch (fault) {
+    case Fault::kNone:
+      return false;
+    case Fault::kSlow:
+      absl::SleepFor(faults.slow);
+      return false;
+    case Fault::kDown:
+      SetError(res, 503, "service_unavailable", "IMS is down (emulated)");
+      return true;
+    case Fault::kDrop:
+    case Fault::kReset:
+    case Fault::kHang: {
+      // No response: the connection is shut down (drop: FIN) or reset
+      // (reset, and hang after its wait: RST). httplib's write of whatever
+      // we return then fails and it closes the socket.
+      if (fault == Fault::kHang) absl::SleepFor(faults.hang);
+      int fd = ConnectionSocket(req);
+      if (fd < 0) {
+        absl::StrAppend(note, " (socket not found, answered 500)");
+      } else if (fault == Fault::kDrop) {
+        ::shutdown(fd, SHUT_RDWR);
+      } else {
+        ResetConnection(fd);
+      }
+      SetError(res, 500, "server_error", "connection drop failed (emulated)");
+      return true;
+    }
+    case Fault::kServerError:
+      SetError(res, 500, "server_error", "internal server error (emulated)");
+      return true;
+    case Fault::kTooManyRequests:
+      SetError(res, 429, "too_many_requests", "too many requests (emulated)");
+      res.set_header("Retry-After", absl::StrCat(faults.retry_after_seconds));
+      return true;
+    case Fault::kUnavailable:
+      SetError(res, 503, "service_unavailable", "service unavailable (emulated)");
+      return true;
+    case Fault::kMalformed:
+      SetJson(res, 200, "{\"access_token\":\"eyJhbGciOiJSUzI1NiIsIng1dSI6Imlt");
+      return true;
+  }
+  return false;
 }
 
 void EmulatorServer::AddRoutes() {

@@ -68,6 +68,10 @@ class EmulatorServer {
   enum class Flow { kClientCredentials, kJwt };
   // Returns a note for the request log.
   std::string HandleToken(Flow flow, const httplib::Request& req, httplib::Response& res);
+  // Answers `fault` (or delays, for kSlow); false when the request is to
+  // be answered normally.
+  bool AnswerFault(Fault fault, const FaultSettings& faults, const httplib::Request& req,
+                   httplib::Response& res, std::string* note);
   std::string BaseUrl(const httplib::Request& req) const;
 
   ServerOptions options_;

@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 
 #include <algorithm>
+#include <map>
 #include <memory>
 #include <set>
 #include <string>
@@ -33,6 +34,7 @@ using ::testing::HasSubstr;
 using ::testing::Not;
 using ::testing::StartsWith;
 using ::tokenbroker::testing::BinDir;
+using ::tokenbroker::testing::CommandResult;
 using ::tokenbroker::testing::ReadFile;
 using ::tokenbroker::testing::RunCommand;
 using ::tokenbroker::testing::Subprocess;
@@ -494,6 +496,74 @@ TEST_F(ImsEmulatorTest, FaultDropClosesConnectionWithoutResponse) {
   EXPECT_EQ(client_->Post("/ims/token/v3", S2sForm("first-secret"))->status, 200);
 }
 
+// A reset is a TCP RST (curl: "Connection reset by peer", exit 56), not the
+// FIN of a drop (curl: "Empty reply from server", exit 52).
+TEST_F(ImsEmulatorTest, FaultResetSendsRstNotFin) {
+  auto curl = [&] {
+    return RunCommand({"/usr/bin/curl", "-sS", "--cacert", emulator_->ca_file(), "-d",
+                       absl::StrCat("grant_type=client_credentials&client_id=", kS2sClient,
+                                    "&client_secret=first-secret&scope=openid"),
+                       emulator_->base_url() + "/ims/token/v3"});
+  };
+  SetFaults({{"reset_rate", 1.0}});
+  CommandResult reset = curl();
+  SetFaults({{"drop_rate", 1.0}});
+  CommandResult dropped = curl();
+  SetFaults(json::object());
+  EXPECT_EQ(reset.exit_code, 56) << reset.err;
+  EXPECT_THAT(reset.err, HasSubstr("reset by peer"));
+  EXPECT_EQ(dropped.exit_code, 52) << dropped.err;
+  EXPECT_EQ(curl().exit_code, 0);
+}
+
+TEST_F(ImsEmulatorTest, FaultHangWaitsThenResets) {
+  // httplib writes to the reset socket without MSG_NOSIGNAL when it closes
+  // the connection: that SIGPIPE must not end the test process.
+  signal(SIGPIPE, SIG_IGN);
+  SetFaults({{"hang_rate", 1.0}, {"hang_ms", 300}});
+  absl::Time start = absl::Now();
+  auto res = client_->Post("/ims/token/v3", S2sForm("first-secret"));
+  absl::Duration elapsed = absl::Now() - start;
+  SetFaults(json::object());
+  EXPECT_FALSE(res);
+  EXPECT_GE(elapsed, absl::Milliseconds(300));
+}
+
+TEST_F(ImsEmulatorTest, FaultSlowAnswersNormallyAfterTheDelay) {
+  SetFaults({{"slow_rate", 1.0}, {"slow_ms", 200}});
+  absl::Time start = absl::Now();
+  auto res = client_->Post("/ims/token/v3", S2sForm("first-secret"));
+  absl::Duration elapsed = absl::Now() - start;
+  SetFaults(json::object());
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 200) << res->body;
+  EXPECT_GE(elapsed, absl::Milliseconds(200));
+}
+
+// Each rate is the fraction of requests that get that fault: one draw, the
+// rates stacked (20,000 draws: 5 standard deviations are under 1.6 points).
+TEST(FaultDrawTest, RatesAreFractionsOfRequests) {
+  auto key = GenerateRsaKey(1024);
+  ASSERT_TRUE(key.ok());
+  auto emulator = ImsEmulator::New({}, *std::move(key), {});
+  ASSERT_TRUE(emulator.ok());
+  auto faults =
+      ParseFaultSettings(R"({"error_rate":0.10,"rate_5xx":0.15,"rate_429":0.10,"hang_rate":0.05,)"
+                         R"("reset_rate":0.05,"malformed_rate":0.03,"slow_rate":0.02})");
+  ASSERT_TRUE(faults.ok()) << faults.status();
+  (*emulator)->SetFaults(*faults);
+  std::map<Fault, int> drawn;
+  constexpr int kDraws = 20000;
+  for (int i = 0; i < kDraws; ++i) ++drawn[(*emulator)->DrawFault("any")];
+  const std::map<Fault, double> expected = {
+      {Fault::kServerError, 0.10}, {Fault::kUnavailable, 0.15}, {Fault::kTooManyRequests, 0.10},
+      {Fault::kHang, 0.05},        {Fault::kReset, 0.05},       {Fault::kMalformed, 0.03},
+      {Fault::kSlow, 0.02},        {Fault::kNone, 0.50}};
+  for (const auto& [fault, rate] : expected) {
+    EXPECT_NEAR(static_cast<double>(drawn[fault]) / kDraws, rate, 0.016) << FaultName(fault);
+  }
+}
+
 TEST_F(ImsEmulatorTest, FaultLatencyDelaysTokenResponses) {
   SetFaults({{"latency_ms", 150}});
   absl::Time start = absl::Now();
@@ -677,11 +747,30 @@ TEST(ImsEmulatorFlagsTest, GeneratedCertificateNeedsCertOut) {
 
 TEST(ImsEmulatorFlagsTest, HelpDocumentsEveryFlag) {
   auto result = RunCommand({BinDir() + "/ims-emulator", "--help"});
-  for (const char* flag :
-       {"listen", "port_file", "tls_cert", "tls_key", "cert_out", "plain_http", "clients",
-        "token_lifetime", "jwt_max_exp_ahead", "public_url", "fault_error_rate", "fault_latency",
-        "fault_429_rate", "retry_after_seconds", "fault_5xx_rate", "fault_drop_rate",
-        "fault_malformed_rate", "log_requests", "threads"}) {
+  for (const char* flag : {"listen",
+                           "port_file",
+                           "tls_cert",
+                           "tls_key",
+                           "cert_out",
+                           "plain_http",
+                           "clients",
+                           "token_lifetime",
+                           "jwt_max_exp_ahead",
+                           "public_url",
+                           "fault_error_rate",
+                           "fault_latency",
+                           "fault_429_rate",
+                           "retry_after_seconds",
+                           "fault_5xx_rate",
+                           "fault_drop_rate",
+                           "fault_malformed_rate",
+                           "fault_hang_rate",
+                           "fault_hang",
+                           "fault_reset_rate",
+                           "fault_slow_rate",
+                           "fault_slow",
+                           "log_requests",
+                           "threads"}) {
     EXPECT_THAT(result.out + result.err, HasSubstr(absl::StrCat("--", flag, " ("))) << flag;
   }
 }

@@ -47,22 +47,29 @@ absl::StatusOr<FaultSettings> ParseFaultSettings(absl::string_view text) {
       {"rate_429", &faults.rate_429},
       {"rate_5xx", &faults.rate_5xx},
       {"drop_rate", &faults.drop_rate},
-      {"malformed_rate", &faults.malformed_rate}};
+      {"malformed_rate", &faults.malformed_rate},
+      {"hang_rate", &faults.hang_rate},
+      {"reset_rate", &faults.reset_rate},
+      {"slow_rate", &faults.slow_rate}};
+  const std::vector<std::pair<const char*, absl::Duration*>> durations = {
+      {"latency_ms", &faults.latency}, {"hang_ms", &faults.hang}, {"slow_ms", &faults.slow}};
   for (const auto& item : doc.items()) {
     const std::string& key = item.key();
     const json& value = item.value();
     auto rate =
         std::find_if(rates.begin(), rates.end(), [&](const auto& r) { return key == r.first; });
+    auto duration = std::find_if(durations.begin(), durations.end(),
+                                 [&](const auto& d) { return key == d.first; });
     if (rate != rates.end()) {
       if (!value.is_number() || value.get<double>() < 0 || value.get<double>() > 1) {
         return absl::InvalidArgumentError(absl::StrCat("\"", key, "\" must be a number in [0, 1]"));
       }
       *rate->second = value.get<double>();
-    } else if (key == "latency_ms") {
+    } else if (duration != durations.end()) {
       if (!value.is_number() || value.get<double>() < 0) {
-        return absl::InvalidArgumentError("\"latency_ms\" must be a number >= 0");
+        return absl::InvalidArgumentError(absl::StrCat("\"", key, "\" must be a number >= 0"));
       }
-      faults.latency = absl::Milliseconds(value.get<double>());
+      *duration->second = absl::Milliseconds(value.get<double>());
     } else if (key == "retry_after_seconds") {
       if (!value.is_number_integer() || value.get<int64_t>() < 0) {
         return absl::InvalidArgumentError("\"retry_after_seconds\" must be an integer >= 0");
@@ -94,6 +101,11 @@ json FaultSettingsToJson(const FaultSettings& faults) {
               {"rate_5xx", faults.rate_5xx},
               {"drop_rate", faults.drop_rate},
               {"malformed_rate", faults.malformed_rate},
+              {"hang_rate", faults.hang_rate},
+              {"hang_ms", absl::ToDoubleMilliseconds(faults.hang)},
+              {"reset_rate", faults.reset_rate},
+              {"slow_rate", faults.slow_rate},
+              {"slow_ms", absl::ToDoubleMilliseconds(faults.slow)},
               {"down", faults.down},
               {"clients", faults.clients}};
 }
@@ -118,6 +130,12 @@ absl::string_view FaultName(Fault fault) {
       return "5xx";
     case Fault::kMalformed:
       return "malformed";
+    case Fault::kHang:
+      return "hang";
+    case Fault::kReset:
+      return "reset";
+    case Fault::kSlow:
+      return "slow";
   }
   return "unknown";
 }
@@ -205,13 +223,16 @@ Fault ImsEmulator::DrawFault(absl::string_view client_id) {
   absl::MutexLock lock(&mu_);
   if (!faults_.AppliesTo(client_id)) return Fault::kNone;
   if (faults_.down) return Fault::kDown;
-  const std::pair<double, Fault> draws[] = {{faults_.drop_rate, Fault::kDrop},
-                                            {faults_.error_rate, Fault::kServerError},
-                                            {faults_.rate_429, Fault::kTooManyRequests},
-                                            {faults_.rate_5xx, Fault::kUnavailable},
-                                            {faults_.malformed_rate, Fault::kMalformed}};
+  const std::pair<double, Fault> draws[] = {
+      {faults_.drop_rate, Fault::kDrop},           {faults_.error_rate, Fault::kServerError},
+      {faults_.rate_429, Fault::kTooManyRequests}, {faults_.rate_5xx, Fault::kUnavailable},
+      {faults_.malformed_rate, Fault::kMalformed}, {faults_.hang_rate, Fault::kHang},
+      {faults_.reset_rate, Fault::kReset},         {faults_.slow_rate, Fault::kSlow}};
+  double draw = absl::Uniform(gen_, 0.0, 1.0);
+  double stacked = 0;
   for (const auto& [rate, fault] : draws) {
-    if (rate > 0 && absl::Bernoulli(gen_, rate)) return fault;
+    stacked += rate;
+    if (draw < stacked) return fault;
   }
   return Fault::kNone;
 }

@@ -32,9 +32,11 @@
 
 namespace tokenbroker::emulator {
 
-// Injected failures of the token endpoints. Each rate is a probability in
-// [0, 1], rolled independently per request in the order: down, drop,
-// error (500), 429, 5xx (503), malformed. The admin endpoints never fail.
+// Injected failures of the token endpoints. Each rate is the fraction of
+// token requests that get that fault: one uniform draw per request picks at
+// most one fault, the rates stacked in the order drop, error (500), 429,
+// 5xx (503), malformed, hang, reset, slow (a sum past 1 clips the last
+// ones). `down` overrides them all. The admin endpoints never fail.
 struct FaultSettings {
   double error_rate = 0;   // 500 {"error":"server_error"}
   absl::Duration latency;  // added before every token response
@@ -43,7 +45,12 @@ struct FaultSettings {
   double rate_5xx = 0;        // 503 {"error":"service_unavailable"}
   double drop_rate = 0;       // connection closed, no response at all
   double malformed_rate = 0;  // 200 with a truncated, non-JSON body
-  bool down = false;          // every token request gets 503
+  double hang_rate = 0;       // no answer for `hang`, then the connection is reset
+  absl::Duration hang = absl::Seconds(60);
+  double reset_rate = 0;  // the connection is reset (TCP RST), no response
+  double slow_rate = 0;   // answered normally after `slow`
+  absl::Duration slow = absl::Seconds(2);
+  bool down = false;  // every token request gets 503
   // When not empty, the faults (latency included) apply only to token
   // requests of these client ids; the others are answered normally.
   std::vector<std::string> clients;
@@ -53,13 +60,25 @@ struct FaultSettings {
 
 // Parses the admin JSON form: any of {"error_rate", "latency_ms",
 // "rate_429", "retry_after_seconds", "rate_5xx", "drop_rate",
-// "malformed_rate", "down", "clients"}; absent keys take the defaults above (the
+// "malformed_rate", "hang_rate", "hang_ms", "reset_rate", "slow_rate",
+// "slow_ms", "down", "clients"}; absent keys take the defaults above (the
 // settings are replaced, not merged). Errors: INVALID_ARGUMENT.
 absl::StatusOr<FaultSettings> ParseFaultSettings(absl::string_view text);
 nlohmann::json FaultSettingsToJson(const FaultSettings& faults);
 
 // What a request draws from the fault settings.
-enum class Fault { kNone, kDown, kDrop, kServerError, kTooManyRequests, kUnavailable, kMalformed };
+enum class Fault {
+  kNone,
+  kDown,
+  kDrop,
+  kServerError,
+  kTooManyRequests,
+  kUnavailable,
+  kMalformed,
+  kHang,
+  kReset,
+  kSlow
+};
 absl::string_view FaultName(Fault fault);
 
 // Form fields (url-encoded or multipart), last value wins.

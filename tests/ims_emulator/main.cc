@@ -61,6 +61,15 @@ ABSL_FLAG(double, fault_drop_rate, 0,
           "socket is shut down after the request was read).");
 ABSL_FLAG(double, fault_malformed_rate, 0,
           "Fraction of token requests answered 200 with a truncated, non-JSON body.");
+ABSL_FLAG(double, fault_hang_rate, 0,
+          "Fraction of token requests left unanswered for --fault-hang, after which the "
+          "connection is reset (set --fault-hang past the client's timeout).");
+ABSL_FLAG(absl::Duration, fault_hang, absl::Seconds(60), "How long a hung request waits.");
+ABSL_FLAG(double, fault_reset_rate, 0,
+          "Fraction of token requests whose connection is reset (TCP RST) with no response.");
+ABSL_FLAG(double, fault_slow_rate, 0,
+          "Fraction of token requests answered normally after --fault-slow.");
+ABSL_FLAG(absl::Duration, fault_slow, absl::Seconds(2), "How long a slow answer takes.");
 ABSL_FLAG(bool, log_requests, false,
           "Print one line per request on stderr (method, path, status, latency, x-debug-id, "
           "client_id, injected fault; never secrets or tokens).");
@@ -118,12 +127,21 @@ int Run() {
   faults.rate_5xx = absl::GetFlag(FLAGS_fault_5xx_rate);
   faults.drop_rate = absl::GetFlag(FLAGS_fault_drop_rate);
   faults.malformed_rate = absl::GetFlag(FLAGS_fault_malformed_rate);
-  for (double rate : {faults.error_rate, faults.rate_429, faults.rate_5xx, faults.drop_rate,
-                      faults.malformed_rate}) {
+  faults.hang_rate = absl::GetFlag(FLAGS_fault_hang_rate);
+  faults.hang = absl::GetFlag(FLAGS_fault_hang);
+  faults.reset_rate = absl::GetFlag(FLAGS_fault_reset_rate);
+  faults.slow_rate = absl::GetFlag(FLAGS_fault_slow_rate);
+  faults.slow = absl::GetFlag(FLAGS_fault_slow);
+  for (double rate :
+       {faults.error_rate, faults.rate_429, faults.rate_5xx, faults.drop_rate,
+        faults.malformed_rate, faults.hang_rate, faults.reset_rate, faults.slow_rate}) {
     if (!ValidRate(rate)) return Fail("--fault-*-rate flags must be in [0, 1]");
   }
-  if (faults.latency < absl::ZeroDuration() || faults.retry_after_seconds < 0) {
-    return Fail("--fault-latency and --retry-after-seconds must not be negative");
+  if (faults.latency < absl::ZeroDuration() || faults.retry_after_seconds < 0 ||
+      faults.hang < absl::ZeroDuration() || faults.slow < absl::ZeroDuration()) {
+    return Fail(
+        "--fault-latency, --fault-hang, --fault-slow and --retry-after-seconds must not be "
+        "negative");
   }
 
   if (!absl::GetFlag(FLAGS_clients).empty()) {
