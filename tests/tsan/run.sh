@@ -17,6 +17,12 @@ jobs=${JOBS:-$(nproc)}
 build=build/tsan
 reports=$root/$build/reports
 start=$(date +%s)
+# clang 14's TSan maps its shadow for at most 28 bits of mmap randomization; kernels that use
+# more (vm.mmap_rnd_bits=32) make it abort at start-up, so run without ASLR there.
+norandom=""
+if [ "$(cat /proc/sys/vm/mmap_rnd_bits 2>/dev/null || echo 28)" -gt 28 ]; then
+  norandom="setarch $(uname -m) -R"
+fi
 
 JOBS=$jobs tests/tsan/build-abseil.sh build/tsan-abseil
 if [ ! -f $build/build.ninja ]; then
@@ -37,22 +43,36 @@ tests=(
 )
 
 rm -rf "$reports" && mkdir -p "$reports"
+
+# The canary (canary.cc): TSan must see absl::Mutex (no report) and must report a real race.
+canary=$build/tsan-canary
+# shellcheck disable=SC2046  # pkg-config's flags are separate words
+clang++ -std=c++17 -fsanitize=thread -g tests/tsan/canary.cc -o $canary \
+  $(PKG_CONFIG_PATH=build/tsan-abseil/lib/pkgconfig pkg-config --cflags --libs --static \
+    absl_synchronization)
+if ! TSAN_OPTIONS="exitcode=66" $norandom $canary; then
+  echo "tsan: canary: ThreadSanitizer reported accesses an absl::Mutex guards" >&2; exit 1
+fi
+rc=0; TSAN_OPTIONS="exitcode=66" $norandom $canary race 2>/dev/null || rc=$?
+if [ $rc != 66 ]; then
+  echo "tsan: canary: ThreadSanitizer did not report a data race (exit $rc)" >&2; exit 1
+fi
+echo "tsan: canary: absl::Mutex seen, data race reported"
 export TOKENBROKER_BIN_DIR=$root/$build/bin
 # log_path: reports of every process (test binaries and the servers they start) land in
 # reports/, where the check below finds them. second_deadlock_stack: both stacks of a
-# lock-order inversion. suppressions: see the file; each entry says why.
-export TSAN_OPTIONS="log_path=$reports/tsan second_deadlock_stack=1 history_size=4 \
-suppressions=$root/tests/tsan/suppressions.txt"
+# lock-order inversion.
+# suppressions: see the files; each entry says why. The client tests, which run gRPC servers and
+# clients on gRPC's threads, add suppressions-grpc-threads.txt (it says what that costs).
+suppressions=$root/tests/tsan/suppressions.txt
+cat "$suppressions" tests/tsan/suppressions-grpc-threads.txt >"$reports/client-suppressions.txt"
+tsan_options="log_path=$reports/tsan second_deadlock_stack=1 history_size=4"
 
-# clang 14's TSan maps its shadow for at most 28 bits of mmap randomization; kernels that use
-# more (vm.mmap_rnd_bits=32) make it abort at start-up, so run without ASLR there.
-norandom=""
-if [ "$(cat /proc/sys/vm/mmap_rnd_bits 2>/dev/null || echo 28)" -gt 28 ]; then
-  norandom="setarch $(uname -m) -R"
-fi
 run_one() {
   local name=${1%% *} log=$reports/$name.log
-  local t0 rc=0
+  local t0 rc=0 supp=$suppressions
+  if [ "$name" = tokenbroker_client_tests ]; then supp=$reports/client-suppressions.txt; fi
+  export TSAN_OPTIONS="$tsan_options suppressions=$supp"
   t0=$(date +%s)
   # shellcheck disable=SC2086  # the filter is a separate word on purpose
   (cd $build && timeout 1200 $norandom bin/$1) >"$log" 2>&1 || rc=$?
@@ -61,13 +81,16 @@ run_one() {
   return $rc
 }
 export -f run_one
-export build reports norandom
+export build reports norandom suppressions tsan_options
 failed=0
 printf '%s\n' "${tests[@]}" | xargs -P "$jobs" -I{} bash -c 'run_one "{}"' || failed=1
 
 found=$(find "$reports" -name 'tsan.*' | sort)
 if [ -n "$found" ]; then
-  for f in $found; do echo "== $f"; cat "$f"; done
+  # The first report of each process in full, then every report's summary line.
+  for f in $found; do
+    echo "== $f"; sed -n '1,/^SUMMARY/p' "$f"; grep '^SUMMARY' "$f" | sort | uniq -c
+  done
   echo "tsan: ThreadSanitizer reports above ($(echo "$found" | wc -l) files)"
   failed=1
 fi
