@@ -17,7 +17,7 @@ export CCACHE_BASEDIR ?= $(CURDIR)
 APT_PACKAGES := cmake ninja-build g++ pkg-config ccache clang-format libgrpc++-dev \
   protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libabsl-dev libcurl4-openssl-dev \
   libssl-dev libsqlite3-dev libpq-dev postgresql libgtest-dev libgmock-dev nlohmann-json3-dev \
-  libcpp-httplib-dev prometheus-cpp-dev openssl curl clang-tidy
+  libcpp-httplib-dev prometheus-cpp-dev openssl curl clang-tidy clang libclang-rt-14-dev
 
 SDK_LANGS := python go typescript java
 # What `make sdk` writes (each client/<lang>/generate.sh replaces its folder whole): sdk-check
@@ -25,8 +25,8 @@ SDK_LANGS := python go typescript java
 SDK_GENERATED := client/python/src/tokenbroker/v1 client/go/tokenbrokerv1 \
   client/typescript/src/gen client/java/src/main/generated
 
-.PHONY: all deps build test test-unit test-integration test-sdk sdk sdk-check run demo lint \
-  lint-proto lint-cpp format format-check bench bench-startup clean
+.PHONY: all deps build test test-unit test-integration test-sdk test-tsan sdk sdk-check run demo \
+  lint lint-proto lint-cpp format format-check bench bench-startup clean
 
 all: build
 
@@ -52,6 +52,7 @@ test: build
 	$(MAKE) --no-print-directory test-chart
 	$(MAKE) --no-print-directory test-image
 	$(MAKE) --no-print-directory test-sdk
+	$(MAKE) --no-print-directory test-tsan
 	$(MAKE) --no-print-directory lint format-check sdk-check
 
 test-chart: build
@@ -62,6 +63,12 @@ test-unit: build
 
 test-integration: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -L integration
+
+# The broker, store, API and client unit tests under ThreadSanitizer, in build/tsan, against an
+# Abseil built with -fsanitize=thread (downloaded and built once into build/tsan-abseil).
+# Any report from any process fails. See tests/tsan/run.sh.
+test-tsan: deps
+	JOBS=$(JOBS) tests/tsan/run.sh
 
 # The container image: built with podman (as root; installs podman, runc, catatonit, debootstrap
 # if missing) and run read-only and non-root against the emulator. See tests/image/test.sh.

@@ -109,7 +109,9 @@ AccessToken Token(const std::string& value) {
 // The tail of a database DSN: its name.
 std::string DatabaseOf(const std::string& dsn) { return dsn.substr(dsn.rfind('/') + 1); }
 
-// Collects change feed events.
+// Collects change feed events. Declare it before the store it listens to: the store's feed thread
+// calls it until the store is destroyed (found by ThreadSanitizer: a Recorder destroyed first
+// raced with a last delivery).
 class Recorder {
  public:
   std::function<void(const StoreChange&)> Listener() {
@@ -293,11 +295,11 @@ TEST_F(PostgresStoreTest, DeleteDropsTheLease) {
 
 TEST_F(PostgresStoreTest, ChangeFeedDeliversChangesFromAnotherReplica) {
   std::string dsn = FreshDsn();
+  Recorder recorder;
   auto listener = OpenStore(dsn);
   auto writer = OpenStore(dsn);
   ASSERT_NE(listener, nullptr);
   ASSERT_NE(writer, nullptr);
-  Recorder recorder;
   listener->SetChangeListener(recorder.Listener());
   absl::StatusOr<Integration> created = writer->Create(Sample("acme"));
   ASSERT_TRUE(created.ok());
@@ -319,11 +321,11 @@ TEST_F(PostgresStoreTest, ChangeFeedDeliversChangesFromAnotherReplica) {
 
 TEST_F(PostgresStoreTest, OwnWritesAreDeliveredOnceAndOtherReplicasWritesWithTheirExpiry) {
   std::string dsn = FreshDsn();
+  Recorder recorder;
   auto self = OpenStore(dsn);
   auto other = OpenStore(dsn);
   ASSERT_NE(self, nullptr);
   ASSERT_NE(other, nullptr);
-  Recorder recorder;
   self->SetChangeListener(recorder.Listener());
   ASSERT_TRUE(other->Create(Sample("marker")).ok());
   ASSERT_TRUE(WriteUntilHeard(*other, recorder, "marker"));
@@ -386,9 +388,9 @@ TEST_F(PostgresStoreTest, LeaseGrantCarriesTheTokenTheLastHolderStored) {
 
 TEST_F(PostgresStoreTest, AFailedWriteNotifiesNothing) {
   std::string dsn = FreshDsn();
+  Recorder recorder;
   auto store = OpenStore(dsn);
   ASSERT_NE(store, nullptr);
-  Recorder recorder;
   store->SetChangeListener(recorder.Listener());
   ASSERT_TRUE(store->Create(Sample("acme")).ok());
   ASSERT_TRUE(WriteUntilHeard(*store, recorder, "acme"));
@@ -408,12 +410,12 @@ TEST(PostgresStoreRestartTest, ChangeFeedResyncsAndStoreRecoversAfterServerResta
   const std::string dsn = (*server)->dsn("restart");
   FakeClock clock;
   FakeEnvelopeCipher cipher;
+  Recorder recorder;
   auto listener = PostgresCredentialStore::Open(Options(dsn), &cipher, &clock);
   auto writer = PostgresCredentialStore::Open(Options(dsn), &cipher, &clock);
   ASSERT_TRUE(listener.ok()) << listener.status();
   ASSERT_TRUE(writer.ok()) << writer.status();
   ASSERT_TRUE((*writer)->Create(Sample("acme")).ok());
-  Recorder recorder;
   (*listener)->SetChangeListener(recorder.Listener());
   ASSERT_TRUE(WriteUntilHeard(**writer, recorder, "acme"));
   ASSERT_TRUE((*writer)->Get("acme").ok());  // a pooled connection now idles
