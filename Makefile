@@ -14,7 +14,7 @@ BUF_VERSION := 1.47.2
 APT_PACKAGES := cmake ninja-build g++ pkg-config ccache clang-format libgrpc++-dev \
   protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libabsl-dev libcurl4-openssl-dev \
   libssl-dev libsqlite3-dev libpq-dev postgresql libgtest-dev libgmock-dev nlohmann-json3-dev \
-  libcpp-httplib-dev prometheus-cpp-dev openssl curl clang-tidy
+  libcpp-httplib-dev prometheus-cpp-dev openssl curl clang-tidy clang libclang-rt-14-dev
 
 SDK_LANGS := python go typescript java
 # What `make sdk` writes (each client/<lang>/generate.sh replaces its folder whole): sdk-check
@@ -23,7 +23,8 @@ SDK_GENERATED := client/python/src/tokenbroker/v1 client/go/tokenbrokerv1 \
   client/typescript/src/gen client/java/src/main/generated
 
 .PHONY: all deps build test test-unit test-integration test-sdk sdk sdk-check run demo lint \
-  lint-proto lint-cpp format format-check bench bench-startup clean
+  lint-proto lint-cpp format format-check bench bench-startup clean \
+  build-asan test-asan fuzz fuzz-ci
 
 all: build
 
@@ -59,6 +60,38 @@ test-unit: build
 
 test-integration: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -L integration
+
+# AddressSanitizer + UndefinedBehaviorSanitizer, and the libFuzzer targets: one clang build folder
+# (TOKENBROKER_FUZZ=ON: the project compiled once with -fsanitize=address,undefined and libFuzzer's
+# coverage hooks), so `make test-asan` and `make fuzz-ci` share the libraries. The integration
+# tests there start that folder's sanitized tokenbroker, tokenctl and ims-emulator.
+ASAN_BUILD_DIR ?= $(BUILD_DIR)/clang-asan
+FUZZ_SECONDS ?= 60
+FUZZ_CI_SECONDS ?= 5
+SANITIZER_ENV := UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
+
+$(ASAN_BUILD_DIR)/build.ninja: CMakeLists.txt
+	cmake -S . -B $(ASAN_BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ -DTOKENBROKER_FUZZ=ON
+
+build-asan: deps $(ASAN_BUILD_DIR)/build.ninja
+	cmake --build $(ASAN_BUILD_DIR) -j $(JOBS)
+
+# The unit, conformance and integration tiers under ASan + UBSan: any finding fails its test.
+test-asan: build-asan
+	cd $(ASAN_BUILD_DIR) && $(SANITIZER_ENV) ctest --output-on-failure --timeout 600 \
+	  -L 'unit|conformance|integration'
+
+# Fuzzes every target for FUZZ_SECONDS (tests/fuzz/run.sh; FUZZ_TARGETS="policy ..." for some).
+fuzz: deps $(ASAN_BUILD_DIR)/build.ninja
+	cmake --build $(ASAN_BUILD_DIR) -j $(JOBS) --target fuzzers
+	tests/fuzz/run.sh fuzz $(ASAN_BUILD_DIR)/fuzz $(FUZZ_SECONDS)
+
+# CI: every committed corpus input replayed (a regression fails), then FUZZ_CI_SECONDS per target.
+fuzz-ci: deps $(ASAN_BUILD_DIR)/build.ninja
+	cmake --build $(ASAN_BUILD_DIR) -j $(JOBS) --target fuzzers
+	FUZZ_CI_SECONDS=$(FUZZ_CI_SECONDS) tests/fuzz/run.sh ci $(ASAN_BUILD_DIR)/fuzz
 
 # The container image: built with podman (as root; installs podman, runc, catatonit, debootstrap
 # if missing) and run read-only and non-root against the emulator. See tests/image/test.sh.
