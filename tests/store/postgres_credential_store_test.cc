@@ -386,9 +386,9 @@ TEST_F(PostgresStoreTest, LeaseGrantCarriesTheTokenTheLastHolderStored) {
 
 TEST_F(PostgresStoreTest, AFailedWriteNotifiesNothing) {
   std::string dsn = FreshDsn();
+  Recorder recorder;  // before the store: it outlives the store's feed thread
   auto store = OpenStore(dsn);
   ASSERT_NE(store, nullptr);
-  Recorder recorder;
   store->SetChangeListener(recorder.Listener());
   ASSERT_TRUE(store->Create(Sample("acme")).ok());
   ASSERT_TRUE(WriteUntilHeard(*store, recorder, "acme"));
@@ -408,12 +408,15 @@ TEST(PostgresStoreRestartTest, ChangeFeedResyncsAndStoreRecoversAfterServerResta
   const std::string dsn = (*server)->dsn("restart");
   FakeClock clock;
   FakeEnvelopeCipher cipher;
+  // Declared before the stores, so destroyed after them: the listener's feed thread delivers
+  // until its store is closed (AddressSanitizer found a stack-use-after-scope when the recorder
+  // went first and the last notification came late).
+  Recorder recorder;
   auto listener = PostgresCredentialStore::Open(Options(dsn), &cipher, &clock);
   auto writer = PostgresCredentialStore::Open(Options(dsn), &cipher, &clock);
   ASSERT_TRUE(listener.ok()) << listener.status();
   ASSERT_TRUE(writer.ok()) << writer.status();
   ASSERT_TRUE((*writer)->Create(Sample("acme")).ok());
-  Recorder recorder;
   (*listener)->SetChangeListener(recorder.Listener());
   ASSERT_TRUE(WriteUntilHeard(**writer, recorder, "acme"));
   ASSERT_TRUE((*writer)->Get("acme").ok());  // a pooled connection now idles
