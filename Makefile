@@ -26,7 +26,8 @@ SDK_GENERATED := client/python/src/tokenbroker/v1 client/go/tokenbrokerv1 \
   client/typescript/src/gen client/java/src/main/generated
 
 .PHONY: all deps build test test-unit test-integration test-sdk test-tsan sdk sdk-check run demo \
-  lint lint-proto lint-cpp format format-check bench bench-startup clean
+  lint lint-proto lint-cpp format format-check bench bench-startup clean \
+  build-asan test-asan fuzz fuzz-ci
 
 all: build
 
@@ -69,6 +70,43 @@ test-integration: build
 # Any report from any process fails. See tests/tsan/run.sh.
 test-tsan: deps
 	JOBS=$(JOBS) tests/tsan/run.sh
+
+# AddressSanitizer + UndefinedBehaviorSanitizer, and the libFuzzer targets: one clang build folder
+# (TOKENBROKER_FUZZ=ON: the project compiled once with -fsanitize=address,undefined and libFuzzer's
+# coverage hooks), so `make test-asan` and `make fuzz-ci` share the libraries. The integration
+# tests there start that folder's sanitized tokenbroker, tokenctl and ims-emulator.
+ASAN_BUILD_DIR ?= $(BUILD_DIR)/clang-asan
+FUZZ_SECONDS ?= 60
+FUZZ_CI_SECONDS ?= 5
+SANITIZER_ENV := UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
+
+$(ASAN_BUILD_DIR)/build.ninja: CMakeLists.txt
+	cmake -S . -B $(ASAN_BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ -DTOKENBROKER_FUZZ=ON
+
+# What the unit, conformance and integration tiers run (not the benchmarks or the SDK suites):
+# a test folder missing here shows as a failed "_NOT_BUILT" test, never as a silent skip.
+ASAN_TARGETS := tokenbroker tokenctl ims-emulator tokenctl_tests ims_emulator_tests \
+  $(patsubst %,%_tests,common auth audit crypto store http ims broker api metrics integration cluster)
+
+build-asan: deps $(ASAN_BUILD_DIR)/build.ninja
+	cmake --build $(ASAN_BUILD_DIR) -j $(JOBS) --target $(ASAN_TARGETS)
+
+# The unit, conformance and integration tiers under ASan + UBSan: any finding fails its test.
+test-asan: build-asan
+	cd $(ASAN_BUILD_DIR) && $(SANITIZER_ENV) ctest --output-on-failure --timeout 600 \
+	  -L 'unit|conformance|integration'
+
+# Fuzzes every target for FUZZ_SECONDS (tests/fuzz/run.sh; FUZZ_TARGETS="policy ..." for some).
+fuzz: deps $(ASAN_BUILD_DIR)/build.ninja
+	cmake --build $(ASAN_BUILD_DIR) -j $(JOBS) --target fuzzers
+	tests/fuzz/run.sh fuzz $(ASAN_BUILD_DIR)/fuzz $(FUZZ_SECONDS)
+
+# CI: every committed corpus input replayed (a regression fails), then FUZZ_CI_SECONDS per target.
+fuzz-ci: deps $(ASAN_BUILD_DIR)/build.ninja
+	cmake --build $(ASAN_BUILD_DIR) -j $(JOBS) --target fuzzers
+	FUZZ_CI_SECONDS=$(FUZZ_CI_SECONDS) tests/fuzz/run.sh ci $(ASAN_BUILD_DIR)/fuzz
 
 # The container image: built with podman (as root; installs podman, runc, catatonit, debootstrap
 # if missing) and run read-only and non-root against the emulator. See tests/image/test.sh.

@@ -1,6 +1,7 @@
 #include "server/ims/ims_response.h"
 
 #include <algorithm>
+#include <cmath>
 #include <map>
 #include <string>
 #include <vector>
@@ -89,9 +90,14 @@ std::optional<absl::Time> ExpiryFromTokenClaims(absl::string_view token, absl::T
   if (claims.is_null()) return std::nullopt;
   auto created_at = claims.contains("created_at") ? JsonNumber(claims["created_at"]) : std::nullopt;
   auto expires_in = claims.contains("expires_in") ? JsonNumber(claims["expires_in"]) : std::nullopt;
-  if (!created_at || !expires_in || *expires_in <= 0) return std::nullopt;
+  if (!created_at || !expires_in || !(*expires_in > 0)) return std::nullopt;
+  // Checked as doubles before the cast: a created_at outside int64's range (or NaN) would make
+  // the conversion undefined (found by tests/fuzz/ims_token_claims_fuzzer).
+  const double now_ms = static_cast<double>(absl::ToUnixMillis(now));
+  if (!(std::abs(*created_at - now_ms) <= absl::ToDoubleMilliseconds(kCreatedAtTolerance))) {
+    return std::nullopt;
+  }
   absl::Time created = absl::FromUnixMillis(static_cast<int64_t>(*created_at));
-  if (absl::AbsDuration(created - now) > kCreatedAtTolerance) return std::nullopt;
   return created + absl::Milliseconds(*expires_in);
 }
 
@@ -118,6 +124,11 @@ absl::StatusOr<AccessToken> ParseSuccess(const HttpResponse& response, ExpiresIn
   }
   absl::Duration lifetime = unit == ExpiresInUnit::kSeconds ? absl::Seconds(*expires_in)
                                                             : absl::Milliseconds(*expires_in);
+  // Below a nanosecond the token is expired when issued; past absl's range it would never be
+  // refreshed (found by tests/fuzz/ims_response_fuzzer).
+  if (lifetime <= absl::ZeroDuration() || lifetime == absl::InfiniteDuration()) {
+    return BadResponse(response, integration_id, debug_id, "expires_in is out of range");
+  }
   AccessToken token;
   // Moved, not copied: no unwiped copy is left in the parsed JSON.
   token.access_token = SecretString(std::move(token_it->get_ref<std::string&>()));
@@ -137,6 +148,12 @@ absl::StatusOr<AccessToken> ParseSuccess(const HttpResponse& response, ExpiresIn
   // Scrub the parsed copy of the token.
   std::string& parsed = token_it->get_ref<std::string&>();
   std::fill(parsed.begin(), parsed.end(), '\0');
+  if (token.expire_time <= now) {
+    // Its own claims say it has expired (found by tests/fuzz/ims_token_claims_fuzzer): useless
+    // to every caller, so retried like any garbled answer instead of being cached.
+    return BadResponse(response, integration_id, debug_id,
+                       "access token already expired according to its claims");
+  }
   return token;
 }
 

@@ -70,6 +70,18 @@ TEST(ParseImsTokenResponseTest, ImplausibleCreatedAtIsIgnored) {
   EXPECT_EQ(token->expire_time, kNow + absl::Seconds(86399));
 }
 
+// Found by tests/fuzz/ims_token_claims_fuzzer (UBSan: a float-to-int64 conversion out of range).
+TEST(ParseImsTokenResponseTest, CreatedAtOutsideTheRangeOfInt64IsIgnored) {
+  for (double created_at : {1e30, -1e30}) {
+    std::string access =
+        testing::FakeAccessToken({{"created_at", created_at}, {"expires_in", 86400000}});
+    HttpResponse r = JsonResponse(200, {{"access_token", access}, {"expires_in", 86399}});
+    auto token = ParseImsTokenResponse(r, ExpiresInUnit::kSeconds, "i1", kNow);
+    ASSERT_TRUE(token.ok()) << token.status();
+    EXPECT_EQ(token->expire_time, kNow + absl::Seconds(86399));
+  }
+}
+
 TEST(ParseImsTokenResponseTest, MalformedSuccessBodiesAreRetryableBadResponses) {
   struct Case {
     const char* name;
@@ -84,6 +96,16 @@ TEST(ParseImsTokenResponseTest, MalformedSuccessBodiesAreRetryableBadResponses) 
       {"zero expires_in", R"({"access_token": "tok-MARKER-do-not-leak", "expires_in": 0})"},
       {"negative expires_in", R"({"access_token": "tok-MARKER-do-not-leak", "expires_in": -5})"},
       {"text expires_in", R"({"access_token": "tok-MARKER-do-not-leak", "expires_in": "soon"})"},
+      // Found by tests/fuzz/ims_response_fuzzer: expired when issued, or never refreshed.
+      {"sub-nanosecond expires_in",
+       R"({"access_token": "tok-MARKER-do-not-leak", "expires_in": 1e-12})"},
+      {"huge expires_in", R"({"access_token": "tok-MARKER-do-not-leak", "expires_in": 1e300})"},
+      // Found by tests/fuzz/ims_token_claims_fuzzer: its own claims say it expired.
+      {"expired by its claims",
+       R"({"access_token": ")" +
+           testing::FakeAccessToken({{"created_at", absl::ToUnixMillis(kNow - absl::Minutes(30))},
+                                     {"expires_in", 60000}}) +
+           R"(", "expires_in": 3600})"},
   };
   for (const Case& c : cases) {
     HttpResponse r;

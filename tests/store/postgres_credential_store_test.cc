@@ -388,7 +388,7 @@ TEST_F(PostgresStoreTest, LeaseGrantCarriesTheTokenTheLastHolderStored) {
 
 TEST_F(PostgresStoreTest, AFailedWriteNotifiesNothing) {
   std::string dsn = FreshDsn();
-  Recorder recorder;
+  Recorder recorder;  // before the store: it outlives the store's feed thread
   auto store = OpenStore(dsn);
   ASSERT_NE(store, nullptr);
   store->SetChangeListener(recorder.Listener());
@@ -410,6 +410,9 @@ TEST(PostgresStoreRestartTest, ChangeFeedResyncsAndStoreRecoversAfterServerResta
   const std::string dsn = (*server)->dsn("restart");
   FakeClock clock;
   FakeEnvelopeCipher cipher;
+  // Declared before the stores, so destroyed after them: the listener's feed thread delivers
+  // until its store is closed (AddressSanitizer found a stack-use-after-scope when the recorder
+  // went first and the last notification came late).
   Recorder recorder;
   auto listener = PostgresCredentialStore::Open(Options(dsn), &cipher, &clock);
   auto writer = PostgresCredentialStore::Open(Options(dsn), &cipher, &clock);
