@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <map>
 #include <string>
 #include <vector>
@@ -88,17 +89,23 @@ std::optional<absl::Time> ExpiryFromTokenClaims(absl::string_view token, absl::T
   if (!absl::WebSafeBase64Unescape(parts[1], &payload)) return std::nullopt;
   json claims = ParseObject(payload);
   if (claims.is_null()) return std::nullopt;
-  auto created_at = claims.contains("created_at") ? JsonNumber(claims["created_at"]) : std::nullopt;
-  auto expires_in = claims.contains("expires_in") ? JsonNumber(claims["expires_in"]) : std::nullopt;
-  if (!created_at || !expires_in || !(*expires_in > 0)) return std::nullopt;
+  // A missing or non-numeric claim is NaN, which every check below refuses.
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  const double created_ms =
+      (claims.contains("created_at") ? JsonNumber(claims["created_at"]) : std::nullopt)
+          .value_or(nan);
+  const double lifetime_ms =
+      (claims.contains("expires_in") ? JsonNumber(claims["expires_in"]) : std::nullopt)
+          .value_or(nan);
+  if (!(lifetime_ms > 0)) return std::nullopt;
   // Checked as doubles before the cast: a created_at outside int64's range (or NaN) would make
   // the conversion undefined (found by tests/fuzz/ims_token_claims_fuzzer).
   const double now_ms = static_cast<double>(absl::ToUnixMillis(now));
-  if (!(std::abs(*created_at - now_ms) <= absl::ToDoubleMilliseconds(kCreatedAtTolerance))) {
+  if (!(std::abs(created_ms - now_ms) <= absl::ToDoubleMilliseconds(kCreatedAtTolerance))) {
     return std::nullopt;
   }
-  absl::Time created = absl::FromUnixMillis(static_cast<int64_t>(*created_at));
-  return created + absl::Milliseconds(*expires_in);
+  absl::Time created = absl::FromUnixMillis(static_cast<int64_t>(created_ms));
+  return created + absl::Milliseconds(lifetime_ms);
 }
 
 absl::StatusOr<AccessToken> ParseSuccess(const HttpResponse& response, ExpiresInUnit unit,

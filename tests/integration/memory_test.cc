@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -48,9 +49,17 @@ struct Hit {
   std::string before;  // the bytes before it, escaped: what the buffer was
 };
 
+// A readable mapping larger than this is a sanitizer's shadow memory (ASan
+// reserves terabytes of it): it holds the sanitizer's metadata about which
+// bytes are addressable, never the program's bytes, and reading it whole
+// would take hours. No mapping of an uninstrumented server comes near this.
+constexpr uint64_t kShadowMappingBytes = uint64_t{64} << 30;
+constexpr size_t kChunkBytes = size_t{64} << 20;
+
 // Every occurrence of `needle` in the readable mappings of `pid`, read
-// through /proc/PID/mem. Mappings the kernel refuses to read ([vvar], guard
-// pages) are skipped; `*scanned` counts the bytes actually read.
+// through /proc/PID/mem in chunks (overlapping by the needle's length).
+// Mappings the kernel refuses to read ([vvar], guard pages) are skipped;
+// `*scanned` counts the bytes actually read.
 std::vector<Hit> ScanProcessMemory(pid_t pid, const std::string& needle, uint64_t* scanned) {
   std::vector<Hit> hits;
   *scanned = 0;
@@ -61,7 +70,7 @@ std::vector<Hit> ScanProcessMemory(pid_t pid, const std::string& needle, uint64_
     return hits;
   }
   std::string line;
-  std::string buffer;
+  std::string buffer(kChunkBytes + needle.size(), '\0');
   while (std::getline(maps, line)) {
     std::vector<std::string> fields = absl::StrSplit(line, ' ', absl::SkipEmpty());
     if (fields.size() < 5 || fields[1][0] != 'r') continue;
@@ -69,15 +78,18 @@ std::vector<Hit> ScanProcessMemory(pid_t pid, const std::string& needle, uint64_
     std::vector<std::string> range = absl::StrSplit(fields[0], '-');
     uint64_t begin = 0, end = 0;
     if (!absl::SimpleHexAtoi(range[0], &begin) || !absl::SimpleHexAtoi(range[1], &end)) continue;
-    buffer.resize(end - begin);
-    ssize_t n = pread(mem, buffer.data(), buffer.size(), static_cast<off_t>(begin));
-    if (n <= 0) continue;
-    *scanned += static_cast<uint64_t>(n);
-    absl::string_view data(buffer.data(), static_cast<size_t>(n));
-    for (size_t at = data.find(needle); at != absl::string_view::npos;
-         at = data.find(needle, at + 1)) {
-      size_t from = at < 96 ? 0 : at - 96;
-      hits.push_back({begin + at, mapping, absl::CEscape(data.substr(from, at - from))});
+    if (end - begin > kShadowMappingBytes) continue;
+    for (uint64_t from = begin; from < end; from += kChunkBytes) {
+      size_t want = static_cast<size_t>(std::min<uint64_t>(end - from, buffer.size()));
+      ssize_t n = pread(mem, buffer.data(), want, static_cast<off_t>(from));
+      if (n <= 0) break;
+      *scanned += static_cast<uint64_t>(std::min<ssize_t>(n, kChunkBytes));
+      absl::string_view data(buffer.data(), static_cast<size_t>(n));
+      for (size_t at = data.find(needle); at != absl::string_view::npos && at < kChunkBytes;
+           at = data.find(needle, at + 1)) {
+        size_t before = at < 96 ? 0 : at - 96;
+        hits.push_back({from + at, mapping, absl::CEscape(data.substr(before, at - before))});
+      }
     }
   }
   close(mem);
