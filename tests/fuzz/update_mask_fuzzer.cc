@@ -2,7 +2,7 @@
 // them (protobuf wire bytes of UpdateIntegrationRequest): ApplyUpdate of the
 // update mask onto a stored integration, then ValidateIntegration, as
 // IntegrationServiceImpl does; and the request's integration validated as a
-// new one. Every refusal must be INVALID_ARGUMENT; a merged integration that
+// new one. Every refusal must be INVALID_ARGUMENT with a bounded message; a merged integration that
 // validates must convert back to the response form.
 #include <cstdint>
 #include <string>
@@ -27,8 +27,13 @@ tokenbroker::Integration Stored() {
   return integration;
 }
 
+// An error quotes at most kMaxQuotedBytes of any input (QuoteInput): whatever the request holds
+// (a 20 KiB update_mask path), the message stays far below gRPC's 8 KiB metadata limit.
+constexpr size_t kMaxErrorMessageBytes = 1024;
+
 void CheckRefusal(const absl::Status& status) {
   FUZZ_CHECK(status.code() == absl::StatusCode::kInvalidArgument);
+  FUZZ_CHECK(status.message().size() <= kMaxErrorMessageBytes);
 }
 
 }  // namespace
