@@ -158,7 +158,8 @@ const FlagSpec* FindFlag(absl::string_view name);
 struct CommandLine {
   // `help`, `-h` or `--help`: print the usage and nothing else.
   bool help = false;
-  // The command; null only when `help` is set or argv is empty.
+  // The command; null when `help` is set or argv holds no command words (empty, or flags only):
+  // tokenctl then prints the usage.
   const CommandSpec* command = nullptr;
   // The integration ID, for commands that take one.
   std::string id;

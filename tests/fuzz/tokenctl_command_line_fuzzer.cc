@@ -30,8 +30,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     return 0;
   }
   if (line->help) return 0;
-  // Flags without command words parse to no command (Run prints the usage): flags.h's
-  // "null only when help is set or argv is empty" says less than that.
+  // Help, or no command words (flags only): no command, tokenctl prints the usage.
   if (line->command == nullptr) return 0;
   FUZZ_CHECK(&tc::SpecOf(line->command->command) == line->command);
   (void)tc::Synopsis(*line->command);
