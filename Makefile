@@ -68,7 +68,7 @@ test-unit: build
 test-integration: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -L integration
 
-# The short fault soaks (README "Soak"): SQLite for 60 s, 3 PostgreSQL replicas for 120 s.
+# The short fault soaks (README "Soak"): SQLite for 60 s, 3 PostgreSQL replicas for 180 s.
 test-soak: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -L soak
 
