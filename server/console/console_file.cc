@@ -254,8 +254,9 @@ std::string SuggestIntegrationId(absl::string_view name) {
   return id;
 }
 
-absl::StatusOr<CredentialFile> ParseCredentialFile(absl::string_view text) {
-  json parsed = json::parse(text.begin(), text.end(), /*cb=*/nullptr, /*allow_exceptions=*/false);
+absl::StatusOr<CredentialFile> ParseCredentialFile(absl::string_view json) {
+  nlohmann::json parsed =
+      nlohmann::json::parse(json.begin(), json.end(), /*cb=*/nullptr, /*allow_exceptions=*/false);
   if (parsed.is_discarded()) {
     return absl::InvalidArgumentError("the credential file is not valid JSON");
   }
