@@ -70,7 +70,10 @@ absl::StatusOr<ClientConfig> ParseClient(const json& obj, const std::string& bas
                                                "certificate_file",
                                                "scopes",
                                                "metascopes",
-                                               "token_lifetime_seconds"};
+                                               "token_lifetime_seconds",
+                                               "console_org_id",
+                                               "console_credential_id",
+                                               "migration_in_progress"};
   for (const auto& item : obj.items()) {
     if (!kKnown.contains(item.key())) return FieldError(cid, item.key(), "is not a known field");
   }
@@ -121,6 +124,20 @@ absl::StatusOr<ClientConfig> ParseClient(const json& obj, const std::string& bas
       return FieldError(cid, "certificate_pem", "must hold an RSA public key (JWTs are RS256)");
     }
     client.certificate_key = std::shared_ptr<EVP_PKEY>(key.release(), EVP_PKEY_free);
+  }
+
+  auto console_org = StringField(obj, cid, "console_org_id");
+  if (!console_org.ok()) return console_org.status();
+  client.console_org_id = *console_org;
+  auto console_credential = StringField(obj, cid, "console_credential_id");
+  if (!console_credential.ok()) return console_credential.status();
+  client.console_credential_id = *console_credential;
+  auto migrating = obj.find("migration_in_progress");
+  if (migrating != obj.end()) {
+    if (!migrating->is_boolean()) {
+      return FieldError(cid, "migration_in_progress", "must be true or false");
+    }
+    client.migration_in_progress = migrating->get<bool>();
   }
 
   auto lifetime = obj.find("token_lifetime_seconds");

@@ -22,7 +22,11 @@ namespace tokenbroker::emulator {
 //    "org_id": "X@AdobeOrg", "technical_account_id": "T@techacct.adobe.com",
 //    "certificate_pem": "-----BEGIN CERTIFICATE-----..."  (or "certificate_file": "path"),
 //    "scopes": ["openid", "AdobeID"], "metascopes": ["ent_dataservices_sdk"],
-//    "token_lifetime_seconds": 86400}
+//    "token_lifetime_seconds": 86400,
+//    "console_org_id": "25591412", "console_credential_id": "17606512",
+//    "migration_in_progress": false}
+// The console_* ids address the client in the Developer Console's secrets API
+// (console_api.h); a client without them is not reachable there.
 struct ClientConfig {
   std::string client_id;
   // One or two: IMS holds two at once while a secret is rotated.
@@ -37,6 +41,11 @@ struct ClientConfig {
   std::vector<std::string> metascopes;
   // Overrides the emulator-wide token lifetime.
   std::optional<absl::Duration> token_lifetime;
+  // The Developer Console's numeric ids of the project's org and of this credential.
+  std::string console_org_id;
+  std::string console_credential_id;
+  // A JWT -> OAuth S2S migration is in progress: the secrets cannot be rotated.
+  bool migration_in_progress = false;
 };
 
 // Parses one client object. A relative "certificate_file" is resolved

@@ -302,6 +302,41 @@ bool EmulatorServer::AnswerFault(Fault fault, const FaultSettings& faults,
   return false;
 }
 
+// The Developer Console's secrets API (ImsEmulator::ConsoleRequest). Never faulted.
+template <typename Wrap>
+void EmulatorServer::AddConsoleRoutes(const Wrap& wrap) {
+  using httplib::Request;
+  using httplib::Response;
+  constexpr char kSecrets[] = R"(/console/organizations/([^/]+)/credentials/([^/]+)/secrets)";
+  auto console_request = [](const Request& req) {
+    ImsEmulator::ConsoleRequest request;
+    request.org_id = req.matches[1];
+    request.credential_id = req.matches[2];
+    if (req.matches.size() > 3) request.secret_uuid = req.matches[3];
+    request.authorization = req.get_header_value("Authorization");
+    request.api_key = req.get_header_value("x-api-key");
+    return request;
+  };
+  auto answer = [](Response& res, const Reply& reply) {
+    if (reply.status == 204) {
+      res.status = 204;
+    } else {
+      SetJson(res, reply.status, reply.body);
+    }
+    return absl::StrCat("console=", reply.status);
+  };
+  http_->Get(kSecrets, wrap([this, console_request, answer](const Request& req, Response& res) {
+               return answer(res, emulator_->ListSecrets(console_request(req), absl::Now()));
+             }));
+  http_->Post(kSecrets, wrap([this, console_request, answer](const Request& req, Response& res) {
+                return answer(res, emulator_->AddSecret(console_request(req), absl::Now()));
+              }));
+  http_->Delete(absl::StrCat(kSecrets, "/([^/]+)"),
+                wrap([this, console_request, answer](const Request& req, Response& res) {
+                  return answer(res, emulator_->DeleteSecret(console_request(req), absl::Now()));
+                }));
+}
+
 void EmulatorServer::AddRoutes() {
   using httplib::Request;
   using httplib::Response;
@@ -330,6 +365,8 @@ void EmulatorServer::AddRoutes() {
   http_->Post("/ims/exchange/jwt", wrap([this](const Request& req, Response& res) {
                 return HandleToken(Flow::kJwt, req, res);
               }));
+
+  AddConsoleRoutes(wrap);
 
   http_->Get("/emulator/stats", wrap([this](const Request&, Response& res) {
                SetJson(res, 200, emulator_->Stats().dump());

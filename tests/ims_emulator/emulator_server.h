@@ -64,6 +64,8 @@ class EmulatorServer {
   explicit EmulatorServer(ServerOptions options) : options_(std::move(options)) {}
   absl::Status SetUpTls();
   void AddRoutes();
+  template <typename Wrap>
+  void AddConsoleRoutes(const Wrap& wrap);
 
   enum class Flow { kClientCredentials, kJwt };
   // Returns a note for the request log.

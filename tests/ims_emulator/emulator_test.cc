@@ -602,6 +602,49 @@ TEST_F(ImsEmulatorTest, ClientsEndpointRegistersClientAtRuntime) {
               "bad_request", "client_secrets");
 }
 
+TEST_F(ImsEmulatorTest, ConsoleSecretsApiRotatesASecretOverHttps) {
+  json client = {
+      {"client_id", "console-client"},
+      {"client_secrets", {"console-first"}},
+      {"org_id", kOrg},
+      {"scopes", {"openid", "adobeio_api", "read_client_secret", "manage_client_secrets"}},
+      {"console_org_id", "25591412"},
+      {"console_credential_id", "17606512"}};
+  ASSERT_EQ(client_->Post("/emulator/clients", client.dump(), "application/json")->status, 200);
+  auto mint = [this](const std::string& secret) {
+    return client_->Post("/ims/token/v3", httplib::Params{{"grant_type", "client_credentials"},
+                                                          {"client_id", "console-client"},
+                                                          {"client_secret", secret}});
+  };
+  auto token = mint("console-first");
+  ASSERT_TRUE(token);
+  ASSERT_EQ(token->status, 200) << token->body;
+  httplib::Headers headers = {
+      {"Authorization", "Bearer " + ParseBody(token)["access_token"].get<std::string>()},
+      {"x-api-key", "console-client"}};
+  const std::string secrets = "/console/organizations/25591412/credentials/17606512/secrets";
+
+  auto listed = client_->Get(secrets, headers);
+  ASSERT_TRUE(listed);
+  ASSERT_EQ(listed->status, 200) << listed->body;
+  std::string old_uuid = ParseBody(listed)["client_secrets"][0]["uuid"];
+  auto added = client_->Post(secrets, headers, "", "application/json");
+  ASSERT_TRUE(added);
+  ASSERT_EQ(added->status, 200) << added->body;
+  std::string fresh = ParseBody(added)["client_secret"];
+  auto deleted = client_->Delete(secrets + "/" + old_uuid, headers);
+  ASSERT_TRUE(deleted);
+  EXPECT_EQ(deleted->status, 204) << deleted->body;
+
+  EXPECT_EQ(mint("console-first")->status, 401);
+  EXPECT_EQ(mint(fresh)->status, 200);
+  EXPECT_EQ(client_->Get(secrets, httplib::Headers{{"x-api-key", "console-client"}})->status, 401);
+  EXPECT_EQ(client_->Get("/console/organizations/1/credentials/2/secrets", headers)->status, 404);
+  std::string log = ReadFile(emulator_->log_path());
+  EXPECT_THAT(log, HasSubstr("DELETE " + secrets + "/" + old_uuid + " 204"));
+  EXPECT_THAT(log, Not(HasSubstr(fresh)));
+}
+
 TEST_F(ImsEmulatorTest, RequestLogNeverContainsSecretsOrTokens) {
   auto res = client_->Post("/ims/token/v3", S2sForm("first-secret"));
   ASSERT_TRUE(res);

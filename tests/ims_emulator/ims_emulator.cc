@@ -157,6 +157,7 @@ absl::StatusOr<std::unique_ptr<ImsEmulator>> ImsEmulator::New(EmulatorOptions op
     if (!emulator->clients_.emplace(id, std::move(client)).second) {
       return absl::InvalidArgumentError(absl::StrCat("duplicate client_id \"", id, "\""));
     }
+    emulator->MetaOf(id, absl::Now());
   }
   return emulator;
 }
@@ -165,6 +166,7 @@ void ImsEmulator::PutClient(ClientConfig client) {
   absl::MutexLock lock(&mu_);
   std::string id = client.client_id;
   clients_[id] = std::move(client);
+  MetaOf(id, absl::Now());
 }
 
 json ImsEmulator::Stats() const {
@@ -245,7 +247,8 @@ Reply ImsEmulator::Error(int status, absl::string_view error, absl::string_view 
   return reply;
 }
 
-bool ImsEmulator::Authenticate(const Form& form, ClientConfig* client, Reply* reply) {
+bool ImsEmulator::Authenticate(const Form& form, absl::Time now, absl::string_view grant_type,
+                               ClientConfig* client, Reply* reply) {
   std::string client_id = FormValue(form, "client_id");
   if (client_id.empty()) {
     *reply = Error(400, "invalid_client", "client_id is missing");
@@ -269,6 +272,13 @@ bool ImsEmulator::Authenticate(const Form& form, ClientConfig* client, Reply* re
   if (secret.empty() || !match) {
     *reply = Error(401, "invalid_client", "invalid client_secret");
     return false;
+  }
+  absl::MutexLock lock(&mu_);
+  std::map<std::string, SecretMeta>& metas = MetaOf(client->client_id, now);
+  auto meta = metas.find(secret);
+  if (meta != metas.end()) {  // else deleted since the copy above: this request still passes
+    meta->second.last_used = now;
+    meta->second.grant_type = std::string(grant_type);
   }
   return true;
 }
@@ -331,7 +341,7 @@ Reply ImsEmulator::ClientCredentials(const Form& form, absl::Time now) {
   }
   ClientConfig client;
   Reply reply;
-  if (!Authenticate(form, &client, &reply)) return reply;
+  if (!Authenticate(form, now, "client_credentials", &client, &reply)) return reply;
   std::vector<std::string> requested;
   for (absl::string_view scope : absl::StrSplit(FormValue(form, "scope"), ',')) {
     scope = absl::StripAsciiWhitespace(scope);
@@ -352,7 +362,7 @@ Reply ImsEmulator::ClientCredentials(const Form& form, absl::Time now) {
 Reply ImsEmulator::ExchangeJwt(const Form& form, absl::string_view base_url, absl::Time now) {
   ClientConfig client;
   Reply reply;
-  if (!Authenticate(form, &client, &reply)) return reply;
+  if (!Authenticate(form, now, "jwt_bearer", &client, &reply)) return reply;
   std::string jwt = FormValue(form, "jwt_token");
   if (jwt.empty()) return Error(400, "bad_request", "jwt_token is missing");
 

@@ -119,6 +119,36 @@ class ImsEmulator {
   // Registers or replaces a client.
   void PutClient(ClientConfig client);
 
+  // The Developer Console's client-secrets API (console_api.cc), served on the
+  // emulator's own base URL: `/console/organizations/{orgId}/credentials/
+  // {credentialId}/secrets[/{uuid}]`, the ids a client's console_org_id and
+  // console_credential_id. Checked in Adobe's order: the credential exists
+  // (404), `Authorization: Bearer` holds an unexpired token this emulator
+  // minted for that same client (401), `x-api-key` is its client id (403),
+  // the token's scopes include adobeio_api and read_client_secret (list) or
+  // manage_client_secrets (add, delete) (403); add and delete are refused
+  // with 409 while a JWT -> S2S migration is in progress. Errors are
+  // `{"error_code": "...", "message": "..."}`.
+  struct ConsoleRequest {
+    std::string org_id;
+    std::string credential_id;
+    std::string secret_uuid;    // DELETE only
+    std::string authorization;  // the Authorization header
+    std::string api_key;        // the x-api-key header
+  };
+  // GET: `{"client_id", "client_secrets": [{"uuid", "created_at",
+  // "created_at_str", "expires_at": "PERMANENT", "secret_usages":
+  // [{"last_used_at", "grant_type"}]}]}`, times in ms since the epoch; never
+  // a value. A secret is "used" each time a token request presents it.
+  Reply ListSecrets(const ConsoleRequest& request, absl::Time now);
+  // POST: a new secret, valid at the token endpoints at once; its value is in
+  // this answer only: `{"client_id", "client_secret", "uuid", "created_at"}`.
+  // 400 when the credential already holds 2.
+  Reply AddSecret(const ConsoleRequest& request, absl::Time now);
+  // DELETE: 204, the secret refused from then on (tokens already minted stay
+  // valid). 404 for an unknown uuid; 400 for the credential's only secret.
+  Reply DeleteSecret(const ConsoleRequest& request, absl::Time now);
+
   // {"total_exchanges":N,"rejected":N,"faults_injected":N,"token_requests":N,
   //  "exchanges":{"<client_id>":N}}: successful exchanges (both flows), 4xx
   // answers, injected faults, and token requests received (counted on
@@ -143,8 +173,26 @@ class ImsEmulator {
   ImsEmulator(EmulatorOptions options, EvpPkeyPtr signing_key)
       : options_(options), signing_key_(std::move(signing_key)) {}
 
-  // Looks the client up and checks the secret; on failure fills `reply`.
-  bool Authenticate(const Form& form, ClientConfig* client, Reply* reply);
+  struct SecretMeta {
+    std::string uuid;
+    absl::Time created;
+    absl::Time last_used = absl::InfinitePast();
+    std::string grant_type;
+  };
+
+  // Looks the client up and checks the secret, recording its use at `now`
+  // for `grant_type`; on failure fills `reply`.
+  bool Authenticate(const Form& form, absl::Time now, absl::string_view grant_type,
+                    ClientConfig* client, Reply* reply);
+  // The metadata of the registered client's secrets, keyed by value: created
+  // at `now` for a secret seen the first time, dropped for one the client no
+  // longer holds. Empty for an unknown client.
+  std::map<std::string, SecretMeta>& MetaOf(const std::string& client_id, absl::Time now)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The Console's checks (see ConsoleRequest) for a request needing `scope`;
+  // the client's id on success, else fills `reply`.
+  bool AuthorizeConsole(const ConsoleRequest& request, absl::string_view scope, bool rotates,
+                        absl::Time now, std::string* client_id, Reply* reply);
   Reply Error(int status, absl::string_view error, absl::string_view description);
   // A JWT-shaped access token signed with signing_key_.
   std::string MintAccessToken(const ClientConfig& client, absl::string_view user_id,
@@ -161,6 +209,8 @@ class ImsEmulator {
 
   mutable absl::Mutex mu_;
   absl::flat_hash_map<std::string, ClientConfig> clients_ ABSL_GUARDED_BY(mu_);
+  // client id -> secret value -> metadata (the Console's view of the secrets).
+  std::map<std::string, std::map<std::string, SecretMeta>> secret_meta_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, absl::Time> jtis_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, int64_t> exchanges_ ABSL_GUARDED_BY(mu_);
   int64_t total_exchanges_ ABSL_GUARDED_BY(mu_) = 0;
