@@ -14,6 +14,7 @@
 #include "absl/strings/strip.h"
 #include "nlohmann/json.hpp"
 #include "server/common/error_details.h"
+#include "server/common/quote.h"
 #include "server/common/status_macros.h"
 
 namespace tokenbroker {
@@ -132,8 +133,8 @@ std::string SkipReason(const Node& credential, absl::string_view type) {
            "converted JWT credentials to OAuth Server-to-Server by 2026-03-01; download the "
            "project's JSON again to import its OAuth Server-to-Server credential";
   }
-  return absl::StrCat("integration_type '", type.size() <= 40 ? type : "(long)",
-                      "' holds no server-to-server credential");
+  return absl::StrCat("integration_type ", QuoteInput(type),
+                      " holds no server-to-server credential");
 }
 
 // One entry of `credentials[]`: imported, or skipped (returns nullopt and fills `skipped`).
