@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
@@ -41,29 +42,33 @@ void ProcessSeries::Add(const Sample& sample) {
   samples_.push_back(sample);
 }
 
-Growth ProcessSeries::Of(int64_t Sample::*field, absl::Duration warm_up,
+Growth ProcessSeries::Of(int64_t Sample::*field, Level level, absl::Duration warm_up,
                          absl::Duration window) const {
   absl::MutexLock lock(&mu_);
-  Growth growth;
+  auto fold = [level](std::optional<double>& acc, double value) {
+    if (!acc) {
+      acc = value;
+    } else {
+      acc = level == Level::kPeak ? std::max(*acc, value) : std::min(*acc, value);
+    }
+  };
+  std::optional<double> baseline, later;
   for (const Sample& s : samples_) {
     if (s.at < warm_up) continue;
-    double value = static_cast<double>(s.*field);
-    if (s.at < warm_up + window) {
-      growth.baseline = std::max(growth.baseline, value);
-    } else {
-      growth.peak = std::max(growth.peak, value);
-    }
+    fold(s.at < warm_up + window ? baseline : later, static_cast<double>(s.*field));
   }
-  if (growth.peak == 0) growth.peak = growth.baseline;
+  Growth growth;
+  growth.baseline = baseline.value_or(0);
+  growth.peak = later.value_or(growth.baseline);
   return growth;
 }
 
 Growth ProcessSeries::Rss(absl::Duration warm_up, absl::Duration window) const {
-  return Of(&Sample::rss_kib, warm_up, window);
+  return Of(&Sample::rss_kib, Level::kPeak, warm_up, window);
 }
 
 Growth ProcessSeries::Fds(absl::Duration warm_up, absl::Duration window) const {
-  return Of(&Sample::fds, warm_up, window);
+  return Of(&Sample::fds, Level::kFloor, warm_up, window);
 }
 
 std::string ProcessSeries::Describe() const {

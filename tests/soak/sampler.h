@@ -23,8 +23,12 @@ struct Sample {
 // VmRSS (KiB) and the entries of /proc/PID/fd; false when the process is gone.
 bool ReadProc(pid_t pid, int64_t* rss_kib, int64_t* fds);
 
-// Growth of one series: the peak after the warm-up window's end against the
-// peak within [warm-up end, warm-up end + baseline window].
+// Growth of one series: a level after the baseline window against the same
+// level within [warm-up end, warm-up end + baseline window]. The level is the
+// peak for RSS and the floor (minimum) for fds: a leaked descriptor is never
+// closed and lifts the floor, while sockets of requests in flight (an IMS
+// answer hanging up to --ims-timeout, a burst of refreshes when IMS comes
+// back) come and go and move only the peak.
 struct Growth {
   double baseline = 0;
   double peak = 0;
@@ -35,8 +39,9 @@ class ProcessSeries {
  public:
   explicit ProcessSeries(std::string name) : name_(std::move(name)) {}
   void Add(const Sample& sample);
-  // `warm_up`: samples before it are ignored; the baseline is the peak over
-  // [warm_up, warm_up + baseline_window); the peak is over the rest.
+  // `warm_up`: samples before it are ignored; the baseline is the level over
+  // [warm_up, warm_up + baseline_window); `peak` is the level over the rest.
+  // Rss: peaks. Fds: floors.
   Growth Rss(absl::Duration warm_up, absl::Duration baseline_window) const;
   Growth Fds(absl::Duration warm_up, absl::Duration baseline_window) const;
   // "name: rss KiB min/first/last/max, fds ..."
@@ -45,7 +50,9 @@ class ProcessSeries {
   std::string Csv() const;
 
  private:
-  Growth Of(int64_t Sample::*field, absl::Duration warm_up, absl::Duration window) const;
+  enum class Level { kPeak, kFloor };
+  Growth Of(int64_t Sample::*field, Level level, absl::Duration warm_up,
+            absl::Duration window) const;
   std::string name_;
   mutable absl::Mutex mu_;
   std::vector<Sample> samples_ ABSL_GUARDED_BY(mu_);
