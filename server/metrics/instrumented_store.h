@@ -30,6 +30,10 @@ class InstrumentedCredentialStore final : public CredentialStore {
                                      absl::string_view expected_etag) override {
     return Count("update", store_->Update(integration, expected_etag));
   }
+  absl::StatusOr<std::vector<Integration>> WriteAll(
+      const std::vector<IntegrationWrite>& writes) override {
+    return Count("write_all", store_->WriteAll(writes));
+  }
   absl::Status Delete(absl::string_view id, absl::string_view expected_etag) override {
     return CountStatus("delete", store_->Delete(id, expected_etag));
   }

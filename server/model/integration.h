@@ -2,6 +2,7 @@
 #ifndef TOKENBROKER_SERVER_MODEL_INTEGRATION_H_
 #define TOKENBROKER_SERVER_MODEL_INTEGRATION_H_
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -19,6 +20,29 @@ struct Credentials {
   std::vector<SecretString> client_secrets;
   // PEM private key, JWT integrations only.
   SecretString private_key_pem;
+};
+
+// Where a credential lives in the Adobe Developer Console: the numeric ids
+// its client-secrets API is addressed by (`project.org.id` and
+// `credentials[].id` of the Console's download). Both empty when unknown.
+struct ConsoleCredential {
+  std::string org_id;
+  std::string credential_id;
+  bool empty() const { return org_id.empty() && credential_id.empty(); }
+  friend bool operator==(const ConsoleCredential& a, const ConsoleCredential& b) {
+    return a.org_id == b.org_id && a.credential_id == b.credential_id;
+  }
+};
+
+// What tokenbroker knows of one stored client secret besides its value (not
+// secret): when it was stored, and its uuid at the Developer Console when
+// known (set by a rotation, or by listing the Console's secrets).
+struct ClientSecretInfo {
+  absl::Time create_time = absl::InfinitePast();
+  std::string console_uuid;
+  friend bool operator==(const ClientSecretInfo& a, const ClientSecretInfo& b) {
+    return a.create_time == b.create_time && a.console_uuid == b.console_uuid;
+  }
 };
 
 // An Adobe credential registered with the broker.
@@ -39,6 +63,15 @@ struct Integration {
   absl::Time update_time = absl::InfinitePast();
   std::string etag;  // set by the store
   Credentials credentials;
+  ConsoleCredential console;
+  // How often the client secret is rotated: nullopt follows the server-wide
+  // default (--secret-rotation-period), ZeroDuration() never.
+  std::optional<absl::Duration> secret_rotation_period;
+  // One per credentials.client_secrets, in the same order. The store keeps
+  // them as given; the API layer sets them when secrets change.
+  std::vector<ClientSecretInfo> client_secret_info;
+  // When a rotation last finished; InfinitePast when never.
+  absl::Time last_secret_rotation_time = absl::InfinitePast();
 };
 
 // An IMS access token as the broker caches it.

@@ -25,6 +25,19 @@ struct IntegrationPage {
   std::string next_page_token;  // empty at the end
 };
 
+// One write of CredentialStore::WriteAll.
+struct IntegrationWrite {
+  enum class Kind { kCreate, kReplace };
+  Kind kind = Kind::kCreate;
+  Integration integration;
+  // kReplace: as Update's `expected_etag` (empty: whatever is stored).
+  std::string expected_etag;
+};
+
+// What every store checks of a WriteAll batch before touching anything:
+// INVALID_ARGUMENT when it is empty, an id is empty, or an id repeats.
+absl::Status CheckWriteBatch(const std::vector<IntegrationWrite>& writes);
+
 // Durable home of integrations, their secrets and their cached tokens.
 //
 // Implementations: InMemoryCredentialStore (tests, `--store=memory`), and
@@ -60,6 +73,16 @@ class CredentialStore {
   virtual absl::StatusOr<Integration> Update(const Integration& integration,
                                              absl::string_view expected_etag) = 0;
   // Update also drops the cached token (it may belong to old credentials).
+
+  // Creates and replaces integrations in one transaction (an import of a
+  // Developer Console file): all of them, or none. kCreate writes as Create,
+  // kReplace as Update. Returns them as stored, in the order given; the
+  // change feed hears of each after the commit. Errors as Create and Update,
+  // of the first write that fails (nothing written); INVALID_ARGUMENT when
+  // an id appears twice or `writes` is empty.
+  virtual absl::StatusOr<std::vector<Integration>> WriteAll(
+      const std::vector<IntegrationWrite>& writes) = 0;
+
   // Deletes an integration and its cached token. `expected_etag` as Update.
   virtual absl::Status Delete(absl::string_view id, absl::string_view expected_etag) = 0;
 

@@ -16,6 +16,10 @@ absl::Status EtagMismatch(absl::string_view id) {
       absl::StrCat("integration '", id, "' was changed concurrently (etag mismatch): re-read it"));
 }
 
+absl::Status AlreadyExists(absl::string_view id) {
+  return absl::AlreadyExistsError(absl::StrCat("integration '", id, "' already exists"));
+}
+
 }  // namespace
 
 absl::StatusOr<Integration> InMemoryCredentialStore::Create(const Integration& integration) {
@@ -26,10 +30,7 @@ absl::StatusOr<Integration> InMemoryCredentialStore::Create(const Integration& i
 
 absl::StatusOr<Integration> InMemoryCredentialStore::CreateLocked(const Integration& integration) {
   absl::MutexLock lock(&mu_);
-  if (records_.count(integration.id) > 0) {
-    return absl::AlreadyExistsError(
-        absl::StrCat("integration '", integration.id, "' already exists"));
-  }
+  if (records_.count(integration.id) > 0) return AlreadyExists(integration.id);
   Record record{integration, std::nullopt};
   record.integration.create_time = record.integration.update_time = clock_->Now();
   record.integration.etag = NewEtag();
@@ -103,6 +104,47 @@ absl::Status InMemoryCredentialStore::DeleteLocked(absl::string_view id,
   }
   records_.erase(it);
   return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<Integration>> InMemoryCredentialStore::WriteAll(
+    const std::vector<IntegrationWrite>& writes) {
+  absl::StatusOr<std::vector<Integration>> written = WriteAllLocked(writes);
+  if (written.ok()) {
+    for (const Integration& integration : *written) {
+      feed_.Deliver({StoreChange::Kind::kIntegration, integration.id});
+    }
+  }
+  return written;
+}
+
+absl::StatusOr<std::vector<Integration>> InMemoryCredentialStore::WriteAllLocked(
+    const std::vector<IntegrationWrite>& writes) {
+  TB_RETURN_IF_ERROR(CheckWriteBatch(writes));
+  absl::MutexLock lock(&mu_);
+  for (const IntegrationWrite& write : writes) {  // check all before changing any
+    auto it = records_.find(write.integration.id);
+    if (write.kind == IntegrationWrite::Kind::kCreate) {
+      if (it != records_.end()) return AlreadyExists(write.integration.id);
+    } else if (it == records_.end()) {
+      return NotFound(write.integration.id);
+    } else if (!write.expected_etag.empty() && write.expected_etag != it->second.integration.etag) {
+      return EtagMismatch(write.integration.id);
+    }
+  }
+  std::vector<Integration> written;
+  const absl::Time now = clock_->Now();
+  for (const IntegrationWrite& write : writes) {
+    Record& record = records_[write.integration.id];
+    absl::Time created =
+        write.kind == IntegrationWrite::Kind::kCreate ? now : record.integration.create_time;
+    record.integration = write.integration;
+    record.integration.create_time = created;
+    record.integration.update_time = now;
+    record.integration.etag = NewEtag();
+    record.token.reset();
+    written.push_back(record.integration);
+  }
+  return written;
 }
 
 absl::Status InMemoryCredentialStore::PutToken(absl::string_view id, const AccessToken& token) {

@@ -24,6 +24,8 @@ class InMemoryCredentialStore final : public CredentialStore {
   absl::StatusOr<Integration> Update(const Integration& integration,
                                      absl::string_view expected_etag) override;
   absl::Status Delete(absl::string_view id, absl::string_view expected_etag) override;
+  absl::StatusOr<std::vector<Integration>> WriteAll(
+      const std::vector<IntegrationWrite>& writes) override;
   absl::Status PutToken(absl::string_view id, const AccessToken& token) override;
   absl::StatusOr<std::optional<AccessToken>> GetToken(absl::string_view id) override;
   absl::StatusOr<IntegrationWithToken> GetWithToken(absl::string_view id) override;
@@ -37,6 +39,8 @@ class InMemoryCredentialStore final : public CredentialStore {
   absl::StatusOr<Integration> UpdateLocked(const Integration& integration,
                                            absl::string_view expected_etag);
   absl::Status DeleteLocked(absl::string_view id, absl::string_view expected_etag);
+  absl::StatusOr<std::vector<Integration>> WriteAllLocked(
+      const std::vector<IntegrationWrite>& writes);
 
   struct Record {
     Integration integration;

@@ -602,6 +602,15 @@ absl::StatusOr<Integration> PostgresCredentialStore::Update(const Integration& i
   return updated;
 }
 
+absl::StatusOr<std::vector<Integration>> PostgresCredentialStore::WriteAll(
+    const std::vector<IntegrationWrite>& writes) {
+  absl::StatusOr<std::vector<Integration>> written = core_->WriteAll(writes);
+  if (written.ok()) {
+    for (const Integration& integration : *written) feed_.Deliver(IntegrationChange(integration.id));
+  }
+  return written;
+}
+
 absl::Status PostgresCredentialStore::Delete(absl::string_view id,
                                              absl::string_view expected_etag) {
   absl::Status deleted = DeleteTx(id, expected_etag);

@@ -107,33 +107,106 @@ std::string ToQuestionMarkPlaceholders(absl::string_view sql) {
   return out;
 }
 
-absl::StatusOr<Integration> SqlStoreCore::Create(const Integration& integration) {
-  if (integration.id.empty()) return absl::InvalidArgumentError("integration id is empty");
-  Integration stored = integration;
-  stored.create_time = stored.update_time = clock_->Now();
-  stored.etag = NewEtag();
-  TB_ASSIGN_OR_RETURN(ColumnValues values, PrepareColumns(cipher_, stored));
+absl::StatusOr<SqlStoreCore::PreparedWrite> SqlStoreCore::Prepare(const IntegrationWrite& write) {
+  if (write.integration.id.empty()) return absl::InvalidArgumentError("integration id is empty");
+  PreparedWrite prepared{write.kind, write.integration, {}, write.expected_etag};
+  prepared.stored.update_time = clock_->Now();
+  if (write.kind == IntegrationWrite::Kind::kCreate) {
+    prepared.stored.create_time = prepared.stored.update_time;
+  }
+  prepared.stored.etag = NewEtag();
+  TB_ASSIGN_OR_RETURN(prepared.values, PrepareColumns(cipher_, prepared.stored));
+  return prepared;
+}
+
+absl::Status SqlStoreCore::Insert(SqlConnection& conn, const PreparedWrite& write) {
+  const Integration& stored = write.stored;
   SqlParams params;
   params.Text(stored.id);
-  AddColumns(params, stored, values, /*with_create_time=*/true);
+  AddColumns(params, stored, write.values, /*with_create_time=*/true);
   const std::string sql = absl::StrCat(
       "INSERT INTO integrations (", kIntegrationColumns,
       ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) "
       "ON CONFLICT (id) DO NOTHING");
+  TB_ASSIGN_OR_RETURN(int64_t inserted, conn.Exec("creating an integration", sql, params));
+  if (inserted == 0) {
+    return absl::AlreadyExistsError(absl::StrCat("integration '", stored.id, "' already exists"));
+  }
+  if (!dialect_.create_also_sql.empty()) {
+    TB_RETURN_IF_ERROR(conn.Exec("creating an integration", dialect_.create_also_sql,
+                                 SqlParams().Text(stored.id))
+                           .status());
+  }
+  if (dialect_.notify) return dialect_.notify(conn, IntegrationChange(stored.id, false));
+  return absl::OkStatus();
+}
+
+absl::Status SqlStoreCore::Replace(SqlConnection& conn, PreparedWrite& write) {
+  Integration& stored = write.stored;
+  SqlParams params;
+  params.Text(stored.id);
+  AddColumns(params, stored, write.values, /*with_create_time=*/false);
+  params.Text(write.expected_etag);
+  // Compare-and-set in one statement: under concurrent writers the WHERE
+  // clause is checked against the row version the UPDATE finally writes.
+  constexpr char kSql[] =
+      "UPDATE integrations SET display_name = $2, auth_method = $3, client_id = $4, "
+      "org_id = $5, technical_account_id = $6, scopes = $7, metascopes = $8, ims_url = $9, "
+      "sandbox_name = $10, state = $11, include_org_header = $12, update_time_ns = $13, "
+      "etag = $14, credentials = $15, kek_id = $16 "
+      "WHERE id = $1 AND ($17 = '' OR etag = $17) RETURNING create_time_ns";
+  std::optional<int64_t> create_time_ns;
+  TB_RETURN_IF_ERROR(conn.Exec("updating an integration", kSql, params,
+                               [&](const SqlRow& r) { create_time_ns = r.Int(0); })
+                         .status());
+  if (!create_time_ns.has_value()) {
+    TB_ASSIGN_OR_RETURN(bool exists, Exists(conn, stored.id));
+    return exists ? EtagMismatch(stored.id) : IntegrationNotFound(stored.id);
+  }
+  stored.create_time = absl::FromUnixNanos(*create_time_ns);
+  // The cached token may belong to the old credentials.
+  TB_RETURN_IF_ERROR(conn.Exec("dropping the cached token",
+                               "DELETE FROM tokens WHERE integration_id = $1",
+                               SqlParams().Text(stored.id))
+                         .status());
+  if (dialect_.notify) return dialect_.notify(conn, IntegrationChange(stored.id, false));
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Integration> SqlStoreCore::Create(const Integration& integration) {
+  TB_ASSIGN_OR_RETURN(std::vector<Integration> written,
+                      WriteAll({IntegrationWrite{IntegrationWrite::Kind::kCreate, integration, ""}}));
+  return std::move(written.front());
+}
+
+absl::StatusOr<Integration> SqlStoreCore::Update(const Integration& integration,
+                                                 absl::string_view expected_etag) {
+  TB_ASSIGN_OR_RETURN(std::vector<Integration> written,
+                      WriteAll({IntegrationWrite{IntegrationWrite::Kind::kReplace, integration,
+                                                 std::string(expected_etag)}}));
+  return std::move(written.front());
+}
+
+absl::StatusOr<std::vector<Integration>> SqlStoreCore::WriteAll(
+    const std::vector<IntegrationWrite>& writes) {
+  TB_RETURN_IF_ERROR(CheckWriteBatch(writes));
+  std::vector<PreparedWrite> prepared;
+  prepared.reserve(writes.size());
+  for (const IntegrationWrite& write : writes) {
+    TB_ASSIGN_OR_RETURN(PreparedWrite one, Prepare(write));
+    prepared.push_back(std::move(one));
+  }
   TB_RETURN_IF_ERROR(db_->Write([&](SqlConnection& conn) -> absl::Status {
-    TB_ASSIGN_OR_RETURN(int64_t inserted, conn.Exec("creating an integration", sql, params));
-    if (inserted == 0) {
-      return absl::AlreadyExistsError(absl::StrCat("integration '", stored.id, "' already exists"));
+    for (PreparedWrite& write : prepared) {
+      TB_RETURN_IF_ERROR(write.kind == IntegrationWrite::Kind::kCreate ? Insert(conn, write)
+                                                                       : Replace(conn, write));
     }
-    if (!dialect_.create_also_sql.empty()) {
-      TB_RETURN_IF_ERROR(conn.Exec("creating an integration", dialect_.create_also_sql,
-                                   SqlParams().Text(stored.id))
-                             .status());
-    }
-    if (dialect_.notify) return dialect_.notify(conn, IntegrationChange(stored.id, false));
     return absl::OkStatus();
   }));
-  return stored;
+  std::vector<Integration> written;
+  written.reserve(prepared.size());
+  for (PreparedWrite& write : prepared) written.push_back(std::move(write.stored));
+  return written;
 }
 
 absl::StatusOr<Integration> SqlStoreCore::Get(absl::string_view id) {
@@ -167,45 +240,6 @@ absl::StatusOr<IntegrationPage> SqlStoreCore::List(int page_size, absl::string_v
   const bool more = static_cast<int>(rows.size()) > page_size;
   if (more) rows.resize(page_size);
   return DecodePage(cipher_, std::move(rows), more);
-}
-
-absl::StatusOr<Integration> SqlStoreCore::Update(const Integration& integration,
-                                                 absl::string_view expected_etag) {
-  Integration stored = integration;
-  stored.update_time = clock_->Now();
-  stored.etag = NewEtag();
-  TB_ASSIGN_OR_RETURN(ColumnValues values, PrepareColumns(cipher_, stored));
-  SqlParams params;
-  params.Text(stored.id);
-  AddColumns(params, stored, values, /*with_create_time=*/false);
-  params.Text(expected_etag);
-  // Compare-and-set in one statement: under concurrent writers the WHERE
-  // clause is checked against the row version the UPDATE finally writes.
-  constexpr char kSql[] =
-      "UPDATE integrations SET display_name = $2, auth_method = $3, client_id = $4, "
-      "org_id = $5, technical_account_id = $6, scopes = $7, metascopes = $8, ims_url = $9, "
-      "sandbox_name = $10, state = $11, include_org_header = $12, update_time_ns = $13, "
-      "etag = $14, credentials = $15, kek_id = $16 "
-      "WHERE id = $1 AND ($17 = '' OR etag = $17) RETURNING create_time_ns";
-  TB_RETURN_IF_ERROR(db_->Write([&](SqlConnection& conn) -> absl::Status {
-    std::optional<int64_t> create_time_ns;
-    TB_RETURN_IF_ERROR(conn.Exec("updating an integration", kSql, params,
-                                 [&](const SqlRow& r) { create_time_ns = r.Int(0); })
-                           .status());
-    if (!create_time_ns.has_value()) {
-      TB_ASSIGN_OR_RETURN(bool exists, Exists(conn, stored.id));
-      return exists ? EtagMismatch(stored.id) : IntegrationNotFound(stored.id);
-    }
-    stored.create_time = absl::FromUnixNanos(*create_time_ns);
-    // The cached token may belong to the old credentials.
-    TB_RETURN_IF_ERROR(conn.Exec("dropping the cached token",
-                                 "DELETE FROM tokens WHERE integration_id = $1",
-                                 SqlParams().Text(stored.id))
-                           .status());
-    if (dialect_.notify) return dialect_.notify(conn, IntegrationChange(stored.id, false));
-    return absl::OkStatus();
-  }));
-  return stored;
 }
 
 absl::Status SqlStoreCore::Delete(absl::string_view id, absl::string_view expected_etag) {

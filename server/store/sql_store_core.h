@@ -26,6 +26,7 @@
 #include "server/store/change_feed.h"
 #include "server/store/credential_store.h"
 #include "server/store/store_maintenance.h"
+#include "server/store/stored_record.h"
 
 namespace tokenbroker::internal {
 
@@ -116,6 +117,7 @@ class SqlStoreCore {
   absl::StatusOr<Integration> Update(const Integration& integration,
                                      absl::string_view expected_etag);
   absl::Status Delete(absl::string_view id, absl::string_view expected_etag);
+  absl::StatusOr<std::vector<Integration>> WriteAll(const std::vector<IntegrationWrite>& writes);
   absl::StatusOr<std::optional<AccessToken>> GetToken(absl::string_view id);
   absl::StatusOr<IntegrationWithToken> GetWithToken(absl::string_view id);
 
@@ -126,6 +128,21 @@ class SqlStoreCore {
       int batch_size);
 
  private:
+  // A write with its etag, times and sealed columns ready, before the
+  // transaction (sealing is CPU work that need not hold it).
+  struct PreparedWrite {
+    IntegrationWrite::Kind kind;
+    Integration stored;
+    ColumnValues values;
+    std::string expected_etag;
+  };
+  absl::StatusOr<PreparedWrite> Prepare(const IntegrationWrite& write);
+  // Inside a write's transaction: INSERT (ALREADY_EXISTS), or UPDATE with
+  // the etag compare-and-set (ABORTED, NOT_FOUND), which also drops the
+  // cached token and sets `write.stored.create_time` from the row.
+  absl::Status Insert(SqlConnection& conn, const PreparedWrite& write);
+  absl::Status Replace(SqlConnection& conn, PreparedWrite& write);
+
   absl::Status RekeyTable(
       bool tokens, const std::string& primary, int batch_size,
       const std::function<void(const StoreMaintenance::RekeyProgress&)>& on_progress,

@@ -507,6 +507,15 @@ absl::StatusOr<Integration> SqliteCredentialStore::Update(const Integration& int
   return updated;
 }
 
+absl::StatusOr<std::vector<Integration>> SqliteCredentialStore::WriteAll(
+    const std::vector<IntegrationWrite>& writes) {
+  absl::StatusOr<std::vector<Integration>> written = core_->WriteAll(writes);
+  if (written.ok()) {
+    for (const Integration& integration : *written) feed_.Deliver({StoreChange::Kind::kIntegration, integration.id});
+  }
+  return written;
+}
+
 absl::Status SqliteCredentialStore::Delete(absl::string_view id, absl::string_view expected_etag) {
   absl::Status deleted = DeleteTx(id, expected_etag);
   if (deleted.ok()) {

@@ -86,6 +86,8 @@ class SqliteCredentialStore final : public CredentialStore, public StoreMaintena
   absl::StatusOr<IntegrationPage> List(int page_size, absl::string_view page_token) override;
   absl::StatusOr<Integration> Update(const Integration& integration,
                                      absl::string_view expected_etag) override;
+  absl::StatusOr<std::vector<Integration>> WriteAll(
+      const std::vector<IntegrationWrite>& writes) override;
   absl::Status Delete(absl::string_view id, absl::string_view expected_etag) override;
   absl::Status PutToken(absl::string_view id, const AccessToken& token) override;
   absl::StatusOr<std::optional<AccessToken>> GetToken(absl::string_view id) override;

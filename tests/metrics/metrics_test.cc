@@ -96,6 +96,9 @@ class DownStore final : public CredentialStore {
     return Down();
   }
   absl::Status Delete(absl::string_view, absl::string_view) override { return Down(); }
+  absl::StatusOr<std::vector<Integration>> WriteAll(const std::vector<IntegrationWrite>&) override {
+    return Down();
+  }
   absl::Status PutToken(absl::string_view, const AccessToken&) override { return Down(); }
   absl::StatusOr<std::optional<AccessToken>> GetToken(absl::string_view) override { return Down(); }
   void SetChangeListener(StoreChangeListener) override {}

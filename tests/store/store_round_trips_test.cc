@@ -50,6 +50,11 @@ class CountingStore final : public CredentialStore, public ReplicaCoordination {
     ++calls_;
     return store_->Update(i, etag);
   }
+  absl::StatusOr<std::vector<Integration>> WriteAll(
+      const std::vector<IntegrationWrite>& writes) override {
+    ++calls_;
+    return store_->WriteAll(writes);
+  }
   absl::Status Delete(absl::string_view id, absl::string_view etag) override {
     ++calls_;
     return store_->Delete(id, etag);

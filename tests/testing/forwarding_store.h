@@ -25,6 +25,10 @@ class ForwardingCredentialStore : public CredentialStore {
   absl::StatusOr<Integration> Update(const Integration& i, absl::string_view etag) override {
     return target_->Update(i, etag);
   }
+  absl::StatusOr<std::vector<Integration>> WriteAll(
+      const std::vector<IntegrationWrite>& writes) override {
+    return target_->WriteAll(writes);
+  }
   absl::Status Delete(absl::string_view id, absl::string_view etag) override {
     return target_->Delete(id, etag);
   }
