@@ -443,8 +443,8 @@ absl::StatusOr<std::unique_ptr<Server>> Server::BuildAndStart(const ServerOption
   c.token_service = std::make_unique<TokenServiceImpl>(c.broker.get(), &c.api);
   ValidationOptions validation;
   validation.allow_insecure_ims_http = options.allow_insecure_ims_http;
-  c.integration_service =
-      std::make_unique<IntegrationServiceImpl>(store, c.admin_pool.get(), validation, &c.api);
+  c.integration_service = std::make_unique<IntegrationServiceImpl>(
+      store, c.admin_pool.get(), validation, &c.api, SystemClock::Get());
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();

@@ -24,6 +24,7 @@ constexpr CommandSet kCreate = kCreateOAuth | kCreateJwt;
 constexpr CommandSet kList = Bit(Command::kIntegrationsList);
 constexpr CommandSet kUpdate = Bit(Command::kIntegrationsUpdate);
 constexpr CommandSet kDelete = Bit(Command::kIntegrationsDelete);
+constexpr CommandSet kImport = Bit(Command::kIntegrationsImport);
 constexpr CommandSet kTokenGet = Bit(Command::kTokenGet);
 constexpr CommandSet kTokenHeaders = Bit(Command::kTokenHeaders);
 constexpr CommandSet kTokenRefresh = Bit(Command::kTokenRefresh);
@@ -81,6 +82,13 @@ const std::vector<CommandSpec>& Commands() {
        "Changes exactly the fields whose flags are given.", "Integrations"},
       {Command::kIntegrationsDelete, "integrations delete", "", "", true,
        "Deletes the integration and its cached token.", "Integrations"},
+      {Command::kIntegrationsImport, "integrations import", "", "", false,
+       "Creates one integration per credential of an Adobe Developer Console\n"
+       "\"Download JSON\" file or an AEM service credential file (- reads stdin),\n"
+       "all or none; a bad entry creates nothing and the error names its JSON\n"
+       "path. IDs come from the credentials' names unless --id is given.\n"
+       "Secrets come from the file and are never printed.",
+       "Integrations", /*takes_file=*/true},
       {Command::kTokenGet, "token get", "", "", true,
        "Prints only the access token, so that $(tokenctl token get ID) works.\n"
        "--json: {\"access_token\":...,\"expire_time\":...}.",
@@ -190,6 +198,23 @@ const std::vector<FlagSpec>& Flags() {
       {"etag", &Options::etag, "ETAG",
        "Only change or delete the integration if its etag still matches.",
        kUpdate | kDelete, 0, "", "", ""},
+      {"rotation-period", &Options::rotation_period, "DURATION",
+       "Rotate the client secret this often (e.g. 2160h; 0s: never; default:\n"
+       "the server's --secret-rotation-period). OAuth S2S credentials imported\n"
+       "from the Developer Console only.",
+       kCreateOAuth | kUpdate | kImport, 0, "", "", "secret_rotation_period"},
+      {"id", &Options::id, "ID",
+       "The integration ID (one credential only; default: from its name).",
+       kImport, 0, "", "", ""},
+      {"credential", &Options::credential, "NAME",
+       "Import only the credential of this name.",
+       kImport, 0, "", "", ""},
+      {"dry-run", &Options::dry_run, "",
+       "Print what would be created or replaced; write nothing.",
+       kImport, 0, "", "", ""},
+      {"update", &Options::update, "",
+       "Replace integrations that exist (else an existing ID is an error).",
+       kImport, 0, "", "", ""},
       {"page-size", &Options::page_size, "N",
        "Integrations per ListIntegrations call (0: the server's default).",
        kList, 0, "0", "", ""},
@@ -417,6 +442,10 @@ absl::Status CheckValues(const Options& options) {
     return absl::InvalidArgumentError("--min-validity must not be negative");
   }
   if (options.page_size < 0) return absl::InvalidArgumentError("--page-size must not be negative");
+  if (options.rotation_period < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("--rotation-period must not be negative");
+  }
+  if (options.Has("id")) return CheckIntegrationId(options.id);
   return absl::OkStatus();
 }
 
@@ -494,16 +523,19 @@ absl::StatusOr<CommandLine> ParseCommandLine(const std::vector<std::string>& arg
   absl::StatusOr<const CommandSpec*> spec = FindCommand(words, &used);
   if (!spec.ok()) return spec.status();
   std::vector<std::string> operands(words.begin() + used, words.end());
-  if ((*spec)->takes_id && operands.empty()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("missing ID: usage: tokenctl ", (*spec)->words, " ID"));
+  if (((*spec)->takes_id || (*spec)->takes_file) && operands.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat("missing ", (*spec)->takes_id ? "ID" : "FILE",
+                                                   ": usage: tokenctl ", (*spec)->words, " ",
+                                                   (*spec)->takes_id ? "ID" : "FILE"));
   }
-  size_t expected = (*spec)->takes_id ? 1 : 0;
+  size_t expected = (*spec)->takes_id || (*spec)->takes_file ? 1 : 0;
   if (operands.size() > expected) {
     return absl::InvalidArgumentError(
         absl::StrCat("unexpected argument '", operands[expected], "' for '", (*spec)->words, "'"));
   }
-  if (expected == 1) {
+  if ((*spec)->takes_file) {
+    result.file = operands[0];
+  } else if (expected == 1) {
     if (absl::Status s = CheckIntegrationId(operands[0]); !s.ok()) return s;
     result.id = operands[0];
   }
@@ -519,6 +551,7 @@ absl::StatusOr<CommandLine> ParseCommandLine(const std::vector<std::string>& arg
 std::string Synopsis(const CommandSpec& spec) {
   std::vector<std::string> words = {std::string(spec.words)};
   if (spec.takes_id) words.emplace_back("ID");
+  if (spec.takes_file) words.emplace_back("FILE");
   if (!spec.selector_flag.empty()) {
     words.push_back(absl::StrCat("--", spec.selector_flag, "=", spec.selector_value));
   }

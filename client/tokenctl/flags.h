@@ -36,6 +36,7 @@ enum class Command {
   kIntegrationsGet,
   kIntegrationsUpdate,
   kIntegrationsDelete,
+  kIntegrationsImport,
   kTokenGet,
   kTokenHeaders,
   kTokenRefresh,
@@ -64,6 +65,8 @@ struct CommandSpec {
   absl::string_view help;
   // Section of the usage text: "Integrations", "Tokens", ...
   absl::string_view section;
+  // Whether the command takes a FILE operand instead (integrations import).
+  bool takes_file = false;
 
   // "integrations create --auth=jwt" or "token get", for messages.
   std::string DisplayName() const;
@@ -103,6 +106,12 @@ struct Options {
   std::string state;
   std::string etag;
   int32_t page_size = 0;
+  absl::Duration rotation_period;
+  // integrations import
+  std::string id;
+  std::string credential;
+  bool dry_run = false;
+  bool update = false;
   // token
   absl::Duration min_validity;
   bool show_token = false;
@@ -163,6 +172,8 @@ struct CommandLine {
   const CommandSpec* command = nullptr;
   // The integration ID, for commands that take one.
   std::string id;
+  // The FILE operand, for commands that take one.
+  std::string file;
   Options options;
 };
 

@@ -25,7 +25,50 @@ std::string LogfmtValue(const std::string& value) {
   return absl::StrCat("\"", absl::CEscape(value), "\"");
 }
 
+absl::Time TimeOf(const google::protobuf::Timestamp& t) {
+  return absl::FromUnixSeconds(t.seconds()) + absl::Nanoseconds(t.nanos());
+}
+
+// `2160h` for a set period, "never" for 0s, "" when unset (server default).
+std::string RotationPeriod(const v1::Integration& integration) {
+  if (!integration.has_secret_rotation_period()) return "";
+  const google::protobuf::Duration& d = integration.secret_rotation_period();
+  absl::Duration period = absl::Seconds(d.seconds()) + absl::Nanoseconds(d.nanos());
+  return period == absl::ZeroDuration() ? "never" : absl::FormatDuration(period);
+}
+
+std::string ConsoleCredential(const v1::Integration& integration) {
+  if (!integration.has_console_credential()) return "";
+  return absl::StrCat(integration.console_credential().org_id(), "/",
+                      integration.console_credential().credential_id());
+}
+
+// "sha256:... stored 2026-12-01T10:00:00Z (3d ago)", one per secret.
+std::string ClientSecrets(const v1::CredentialInfo& info, absl::Time now) {
+  std::vector<std::string> secrets;
+  for (const v1::ClientSecretInfo& secret : info.client_secrets()) {
+    std::string line = secret.fingerprint();
+    if (IsSet(secret.create_time())) {
+      absl::StrAppend(&line, " stored ", Rfc3339Seconds(secret.create_time()), " (",
+                      FormatAge(now - TimeOf(secret.create_time())), " ago)");
+    } else {
+      absl::StrAppend(&line, " stored at an unknown time");
+    }
+    if (!secret.console_uuid().empty()) absl::StrAppend(&line, " uuid ", secret.console_uuid());
+    secrets.push_back(std::move(line));
+  }
+  return absl::StrJoin(secrets, "; ");
+}
+
 }  // namespace
+
+std::string FormatAge(absl::Duration age) {
+  if (age < absl::ZeroDuration()) age = absl::ZeroDuration();
+  if (age >= absl::Hours(48)) return absl::StrCat(age / absl::Hours(24), "d");
+  if (age >= absl::Hours(2)) return absl::StrCat(age / absl::Hours(1), "h");
+  if (age >= absl::Minutes(2)) return absl::StrCat(age / absl::Minutes(1), "m");
+  return absl::StrCat(age / absl::Seconds(1), "s");
+}
 
 std::string Rfc3339(absl::Time time) {
   // absl::RFC3339_full writes "+00:00"; RFC 3339 UTC reads better as "Z".
@@ -93,10 +136,33 @@ nlohmann::ordered_json IntegrationToJson(const v1::Integration& integration) {
                                 integration.credential_info().client_secret_fingerprints().end())},
       {"private_key_fingerprint", integration.credential_info().private_key_fingerprint()},
   };
+  nlohmann::ordered_json secrets = nlohmann::ordered_json::array();
+  for (const v1::ClientSecretInfo& secret : integration.credential_info().client_secrets()) {
+    secrets.push_back({{"fingerprint", secret.fingerprint()},
+                       {"create_time", Rfc3339(secret.create_time())},
+                       {"console_uuid", secret.console_uuid()}});
+  }
+  json["client_secrets"] = secrets;
+  json["console_credential"] = nullptr;
+  if (integration.has_console_credential()) {
+    json["console_credential"] = {
+        {"org_id", integration.console_credential().org_id()},
+        {"credential_id", integration.console_credential().credential_id()}};
+  }
+  json["secret_rotation_period"] = nullptr;
+  if (integration.has_secret_rotation_period()) {
+    json["secret_rotation_period"] =
+        absl::StrCat(integration.secret_rotation_period().seconds(), "s");
+  }
+  json["last_secret_rotation_time"] = Rfc3339(integration.last_secret_rotation_time());
   return json;
 }
 
 std::string FormatIntegration(const v1::Integration& integration) {
+  return FormatIntegration(integration, absl::Now());
+}
+
+std::string FormatIntegration(const v1::Integration& integration, absl::Time now) {
   const v1::CredentialInfo& info = integration.credential_info();
   // Empty optional fields are left out; the identifying ones always show.
   std::vector<std::pair<std::string, std::string>> fields = {
@@ -115,8 +181,11 @@ std::string FormatIntegration(const v1::Integration& integration) {
       {"create_time", Rfc3339Seconds(integration.create_time())},
       {"update_time", Rfc3339Seconds(integration.update_time())},
       {"etag", integration.etag()},
-      {"client_secret_fingerprints", absl::StrJoin(info.client_secret_fingerprints(), ", ")},
+      {"client_secrets", ClientSecrets(info, now)},
       {"private_key_fingerprint", info.private_key_fingerprint()},
+      {"console_credential", ConsoleCredential(integration)},
+      {"secret_rotation_period", RotationPeriod(integration)},
+      {"last_secret_rotation", Rfc3339Seconds(integration.last_secret_rotation_time())},
   };
   size_t width = 0;
   for (const auto& [key, value] : fields) width = std::max(width, key.size());

@@ -35,8 +35,13 @@ std::string StateName(v1::Integration::State state);
 // secrets).
 nlohmann::ordered_json IntegrationToJson(const v1::Integration& integration);
 
-// The integration as `key: value` lines, for humans.
+// The integration as `key: value` lines, for humans; secrets' ages as of
+// `now` (default: the clock).
 std::string FormatIntegration(const v1::Integration& integration);
+std::string FormatIntegration(const v1::Integration& integration, absl::Time now);
+
+// An age for humans: `45s`, `12m`, `5h`, `3d` (negative counts as 0).
+std::string FormatAge(absl::Duration age);
 
 // `rows` (the first is the header) as columns padded with spaces.
 std::string FormatTable(const std::vector<std::vector<std::string>>& rows);

@@ -7,6 +7,7 @@
 #include <fstream>
 #include <iterator>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
@@ -96,6 +97,28 @@ absl::StatusOr<Secret> ReadPrivateKey(const std::string& path, std::istream& in)
   }
   if (!IsValidUtf8(content->value())) {
     return absl::InvalidArgumentError(absl::StrCat(DisplayName(path), " is not valid UTF-8"));
+  }
+  return content;
+}
+
+absl::StatusOr<Secret> ReadCredentialFile(const std::string& path, std::istream& in) {
+  // The server's --max-admin-request-bytes default; a Console download of a
+  // workspace is a few KiB.
+  constexpr size_t kMaxBytes = 64 * 1024;
+  absl::StatusOr<Secret> content = ReadAll(path, in);
+  if (!content.ok()) return content.status();
+  absl::string_view text = absl::StripAsciiWhitespace(content->value());
+  if (text.empty()) return absl::InvalidArgumentError(absl::StrCat(DisplayName(path), " is empty"));
+  if (content->value().size() > kMaxBytes) {
+    return absl::InvalidArgumentError(absl::StrCat(DisplayName(path), " is larger than ",
+                                                   kMaxBytes / 1024,
+                                                   " KiB: not a Developer Console download"));
+  }
+  if (text.front() != '{') {
+    return absl::InvalidArgumentError(
+        absl::StrCat(DisplayName(path),
+                     " is not a JSON object (expected the Developer Console's "
+                     "\"Download JSON\" or an AEM service credential)"));
   }
   return content;
 }

@@ -47,6 +47,13 @@ absl::StatusOr<std::vector<Secret>> ReadClientSecrets(const std::string& path, s
 // Errors: INVALID_ARGUMENT (unreadable or empty file, no PEM block).
 absl::StatusOr<Secret> ReadPrivateKey(const std::string& path, std::istream& in);
 
+// Reads an Adobe credential file (a Developer Console download, an AEM
+// service credential) in `path` (`-`: all of `in`) verbatim: it holds
+// client secrets (and a private key).
+// Errors: INVALID_ARGUMENT (unreadable or empty file, larger than 64 KiB,
+// not a JSON object). Messages name the file, never its content.
+absl::StatusOr<Secret> ReadCredentialFile(const std::string& path, std::istream& in);
+
 }  // namespace tokenbroker::tokenctl
 
 #endif  // TOKENBROKER_CLIENT_TOKENCTL_SECRETS_H_

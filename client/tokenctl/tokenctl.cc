@@ -56,6 +56,7 @@ class Invocation {
   Command command() const { return command_line_.command->command; }
   bool Has(absl::string_view flag) const { return options().Has(flag); }
   const std::string& id() const { return command_line_.id; }
+  const std::string& file() const { return command_line_.file; }
   std::string name() const { return absl::StrCat("integrations/", id()); }
   bool json() const { return options().json; }
   std::istream& in() { return in_; }
@@ -203,14 +204,24 @@ std::optional<v1::Integration::State> ParseState(const std::string& text) {
   return std::nullopt;
 }
 
-std::optional<google::protobuf::Duration> MinValidity(const Invocation& inv) {
-  if (!inv.Has("min-validity")) return std::nullopt;
-  absl::Duration validity = inv.options().min_validity;
+google::protobuf::Duration ToProtoDuration(absl::Duration d) {
   google::protobuf::Duration duration;
-  int64_t nanos = absl::ToInt64Nanoseconds(validity);
+  int64_t nanos = absl::ToInt64Nanoseconds(d);
   duration.set_seconds(nanos / 1000000000);
   duration.set_nanos(static_cast<int32_t>(nanos % 1000000000));
   return duration;
+}
+
+std::optional<google::protobuf::Duration> MinValidity(const Invocation& inv) {
+  if (!inv.Has("min-validity")) return std::nullopt;
+  return ToProtoDuration(inv.options().min_validity);
+}
+
+// --rotation-period, where given, onto `integration`.
+void SetRotationPeriod(const Invocation& inv, v1::Integration* integration) {
+  if (inv.Has("rotation-period")) {
+    *integration->mutable_secret_rotation_period() = ToProtoDuration(inv.options().rotation_period);
+  }
 }
 
 void PrintIntegration(Invocation& inv, const v1::Integration& integration) {
@@ -274,6 +285,7 @@ int IntegrationsCreate(Invocation& inv) {
   integration->set_sandbox_name(inv.options().sandbox);
   integration->set_include_org_header(inv.options().org_header);
   integration->set_display_name(inv.options().display_name);
+  SetRotationPeriod(inv, integration);
   if (absl::Status s = ReadCredentials(inv, integration->mutable_credentials()); !s.ok()) {
     return inv.UsageError(s);
   }
@@ -370,6 +382,7 @@ int IntegrationsUpdate(Invocation& inv) {
   integration->set_ims_url(inv.options().ims_url);
   integration->set_sandbox_name(inv.options().sandbox);
   integration->set_include_org_header(inv.options().org_header);
+  SetRotationPeriod(inv, integration);
   if (inv.Has("state")) {
     std::optional<v1::Integration::State> state = ParseState(inv.options().state);
     if (!state) {
@@ -410,6 +423,72 @@ int IntegrationsDelete(Invocation& inv) {
   } else {
     inv.out() << "deleted " << request.name() << "\n";
   }
+  return kExitOk;
+}
+
+std::string ActionName(v1::ImportIntegrationsResponse::Imported::Action action, bool dry_run) {
+  bool created = action == v1::ImportIntegrationsResponse::Imported::ACTION_CREATED;
+  if (dry_run) return created ? "would create" : "would replace";
+  return created ? "created" : "replaced";
+}
+
+void PrintImport(Invocation& inv, const v1::ImportIntegrationsResponse& response) {
+  bool dry_run = inv.options().dry_run;
+  if (inv.json()) {
+    nlohmann::ordered_json imported = nlohmann::ordered_json::array();
+    for (const auto& one : response.imported()) {
+      imported.push_back({{"action", ActionName(one.action(), dry_run)},
+                          {"json_path", one.json_path()},
+                          {"integration", IntegrationToJson(one.integration())}});
+    }
+    nlohmann::ordered_json skipped = nlohmann::ordered_json::array();
+    for (const auto& one : response.skipped()) {
+      skipped.push_back({{"json_path", one.json_path()},
+                         {"credential_name", one.credential_name()},
+                         {"reason", one.reason()}});
+    }
+    PrintJson(inv.out(), {{"dry_run", dry_run}, {"imported", imported}, {"skipped", skipped}});
+    return;
+  }
+  std::vector<std::vector<std::string>> rows = {
+      {"ACTION", "ID", "AUTH", "CLIENT ID", "SECRETS", "FROM"}};
+  for (const auto& one : response.imported()) {
+    const v1::Integration& integration = one.integration();
+    rows.push_back({ActionName(one.action(), dry_run), IntegrationId(integration.name()),
+                    AuthMethodName(integration.auth_method()), integration.client_id(),
+                    absl::StrCat(integration.credential_info().client_secrets_size()),
+                    one.json_path()});
+  }
+  inv.out() << FormatTable(rows);
+  for (const auto& one : response.skipped()) {
+    inv.out() << "skipped " << one.json_path() << " (" << one.credential_name()
+              << "): " << one.reason() << "\n";
+  }
+  if (dry_run) inv.out() << "dry run: nothing was written\n";
+}
+
+int IntegrationsImport(Invocation& inv) {
+  absl::StatusOr<Secret> file = ReadCredentialFile(inv.file(), inv.in());
+  if (!file.ok()) return inv.UsageError(file.status());
+  v1::ImportIntegrationsRequest request;
+  request.set_credential_file(std::string(file->value()));
+  request.set_integration_id(inv.options().id);
+  request.set_credential_name(inv.options().credential);
+  request.set_validate_only(inv.options().dry_run);
+  request.set_allow_update(inv.options().update);
+  if (inv.Has("rotation-period")) {
+    *request.mutable_secret_rotation_period() = ToProtoDuration(inv.options().rotation_period);
+  }
+  auto stub = NewStub<v1::IntegrationService>(inv);
+  if (!stub.ok()) return inv.UsageError(stub.status());
+  grpc::ClientContext rpc;
+  inv.Prepare(&rpc);
+  v1::ImportIntegrationsResponse response;
+  grpc::Status status = (*stub)->ImportIntegrations(&rpc, request, &response);
+  std::string* bytes = request.mutable_credential_file();
+  OPENSSL_cleanse(bytes->data(), bytes->size());
+  if (!status.ok()) return inv.RpcError(status);
+  PrintImport(inv, response);
   return kExitOk;
 }
 
@@ -658,6 +737,8 @@ CommandFunction FunctionOf(Command command) {
       return IntegrationsGet;
     case Command::kIntegrationsUpdate:
       return IntegrationsUpdate;
+    case Command::kIntegrationsImport:
+      return IntegrationsImport;
     case Command::kIntegrationsDelete:
       return IntegrationsDelete;
     case Command::kTokenGet:

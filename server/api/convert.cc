@@ -83,6 +83,54 @@ AuthMethod FromProto(v1::AuthMethod method) {
   }
 }
 
+absl::Status CheckConsoleId(absl::string_view value, absl::string_view field) {
+  if (value.empty()) return InvalidField(field, "required when console_credential is set");
+  if (value.size() > 32) return InvalidField(field, "longer than 32 characters");
+  for (char c : value) {
+    if (!absl::ascii_isalnum(c) && c != '-' && c != '_') {
+      return InvalidField(field, "only letters, digits, '-' and '_' are allowed");
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckLifecycle(const Integration& in, absl::string_view prefix) {
+  auto f = [&](absl::string_view name) { return absl::StrCat(prefix, name); };
+  if (!in.console.empty()) {
+    TB_RETURN_IF_ERROR(CheckConsoleId(in.console.org_id, f("console_credential.org_id")));
+    TB_RETURN_IF_ERROR(
+        CheckConsoleId(in.console.credential_id, f("console_credential.credential_id")));
+  }
+  if (!in.secret_rotation_period.has_value() ||
+      *in.secret_rotation_period == absl::ZeroDuration()) {
+    return absl::OkStatus();
+  }
+  const absl::Duration period = *in.secret_rotation_period;
+  if (period < kMinSecretRotationPeriod || period > kMaxSecretRotationPeriod) {
+    return InvalidField(f("secret_rotation_period"), "0s (never) or between 1h and 3650 days");
+  }
+  if (in.auth_method != AuthMethod::kOAuthServerToServer) {
+    return InvalidField(f("secret_rotation_period"),
+                        "only AUTH_METHOD_OAUTH_SERVER_TO_SERVER client secrets are rotated");
+  }
+  if (in.console.empty()) {
+    return InvalidField(f("secret_rotation_period"),
+                        "needs console_credential (the Developer Console's org and credential "
+                        "ids, set by ImportIntegrations)");
+  }
+  return absl::OkStatus();
+}
+
+absl::Duration DurationFromProto(const google::protobuf::Duration& d) {
+  return absl::Seconds(d.seconds()) + absl::Nanoseconds(d.nanos());
+}
+
+void DurationToProto(absl::Duration d, google::protobuf::Duration* out) {
+  int64_t nanos = absl::ToInt64Nanoseconds(d);
+  out->set_seconds(nanos / 1000000000);
+  out->set_nanos(static_cast<int32_t>(nanos % 1000000000));
+}
+
 Credentials CredentialsFromProto(const v1::Credentials& proto) {
   Credentials credentials;
   for (const auto& secret : proto.client_secrets()) credentials.client_secrets.emplace_back(secret);
@@ -163,7 +211,21 @@ absl::Status ValidateIntegration(const Integration& in, const ValidationOptions&
     return InvalidField(f("credentials.private_key_pem"),
                         "only AUTH_METHOD_JWT integrations take a private key");
   }
-  return absl::OkStatus();
+  return CheckLifecycle(in, prefix);
+}
+
+void StampClientSecretInfo(const Integration& before, absl::Time now, Integration* after) {
+  std::vector<ClientSecretInfo> info;
+  for (const SecretString& secret : after->credentials.client_secrets) {
+    ClientSecretInfo stamped{now, ""};
+    for (size_t i = 0; i < before.credentials.client_secrets.size(); ++i) {
+      if (before.credentials.client_secrets[i] == secret && i < before.client_secret_info.size()) {
+        stamped = before.client_secret_info[i];
+      }
+    }
+    info.push_back(stamped);
+  }
+  after->client_secret_info = std::move(info);
 }
 
 Integration FromProto(const v1::Integration& proto) {
@@ -181,6 +243,12 @@ Integration FromProto(const v1::Integration& proto) {
                                                                : IntegrationState::kActive;
   out.include_org_header = proto.include_org_header();
   out.credentials = CredentialsFromProto(proto.credentials());
+  if (proto.has_console_credential()) {
+    out.console = {proto.console_credential().org_id(), proto.console_credential().credential_id()};
+  }
+  if (proto.has_secret_rotation_period()) {
+    out.secret_rotation_period = DurationFromProto(proto.secret_rotation_period());
+  }
   return out;
 }
 
@@ -223,6 +291,14 @@ absl::Status ApplyUpdate(const v1::Integration& proto, const google::protobuf::F
       target->credentials.client_secrets = CredentialsFromProto(proto.credentials()).client_secrets;
     } else if (path == "credentials.private_key_pem") {
       target->credentials.private_key_pem = SecretString(proto.credentials().private_key_pem());
+    } else if (path == "console_credential") {
+      target->console = {proto.console_credential().org_id(),
+                         proto.console_credential().credential_id()};
+    } else if (path == "secret_rotation_period") {
+      target->secret_rotation_period =
+          proto.has_secret_rotation_period()
+              ? std::optional<absl::Duration>(DurationFromProto(proto.secret_rotation_period()))
+              : std::nullopt;
     } else if (path == "auth_method") {
       return InvalidField("update_mask", "auth_method is immutable");
     } else {
@@ -258,9 +334,24 @@ v1::Integration ToProto(const Integration& in) {
   ToProto(in.create_time, out.mutable_create_time());
   ToProto(in.update_time, out.mutable_update_time());
   out.set_etag(in.etag);
-  for (const auto& secret : in.credentials.client_secrets) {
-    out.mutable_credential_info()->add_client_secret_fingerprints(Fingerprint(secret.value()));
+  for (size_t i = 0; i < in.credentials.client_secrets.size(); ++i) {
+    std::string fingerprint = Fingerprint(in.credentials.client_secrets[i].value());
+    out.mutable_credential_info()->add_client_secret_fingerprints(fingerprint);
+    v1::ClientSecretInfo* info = out.mutable_credential_info()->add_client_secrets();
+    info->set_fingerprint(fingerprint);
+    if (i < in.client_secret_info.size()) {
+      ToProto(in.client_secret_info[i].create_time, info->mutable_create_time());
+      info->set_console_uuid(in.client_secret_info[i].console_uuid);
+    }
   }
+  if (!in.console.empty()) {
+    out.mutable_console_credential()->set_org_id(in.console.org_id);
+    out.mutable_console_credential()->set_credential_id(in.console.credential_id);
+  }
+  if (in.secret_rotation_period.has_value()) {
+    DurationToProto(*in.secret_rotation_period, out.mutable_secret_rotation_period());
+  }
+  ToProto(in.last_secret_rotation_time, out.mutable_last_secret_rotation_time());
   if (!in.credentials.private_key_pem.empty()) {
     absl::StatusOr<std::string> fingerprint =
         PublicKeyFingerprint(in.credentials.private_key_pem.value());

@@ -27,9 +27,20 @@ absl::StatusOr<std::string> ParseIntegrationName(absl::string_view name, absl::s
 absl::Status ValidateIntegrationId(absl::string_view id, absl::string_view field);
 std::string IntegrationName(absl::string_view id);
 
-// Validates a complete integration (after create or update merge).
+// Validates a complete integration (after create or update merge): every
+// field, the Console ids (both or neither, `[A-Za-z0-9_-]`, at most 32) and
+// the rotation period (0, or 1h..3650 days and then only for OAuth S2S with
+// Console ids).
 absl::Status ValidateIntegration(const Integration& integration, const ValidationOptions& options,
                                  absl::string_view prefix);
+
+// Rotation periods other than 0 (never) lie in [1h, 3650 days].
+inline constexpr absl::Duration kMinSecretRotationPeriod = absl::Hours(1);
+inline constexpr absl::Duration kMaxSecretRotationPeriod = absl::Hours(24 * 3650);
+
+// Sets `after->client_secret_info`, one per client secret: a secret that
+// `before` held keeps its info (its age), a new one is stored at `now`.
+void StampClientSecretInfo(const Integration& before, absl::Time now, Integration* after);
 
 // Copies the proto's fields into a new Integration (credentials included).
 Integration FromProto(const v1::Integration& proto);

@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "server/api/grpc_status.h"
+#include "server/api/import_plan.h"
 #include "server/common/error_details.h"
 #include "server/common/log.h"
 #include "server/common/status_macros.h"
@@ -68,6 +69,7 @@ absl::StatusOr<v1::Integration> IntegrationServiceImpl::Create(
   if (!request.has_integration()) return InvalidField("integration", "required");
   Integration integration = FromProto(request.integration());
   integration.id = request.integration_id();
+  StampClientSecretInfo(Integration{}, clock_->Now(), &integration);
   TB_RETURN_IF_ERROR(ValidateIntegration(integration, options_, "integration."));
   TB_ASSIGN_OR_RETURN(Integration stored, store_->Create(integration));
   v1::Integration out = ToProto(stored);
@@ -113,7 +115,9 @@ absl::StatusOr<v1::Integration> IntegrationServiceImpl::Update(
     return absl::AbortedError("integration '" + id +
                               "' was changed concurrently (etag mismatch): re-read it");
   }
+  const Integration before = merged;
   TB_RETURN_IF_ERROR(ApplyUpdate(request.integration(), request.update_mask(), &merged));
+  StampClientSecretInfo(before, clock_->Now(), &merged);
   TB_RETURN_IF_ERROR(ValidateIntegration(merged, options_, "integration."));
   // Written with the etag it was read with: a concurrent change of another
   // field makes this ABORTED instead of being silently overwritten. The
@@ -129,6 +133,29 @@ absl::Status IntegrationServiceImpl::Delete(const v1::DeleteIntegrationRequest& 
   TB_RETURN_IF_ERROR(CheckEtag(request.etag(), "etag"));
   TB_RETURN_IF_ERROR(store_->Delete(id, request.etag()));
   Log(LogLevel::kInfo, "integration deleted", {{"integration", id}});
+  return absl::OkStatus();
+}
+
+absl::Status IntegrationServiceImpl::Import(const v1::ImportIntegrationsRequest& request,
+                                            v1::ImportIntegrationsResponse* response) {
+  TB_ASSIGN_OR_RETURN(ImportPlan plan, PlanImport(request, store_, options_, clock_->Now()));
+  std::vector<Integration> stored;
+  if (request.validate_only()) {
+    for (const IntegrationWrite& write : plan.writes) stored.push_back(write.integration);
+  } else {
+    TB_ASSIGN_OR_RETURN(stored, store_->WriteAll(plan.writes));
+  }
+  *response = std::move(plan.response);
+  std::vector<std::string> ids;
+  for (size_t i = 0; i < stored.size(); ++i) {
+    *response->mutable_imported(static_cast<int>(i))->mutable_integration() = ToProto(stored[i]);
+    ids.push_back(stored[i].id);
+  }
+  if (!request.validate_only()) {
+    Log(LogLevel::kInfo, "integrations imported",
+        {{"integrations", absl::StrJoin(ids, ",")},
+         {"skipped", absl::StrCat(response->skipped_size())}});
+  }
   return absl::OkStatus();
 }
 
@@ -179,6 +206,15 @@ grpc::ServerUnaryReactor* IntegrationServiceImpl::DeleteIntegration(
   return RunAsync(context, executor_, *api_, "/tokenbroker.v1.IntegrationService/DeleteIntegration",
                   Permission::kManageIntegrations, *request, IdOf(request->name()),
                   [this, request] { return Delete(*request); });
+}
+
+grpc::ServerUnaryReactor* IntegrationServiceImpl::ImportIntegrations(
+    grpc::CallbackServerContext* context, const v1::ImportIntegrationsRequest* request,
+    v1::ImportIntegrationsResponse* response) {
+  return RunAsync(context, executor_, *api_,
+                  "/tokenbroker.v1.IntegrationService/ImportIntegrations",
+                  Permission::kManageIntegrations, *request, request->integration_id(),
+                  [this, request, response] { return Import(*request, response); });
 }
 
 }  // namespace tokenbroker

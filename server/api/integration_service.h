@@ -4,6 +4,7 @@
 #include "server/api/call_guard.h"
 #include "server/api/convert.h"
 #include "server/api/wiping_allocator.h"
+#include "server/common/clock.h"
 #include "server/common/executor.h"
 #include "server/store/credential_store.h"
 #include "tokenbroker/v1/integration_service.grpc.pb.h"
@@ -16,11 +17,13 @@ class IntegrationServiceImpl final : public v1::IntegrationService::CallbackServ
  public:
   // `api` must outlive the service. The broker needs no telling: it hears
   // of every change through the store's change feed.
+  // `clock` stamps when client secrets were stored.
   IntegrationServiceImpl(CredentialStore* store, Executor* executor, ValidationOptions options,
-                         const ApiContext* api)
-      : store_(store), executor_(executor), options_(options), api_(api) {
+                         const ApiContext* api, const Clock* clock)
+      : store_(store), executor_(executor), options_(options), api_(api), clock_(clock) {
     SetMessageAllocatorFor_CreateIntegration(&create_allocator_);
     SetMessageAllocatorFor_UpdateIntegration(&update_allocator_);
+    SetMessageAllocatorFor_ImportIntegrations(&import_allocator_);
   }
 
   grpc::ServerUnaryReactor* CreateIntegration(grpc::CallbackServerContext* context,
@@ -38,6 +41,9 @@ class IntegrationServiceImpl final : public v1::IntegrationService::CallbackServ
   grpc::ServerUnaryReactor* DeleteIntegration(grpc::CallbackServerContext* context,
                                               const v1::DeleteIntegrationRequest* request,
                                               v1::DeleteIntegrationResponse* response) override;
+  grpc::ServerUnaryReactor* ImportIntegrations(grpc::CallbackServerContext* context,
+                                               const v1::ImportIntegrationsRequest* request,
+                                               v1::ImportIntegrationsResponse* response) override;
 
   // The operations themselves, synchronous; public for unit tests.
   absl::StatusOr<v1::Integration> Create(const v1::CreateIntegrationRequest& request);
@@ -46,17 +52,24 @@ class IntegrationServiceImpl final : public v1::IntegrationService::CallbackServ
                     v1::ListIntegrationsResponse* response);
   absl::StatusOr<v1::Integration> Update(const v1::UpdateIntegrationRequest& request);
   absl::Status Delete(const v1::DeleteIntegrationRequest& request);
+  // With `validate_only`, the response shows the integrations as they would
+  // be stored (no etag, no times) and nothing is written.
+  absl::Status Import(const v1::ImportIntegrationsRequest& request,
+                      v1::ImportIntegrationsResponse* response);
 
  private:
   CredentialStore* const store_;
   Executor* const executor_;
   const ValidationOptions options_;
   const ApiContext* const api_;
+  const Clock* const clock_;
   // Wipe the credentials of the requests when gRPC frees them.
   WipingMessageAllocator<v1::CreateIntegrationRequest, v1::CreateIntegrationResponse>
       create_allocator_;
   WipingMessageAllocator<v1::UpdateIntegrationRequest, v1::UpdateIntegrationResponse>
       update_allocator_;
+  WipingMessageAllocator<v1::ImportIntegrationsRequest, v1::ImportIntegrationsResponse>
+      import_allocator_;
 };
 
 }  // namespace tokenbroker

@@ -24,6 +24,10 @@ void WipeSecrets(v1::UpdateIntegrationRequest* request) {
   if (request->has_integration()) WipeCredentials(request->mutable_integration());
 }
 
+void WipeSecrets(v1::ImportIntegrationsRequest* request) {
+  WipeString(request->mutable_credential_file());
+}
+
 void WipeSecrets(v1::GetAccessTokenResponse* response) {
   if (response->has_token()) WipeToken(response->mutable_token());
 }

@@ -21,6 +21,7 @@ namespace tokenbroker {
 // Wipes the secret fields of each message type (a no-op for the others).
 void WipeSecrets(v1::CreateIntegrationRequest* request);
 void WipeSecrets(v1::UpdateIntegrationRequest* request);
+void WipeSecrets(v1::ImportIntegrationsRequest* request);
 void WipeSecrets(v1::GetAccessTokenResponse* response);
 void WipeSecrets(v1::RefreshAccessTokenResponse* response);
 void WipeSecrets(v1::GetRequestHeadersResponse* response);

@@ -138,7 +138,7 @@ std::string SkipReason(const Node& credential, absl::string_view type) {
 }
 
 // One entry of `credentials[]`: imported, or skipped (returns nullopt and fills `skipped`).
-absl::StatusOr<std::optional<ImportedCredential>> ConsoleCredential(
+absl::StatusOr<std::optional<ImportedCredential>> ReadConsoleCredential(
     const Node& credential, const std::string& org_id, const std::string& console_org_id,
     SkippedCredential* skipped) {
   TB_RETURN_IF_ERROR(credential.Object().status());
@@ -152,9 +152,9 @@ absl::StatusOr<std::optional<ImportedCredential>> ConsoleCredential(
   ImportedCredential imported;
   imported.json_path = credential.path();
   imported.credential_name = name;
-  imported.console_org_id = console_org_id;
-  TB_ASSIGN_OR_RETURN(imported.console_credential_id, credential["id"].Id());
   TB_ASSIGN_OR_RETURN(imported.integration, S2sIntegration(s2s, org_id));
+  imported.integration.console.org_id = console_org_id;
+  TB_ASSIGN_OR_RETURN(imported.integration.console.credential_id, credential["id"].Id());
   imported.integration.id = SuggestIntegrationId(name);
   imported.integration.display_name = ClipUtf8(name, kMaxDisplayNameLength);
   return imported;
@@ -172,7 +172,7 @@ absl::StatusOr<CredentialFile> ParseConsole(const Node& root) {
   for (const Node& credential : credentials) {
     SkippedCredential skipped;
     TB_ASSIGN_OR_RETURN(std::optional<ImportedCredential> imported,
-                        ConsoleCredential(credential, org_id, console_org_id, &skipped));
+                        ReadConsoleCredential(credential, org_id, console_org_id, &skipped));
     if (imported) {
       file.credentials.push_back(*std::move(imported));
     } else {
@@ -214,7 +214,7 @@ absl::StatusOr<CredentialFile> ParseAem(const Node& root) {
 
   CredentialFile file;
   file.format = "aem";
-  file.credentials.push_back({"integration", "", "", "", std::move(integration)});
+  file.credentials.push_back({"integration", "", std::move(integration)});
   return file;
 }
 

@@ -40,11 +40,9 @@ struct ImportedCredential {
   std::string json_path;
   // The Console's name of the credential (AEM: empty).
   std::string credential_name;
-  // The Console's numeric ids, for its secrets API (AEM: empty).
-  std::string console_org_id;
-  std::string console_credential_id;
   // `id` derived from the credential's name (SuggestIntegrationId), `display_name` the name;
-  // org id with `include_org_header` set; secrets from the file only.
+  // org id with `include_org_header` set; secrets from the file only; `console` the Console's
+  // numeric ids, for its secrets API (AEM: empty).
   Integration integration;
 };
 

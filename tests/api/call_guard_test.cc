@@ -165,7 +165,8 @@ TEST(ApiMethodNamesTest, ListsEveryRpcOfBothServicesByFullName) {
                                     "/tokenbroker.v1.IntegrationService/GetIntegration",
                                     "/tokenbroker.v1.IntegrationService/ListIntegrations",
                                     "/tokenbroker.v1.IntegrationService/UpdateIntegration",
-                                    "/tokenbroker.v1.IntegrationService/DeleteIntegration"));
+                                    "/tokenbroker.v1.IntegrationService/DeleteIntegration",
+                                    "/tokenbroker.v1.IntegrationService/ImportIntegrations"));
 }
 
 }  // namespace

@@ -727,5 +727,102 @@ TEST(ValidateIntegrationTest, ValidateIntegrationRefusesHugePrivateKeys) {
                      "integration.credentials.private_key_pem", "longer than 16384 bytes");
 }
 
+// ---- Credential lifecycle fields ------------------------------------------
+
+Integration Rotating() {
+  Integration in = OAuth();
+  in.console = {"25591412", "17950"};
+  in.secret_rotation_period = absl::Hours(24 * 90);
+  return in;
+}
+
+TEST(LifecycleTest, ConsoleIdsRotationPeriodAndSecretInfoRoundTrip) {
+  Integration in = Rotating();
+  in.client_secret_info = {{absl::FromUnixSeconds(1'800'000'000), "uuid-1"}};
+  in.last_secret_rotation_time = absl::FromUnixSeconds(1'800'000'100);
+  v1::Integration proto = ToProto(in);
+  EXPECT_EQ(proto.console_credential().org_id(), "25591412");
+  EXPECT_EQ(proto.secret_rotation_period().seconds(), 90 * 24 * 3600);
+  EXPECT_EQ(proto.last_secret_rotation_time().seconds(), 1'800'000'100);
+  ASSERT_EQ(proto.credential_info().client_secrets_size(), 1);
+  EXPECT_EQ(proto.credential_info().client_secrets(0).console_uuid(), "uuid-1");
+  EXPECT_EQ(proto.credential_info().client_secrets(0).create_time().seconds(), 1'800'000'000);
+  EXPECT_EQ(proto.credential_info().client_secrets(0).fingerprint(),
+            proto.credential_info().client_secret_fingerprints(0));
+
+  Integration back = FromProto(proto);
+  EXPECT_EQ(back.console, in.console);
+  EXPECT_EQ(back.secret_rotation_period, in.secret_rotation_period);
+}
+
+TEST(LifecycleTest, AnUnsetPeriodFollowsTheServerAndZeroMeansNever) {
+  Integration in = OAuth();
+  EXPECT_FALSE(ToProto(in).has_secret_rotation_period());
+  EXPECT_FALSE(FromProto(ToProto(in)).secret_rotation_period.has_value());
+  in.secret_rotation_period = absl::ZeroDuration();
+  EXPECT_TRUE(ToProto(in).has_secret_rotation_period());
+  EXPECT_EQ(FromProto(ToProto(in)).secret_rotation_period, absl::ZeroDuration());
+  EXPECT_TRUE(ValidateIntegration(in, {}, "integration.").ok());  // never: no Console ids needed
+}
+
+TEST(LifecycleTest, RotationNeedsAPlausiblePeriodAnS2sCredentialAndConsoleIds) {
+  EXPECT_TRUE(ValidateIntegration(Rotating(), {}, "integration.").ok());
+  Integration short_period = Rotating();
+  short_period.secret_rotation_period = absl::Minutes(59);
+  ExpectInvalidField(ValidateIntegration(short_period, {}, "integration."),
+                     "integration.secret_rotation_period", "between 1h and 3650 days");
+  Integration no_console = Rotating();
+  no_console.console = {};
+  ExpectInvalidField(ValidateIntegration(no_console, {}, "integration."),
+                     "integration.secret_rotation_period", "console_credential");
+  Integration jwt = Jwt();
+  jwt.console = {"1", "2"};
+  jwt.secret_rotation_period = absl::Hours(24);
+  ExpectInvalidField(ValidateIntegration(jwt, {}, "integration."),
+                     "integration.secret_rotation_period", "OAUTH_SERVER_TO_SERVER");
+}
+
+TEST(LifecycleTest, ConsoleIdsMustBothBeSetAndPathSafe) {
+  Integration half = OAuth();
+  half.console = {"25591412", ""};
+  ExpectInvalidField(ValidateIntegration(half, {}, "integration."),
+                     "integration.console_credential.credential_id", "required");
+  Integration slash = OAuth();
+  slash.console = {"25591412", "../secrets"};
+  ExpectInvalidField(ValidateIntegration(slash, {}, "integration."),
+                     "integration.console_credential.credential_id", "only letters");
+}
+
+TEST(LifecycleTest, ApplyUpdateSetsAndClearsTheRotationPeriodAndConsoleIds) {
+  Integration target = Rotating();
+  v1::Integration proto;
+  google::protobuf::FieldMask mask;
+  mask.add_paths("secret_rotation_period");
+  ASSERT_TRUE(ApplyUpdate(proto, mask, &target).ok());
+  EXPECT_FALSE(target.secret_rotation_period.has_value());  // unset: the server's default
+  proto.mutable_secret_rotation_period()->set_seconds(7200);
+  proto.mutable_console_credential()->set_org_id("1");
+  proto.mutable_console_credential()->set_credential_id("2");
+  mask.add_paths("console_credential");
+  ASSERT_TRUE(ApplyUpdate(proto, mask, &target).ok());
+  EXPECT_EQ(target.secret_rotation_period, absl::Hours(2));
+  EXPECT_EQ(target.console, (ConsoleCredential{"1", "2"}));
+}
+
+TEST(LifecycleTest, StampingKeepsTheAgeOfSecretsThatStayAndDatesNewOnes) {
+  const absl::Time then = absl::FromUnixSeconds(1'700'000'000);
+  const absl::Time now = absl::FromUnixSeconds(1'800'000'000);
+  Integration before = OAuth();  // secret-1
+  before.client_secret_info = {{then, "uuid-1"}};
+  Integration after = before;
+  after.credentials.client_secrets.clear();
+  after.credentials.client_secrets.emplace_back(std::string("secret-2"));
+  after.credentials.client_secrets.emplace_back(std::string("secret-1"));
+  StampClientSecretInfo(before, now, &after);
+  ASSERT_EQ(after.client_secret_info.size(), 2u);
+  EXPECT_EQ(after.client_secret_info[0], (ClientSecretInfo{now, ""}));
+  EXPECT_EQ(after.client_secret_info[1], (ClientSecretInfo{then, "uuid-1"}));
+}
+
 }  // namespace
 }  // namespace tokenbroker

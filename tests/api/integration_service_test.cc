@@ -7,6 +7,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "server/store/memory_credential_store.h"
+#include "tests/testing/fake_clock.h"
 #include "tests/testing/forwarding_store.h"
 #include "tests/testing/stack.h"
 
@@ -58,12 +59,13 @@ class IntegrationServiceTest : public ::testing::Test {
           other.sandbox_name = "changed-concurrently";
           EXPECT_TRUE(store->Update(other, other.etag).ok());
         }),
-        service_(&store_, /*executor=*/nullptr, ValidationOptions(), /*api=*/nullptr) {
+        service_(&store_, /*executor=*/nullptr, ValidationOptions(), /*api=*/nullptr, &clock_) {
     absl::StatusOr<v1::Integration> created =
         service_.Create(OAuthIntegration("acme", "client-acme", "secret-acme", ""));
     EXPECT_TRUE(created.ok()) << created.status();
   }
 
+  testing::FakeClock clock_;
   RacingStore store_;
   IntegrationServiceImpl service_;
 };

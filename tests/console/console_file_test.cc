@@ -84,8 +84,8 @@ TEST(ConsoleFileTest, ImportsTheS2sCredentialsAndSkipsTheOthers) {
   const ImportedCredential& migrate = file->credentials[0];
   EXPECT_EQ(migrate.json_path, std::string(kCredentials) + "[1]");
   EXPECT_EQ(migrate.credential_name, "PröjectB");
-  EXPECT_EQ(migrate.console_org_id, "25591412");
-  EXPECT_EQ(migrate.console_credential_id, "17606512");
+  EXPECT_EQ(migrate.integration.console.org_id, "25591412");
+  EXPECT_EQ(migrate.integration.console.credential_id, "17606512");
   const Integration& s2s = migrate.integration;
   EXPECT_EQ(s2s.id, "projectb");
   EXPECT_EQ(s2s.display_name, "PröjectB");
@@ -101,7 +101,7 @@ TEST(ConsoleFileTest, ImportsTheS2sCredentialsAndSkipsTheOthers) {
 
   const ImportedCredential& second = file->credentials[1];
   EXPECT_EQ(second.integration.id, "new-test-integration-8");
-  EXPECT_EQ(second.console_credential_id, "17950");  // a number in the file
+  EXPECT_EQ(second.integration.console.credential_id, "17950");  // a number in the file
   ASSERT_EQ(second.integration.credentials.client_secrets.size(), 2u);
   EXPECT_EQ(second.integration.credentials.client_secrets[1].value(), "p8e-second");
 

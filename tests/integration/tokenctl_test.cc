@@ -187,8 +187,8 @@ TEST_F(TokenctlTest, CreateFromSecretFileSucceedsAndGetShowsFingerprintOnly) {
   EXPECT_THAT(get.out, ContainsRegex(absl::StrCat("client_id: +", kClientId)));
   EXPECT_THAT(get.out, ContainsRegex("state: +active"));
   // The trailing newline of the file is not part of the secret.
-  EXPECT_THAT(get.out, ContainsRegex(absl::StrCat("client_secret_fingerprints: +",
-                                                  Fingerprint(kSecret), "\n")));
+  EXPECT_THAT(get.out, ContainsRegex(absl::StrCat("client_secrets: +", Fingerprint(kSecret),
+                                                  " stored [0-9-]+T[0-9:]+Z \\([0-9]+s ago\\)\n")));
   EXPECT_THAT(get.out, ContainsRegex("update_time: +[0-9-]+T[0-9:.]+Z"));
 }
 
@@ -436,6 +436,79 @@ TEST_F(TokenctlTest, TlsIsTheDefaultAndNeverFallsBackToPlaintext) {
   CommandResult both = Tokenctl({"--ca-file=" + dir_->File("emulator.pem"), "health"});
   EXPECT_EQ(both.exit_code, 2);
   EXPECT_THAT(both.err, HasSubstr("--plaintext excludes --ca-file"));
+}
+
+// A Developer Console download holding the emulator's credential under two
+// names, and a JWT-only credential (skipped).
+nlohmann::json ConsoleDownload(const std::string& first_name, const std::string& second_name) {
+  auto s2s = [](const std::string& id, const std::string& name) {
+    return nlohmann::json{{"id", id},
+                          {"name", name},
+                          {"integration_type", "oauth_server_to_server"},
+                          {"oauth_server_to_server",
+                           {{"client_id", kClientId},
+                            {"client_secrets", {kSecret}},
+                            {"scopes", {"openid", "AdobeID"}}}}};
+  };
+  nlohmann::json jwt = {{"id", "3"},
+                        {"name", "Legacy"},
+                        {"integration_type", "service"},
+                        {"jwt", {{"client_id", "x"}, {"client_secret", kSecret}}}};
+  return {{"project",
+           {{"org", {{"id", "25591412"}, {"ims_org_id", kOrgId}}},
+            {"workspace",
+             {{"details",
+               {{"credentials", {s2s("1", first_name), jwt, s2s("2", second_name)}}}}}}}}};
+}
+
+TEST_F(TokenctlTest, ImportCreatesEveryCredentialOfAConsoleDownloadAndItsTokensWork) {
+  WriteFile(dir_->File("console.json"),
+            ConsoleDownload("Import Billing", "Import Reports").dump());
+  CommandResult dry = Tokenctl({"integrations", "import", dir_->File("console.json"), "--dry-run"});
+  ASSERT_EQ(dry.exit_code, 0) << dry.err;
+  EXPECT_THAT(dry.out, ContainsRegex("would create +import-billing +oauth-s2s"));
+  EXPECT_THAT(dry.out, HasSubstr("dry run: nothing was written"));
+  EXPECT_EQ(Tokenctl({"integrations", "get", "import-billing"}).exit_code, 1);
+
+  CommandResult import = Tokenctl({"integrations", "import", dir_->File("console.json")});
+  ASSERT_EQ(import.exit_code, 0) << import.err;
+  EXPECT_THAT(import.out, ContainsRegex("created +import-billing .*credentials\\[0\\]"));
+  EXPECT_THAT(import.out, ContainsRegex("created +import-reports .*credentials\\[2\\]"));
+  EXPECT_THAT(import.out, HasSubstr("skipped project.workspace.details.credentials[1] (Legacy)"));
+
+  CommandResult get = Tokenctl({"integrations", "get", "import-reports", "--json"});
+  ASSERT_EQ(get.exit_code, 0) << get.err;
+  nlohmann::json json = nlohmann::json::parse(get.out, nullptr, false);
+  EXPECT_EQ(json["console_credential"]["credential_id"], "2") << get.out;
+  EXPECT_EQ(json["org_header"], true);
+  EXPECT_EQ(Tokenctl({"token", "get", "import-billing"}).exit_code, 0);  // minted at IMS
+
+  CommandResult again = Tokenctl({"integrations", "import", dir_->File("console.json")});
+  EXPECT_EQ(again.exit_code, 1);
+  EXPECT_THAT(again.err, HasSubstr("ALREADY_EXISTS"));
+  CommandResult update =
+      Tokenctl({"integrations", "import", dir_->File("console.json"), "--update", "--json"});
+  ASSERT_EQ(update.exit_code, 0) << update.err;
+  EXPECT_THAT(update.out, HasSubstr("\"action\": \"replaced\""));
+}
+
+TEST_F(TokenctlTest, ImportOfABrokenFileCreatesNothingAndNamesTheJsonPath) {
+  nlohmann::json file = ConsoleDownload("Broken One", "Broken Two");
+  file["project"]["workspace"]["details"]["credentials"][2]["oauth_server_to_server"]
+      ["client_secrets"] = nlohmann::json::array();
+  WriteFile(dir_->File("broken.json"), file.dump());
+  CommandResult import = Tokenctl({"integrations", "import", dir_->File("broken.json")});
+  EXPECT_EQ(import.exit_code, 1);
+  EXPECT_THAT(import.err, HasSubstr("INVALID_ARGUMENT"));
+  EXPECT_THAT(import.err,
+              HasSubstr("project.workspace.details.credentials[2].oauth_server_to_server."
+                        "client_secrets"));
+  EXPECT_EQ(Tokenctl({"integrations", "get", "broken-one"}).exit_code, 1);
+
+  WriteFile(dir_->File("not-json.txt"), "client_secret=abc");
+  CommandResult usage = Tokenctl({"integrations", "import", dir_->File("not-json.txt")});
+  EXPECT_EQ(usage.exit_code, 2);
+  EXPECT_THAT(usage.err, HasSubstr("not a JSON object"));
 }
 
 TEST_F(TokenctlTest, UnreachableServerIsUnavailable) {

@@ -9,6 +9,7 @@ package tokenbrokerv1
 import (
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
+	durationpb "google.golang.org/protobuf/types/known/durationpb"
 	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
 	reflect "reflect"
 	sync "sync"
@@ -180,8 +181,18 @@ type Integration struct {
 	// Optional. When true, request headers include `x-gw-ims-org-id`
 	// (Experience Platform, Journey Optimizer). Default false.
 	IncludeOrgHeader bool `protobuf:"varint,17,opt,name=include_org_header,json=includeOrgHeader,proto3" json:"include_org_header,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	// Optional. Where the credential lives in the Adobe Developer Console, for
+	// its client-secrets API (listing and rotation). Set by ImportIntegrations
+	// from the Console's download.
+	ConsoleCredential *ConsoleCredential `protobuf:"bytes,18,opt,name=console_credential,json=consoleCredential,proto3" json:"console_credential,omitempty"`
+	// Optional. How often tokenbroker rotates the client secret (OAuth S2S
+	// with `console_credential` set). Unset: the server's
+	// `--secret-rotation-period` (default: never). `0s`: never.
+	SecretRotationPeriod *durationpb.Duration `protobuf:"bytes,19,opt,name=secret_rotation_period,json=secretRotationPeriod,proto3" json:"secret_rotation_period,omitempty"`
+	// Output only. When a client-secret rotation last finished; unset if never.
+	LastSecretRotationTime *timestamppb.Timestamp `protobuf:"bytes,20,opt,name=last_secret_rotation_time,json=lastSecretRotationTime,proto3" json:"last_secret_rotation_time,omitempty"`
+	unknownFields          protoimpl.UnknownFields
+	sizeCache              protoimpl.SizeCache
 }
 
 func (x *Integration) Reset() {
@@ -333,6 +344,83 @@ func (x *Integration) GetIncludeOrgHeader() bool {
 	return false
 }
 
+func (x *Integration) GetConsoleCredential() *ConsoleCredential {
+	if x != nil {
+		return x.ConsoleCredential
+	}
+	return nil
+}
+
+func (x *Integration) GetSecretRotationPeriod() *durationpb.Duration {
+	if x != nil {
+		return x.SecretRotationPeriod
+	}
+	return nil
+}
+
+func (x *Integration) GetLastSecretRotationTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.LastSecretRotationTime
+	}
+	return nil
+}
+
+// The ids that address a credential in Adobe's I/O Management API: the
+// numeric `project.org.id` and `credentials[].id` of the Console's download.
+type ConsoleCredential struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Required. The Console's numeric organization id, e.g. `1234567`.
+	OrgId string `protobuf:"bytes,1,opt,name=org_id,json=orgId,proto3" json:"org_id,omitempty"`
+	// Required. The Console's numeric credential id, e.g. `889911`.
+	CredentialId  string `protobuf:"bytes,2,opt,name=credential_id,json=credentialId,proto3" json:"credential_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ConsoleCredential) Reset() {
+	*x = ConsoleCredential{}
+	mi := &file_tokenbroker_v1_integration_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ConsoleCredential) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ConsoleCredential) ProtoMessage() {}
+
+func (x *ConsoleCredential) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenbroker_v1_integration_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ConsoleCredential.ProtoReflect.Descriptor instead.
+func (*ConsoleCredential) Descriptor() ([]byte, []int) {
+	return file_tokenbroker_v1_integration_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *ConsoleCredential) GetOrgId() string {
+	if x != nil {
+		return x.OrgId
+	}
+	return ""
+}
+
+func (x *ConsoleCredential) GetCredentialId() string {
+	if x != nil {
+		return x.CredentialId
+	}
+	return ""
+}
+
 // Input only secret material of an integration.
 type Credentials struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -349,7 +437,7 @@ type Credentials struct {
 
 func (x *Credentials) Reset() {
 	*x = Credentials{}
-	mi := &file_tokenbroker_v1_integration_proto_msgTypes[1]
+	mi := &file_tokenbroker_v1_integration_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -361,7 +449,7 @@ func (x *Credentials) String() string {
 func (*Credentials) ProtoMessage() {}
 
 func (x *Credentials) ProtoReflect() protoreflect.Message {
-	mi := &file_tokenbroker_v1_integration_proto_msgTypes[1]
+	mi := &file_tokenbroker_v1_integration_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -374,7 +462,7 @@ func (x *Credentials) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Credentials.ProtoReflect.Descriptor instead.
 func (*Credentials) Descriptor() ([]byte, []int) {
-	return file_tokenbroker_v1_integration_proto_rawDescGZIP(), []int{1}
+	return file_tokenbroker_v1_integration_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *Credentials) GetClientSecrets() []string {
@@ -399,13 +487,16 @@ type CredentialInfo struct {
 	// `sha256:` fingerprint of the private key's DER SubjectPublicKeyInfo, so
 	// it can be matched against the certificate uploaded to Adobe.
 	PrivateKeyFingerprint string `protobuf:"bytes,2,opt,name=private_key_fingerprint,json=privateKeyFingerprint,proto3" json:"private_key_fingerprint,omitempty"`
-	unknownFields         protoimpl.UnknownFields
-	sizeCache             protoimpl.SizeCache
+	// One per stored client secret, in the order tokenbroker tries them (the
+	// first is the one in use).
+	ClientSecrets []*ClientSecretInfo `protobuf:"bytes,3,rep,name=client_secrets,json=clientSecrets,proto3" json:"client_secrets,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *CredentialInfo) Reset() {
 	*x = CredentialInfo{}
-	mi := &file_tokenbroker_v1_integration_proto_msgTypes[2]
+	mi := &file_tokenbroker_v1_integration_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -417,7 +508,7 @@ func (x *CredentialInfo) String() string {
 func (*CredentialInfo) ProtoMessage() {}
 
 func (x *CredentialInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_tokenbroker_v1_integration_proto_msgTypes[2]
+	mi := &file_tokenbroker_v1_integration_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -430,7 +521,7 @@ func (x *CredentialInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CredentialInfo.ProtoReflect.Descriptor instead.
 func (*CredentialInfo) Descriptor() ([]byte, []int) {
-	return file_tokenbroker_v1_integration_proto_rawDescGZIP(), []int{2}
+	return file_tokenbroker_v1_integration_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *CredentialInfo) GetClientSecretFingerprints() []string {
@@ -447,11 +538,84 @@ func (x *CredentialInfo) GetPrivateKeyFingerprint() string {
 	return ""
 }
 
+func (x *CredentialInfo) GetClientSecrets() []*ClientSecretInfo {
+	if x != nil {
+		return x.ClientSecrets
+	}
+	return nil
+}
+
+// What tokenbroker knows of one stored client secret (never its value).
+type ClientSecretInfo struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// `sha256:` followed by the first 16 hex digits of SHA-256 of the secret.
+	Fingerprint string `protobuf:"bytes,1,opt,name=fingerprint,proto3" json:"fingerprint,omitempty"`
+	// When tokenbroker stored it; unset when unknown (stored before this was
+	// recorded).
+	CreateTime *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	// Its uuid at the Developer Console, when known (a rotation or a listing
+	// of the Console's secrets sets it).
+	ConsoleUuid   string `protobuf:"bytes,3,opt,name=console_uuid,json=consoleUuid,proto3" json:"console_uuid,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ClientSecretInfo) Reset() {
+	*x = ClientSecretInfo{}
+	mi := &file_tokenbroker_v1_integration_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ClientSecretInfo) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ClientSecretInfo) ProtoMessage() {}
+
+func (x *ClientSecretInfo) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenbroker_v1_integration_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ClientSecretInfo.ProtoReflect.Descriptor instead.
+func (*ClientSecretInfo) Descriptor() ([]byte, []int) {
+	return file_tokenbroker_v1_integration_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *ClientSecretInfo) GetFingerprint() string {
+	if x != nil {
+		return x.Fingerprint
+	}
+	return ""
+}
+
+func (x *ClientSecretInfo) GetCreateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreateTime
+	}
+	return nil
+}
+
+func (x *ClientSecretInfo) GetConsoleUuid() string {
+	if x != nil {
+		return x.ConsoleUuid
+	}
+	return ""
+}
+
 var File_tokenbroker_v1_integration_proto protoreflect.FileDescriptor
 
 const file_tokenbroker_v1_integration_proto_rawDesc = "" +
 	"\n" +
-	" tokenbroker/v1/integration.proto\x12\x0etokenbroker.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x9e\x06\n" +
+	" tokenbroker/v1/integration.proto\x12\x0etokenbroker.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x98\b\n" +
 	"\vIntegration\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12!\n" +
 	"\fdisplay_name\x18\x02 \x01(\tR\vdisplayName\x12;\n" +
@@ -475,17 +639,29 @@ const file_tokenbroker_v1_integration_proto_rawDesc = "" +
 	"\x04etag\x18\x0e \x01(\tR\x04etag\x12=\n" +
 	"\vcredentials\x18\x0f \x01(\v2\x1b.tokenbroker.v1.CredentialsR\vcredentials\x12G\n" +
 	"\x0fcredential_info\x18\x10 \x01(\v2\x1e.tokenbroker.v1.CredentialInfoR\x0ecredentialInfo\x12,\n" +
-	"\x12include_org_header\x18\x11 \x01(\bR\x10includeOrgHeader\"D\n" +
+	"\x12include_org_header\x18\x11 \x01(\bR\x10includeOrgHeader\x12P\n" +
+	"\x12console_credential\x18\x12 \x01(\v2!.tokenbroker.v1.ConsoleCredentialR\x11consoleCredential\x12O\n" +
+	"\x16secret_rotation_period\x18\x13 \x01(\v2\x19.google.protobuf.DurationR\x14secretRotationPeriod\x12U\n" +
+	"\x19last_secret_rotation_time\x18\x14 \x01(\v2\x1a.google.protobuf.TimestampR\x16lastSecretRotationTime\"D\n" +
 	"\x05State\x12\x15\n" +
 	"\x11STATE_UNSPECIFIED\x10\x00\x12\x10\n" +
 	"\fSTATE_ACTIVE\x10\x01\x12\x12\n" +
-	"\x0eSTATE_DISABLED\x10\x02\"\\\n" +
+	"\x0eSTATE_DISABLED\x10\x02\"O\n" +
+	"\x11ConsoleCredential\x12\x15\n" +
+	"\x06org_id\x18\x01 \x01(\tR\x05orgId\x12#\n" +
+	"\rcredential_id\x18\x02 \x01(\tR\fcredentialId\"\\\n" +
 	"\vCredentials\x12%\n" +
 	"\x0eclient_secrets\x18\x01 \x03(\tR\rclientSecrets\x12&\n" +
-	"\x0fprivate_key_pem\x18\x02 \x01(\tR\rprivateKeyPem\"\x86\x01\n" +
+	"\x0fprivate_key_pem\x18\x02 \x01(\tR\rprivateKeyPem\"\xcf\x01\n" +
 	"\x0eCredentialInfo\x12<\n" +
 	"\x1aclient_secret_fingerprints\x18\x01 \x03(\tR\x18clientSecretFingerprints\x126\n" +
-	"\x17private_key_fingerprint\x18\x02 \x01(\tR\x15privateKeyFingerprint*f\n" +
+	"\x17private_key_fingerprint\x18\x02 \x01(\tR\x15privateKeyFingerprint\x12G\n" +
+	"\x0eclient_secrets\x18\x03 \x03(\v2 .tokenbroker.v1.ClientSecretInfoR\rclientSecrets\"\x94\x01\n" +
+	"\x10ClientSecretInfo\x12 \n" +
+	"\vfingerprint\x18\x01 \x01(\tR\vfingerprint\x12;\n" +
+	"\vcreate_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"createTime\x12!\n" +
+	"\fconsole_uuid\x18\x03 \x01(\tR\vconsoleUuid*f\n" +
 	"\n" +
 	"AuthMethod\x12\x1b\n" +
 	"\x17AUTH_METHOD_UNSPECIFIED\x10\x00\x12&\n" +
@@ -506,27 +682,35 @@ func file_tokenbroker_v1_integration_proto_rawDescGZIP() []byte {
 }
 
 var file_tokenbroker_v1_integration_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_tokenbroker_v1_integration_proto_msgTypes = make([]protoimpl.MessageInfo, 3)
+var file_tokenbroker_v1_integration_proto_msgTypes = make([]protoimpl.MessageInfo, 5)
 var file_tokenbroker_v1_integration_proto_goTypes = []any{
 	(AuthMethod)(0),               // 0: tokenbroker.v1.AuthMethod
 	(Integration_State)(0),        // 1: tokenbroker.v1.Integration.State
 	(*Integration)(nil),           // 2: tokenbroker.v1.Integration
-	(*Credentials)(nil),           // 3: tokenbroker.v1.Credentials
-	(*CredentialInfo)(nil),        // 4: tokenbroker.v1.CredentialInfo
-	(*timestamppb.Timestamp)(nil), // 5: google.protobuf.Timestamp
+	(*ConsoleCredential)(nil),     // 3: tokenbroker.v1.ConsoleCredential
+	(*Credentials)(nil),           // 4: tokenbroker.v1.Credentials
+	(*CredentialInfo)(nil),        // 5: tokenbroker.v1.CredentialInfo
+	(*ClientSecretInfo)(nil),      // 6: tokenbroker.v1.ClientSecretInfo
+	(*timestamppb.Timestamp)(nil), // 7: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),   // 8: google.protobuf.Duration
 }
 var file_tokenbroker_v1_integration_proto_depIdxs = []int32{
-	0, // 0: tokenbroker.v1.Integration.auth_method:type_name -> tokenbroker.v1.AuthMethod
-	1, // 1: tokenbroker.v1.Integration.state:type_name -> tokenbroker.v1.Integration.State
-	5, // 2: tokenbroker.v1.Integration.create_time:type_name -> google.protobuf.Timestamp
-	5, // 3: tokenbroker.v1.Integration.update_time:type_name -> google.protobuf.Timestamp
-	3, // 4: tokenbroker.v1.Integration.credentials:type_name -> tokenbroker.v1.Credentials
-	4, // 5: tokenbroker.v1.Integration.credential_info:type_name -> tokenbroker.v1.CredentialInfo
-	6, // [6:6] is the sub-list for method output_type
-	6, // [6:6] is the sub-list for method input_type
-	6, // [6:6] is the sub-list for extension type_name
-	6, // [6:6] is the sub-list for extension extendee
-	0, // [0:6] is the sub-list for field type_name
+	0,  // 0: tokenbroker.v1.Integration.auth_method:type_name -> tokenbroker.v1.AuthMethod
+	1,  // 1: tokenbroker.v1.Integration.state:type_name -> tokenbroker.v1.Integration.State
+	7,  // 2: tokenbroker.v1.Integration.create_time:type_name -> google.protobuf.Timestamp
+	7,  // 3: tokenbroker.v1.Integration.update_time:type_name -> google.protobuf.Timestamp
+	4,  // 4: tokenbroker.v1.Integration.credentials:type_name -> tokenbroker.v1.Credentials
+	5,  // 5: tokenbroker.v1.Integration.credential_info:type_name -> tokenbroker.v1.CredentialInfo
+	3,  // 6: tokenbroker.v1.Integration.console_credential:type_name -> tokenbroker.v1.ConsoleCredential
+	8,  // 7: tokenbroker.v1.Integration.secret_rotation_period:type_name -> google.protobuf.Duration
+	7,  // 8: tokenbroker.v1.Integration.last_secret_rotation_time:type_name -> google.protobuf.Timestamp
+	6,  // 9: tokenbroker.v1.CredentialInfo.client_secrets:type_name -> tokenbroker.v1.ClientSecretInfo
+	7,  // 10: tokenbroker.v1.ClientSecretInfo.create_time:type_name -> google.protobuf.Timestamp
+	11, // [11:11] is the sub-list for method output_type
+	11, // [11:11] is the sub-list for method input_type
+	11, // [11:11] is the sub-list for extension type_name
+	11, // [11:11] is the sub-list for extension extendee
+	0,  // [0:11] is the sub-list for field type_name
 }
 
 func init() { file_tokenbroker_v1_integration_proto_init() }
@@ -540,7 +724,7 @@ func file_tokenbroker_v1_integration_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tokenbroker_v1_integration_proto_rawDesc), len(file_tokenbroker_v1_integration_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   3,
+			NumMessages:   5,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

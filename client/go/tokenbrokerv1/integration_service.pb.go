@@ -9,6 +9,7 @@ package tokenbrokerv1
 import (
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
+	durationpb "google.golang.org/protobuf/types/known/durationpb"
 	fieldmaskpb "google.golang.org/protobuf/types/known/fieldmaskpb"
 	reflect "reflect"
 	sync "sync"
@@ -21,6 +22,59 @@ const (
 	// Verify that runtime/protoimpl is sufficiently up-to-date.
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
+
+// What the import did to the integration.
+type ImportIntegrationsResponse_Imported_Action int32
+
+const (
+	// Not set. Never returned.
+	ImportIntegrationsResponse_Imported_ACTION_UNSPECIFIED ImportIntegrationsResponse_Imported_Action = 0
+	// Created (or, with validate_only, would be).
+	ImportIntegrationsResponse_Imported_ACTION_CREATED ImportIntegrationsResponse_Imported_Action = 1
+	// Replaced an existing one (or would).
+	ImportIntegrationsResponse_Imported_ACTION_UPDATED ImportIntegrationsResponse_Imported_Action = 2
+)
+
+// Enum value maps for ImportIntegrationsResponse_Imported_Action.
+var (
+	ImportIntegrationsResponse_Imported_Action_name = map[int32]string{
+		0: "ACTION_UNSPECIFIED",
+		1: "ACTION_CREATED",
+		2: "ACTION_UPDATED",
+	}
+	ImportIntegrationsResponse_Imported_Action_value = map[string]int32{
+		"ACTION_UNSPECIFIED": 0,
+		"ACTION_CREATED":     1,
+		"ACTION_UPDATED":     2,
+	}
+)
+
+func (x ImportIntegrationsResponse_Imported_Action) Enum() *ImportIntegrationsResponse_Imported_Action {
+	p := new(ImportIntegrationsResponse_Imported_Action)
+	*p = x
+	return p
+}
+
+func (x ImportIntegrationsResponse_Imported_Action) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (ImportIntegrationsResponse_Imported_Action) Descriptor() protoreflect.EnumDescriptor {
+	return file_tokenbroker_v1_integration_service_proto_enumTypes[0].Descriptor()
+}
+
+func (ImportIntegrationsResponse_Imported_Action) Type() protoreflect.EnumType {
+	return &file_tokenbroker_v1_integration_service_proto_enumTypes[0]
+}
+
+func (x ImportIntegrationsResponse_Imported_Action) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use ImportIntegrationsResponse_Imported_Action.Descriptor instead.
+func (ImportIntegrationsResponse_Imported_Action) EnumDescriptor() ([]byte, []int) {
+	return file_tokenbroker_v1_integration_service_proto_rawDescGZIP(), []int{11, 0, 0}
+}
 
 // Request for CreateIntegration.
 type CreateIntegrationRequest struct {
@@ -334,7 +388,8 @@ type UpdateIntegrationRequest struct {
 	Integration *Integration `protobuf:"bytes,1,opt,name=integration,proto3" json:"integration,omitempty"`
 	// Required. The fields to change. Allowed paths: display_name, client_id,
 	// org_id, technical_account_id, scopes, metascopes, ims_url, sandbox_name,
-	// state, include_org_header, credentials (replaces all secrets),
+	// state, include_org_header, console_credential, secret_rotation_period,
+	// credentials (replaces all secrets),
 	// credentials.client_secrets, credentials.private_key_pem.
 	UpdateMask    *fieldmaskpb.FieldMask `protobuf:"bytes,2,opt,name=update_mask,json=updateMask,proto3" json:"update_mask,omitempty"`
 	unknownFields protoimpl.UnknownFields
@@ -523,11 +578,297 @@ func (*DeleteIntegrationResponse) Descriptor() ([]byte, []int) {
 	return file_tokenbroker_v1_integration_service_proto_rawDescGZIP(), []int{9}
 }
 
+// Request for ImportIntegrations.
+type ImportIntegrationsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Required. The file's bytes: the Developer Console's workspace download
+	// (`project.workspace.details.credentials[]`) or an AEM service
+	// credential (`integration.technicalAccount`). Its secrets are stored,
+	// never returned or logged.
+	CredentialFile []byte `protobuf:"bytes,1,opt,name=credential_file,json=credentialFile,proto3" json:"credential_file,omitempty"`
+	// Optional. The id of the integration to create. Only when one credential
+	// is imported; default: derived from the credential's name (lower case,
+	// `[a-z0-9-]`, at most 63 characters).
+	IntegrationId string `protobuf:"bytes,2,opt,name=integration_id,json=integrationId,proto3" json:"integration_id,omitempty"`
+	// Optional. Import only the credential of this name (`credentials[].name`
+	// in a Console download).
+	CredentialName string `protobuf:"bytes,3,opt,name=credential_name,json=credentialName,proto3" json:"credential_name,omitempty"`
+	// Optional. When true, nothing is written: the response shows what would
+	// be (AIP-163).
+	ValidateOnly bool `protobuf:"varint,4,opt,name=validate_only,json=validateOnly,proto3" json:"validate_only,omitempty"`
+	// Optional. When true, an integration that exists is replaced by the
+	// file's credential (same auth method), keeping its display name when the
+	// file has none, its state, sandbox and rotation period; when false, an
+	// existing id is ALREADY_EXISTS.
+	AllowUpdate bool `protobuf:"varint,5,opt,name=allow_update,json=allowUpdate,proto3" json:"allow_update,omitempty"`
+	// Optional. The rotation period of every imported integration (see
+	// Integration.secret_rotation_period).
+	SecretRotationPeriod *durationpb.Duration `protobuf:"bytes,6,opt,name=secret_rotation_period,json=secretRotationPeriod,proto3" json:"secret_rotation_period,omitempty"`
+	unknownFields        protoimpl.UnknownFields
+	sizeCache            protoimpl.SizeCache
+}
+
+func (x *ImportIntegrationsRequest) Reset() {
+	*x = ImportIntegrationsRequest{}
+	mi := &file_tokenbroker_v1_integration_service_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ImportIntegrationsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ImportIntegrationsRequest) ProtoMessage() {}
+
+func (x *ImportIntegrationsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenbroker_v1_integration_service_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ImportIntegrationsRequest.ProtoReflect.Descriptor instead.
+func (*ImportIntegrationsRequest) Descriptor() ([]byte, []int) {
+	return file_tokenbroker_v1_integration_service_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *ImportIntegrationsRequest) GetCredentialFile() []byte {
+	if x != nil {
+		return x.CredentialFile
+	}
+	return nil
+}
+
+func (x *ImportIntegrationsRequest) GetIntegrationId() string {
+	if x != nil {
+		return x.IntegrationId
+	}
+	return ""
+}
+
+func (x *ImportIntegrationsRequest) GetCredentialName() string {
+	if x != nil {
+		return x.CredentialName
+	}
+	return ""
+}
+
+func (x *ImportIntegrationsRequest) GetValidateOnly() bool {
+	if x != nil {
+		return x.ValidateOnly
+	}
+	return false
+}
+
+func (x *ImportIntegrationsRequest) GetAllowUpdate() bool {
+	if x != nil {
+		return x.AllowUpdate
+	}
+	return false
+}
+
+func (x *ImportIntegrationsRequest) GetSecretRotationPeriod() *durationpb.Duration {
+	if x != nil {
+		return x.SecretRotationPeriod
+	}
+	return nil
+}
+
+// Response of ImportIntegrations.
+type ImportIntegrationsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// One per imported credential, in file order.
+	Imported []*ImportIntegrationsResponse_Imported `protobuf:"bytes,1,rep,name=imported,proto3" json:"imported,omitempty"`
+	// Credentials of the file left out, in file order.
+	Skipped       []*ImportIntegrationsResponse_Skipped `protobuf:"bytes,2,rep,name=skipped,proto3" json:"skipped,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ImportIntegrationsResponse) Reset() {
+	*x = ImportIntegrationsResponse{}
+	mi := &file_tokenbroker_v1_integration_service_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ImportIntegrationsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ImportIntegrationsResponse) ProtoMessage() {}
+
+func (x *ImportIntegrationsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenbroker_v1_integration_service_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ImportIntegrationsResponse.ProtoReflect.Descriptor instead.
+func (*ImportIntegrationsResponse) Descriptor() ([]byte, []int) {
+	return file_tokenbroker_v1_integration_service_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *ImportIntegrationsResponse) GetImported() []*ImportIntegrationsResponse_Imported {
+	if x != nil {
+		return x.Imported
+	}
+	return nil
+}
+
+func (x *ImportIntegrationsResponse) GetSkipped() []*ImportIntegrationsResponse_Skipped {
+	if x != nil {
+		return x.Skipped
+	}
+	return nil
+}
+
+// What happened to each credential imported.
+type ImportIntegrationsResponse_Imported struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The integration as stored (no secrets).
+	Integration *Integration `protobuf:"bytes,1,opt,name=integration,proto3" json:"integration,omitempty"`
+	// Created or updated.
+	Action ImportIntegrationsResponse_Imported_Action `protobuf:"varint,2,opt,name=action,proto3,enum=tokenbroker.v1.ImportIntegrationsResponse_Imported_Action" json:"action,omitempty"`
+	// Where the credential is in the file, e.g.
+	// `project.workspace.details.credentials[0]`.
+	JsonPath      string `protobuf:"bytes,3,opt,name=json_path,json=jsonPath,proto3" json:"json_path,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ImportIntegrationsResponse_Imported) Reset() {
+	*x = ImportIntegrationsResponse_Imported{}
+	mi := &file_tokenbroker_v1_integration_service_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ImportIntegrationsResponse_Imported) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ImportIntegrationsResponse_Imported) ProtoMessage() {}
+
+func (x *ImportIntegrationsResponse_Imported) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenbroker_v1_integration_service_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ImportIntegrationsResponse_Imported.ProtoReflect.Descriptor instead.
+func (*ImportIntegrationsResponse_Imported) Descriptor() ([]byte, []int) {
+	return file_tokenbroker_v1_integration_service_proto_rawDescGZIP(), []int{11, 0}
+}
+
+func (x *ImportIntegrationsResponse_Imported) GetIntegration() *Integration {
+	if x != nil {
+		return x.Integration
+	}
+	return nil
+}
+
+func (x *ImportIntegrationsResponse_Imported) GetAction() ImportIntegrationsResponse_Imported_Action {
+	if x != nil {
+		return x.Action
+	}
+	return ImportIntegrationsResponse_Imported_ACTION_UNSPECIFIED
+}
+
+func (x *ImportIntegrationsResponse_Imported) GetJsonPath() string {
+	if x != nil {
+		return x.JsonPath
+	}
+	return ""
+}
+
+// A credential of the file that was not imported, and why.
+type ImportIntegrationsResponse_Skipped struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Where it is in the file.
+	JsonPath string `protobuf:"bytes,1,opt,name=json_path,json=jsonPath,proto3" json:"json_path,omitempty"`
+	// Its name in the file.
+	CredentialName string `protobuf:"bytes,2,opt,name=credential_name,json=credentialName,proto3" json:"credential_name,omitempty"`
+	// Why, e.g. a JWT-only credential (the download holds no private key).
+	Reason        string `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ImportIntegrationsResponse_Skipped) Reset() {
+	*x = ImportIntegrationsResponse_Skipped{}
+	mi := &file_tokenbroker_v1_integration_service_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ImportIntegrationsResponse_Skipped) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ImportIntegrationsResponse_Skipped) ProtoMessage() {}
+
+func (x *ImportIntegrationsResponse_Skipped) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenbroker_v1_integration_service_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ImportIntegrationsResponse_Skipped.ProtoReflect.Descriptor instead.
+func (*ImportIntegrationsResponse_Skipped) Descriptor() ([]byte, []int) {
+	return file_tokenbroker_v1_integration_service_proto_rawDescGZIP(), []int{11, 1}
+}
+
+func (x *ImportIntegrationsResponse_Skipped) GetJsonPath() string {
+	if x != nil {
+		return x.JsonPath
+	}
+	return ""
+}
+
+func (x *ImportIntegrationsResponse_Skipped) GetCredentialName() string {
+	if x != nil {
+		return x.CredentialName
+	}
+	return ""
+}
+
+func (x *ImportIntegrationsResponse_Skipped) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
 var File_tokenbroker_v1_integration_service_proto protoreflect.FileDescriptor
 
 const file_tokenbroker_v1_integration_service_proto_rawDesc = "" +
 	"\n" +
-	"(tokenbroker/v1/integration_service.proto\x12\x0etokenbroker.v1\x1a google/protobuf/field_mask.proto\x1a tokenbroker/v1/integration.proto\"\x80\x01\n" +
+	"(tokenbroker/v1/integration_service.proto\x12\x0etokenbroker.v1\x1a\x1egoogle/protobuf/duration.proto\x1a google/protobuf/field_mask.proto\x1a tokenbroker/v1/integration.proto\"\x80\x01\n" +
 	"\x18CreateIntegrationRequest\x12%\n" +
 	"\x0eintegration_id\x18\x01 \x01(\tR\rintegrationId\x12=\n" +
 	"\vintegration\x18\x02 \x01(\v2\x1b.tokenbroker.v1.IntegrationR\vintegration\"Z\n" +
@@ -553,13 +894,36 @@ const file_tokenbroker_v1_integration_service_proto_rawDesc = "" +
 	"\x18DeleteIntegrationRequest\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n" +
 	"\x04etag\x18\x02 \x01(\tR\x04etag\"\x1b\n" +
-	"\x19DeleteIntegrationResponse2\x9a\x04\n" +
+	"\x19DeleteIntegrationResponse\"\xad\x02\n" +
+	"\x19ImportIntegrationsRequest\x12'\n" +
+	"\x0fcredential_file\x18\x01 \x01(\fR\x0ecredentialFile\x12%\n" +
+	"\x0eintegration_id\x18\x02 \x01(\tR\rintegrationId\x12'\n" +
+	"\x0fcredential_name\x18\x03 \x01(\tR\x0ecredentialName\x12#\n" +
+	"\rvalidate_only\x18\x04 \x01(\bR\fvalidateOnly\x12!\n" +
+	"\fallow_update\x18\x05 \x01(\bR\vallowUpdate\x12O\n" +
+	"\x16secret_rotation_period\x18\x06 \x01(\v2\x19.google.protobuf.DurationR\x14secretRotationPeriod\"\xab\x04\n" +
+	"\x1aImportIntegrationsResponse\x12O\n" +
+	"\bimported\x18\x01 \x03(\v23.tokenbroker.v1.ImportIntegrationsResponse.ImportedR\bimported\x12L\n" +
+	"\askipped\x18\x02 \x03(\v22.tokenbroker.v1.ImportIntegrationsResponse.SkippedR\askipped\x1a\x84\x02\n" +
+	"\bImported\x12=\n" +
+	"\vintegration\x18\x01 \x01(\v2\x1b.tokenbroker.v1.IntegrationR\vintegration\x12R\n" +
+	"\x06action\x18\x02 \x01(\x0e2:.tokenbroker.v1.ImportIntegrationsResponse.Imported.ActionR\x06action\x12\x1b\n" +
+	"\tjson_path\x18\x03 \x01(\tR\bjsonPath\"H\n" +
+	"\x06Action\x12\x16\n" +
+	"\x12ACTION_UNSPECIFIED\x10\x00\x12\x12\n" +
+	"\x0eACTION_CREATED\x10\x01\x12\x12\n" +
+	"\x0eACTION_UPDATED\x10\x02\x1ag\n" +
+	"\aSkipped\x12\x1b\n" +
+	"\tjson_path\x18\x01 \x01(\tR\bjsonPath\x12'\n" +
+	"\x0fcredential_name\x18\x02 \x01(\tR\x0ecredentialName\x12\x16\n" +
+	"\x06reason\x18\x03 \x01(\tR\x06reason2\x87\x05\n" +
 	"\x12IntegrationService\x12h\n" +
 	"\x11CreateIntegration\x12(.tokenbroker.v1.CreateIntegrationRequest\x1a).tokenbroker.v1.CreateIntegrationResponse\x12_\n" +
 	"\x0eGetIntegration\x12%.tokenbroker.v1.GetIntegrationRequest\x1a&.tokenbroker.v1.GetIntegrationResponse\x12e\n" +
 	"\x10ListIntegrations\x12'.tokenbroker.v1.ListIntegrationsRequest\x1a(.tokenbroker.v1.ListIntegrationsResponse\x12h\n" +
 	"\x11UpdateIntegration\x12(.tokenbroker.v1.UpdateIntegrationRequest\x1a).tokenbroker.v1.UpdateIntegrationResponse\x12h\n" +
-	"\x11DeleteIntegration\x12(.tokenbroker.v1.DeleteIntegrationRequest\x1a).tokenbroker.v1.DeleteIntegrationResponseBy\n" +
+	"\x11DeleteIntegration\x12(.tokenbroker.v1.DeleteIntegrationRequest\x1a).tokenbroker.v1.DeleteIntegrationResponse\x12k\n" +
+	"\x12ImportIntegrations\x12).tokenbroker.v1.ImportIntegrationsRequest\x1a*.tokenbroker.v1.ImportIntegrationsResponseBy\n" +
 	"\x12dev.tokenbroker.v1B\x17IntegrationServiceProtoP\x01ZHgithub.com/tokenbroker/tokenbroker/client/go/tokenbrokerv1;tokenbrokerv1b\x06proto3"
 
 var (
@@ -574,44 +938,58 @@ func file_tokenbroker_v1_integration_service_proto_rawDescGZIP() []byte {
 	return file_tokenbroker_v1_integration_service_proto_rawDescData
 }
 
-var file_tokenbroker_v1_integration_service_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
+var file_tokenbroker_v1_integration_service_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
+var file_tokenbroker_v1_integration_service_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
 var file_tokenbroker_v1_integration_service_proto_goTypes = []any{
-	(*CreateIntegrationRequest)(nil),  // 0: tokenbroker.v1.CreateIntegrationRequest
-	(*CreateIntegrationResponse)(nil), // 1: tokenbroker.v1.CreateIntegrationResponse
-	(*GetIntegrationRequest)(nil),     // 2: tokenbroker.v1.GetIntegrationRequest
-	(*GetIntegrationResponse)(nil),    // 3: tokenbroker.v1.GetIntegrationResponse
-	(*ListIntegrationsRequest)(nil),   // 4: tokenbroker.v1.ListIntegrationsRequest
-	(*ListIntegrationsResponse)(nil),  // 5: tokenbroker.v1.ListIntegrationsResponse
-	(*UpdateIntegrationRequest)(nil),  // 6: tokenbroker.v1.UpdateIntegrationRequest
-	(*UpdateIntegrationResponse)(nil), // 7: tokenbroker.v1.UpdateIntegrationResponse
-	(*DeleteIntegrationRequest)(nil),  // 8: tokenbroker.v1.DeleteIntegrationRequest
-	(*DeleteIntegrationResponse)(nil), // 9: tokenbroker.v1.DeleteIntegrationResponse
-	(*Integration)(nil),               // 10: tokenbroker.v1.Integration
-	(*fieldmaskpb.FieldMask)(nil),     // 11: google.protobuf.FieldMask
+	(ImportIntegrationsResponse_Imported_Action)(0), // 0: tokenbroker.v1.ImportIntegrationsResponse.Imported.Action
+	(*CreateIntegrationRequest)(nil),                // 1: tokenbroker.v1.CreateIntegrationRequest
+	(*CreateIntegrationResponse)(nil),               // 2: tokenbroker.v1.CreateIntegrationResponse
+	(*GetIntegrationRequest)(nil),                   // 3: tokenbroker.v1.GetIntegrationRequest
+	(*GetIntegrationResponse)(nil),                  // 4: tokenbroker.v1.GetIntegrationResponse
+	(*ListIntegrationsRequest)(nil),                 // 5: tokenbroker.v1.ListIntegrationsRequest
+	(*ListIntegrationsResponse)(nil),                // 6: tokenbroker.v1.ListIntegrationsResponse
+	(*UpdateIntegrationRequest)(nil),                // 7: tokenbroker.v1.UpdateIntegrationRequest
+	(*UpdateIntegrationResponse)(nil),               // 8: tokenbroker.v1.UpdateIntegrationResponse
+	(*DeleteIntegrationRequest)(nil),                // 9: tokenbroker.v1.DeleteIntegrationRequest
+	(*DeleteIntegrationResponse)(nil),               // 10: tokenbroker.v1.DeleteIntegrationResponse
+	(*ImportIntegrationsRequest)(nil),               // 11: tokenbroker.v1.ImportIntegrationsRequest
+	(*ImportIntegrationsResponse)(nil),              // 12: tokenbroker.v1.ImportIntegrationsResponse
+	(*ImportIntegrationsResponse_Imported)(nil),     // 13: tokenbroker.v1.ImportIntegrationsResponse.Imported
+	(*ImportIntegrationsResponse_Skipped)(nil),      // 14: tokenbroker.v1.ImportIntegrationsResponse.Skipped
+	(*Integration)(nil),                             // 15: tokenbroker.v1.Integration
+	(*fieldmaskpb.FieldMask)(nil),                   // 16: google.protobuf.FieldMask
+	(*durationpb.Duration)(nil),                     // 17: google.protobuf.Duration
 }
 var file_tokenbroker_v1_integration_service_proto_depIdxs = []int32{
-	10, // 0: tokenbroker.v1.CreateIntegrationRequest.integration:type_name -> tokenbroker.v1.Integration
-	10, // 1: tokenbroker.v1.CreateIntegrationResponse.integration:type_name -> tokenbroker.v1.Integration
-	10, // 2: tokenbroker.v1.GetIntegrationResponse.integration:type_name -> tokenbroker.v1.Integration
-	10, // 3: tokenbroker.v1.ListIntegrationsResponse.integrations:type_name -> tokenbroker.v1.Integration
-	10, // 4: tokenbroker.v1.UpdateIntegrationRequest.integration:type_name -> tokenbroker.v1.Integration
-	11, // 5: tokenbroker.v1.UpdateIntegrationRequest.update_mask:type_name -> google.protobuf.FieldMask
-	10, // 6: tokenbroker.v1.UpdateIntegrationResponse.integration:type_name -> tokenbroker.v1.Integration
-	0,  // 7: tokenbroker.v1.IntegrationService.CreateIntegration:input_type -> tokenbroker.v1.CreateIntegrationRequest
-	2,  // 8: tokenbroker.v1.IntegrationService.GetIntegration:input_type -> tokenbroker.v1.GetIntegrationRequest
-	4,  // 9: tokenbroker.v1.IntegrationService.ListIntegrations:input_type -> tokenbroker.v1.ListIntegrationsRequest
-	6,  // 10: tokenbroker.v1.IntegrationService.UpdateIntegration:input_type -> tokenbroker.v1.UpdateIntegrationRequest
-	8,  // 11: tokenbroker.v1.IntegrationService.DeleteIntegration:input_type -> tokenbroker.v1.DeleteIntegrationRequest
-	1,  // 12: tokenbroker.v1.IntegrationService.CreateIntegration:output_type -> tokenbroker.v1.CreateIntegrationResponse
-	3,  // 13: tokenbroker.v1.IntegrationService.GetIntegration:output_type -> tokenbroker.v1.GetIntegrationResponse
-	5,  // 14: tokenbroker.v1.IntegrationService.ListIntegrations:output_type -> tokenbroker.v1.ListIntegrationsResponse
-	7,  // 15: tokenbroker.v1.IntegrationService.UpdateIntegration:output_type -> tokenbroker.v1.UpdateIntegrationResponse
-	9,  // 16: tokenbroker.v1.IntegrationService.DeleteIntegration:output_type -> tokenbroker.v1.DeleteIntegrationResponse
-	12, // [12:17] is the sub-list for method output_type
-	7,  // [7:12] is the sub-list for method input_type
-	7,  // [7:7] is the sub-list for extension type_name
-	7,  // [7:7] is the sub-list for extension extendee
-	0,  // [0:7] is the sub-list for field type_name
+	15, // 0: tokenbroker.v1.CreateIntegrationRequest.integration:type_name -> tokenbroker.v1.Integration
+	15, // 1: tokenbroker.v1.CreateIntegrationResponse.integration:type_name -> tokenbroker.v1.Integration
+	15, // 2: tokenbroker.v1.GetIntegrationResponse.integration:type_name -> tokenbroker.v1.Integration
+	15, // 3: tokenbroker.v1.ListIntegrationsResponse.integrations:type_name -> tokenbroker.v1.Integration
+	15, // 4: tokenbroker.v1.UpdateIntegrationRequest.integration:type_name -> tokenbroker.v1.Integration
+	16, // 5: tokenbroker.v1.UpdateIntegrationRequest.update_mask:type_name -> google.protobuf.FieldMask
+	15, // 6: tokenbroker.v1.UpdateIntegrationResponse.integration:type_name -> tokenbroker.v1.Integration
+	17, // 7: tokenbroker.v1.ImportIntegrationsRequest.secret_rotation_period:type_name -> google.protobuf.Duration
+	13, // 8: tokenbroker.v1.ImportIntegrationsResponse.imported:type_name -> tokenbroker.v1.ImportIntegrationsResponse.Imported
+	14, // 9: tokenbroker.v1.ImportIntegrationsResponse.skipped:type_name -> tokenbroker.v1.ImportIntegrationsResponse.Skipped
+	15, // 10: tokenbroker.v1.ImportIntegrationsResponse.Imported.integration:type_name -> tokenbroker.v1.Integration
+	0,  // 11: tokenbroker.v1.ImportIntegrationsResponse.Imported.action:type_name -> tokenbroker.v1.ImportIntegrationsResponse.Imported.Action
+	1,  // 12: tokenbroker.v1.IntegrationService.CreateIntegration:input_type -> tokenbroker.v1.CreateIntegrationRequest
+	3,  // 13: tokenbroker.v1.IntegrationService.GetIntegration:input_type -> tokenbroker.v1.GetIntegrationRequest
+	5,  // 14: tokenbroker.v1.IntegrationService.ListIntegrations:input_type -> tokenbroker.v1.ListIntegrationsRequest
+	7,  // 15: tokenbroker.v1.IntegrationService.UpdateIntegration:input_type -> tokenbroker.v1.UpdateIntegrationRequest
+	9,  // 16: tokenbroker.v1.IntegrationService.DeleteIntegration:input_type -> tokenbroker.v1.DeleteIntegrationRequest
+	11, // 17: tokenbroker.v1.IntegrationService.ImportIntegrations:input_type -> tokenbroker.v1.ImportIntegrationsRequest
+	2,  // 18: tokenbroker.v1.IntegrationService.CreateIntegration:output_type -> tokenbroker.v1.CreateIntegrationResponse
+	4,  // 19: tokenbroker.v1.IntegrationService.GetIntegration:output_type -> tokenbroker.v1.GetIntegrationResponse
+	6,  // 20: tokenbroker.v1.IntegrationService.ListIntegrations:output_type -> tokenbroker.v1.ListIntegrationsResponse
+	8,  // 21: tokenbroker.v1.IntegrationService.UpdateIntegration:output_type -> tokenbroker.v1.UpdateIntegrationResponse
+	10, // 22: tokenbroker.v1.IntegrationService.DeleteIntegration:output_type -> tokenbroker.v1.DeleteIntegrationResponse
+	12, // 23: tokenbroker.v1.IntegrationService.ImportIntegrations:output_type -> tokenbroker.v1.ImportIntegrationsResponse
+	18, // [18:24] is the sub-list for method output_type
+	12, // [12:18] is the sub-list for method input_type
+	12, // [12:12] is the sub-list for extension type_name
+	12, // [12:12] is the sub-list for extension extendee
+	0,  // [0:12] is the sub-list for field type_name
 }
 
 func init() { file_tokenbroker_v1_integration_service_proto_init() }
@@ -625,13 +1003,14 @@ func file_tokenbroker_v1_integration_service_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tokenbroker_v1_integration_service_proto_rawDesc), len(file_tokenbroker_v1_integration_service_proto_rawDesc)),
-			NumEnums:      0,
-			NumMessages:   10,
+			NumEnums:      1,
+			NumMessages:   14,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
 		GoTypes:           file_tokenbroker_v1_integration_service_proto_goTypes,
 		DependencyIndexes: file_tokenbroker_v1_integration_service_proto_depIdxs,
+		EnumInfos:         file_tokenbroker_v1_integration_service_proto_enumTypes,
 		MessageInfos:      file_tokenbroker_v1_integration_service_proto_msgTypes,
 	}.Build()
 	File_tokenbroker_v1_integration_service_proto = out.File

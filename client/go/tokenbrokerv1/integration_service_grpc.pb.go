@@ -19,11 +19,12 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	IntegrationService_CreateIntegration_FullMethodName = "/tokenbroker.v1.IntegrationService/CreateIntegration"
-	IntegrationService_GetIntegration_FullMethodName    = "/tokenbroker.v1.IntegrationService/GetIntegration"
-	IntegrationService_ListIntegrations_FullMethodName  = "/tokenbroker.v1.IntegrationService/ListIntegrations"
-	IntegrationService_UpdateIntegration_FullMethodName = "/tokenbroker.v1.IntegrationService/UpdateIntegration"
-	IntegrationService_DeleteIntegration_FullMethodName = "/tokenbroker.v1.IntegrationService/DeleteIntegration"
+	IntegrationService_CreateIntegration_FullMethodName  = "/tokenbroker.v1.IntegrationService/CreateIntegration"
+	IntegrationService_GetIntegration_FullMethodName     = "/tokenbroker.v1.IntegrationService/GetIntegration"
+	IntegrationService_ListIntegrations_FullMethodName   = "/tokenbroker.v1.IntegrationService/ListIntegrations"
+	IntegrationService_UpdateIntegration_FullMethodName  = "/tokenbroker.v1.IntegrationService/UpdateIntegration"
+	IntegrationService_DeleteIntegration_FullMethodName  = "/tokenbroker.v1.IntegrationService/DeleteIntegration"
+	IntegrationService_ImportIntegrations_FullMethodName = "/tokenbroker.v1.IntegrationService/ImportIntegrations"
 )
 
 // IntegrationServiceClient is the client API for IntegrationService service.
@@ -52,6 +53,16 @@ type IntegrationServiceClient interface {
 	// Deletes an integration, its credentials and its cached tokens.
 	// Errors: INVALID_ARGUMENT, NOT_FOUND, ABORTED (etag mismatch).
 	DeleteIntegration(ctx context.Context, in *DeleteIntegrationRequest, opts ...grpc.CallOption) (*DeleteIntegrationResponse, error)
+	// Creates (or, with `allow_update`, replaces) one integration per
+	// credential of an Adobe Developer Console "Download JSON" file or an AEM
+	// as a Cloud Service service credential, in one transaction: all of them,
+	// or none.
+	// Errors: INVALID_ARGUMENT (the file: the message names the JSON path of
+	// the problem; or no credential to import), ALREADY_EXISTS (an id exists
+	// and `allow_update` is false), NOT_FOUND (`credential_name` matches no
+	// credential), FAILED_PRECONDITION (`allow_update` of an integration of
+	// another auth method), ABORTED (changed concurrently).
+	ImportIntegrations(ctx context.Context, in *ImportIntegrationsRequest, opts ...grpc.CallOption) (*ImportIntegrationsResponse, error)
 }
 
 type integrationServiceClient struct {
@@ -112,6 +123,16 @@ func (c *integrationServiceClient) DeleteIntegration(ctx context.Context, in *De
 	return out, nil
 }
 
+func (c *integrationServiceClient) ImportIntegrations(ctx context.Context, in *ImportIntegrationsRequest, opts ...grpc.CallOption) (*ImportIntegrationsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ImportIntegrationsResponse)
+	err := c.cc.Invoke(ctx, IntegrationService_ImportIntegrations_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // IntegrationServiceServer is the server API for IntegrationService service.
 // All implementations must embed UnimplementedIntegrationServiceServer
 // for forward compatibility.
@@ -138,6 +159,16 @@ type IntegrationServiceServer interface {
 	// Deletes an integration, its credentials and its cached tokens.
 	// Errors: INVALID_ARGUMENT, NOT_FOUND, ABORTED (etag mismatch).
 	DeleteIntegration(context.Context, *DeleteIntegrationRequest) (*DeleteIntegrationResponse, error)
+	// Creates (or, with `allow_update`, replaces) one integration per
+	// credential of an Adobe Developer Console "Download JSON" file or an AEM
+	// as a Cloud Service service credential, in one transaction: all of them,
+	// or none.
+	// Errors: INVALID_ARGUMENT (the file: the message names the JSON path of
+	// the problem; or no credential to import), ALREADY_EXISTS (an id exists
+	// and `allow_update` is false), NOT_FOUND (`credential_name` matches no
+	// credential), FAILED_PRECONDITION (`allow_update` of an integration of
+	// another auth method), ABORTED (changed concurrently).
+	ImportIntegrations(context.Context, *ImportIntegrationsRequest) (*ImportIntegrationsResponse, error)
 	mustEmbedUnimplementedIntegrationServiceServer()
 }
 
@@ -162,6 +193,9 @@ func (UnimplementedIntegrationServiceServer) UpdateIntegration(context.Context, 
 }
 func (UnimplementedIntegrationServiceServer) DeleteIntegration(context.Context, *DeleteIntegrationRequest) (*DeleteIntegrationResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method DeleteIntegration not implemented")
+}
+func (UnimplementedIntegrationServiceServer) ImportIntegrations(context.Context, *ImportIntegrationsRequest) (*ImportIntegrationsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ImportIntegrations not implemented")
 }
 func (UnimplementedIntegrationServiceServer) mustEmbedUnimplementedIntegrationServiceServer() {}
 func (UnimplementedIntegrationServiceServer) testEmbeddedByValue()                            {}
@@ -274,6 +308,24 @@ func _IntegrationService_DeleteIntegration_Handler(srv interface{}, ctx context.
 	return interceptor(ctx, in, info, handler)
 }
 
+func _IntegrationService_ImportIntegrations_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ImportIntegrationsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IntegrationServiceServer).ImportIntegrations(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IntegrationService_ImportIntegrations_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IntegrationServiceServer).ImportIntegrations(ctx, req.(*ImportIntegrationsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // IntegrationService_ServiceDesc is the grpc.ServiceDesc for IntegrationService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -300,6 +352,10 @@ var IntegrationService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "DeleteIntegration",
 			Handler:    _IntegrationService_DeleteIntegration_Handler,
+		},
+		{
+			MethodName: "ImportIntegrations",
+			Handler:    _IntegrationService_ImportIntegrations_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -43,6 +43,7 @@ absl::StatusOr<CommandLine> Parse(const std::vector<std::string>& argv,
 std::vector<std::string> CommandArgv(const CommandSpec& spec) {
   std::vector<std::string> argv = absl::StrSplit(spec.words, ' ');
   if (spec.takes_id) argv.emplace_back("some-id");
+  if (spec.takes_file) argv.emplace_back("console.json");
   if (!spec.selector_flag.empty()) {
     argv.push_back(absl::StrCat("--", spec.selector_flag, "=", spec.selector_value));
   }
@@ -148,8 +149,29 @@ TEST(ParseCommandLineTest, EveryCommandAcceptsEachOfItsFlags) {
       if (spec.takes_id) {
         EXPECT_EQ(line->id, "some-id");
       }
+      if (spec.takes_file) {
+        EXPECT_EQ(line->file, "console.json");
+      }
     }
   }
+}
+
+TEST(ParseCommandLineTest, ImportTakesAFileNotAnId) {
+  absl::StatusOr<CommandLine> line =
+      Parse({"integrations", "import", "Billing Project.json", "--id=billing", "--dry-run"});
+  ASSERT_TRUE(line.ok()) << line.status();
+  EXPECT_EQ(line->file, "Billing Project.json");  // any path, not an integration ID
+  EXPECT_EQ(line->options.id, "billing");
+  EXPECT_TRUE(line->options.dry_run);
+
+  absl::StatusOr<CommandLine> missing = Parse({"integrations", "import"});
+  EXPECT_THAT(missing.status().message(), HasSubstr("missing FILE"));
+  absl::StatusOr<CommandLine> bad_id = Parse({"integrations", "import", "f.json", "--id=Bad_Id"});
+  EXPECT_EQ(bad_id.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(bad_id.status().message(), HasSubstr("Bad_Id"));
+  absl::StatusOr<CommandLine> negative =
+      Parse({"integrations", "import", "f.json", "--rotation-period=-1h"});
+  EXPECT_THAT(negative.status().message(), HasSubstr("--rotation-period must not be negative"));
 }
 
 TEST(ParseCommandLineTest, EveryCommandRejectsFlagsItDoesNotTake) {

@@ -22,10 +22,11 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from google.protobuf import duration_pb2 as google_dot_protobuf_dot_duration__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n tokenbroker/v1/integration.proto\x12\x0etokenbroker.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xdd\x04\n\x0bIntegration\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x14\n\x0c\x64isplay_name\x18\x02 \x01(\t\x12/\n\x0b\x61uth_method\x18\x03 \x01(\x0e\x32\x1a.tokenbroker.v1.AuthMethod\x12\x11\n\tclient_id\x18\x04 \x01(\t\x12\x0e\n\x06org_id\x18\x05 \x01(\t\x12\x1c\n\x14technical_account_id\x18\x06 \x01(\t\x12\x0e\n\x06scopes\x18\x07 \x03(\t\x12\x12\n\nmetascopes\x18\x08 \x03(\t\x12\x0f\n\x07ims_url\x18\t \x01(\t\x12\x14\n\x0csandbox_name\x18\n \x01(\t\x12\x30\n\x05state\x18\x0b \x01(\x0e\x32!.tokenbroker.v1.Integration.State\x12/\n\x0b\x63reate_time\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0bupdate_time\x18\r \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0c\n\x04\x65tag\x18\x0e \x01(\t\x12\x30\n\x0b\x63redentials\x18\x0f \x01(\x0b\x32\x1b.tokenbroker.v1.Credentials\x12\x37\n\x0f\x63redential_info\x18\x10 \x01(\x0b\x32\x1e.tokenbroker.v1.CredentialInfo\x12\x1a\n\x12include_org_header\x18\x11 \x01(\x08\"D\n\x05State\x12\x15\n\x11STATE_UNSPECIFIED\x10\x00\x12\x10\n\x0cSTATE_ACTIVE\x10\x01\x12\x12\n\x0eSTATE_DISABLED\x10\x02\">\n\x0b\x43redentials\x12\x16\n\x0e\x63lient_secrets\x18\x01 \x03(\t\x12\x17\n\x0fprivate_key_pem\x18\x02 \x01(\t\"U\n\x0e\x43redentialInfo\x12\"\n\x1a\x63lient_secret_fingerprints\x18\x01 \x03(\t\x12\x1f\n\x17private_key_fingerprint\x18\x02 \x01(\t*f\n\nAuthMethod\x12\x1b\n\x17\x41UTH_METHOD_UNSPECIFIED\x10\x00\x12&\n\"AUTH_METHOD_OAUTH_SERVER_TO_SERVER\x10\x01\x12\x13\n\x0f\x41UTH_METHOD_JWT\x10\x02\x42r\n\x12\x64\x65v.tokenbroker.v1B\x10IntegrationProtoP\x01ZHgithub.com/tokenbroker/tokenbroker/client/go/tokenbrokerv1;tokenbrokerv1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n tokenbroker/v1/integration.proto\x12\x0etokenbroker.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x96\x06\n\x0bIntegration\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x14\n\x0c\x64isplay_name\x18\x02 \x01(\t\x12/\n\x0b\x61uth_method\x18\x03 \x01(\x0e\x32\x1a.tokenbroker.v1.AuthMethod\x12\x11\n\tclient_id\x18\x04 \x01(\t\x12\x0e\n\x06org_id\x18\x05 \x01(\t\x12\x1c\n\x14technical_account_id\x18\x06 \x01(\t\x12\x0e\n\x06scopes\x18\x07 \x03(\t\x12\x12\n\nmetascopes\x18\x08 \x03(\t\x12\x0f\n\x07ims_url\x18\t \x01(\t\x12\x14\n\x0csandbox_name\x18\n \x01(\t\x12\x30\n\x05state\x18\x0b \x01(\x0e\x32!.tokenbroker.v1.Integration.State\x12/\n\x0b\x63reate_time\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0bupdate_time\x18\r \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0c\n\x04\x65tag\x18\x0e \x01(\t\x12\x30\n\x0b\x63redentials\x18\x0f \x01(\x0b\x32\x1b.tokenbroker.v1.Credentials\x12\x37\n\x0f\x63redential_info\x18\x10 \x01(\x0b\x32\x1e.tokenbroker.v1.CredentialInfo\x12\x1a\n\x12include_org_header\x18\x11 \x01(\x08\x12=\n\x12\x63onsole_credential\x18\x12 \x01(\x0b\x32!.tokenbroker.v1.ConsoleCredential\x12\x39\n\x16secret_rotation_period\x18\x13 \x01(\x0b\x32\x19.google.protobuf.Duration\x12=\n\x19last_secret_rotation_time\x18\x14 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"D\n\x05State\x12\x15\n\x11STATE_UNSPECIFIED\x10\x00\x12\x10\n\x0cSTATE_ACTIVE\x10\x01\x12\x12\n\x0eSTATE_DISABLED\x10\x02\":\n\x11\x43onsoleCredential\x12\x0e\n\x06org_id\x18\x01 \x01(\t\x12\x15\n\rcredential_id\x18\x02 \x01(\t\">\n\x0b\x43redentials\x12\x16\n\x0e\x63lient_secrets\x18\x01 \x03(\t\x12\x17\n\x0fprivate_key_pem\x18\x02 \x01(\t\"\x8f\x01\n\x0e\x43redentialInfo\x12\"\n\x1a\x63lient_secret_fingerprints\x18\x01 \x03(\t\x12\x1f\n\x17private_key_fingerprint\x18\x02 \x01(\t\x12\x38\n\x0e\x63lient_secrets\x18\x03 \x03(\x0b\x32 .tokenbroker.v1.ClientSecretInfo\"n\n\x10\x43lientSecretInfo\x12\x13\n\x0b\x66ingerprint\x18\x01 \x01(\t\x12/\n\x0b\x63reate_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x14\n\x0c\x63onsole_uuid\x18\x03 \x01(\t*f\n\nAuthMethod\x12\x1b\n\x17\x41UTH_METHOD_UNSPECIFIED\x10\x00\x12&\n\"AUTH_METHOD_OAUTH_SERVER_TO_SERVER\x10\x01\x12\x13\n\x0f\x41UTH_METHOD_JWT\x10\x02\x42r\n\x12\x64\x65v.tokenbroker.v1B\x10IntegrationProtoP\x01ZHgithub.com/tokenbroker/tokenbroker/client/go/tokenbrokerv1;tokenbrokerv1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -33,14 +34,18 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'tokenbroker.v1.integration_
 if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
   _globals['DESCRIPTOR']._serialized_options = b'\n\022dev.tokenbroker.v1B\020IntegrationProtoP\001ZHgithub.com/tokenbroker/tokenbroker/client/go/tokenbrokerv1;tokenbrokerv1'
-  _globals['_AUTHMETHOD']._serialized_start=844
-  _globals['_AUTHMETHOD']._serialized_end=946
-  _globals['_INTEGRATION']._serialized_start=86
-  _globals['_INTEGRATION']._serialized_end=691
-  _globals['_INTEGRATION_STATE']._serialized_start=623
-  _globals['_INTEGRATION_STATE']._serialized_end=691
-  _globals['_CREDENTIALS']._serialized_start=693
-  _globals['_CREDENTIALS']._serialized_end=755
-  _globals['_CREDENTIALINFO']._serialized_start=757
-  _globals['_CREDENTIALINFO']._serialized_end=842
+  _globals['_AUTHMETHOD']._serialized_start=1292
+  _globals['_AUTHMETHOD']._serialized_end=1394
+  _globals['_INTEGRATION']._serialized_start=118
+  _globals['_INTEGRATION']._serialized_end=908
+  _globals['_INTEGRATION_STATE']._serialized_start=840
+  _globals['_INTEGRATION_STATE']._serialized_end=908
+  _globals['_CONSOLECREDENTIAL']._serialized_start=910
+  _globals['_CONSOLECREDENTIAL']._serialized_end=968
+  _globals['_CREDENTIALS']._serialized_start=970
+  _globals['_CREDENTIALS']._serialized_end=1032
+  _globals['_CREDENTIALINFO']._serialized_start=1035
+  _globals['_CREDENTIALINFO']._serialized_end=1178
+  _globals['_CLIENTSECRETINFO']._serialized_start=1180
+  _globals['_CLIENTSECRETINFO']._serialized_end=1290
 # @@protoc_insertion_point(module_scope)

@@ -5,6 +5,7 @@ isort:skip_file
 
 from collections import abc as _abc
 from google.protobuf import descriptor as _descriptor
+from google.protobuf import duration_pb2 as _duration_pb2
 from google.protobuf import message as _message
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
@@ -100,6 +101,9 @@ class Integration(_message.Message):
     CREDENTIALS_FIELD_NUMBER: _builtins.int
     CREDENTIAL_INFO_FIELD_NUMBER: _builtins.int
     INCLUDE_ORG_HEADER_FIELD_NUMBER: _builtins.int
+    CONSOLE_CREDENTIAL_FIELD_NUMBER: _builtins.int
+    SECRET_ROTATION_PERIOD_FIELD_NUMBER: _builtins.int
+    LAST_SECRET_ROTATION_TIME_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     """Output only. The resource name, `integrations/{integration_id}`."""
     display_name: _builtins.str
@@ -164,6 +168,24 @@ class Integration(_message.Message):
         which secret is stored without revealing it.
         """
 
+    @_builtins.property
+    def console_credential(self) -> Global___ConsoleCredential:
+        """Optional. Where the credential lives in the Adobe Developer Console, for
+        its client-secrets API (listing and rotation). Set by ImportIntegrations
+        from the Console's download.
+        """
+
+    @_builtins.property
+    def secret_rotation_period(self) -> _duration_pb2.Duration:
+        """Optional. How often tokenbroker rotates the client secret (OAuth S2S
+        with `console_credential` set). Unset: the server's
+        `--secret-rotation-period` (default: never). `0s`: never.
+        """
+
+    @_builtins.property
+    def last_secret_rotation_time(self) -> _timestamp_pb2.Timestamp:
+        """Output only. When a client-secret rotation last finished; unset if never."""
+
     def __init__(
         self,
         *,
@@ -184,14 +206,45 @@ class Integration(_message.Message):
         credentials: Global___Credentials | None = ...,
         credential_info: Global___CredentialInfo | None = ...,
         include_org_header: _builtins.bool = ...,
+        console_credential: Global___ConsoleCredential | None = ...,
+        secret_rotation_period: _duration_pb2.Duration | None = ...,
+        last_secret_rotation_time: _timestamp_pb2.Timestamp | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "credential_info", b"credential_info", "credentials", b"credentials", "update_time", b"update_time"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["console_credential", b"console_credential", "create_time", b"create_time", "credential_info", b"credential_info", "credentials", b"credentials", "last_secret_rotation_time", b"last_secret_rotation_time", "secret_rotation_period", b"secret_rotation_period", "update_time", b"update_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["auth_method", b"auth_method", "client_id", b"client_id", "create_time", b"create_time", "credential_info", b"credential_info", "credentials", b"credentials", "display_name", b"display_name", "etag", b"etag", "ims_url", b"ims_url", "include_org_header", b"include_org_header", "metascopes", b"metascopes", "name", b"name", "org_id", b"org_id", "sandbox_name", b"sandbox_name", "scopes", b"scopes", "state", b"state", "technical_account_id", b"technical_account_id", "update_time", b"update_time"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["auth_method", b"auth_method", "client_id", b"client_id", "console_credential", b"console_credential", "create_time", b"create_time", "credential_info", b"credential_info", "credentials", b"credentials", "display_name", b"display_name", "etag", b"etag", "ims_url", b"ims_url", "include_org_header", b"include_org_header", "last_secret_rotation_time", b"last_secret_rotation_time", "metascopes", b"metascopes", "name", b"name", "org_id", b"org_id", "sandbox_name", b"sandbox_name", "scopes", b"scopes", "secret_rotation_period", b"secret_rotation_period", "state", b"state", "technical_account_id", b"technical_account_id", "update_time", b"update_time"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___Integration: _TypeAlias = Integration  # noqa: Y015
+
+@_typing.final
+class ConsoleCredential(_message.Message):
+    """The ids that address a credential in Adobe's I/O Management API: the
+    numeric `project.org.id` and `credentials[].id` of the Console's download.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ORG_ID_FIELD_NUMBER: _builtins.int
+    CREDENTIAL_ID_FIELD_NUMBER: _builtins.int
+    org_id: _builtins.str
+    """Required. The Console's numeric organization id, e.g. `1234567`."""
+    credential_id: _builtins.str
+    """Required. The Console's numeric credential id, e.g. `889911`."""
+    def __init__(
+        self,
+        *,
+        org_id: _builtins.str = ...,
+        credential_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["credential_id", b"credential_id", "org_id", b"org_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ConsoleCredential: _TypeAlias = ConsoleCredential  # noqa: Y015
 
 @_typing.final
 class Credentials(_message.Message):
@@ -234,6 +287,7 @@ class CredentialInfo(_message.Message):
 
     CLIENT_SECRET_FINGERPRINTS_FIELD_NUMBER: _builtins.int
     PRIVATE_KEY_FINGERPRINT_FIELD_NUMBER: _builtins.int
+    CLIENT_SECRETS_FIELD_NUMBER: _builtins.int
     private_key_fingerprint: _builtins.str
     """`sha256:` fingerprint of the private key's DER SubjectPublicKeyInfo, so
     it can be matched against the certificate uploaded to Adobe.
@@ -242,16 +296,59 @@ class CredentialInfo(_message.Message):
     def client_secret_fingerprints(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """`sha256:` followed by the first 16 hex digits of SHA-256 of each secret."""
 
+    @_builtins.property
+    def client_secrets(self) -> _containers.RepeatedCompositeFieldContainer[Global___ClientSecretInfo]:
+        """One per stored client secret, in the order tokenbroker tries them (the
+        first is the one in use).
+        """
+
     def __init__(
         self,
         *,
         client_secret_fingerprints: _abc.Iterable[_builtins.str] | None = ...,
         private_key_fingerprint: _builtins.str = ...,
+        client_secrets: _abc.Iterable[Global___ClientSecretInfo] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["client_secret_fingerprints", b"client_secret_fingerprints", "private_key_fingerprint", b"private_key_fingerprint"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["client_secret_fingerprints", b"client_secret_fingerprints", "client_secrets", b"client_secrets", "private_key_fingerprint", b"private_key_fingerprint"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___CredentialInfo: _TypeAlias = CredentialInfo  # noqa: Y015
+
+@_typing.final
+class ClientSecretInfo(_message.Message):
+    """What tokenbroker knows of one stored client secret (never its value)."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    FINGERPRINT_FIELD_NUMBER: _builtins.int
+    CREATE_TIME_FIELD_NUMBER: _builtins.int
+    CONSOLE_UUID_FIELD_NUMBER: _builtins.int
+    fingerprint: _builtins.str
+    """`sha256:` followed by the first 16 hex digits of SHA-256 of the secret."""
+    console_uuid: _builtins.str
+    """Its uuid at the Developer Console, when known (a rotation or a listing
+    of the Console's secrets sets it).
+    """
+    @_builtins.property
+    def create_time(self) -> _timestamp_pb2.Timestamp:
+        """When tokenbroker stored it; unset when unknown (stored before this was
+        recorded).
+        """
+
+    def __init__(
+        self,
+        *,
+        fingerprint: _builtins.str = ...,
+        create_time: _timestamp_pb2.Timestamp | None = ...,
+        console_uuid: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["console_uuid", b"console_uuid", "create_time", b"create_time", "fingerprint", b"fingerprint"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ClientSecretInfo: _TypeAlias = ClientSecretInfo  # noqa: Y015

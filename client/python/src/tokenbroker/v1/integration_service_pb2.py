@@ -22,11 +22,12 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from google.protobuf import duration_pb2 as google_dot_protobuf_dot_duration__pb2
 from google.protobuf import field_mask_pb2 as google_dot_protobuf_dot_field__mask__pb2
 from tokenbroker.v1 import integration_pb2 as tokenbroker_dot_v1_dot_integration__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n(tokenbroker/v1/integration_service.proto\x12\x0etokenbroker.v1\x1a google/protobuf/field_mask.proto\x1a tokenbroker/v1/integration.proto\"d\n\x18\x43reateIntegrationRequest\x12\x16\n\x0eintegration_id\x18\x01 \x01(\t\x12\x30\n\x0bintegration\x18\x02 \x01(\x0b\x32\x1b.tokenbroker.v1.Integration\"M\n\x19\x43reateIntegrationResponse\x12\x30\n\x0bintegration\x18\x01 \x01(\x0b\x32\x1b.tokenbroker.v1.Integration\"%\n\x15GetIntegrationRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"J\n\x16GetIntegrationResponse\x12\x30\n\x0bintegration\x18\x01 \x01(\x0b\x32\x1b.tokenbroker.v1.Integration\"@\n\x17ListIntegrationsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"f\n\x18ListIntegrationsResponse\x12\x31\n\x0cintegrations\x18\x01 \x03(\x0b\x32\x1b.tokenbroker.v1.Integration\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"}\n\x18UpdateIntegrationRequest\x12\x30\n\x0bintegration\x18\x01 \x01(\x0b\x32\x1b.tokenbroker.v1.Integration\x12/\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMask\"M\n\x19UpdateIntegrationResponse\x12\x30\n\x0bintegration\x18\x01 \x01(\x0b\x32\x1b.tokenbroker.v1.Integration\"6\n\x18\x44\x65leteIntegrationRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0c\n\x04\x65tag\x18\x02 \x01(\t\"\x1b\n\x19\x44\x65leteIntegrationResponse2\x9a\x04\n\x12IntegrationService\x12h\n\x11\x43reateIntegration\x12(.tokenbroker.v1.CreateIntegrationRequest\x1a).tokenbroker.v1.CreateIntegrationResponse\x12_\n\x0eGetIntegration\x12%.tokenbroker.v1.GetIntegrationRequest\x1a&.tokenbroker.v1.GetIntegrationResponse\x12\x65\n\x10ListIntegrations\x12\'.tokenbroker.v1.ListIntegrationsRequest\x1a(.tokenbroker.v1.ListIntegrationsResponse\x12h\n\x11UpdateIntegration\x12(.tokenbroker.v1.UpdateIntegrationRequest\x1a).tokenbroker.v1.UpdateIntegrationResponse\x12h\n\x11\x44\x65leteIntegration\x12(.tokenbroker.v1.DeleteIntegrationRequest\x1a).tokenbroker.v1.DeleteIntegrationResponseBy\n\x12\x64\x65v.tokenbroker.v1B\x17IntegrationServiceProtoP\x01ZHgithub.com/tokenbroker/tokenbroker/client/go/tokenbrokerv1;tokenbrokerv1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n(tokenbroker/v1/integration_service.proto\x12\x0etokenbroker.v1\x1a\x1egoogle/protobuf/duration.proto\x1a google/protobuf/field_mask.proto\x1a tokenbroker/v1/integration.proto\"d\n\x18\x43reateIntegrationRequest\x12\x16\n\x0eintegration_id\x18\x01 \x01(\t\x12\x30\n\x0bintegration\x18\x02 \x01(\x0b\x32\x1b.tokenbroker.v1.Integration\"M\n\x19\x43reateIntegrationResponse\x12\x30\n\x0bintegration\x18\x01 \x01(\x0b\x32\x1b.tokenbroker.v1.Integration\"%\n\x15GetIntegrationRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"J\n\x16GetIntegrationResponse\x12\x30\n\x0bintegration\x18\x01 \x01(\x0b\x32\x1b.tokenbroker.v1.Integration\"@\n\x17ListIntegrationsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"f\n\x18ListIntegrationsResponse\x12\x31\n\x0cintegrations\x18\x01 \x03(\x0b\x32\x1b.tokenbroker.v1.Integration\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"}\n\x18UpdateIntegrationRequest\x12\x30\n\x0bintegration\x18\x01 \x01(\x0b\x32\x1b.tokenbroker.v1.Integration\x12/\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMask\"M\n\x19UpdateIntegrationResponse\x12\x30\n\x0bintegration\x18\x01 \x01(\x0b\x32\x1b.tokenbroker.v1.Integration\"6\n\x18\x44\x65leteIntegrationRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0c\n\x04\x65tag\x18\x02 \x01(\t\"\x1b\n\x19\x44\x65leteIntegrationResponse\"\xcd\x01\n\x19ImportIntegrationsRequest\x12\x17\n\x0f\x63redential_file\x18\x01 \x01(\x0c\x12\x16\n\x0eintegration_id\x18\x02 \x01(\t\x12\x17\n\x0f\x63redential_name\x18\x03 \x01(\t\x12\x15\n\rvalidate_only\x18\x04 \x01(\x08\x12\x14\n\x0c\x61llow_update\x18\x05 \x01(\x08\x12\x39\n\x16secret_rotation_period\x18\x06 \x01(\x0b\x32\x19.google.protobuf.Duration\"\xd7\x03\n\x1aImportIntegrationsResponse\x12\x45\n\x08imported\x18\x01 \x03(\x0b\x32\x33.tokenbroker.v1.ImportIntegrationsResponse.Imported\x12\x43\n\x07skipped\x18\x02 \x03(\x0b\x32\x32.tokenbroker.v1.ImportIntegrationsResponse.Skipped\x1a\xe5\x01\n\x08Imported\x12\x30\n\x0bintegration\x18\x01 \x01(\x0b\x32\x1b.tokenbroker.v1.Integration\x12J\n\x06\x61\x63tion\x18\x02 \x01(\x0e\x32:.tokenbroker.v1.ImportIntegrationsResponse.Imported.Action\x12\x11\n\tjson_path\x18\x03 \x01(\t\"H\n\x06\x41\x63tion\x12\x16\n\x12\x41\x43TION_UNSPECIFIED\x10\x00\x12\x12\n\x0e\x41\x43TION_CREATED\x10\x01\x12\x12\n\x0e\x41\x43TION_UPDATED\x10\x02\x1a\x45\n\x07Skipped\x12\x11\n\tjson_path\x18\x01 \x01(\t\x12\x17\n\x0f\x63redential_name\x18\x02 \x01(\t\x12\x0e\n\x06reason\x18\x03 \x01(\t2\x87\x05\n\x12IntegrationService\x12h\n\x11\x43reateIntegration\x12(.tokenbroker.v1.CreateIntegrationRequest\x1a).tokenbroker.v1.CreateIntegrationResponse\x12_\n\x0eGetIntegration\x12%.tokenbroker.v1.GetIntegrationRequest\x1a&.tokenbroker.v1.GetIntegrationResponse\x12\x65\n\x10ListIntegrations\x12\'.tokenbroker.v1.ListIntegrationsRequest\x1a(.tokenbroker.v1.ListIntegrationsResponse\x12h\n\x11UpdateIntegration\x12(.tokenbroker.v1.UpdateIntegrationRequest\x1a).tokenbroker.v1.UpdateIntegrationResponse\x12h\n\x11\x44\x65leteIntegration\x12(.tokenbroker.v1.DeleteIntegrationRequest\x1a).tokenbroker.v1.DeleteIntegrationResponse\x12k\n\x12ImportIntegrations\x12).tokenbroker.v1.ImportIntegrationsRequest\x1a*.tokenbroker.v1.ImportIntegrationsResponseBy\n\x12\x64\x65v.tokenbroker.v1B\x17IntegrationServiceProtoP\x01ZHgithub.com/tokenbroker/tokenbroker/client/go/tokenbrokerv1;tokenbrokerv1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -34,26 +35,36 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'tokenbroker.v1.integration_
 if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
   _globals['DESCRIPTOR']._serialized_options = b'\n\022dev.tokenbroker.v1B\027IntegrationServiceProtoP\001ZHgithub.com/tokenbroker/tokenbroker/client/go/tokenbrokerv1;tokenbrokerv1'
-  _globals['_CREATEINTEGRATIONREQUEST']._serialized_start=128
-  _globals['_CREATEINTEGRATIONREQUEST']._serialized_end=228
-  _globals['_CREATEINTEGRATIONRESPONSE']._serialized_start=230
-  _globals['_CREATEINTEGRATIONRESPONSE']._serialized_end=307
-  _globals['_GETINTEGRATIONREQUEST']._serialized_start=309
-  _globals['_GETINTEGRATIONREQUEST']._serialized_end=346
-  _globals['_GETINTEGRATIONRESPONSE']._serialized_start=348
-  _globals['_GETINTEGRATIONRESPONSE']._serialized_end=422
-  _globals['_LISTINTEGRATIONSREQUEST']._serialized_start=424
-  _globals['_LISTINTEGRATIONSREQUEST']._serialized_end=488
-  _globals['_LISTINTEGRATIONSRESPONSE']._serialized_start=490
-  _globals['_LISTINTEGRATIONSRESPONSE']._serialized_end=592
-  _globals['_UPDATEINTEGRATIONREQUEST']._serialized_start=594
-  _globals['_UPDATEINTEGRATIONREQUEST']._serialized_end=719
-  _globals['_UPDATEINTEGRATIONRESPONSE']._serialized_start=721
-  _globals['_UPDATEINTEGRATIONRESPONSE']._serialized_end=798
-  _globals['_DELETEINTEGRATIONREQUEST']._serialized_start=800
-  _globals['_DELETEINTEGRATIONREQUEST']._serialized_end=854
-  _globals['_DELETEINTEGRATIONRESPONSE']._serialized_start=856
-  _globals['_DELETEINTEGRATIONRESPONSE']._serialized_end=883
-  _globals['_INTEGRATIONSERVICE']._serialized_start=886
-  _globals['_INTEGRATIONSERVICE']._serialized_end=1424
+  _globals['_CREATEINTEGRATIONREQUEST']._serialized_start=160
+  _globals['_CREATEINTEGRATIONREQUEST']._serialized_end=260
+  _globals['_CREATEINTEGRATIONRESPONSE']._serialized_start=262
+  _globals['_CREATEINTEGRATIONRESPONSE']._serialized_end=339
+  _globals['_GETINTEGRATIONREQUEST']._serialized_start=341
+  _globals['_GETINTEGRATIONREQUEST']._serialized_end=378
+  _globals['_GETINTEGRATIONRESPONSE']._serialized_start=380
+  _globals['_GETINTEGRATIONRESPONSE']._serialized_end=454
+  _globals['_LISTINTEGRATIONSREQUEST']._serialized_start=456
+  _globals['_LISTINTEGRATIONSREQUEST']._serialized_end=520
+  _globals['_LISTINTEGRATIONSRESPONSE']._serialized_start=522
+  _globals['_LISTINTEGRATIONSRESPONSE']._serialized_end=624
+  _globals['_UPDATEINTEGRATIONREQUEST']._serialized_start=626
+  _globals['_UPDATEINTEGRATIONREQUEST']._serialized_end=751
+  _globals['_UPDATEINTEGRATIONRESPONSE']._serialized_start=753
+  _globals['_UPDATEINTEGRATIONRESPONSE']._serialized_end=830
+  _globals['_DELETEINTEGRATIONREQUEST']._serialized_start=832
+  _globals['_DELETEINTEGRATIONREQUEST']._serialized_end=886
+  _globals['_DELETEINTEGRATIONRESPONSE']._serialized_start=888
+  _globals['_DELETEINTEGRATIONRESPONSE']._serialized_end=915
+  _globals['_IMPORTINTEGRATIONSREQUEST']._serialized_start=918
+  _globals['_IMPORTINTEGRATIONSREQUEST']._serialized_end=1123
+  _globals['_IMPORTINTEGRATIONSRESPONSE']._serialized_start=1126
+  _globals['_IMPORTINTEGRATIONSRESPONSE']._serialized_end=1597
+  _globals['_IMPORTINTEGRATIONSRESPONSE_IMPORTED']._serialized_start=1297
+  _globals['_IMPORTINTEGRATIONSRESPONSE_IMPORTED']._serialized_end=1526
+  _globals['_IMPORTINTEGRATIONSRESPONSE_IMPORTED_ACTION']._serialized_start=1454
+  _globals['_IMPORTINTEGRATIONSRESPONSE_IMPORTED_ACTION']._serialized_end=1526
+  _globals['_IMPORTINTEGRATIONSRESPONSE_SKIPPED']._serialized_start=1528
+  _globals['_IMPORTINTEGRATIONSRESPONSE_SKIPPED']._serialized_end=1597
+  _globals['_INTEGRATIONSERVICE']._serialized_start=1600
+  _globals['_INTEGRATIONSERVICE']._serialized_end=2247
 # @@protoc_insertion_point(module_scope)

@@ -5,9 +5,11 @@ isort:skip_file
 
 from collections import abc as _abc
 from google.protobuf import descriptor as _descriptor
+from google.protobuf import duration_pb2 as _duration_pb2
 from google.protobuf import field_mask_pb2 as _field_mask_pb2
 from google.protobuf import message as _message
 from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from tokenbroker.v1 import integration_pb2 as _integration_pb2
 import builtins as _builtins
 import sys
@@ -192,7 +194,8 @@ class UpdateIntegrationRequest(_message.Message):
     def update_mask(self) -> _field_mask_pb2.FieldMask:
         """Required. The fields to change. Allowed paths: display_name, client_id,
         org_id, technical_account_id, scopes, metascopes, ims_url, sandbox_name,
-        state, include_org_header, credentials (replaces all secrets),
+        state, include_org_header, console_credential, secret_rotation_period,
+        credentials (replaces all secrets),
         credentials.client_secrets, credentials.private_key_pem.
         """
 
@@ -276,3 +279,177 @@ class DeleteIntegrationResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___DeleteIntegrationResponse: _TypeAlias = DeleteIntegrationResponse  # noqa: Y015
+
+@_typing.final
+class ImportIntegrationsRequest(_message.Message):
+    """Request for ImportIntegrations."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CREDENTIAL_FILE_FIELD_NUMBER: _builtins.int
+    INTEGRATION_ID_FIELD_NUMBER: _builtins.int
+    CREDENTIAL_NAME_FIELD_NUMBER: _builtins.int
+    VALIDATE_ONLY_FIELD_NUMBER: _builtins.int
+    ALLOW_UPDATE_FIELD_NUMBER: _builtins.int
+    SECRET_ROTATION_PERIOD_FIELD_NUMBER: _builtins.int
+    credential_file: _builtins.bytes
+    """Required. The file's bytes: the Developer Console's workspace download
+    (`project.workspace.details.credentials[]`) or an AEM service
+    credential (`integration.technicalAccount`). Its secrets are stored,
+    never returned or logged.
+    """
+    integration_id: _builtins.str
+    """Optional. The id of the integration to create. Only when one credential
+    is imported; default: derived from the credential's name (lower case,
+    `[a-z0-9-]`, at most 63 characters).
+    """
+    credential_name: _builtins.str
+    """Optional. Import only the credential of this name (`credentials[].name`
+    in a Console download).
+    """
+    validate_only: _builtins.bool
+    """Optional. When true, nothing is written: the response shows what would
+    be (AIP-163).
+    """
+    allow_update: _builtins.bool
+    """Optional. When true, an integration that exists is replaced by the
+    file's credential (same auth method), keeping its display name when the
+    file has none, its state, sandbox and rotation period; when false, an
+    existing id is ALREADY_EXISTS.
+    """
+    @_builtins.property
+    def secret_rotation_period(self) -> _duration_pb2.Duration:
+        """Optional. The rotation period of every imported integration (see
+        Integration.secret_rotation_period).
+        """
+
+    def __init__(
+        self,
+        *,
+        credential_file: _builtins.bytes = ...,
+        integration_id: _builtins.str = ...,
+        credential_name: _builtins.str = ...,
+        validate_only: _builtins.bool = ...,
+        allow_update: _builtins.bool = ...,
+        secret_rotation_period: _duration_pb2.Duration | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["secret_rotation_period", b"secret_rotation_period"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["allow_update", b"allow_update", "credential_file", b"credential_file", "credential_name", b"credential_name", "integration_id", b"integration_id", "secret_rotation_period", b"secret_rotation_period", "validate_only", b"validate_only"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ImportIntegrationsRequest: _TypeAlias = ImportIntegrationsRequest  # noqa: Y015
+
+@_typing.final
+class ImportIntegrationsResponse(_message.Message):
+    """Response of ImportIntegrations."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    @_typing.final
+    class Imported(_message.Message):
+        """What happened to each credential imported."""
+
+        DESCRIPTOR: _descriptor.Descriptor
+
+        class _Action:
+            ValueType = _typing.NewType("ValueType", _builtins.int)
+            V: _TypeAlias = ValueType  # noqa: Y015
+
+        class _ActionEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[ImportIntegrationsResponse.Imported._Action.ValueType], _builtins.type):
+            DESCRIPTOR: _descriptor.EnumDescriptor
+            ACTION_UNSPECIFIED: ImportIntegrationsResponse.Imported._Action.ValueType  # 0
+            """Not set. Never returned."""
+            ACTION_CREATED: ImportIntegrationsResponse.Imported._Action.ValueType  # 1
+            """Created (or, with validate_only, would be)."""
+            ACTION_UPDATED: ImportIntegrationsResponse.Imported._Action.ValueType  # 2
+            """Replaced an existing one (or would)."""
+
+        class Action(_Action, metaclass=_ActionEnumTypeWrapper):
+            """What the import did to the integration."""
+
+        ACTION_UNSPECIFIED: ImportIntegrationsResponse.Imported.Action.ValueType  # 0
+        """Not set. Never returned."""
+        ACTION_CREATED: ImportIntegrationsResponse.Imported.Action.ValueType  # 1
+        """Created (or, with validate_only, would be)."""
+        ACTION_UPDATED: ImportIntegrationsResponse.Imported.Action.ValueType  # 2
+        """Replaced an existing one (or would)."""
+
+        INTEGRATION_FIELD_NUMBER: _builtins.int
+        ACTION_FIELD_NUMBER: _builtins.int
+        JSON_PATH_FIELD_NUMBER: _builtins.int
+        action: Global___ImportIntegrationsResponse.Imported.Action.ValueType
+        """Created or updated."""
+        json_path: _builtins.str
+        """Where the credential is in the file, e.g.
+        `project.workspace.details.credentials[0]`.
+        """
+        @_builtins.property
+        def integration(self) -> _integration_pb2.Integration:
+            """The integration as stored (no secrets)."""
+
+        def __init__(
+            self,
+            *,
+            integration: _integration_pb2.Integration | None = ...,
+            action: Global___ImportIntegrationsResponse.Imported.Action.ValueType = ...,
+            json_path: _builtins.str = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _typing.Literal["integration", b"integration"]  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["action", b"action", "integration", b"integration", "json_path", b"json_path"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+    @_typing.final
+    class Skipped(_message.Message):
+        """A credential of the file that was not imported, and why."""
+
+        DESCRIPTOR: _descriptor.Descriptor
+
+        JSON_PATH_FIELD_NUMBER: _builtins.int
+        CREDENTIAL_NAME_FIELD_NUMBER: _builtins.int
+        REASON_FIELD_NUMBER: _builtins.int
+        json_path: _builtins.str
+        """Where it is in the file."""
+        credential_name: _builtins.str
+        """Its name in the file."""
+        reason: _builtins.str
+        """Why, e.g. a JWT-only credential (the download holds no private key)."""
+        def __init__(
+            self,
+            *,
+            json_path: _builtins.str = ...,
+            credential_name: _builtins.str = ...,
+            reason: _builtins.str = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["credential_name", b"credential_name", "json_path", b"json_path", "reason", b"reason"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+    IMPORTED_FIELD_NUMBER: _builtins.int
+    SKIPPED_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def imported(self) -> _containers.RepeatedCompositeFieldContainer[Global___ImportIntegrationsResponse.Imported]:
+        """One per imported credential, in file order."""
+
+    @_builtins.property
+    def skipped(self) -> _containers.RepeatedCompositeFieldContainer[Global___ImportIntegrationsResponse.Skipped]:
+        """Credentials of the file left out, in file order."""
+
+    def __init__(
+        self,
+        *,
+        imported: _abc.Iterable[Global___ImportIntegrationsResponse.Imported] | None = ...,
+        skipped: _abc.Iterable[Global___ImportIntegrationsResponse.Skipped] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["imported", b"imported", "skipped", b"skipped"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ImportIntegrationsResponse: _TypeAlias = ImportIntegrationsResponse  # noqa: Y015

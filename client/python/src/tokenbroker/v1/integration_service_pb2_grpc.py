@@ -64,6 +64,11 @@ class IntegrationServiceStub(object):
                 request_serializer=tokenbroker_dot_v1_dot_integration__service__pb2.DeleteIntegrationRequest.SerializeToString,
                 response_deserializer=tokenbroker_dot_v1_dot_integration__service__pb2.DeleteIntegrationResponse.FromString,
                 _registered_method=True)
+        self.ImportIntegrations = channel.unary_unary(
+                '/tokenbroker.v1.IntegrationService/ImportIntegrations',
+                request_serializer=tokenbroker_dot_v1_dot_integration__service__pb2.ImportIntegrationsRequest.SerializeToString,
+                response_deserializer=tokenbroker_dot_v1_dot_integration__service__pb2.ImportIntegrationsResponse.FromString,
+                _registered_method=True)
 
 
 class IntegrationServiceServicer(object):
@@ -115,6 +120,21 @@ class IntegrationServiceServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ImportIntegrations(self, request, context):
+        """Creates (or, with `allow_update`, replaces) one integration per
+        credential of an Adobe Developer Console "Download JSON" file or an AEM
+        as a Cloud Service service credential, in one transaction: all of them,
+        or none.
+        Errors: INVALID_ARGUMENT (the file: the message names the JSON path of
+        the problem; or no credential to import), ALREADY_EXISTS (an id exists
+        and `allow_update` is false), NOT_FOUND (`credential_name` matches no
+        credential), FAILED_PRECONDITION (`allow_update` of an integration of
+        another auth method), ABORTED (changed concurrently).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_IntegrationServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -142,6 +162,11 @@ def add_IntegrationServiceServicer_to_server(servicer, server):
                     servicer.DeleteIntegration,
                     request_deserializer=tokenbroker_dot_v1_dot_integration__service__pb2.DeleteIntegrationRequest.FromString,
                     response_serializer=tokenbroker_dot_v1_dot_integration__service__pb2.DeleteIntegrationResponse.SerializeToString,
+            ),
+            'ImportIntegrations': grpc.unary_unary_rpc_method_handler(
+                    servicer.ImportIntegrations,
+                    request_deserializer=tokenbroker_dot_v1_dot_integration__service__pb2.ImportIntegrationsRequest.FromString,
+                    response_serializer=tokenbroker_dot_v1_dot_integration__service__pb2.ImportIntegrationsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -284,6 +309,33 @@ class IntegrationService(object):
             '/tokenbroker.v1.IntegrationService/DeleteIntegration',
             tokenbroker_dot_v1_dot_integration__service__pb2.DeleteIntegrationRequest.SerializeToString,
             tokenbroker_dot_v1_dot_integration__service__pb2.DeleteIntegrationResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ImportIntegrations(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/tokenbroker.v1.IntegrationService/ImportIntegrations',
+            tokenbroker_dot_v1_dot_integration__service__pb2.ImportIntegrationsRequest.SerializeToString,
+            tokenbroker_dot_v1_dot_integration__service__pb2.ImportIntegrationsResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -59,6 +59,17 @@ class IntegrationServiceStub:
     """Deletes an integration, its credentials and its cached tokens.
     Errors: INVALID_ARGUMENT, NOT_FOUND, ABORTED (etag mismatch).
     """
+    ImportIntegrations: _grpc.UnaryUnaryMultiCallable[_integration_service_pb2.ImportIntegrationsRequest, _integration_service_pb2.ImportIntegrationsResponse]
+    """Creates (or, with `allow_update`, replaces) one integration per
+    credential of an Adobe Developer Console "Download JSON" file or an AEM
+    as a Cloud Service service credential, in one transaction: all of them,
+    or none.
+    Errors: INVALID_ARGUMENT (the file: the message names the JSON path of
+    the problem; or no credential to import), ALREADY_EXISTS (an id exists
+    and `allow_update` is false), NOT_FOUND (`credential_name` matches no
+    credential), FAILED_PRECONDITION (`allow_update` of an integration of
+    another auth method), ABORTED (changed concurrently).
+    """
 
 @_typing.type_check_only
 class IntegrationServiceAsyncStub(IntegrationServiceStub):
@@ -90,6 +101,17 @@ class IntegrationServiceAsyncStub(IntegrationServiceStub):
     DeleteIntegration: _aio.UnaryUnaryMultiCallable[_integration_service_pb2.DeleteIntegrationRequest, _integration_service_pb2.DeleteIntegrationResponse]  # type: ignore[assignment]
     """Deletes an integration, its credentials and its cached tokens.
     Errors: INVALID_ARGUMENT, NOT_FOUND, ABORTED (etag mismatch).
+    """
+    ImportIntegrations: _aio.UnaryUnaryMultiCallable[_integration_service_pb2.ImportIntegrationsRequest, _integration_service_pb2.ImportIntegrationsResponse]  # type: ignore[assignment]
+    """Creates (or, with `allow_update`, replaces) one integration per
+    credential of an Adobe Developer Console "Download JSON" file or an AEM
+    as a Cloud Service service credential, in one transaction: all of them,
+    or none.
+    Errors: INVALID_ARGUMENT (the file: the message names the JSON path of
+    the problem; or no credential to import), ALREADY_EXISTS (an id exists
+    and `allow_update` is false), NOT_FOUND (`credential_name` matches no
+    credential), FAILED_PRECONDITION (`allow_update` of an integration of
+    another auth method), ABORTED (changed concurrently).
     """
 
 class IntegrationServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -149,6 +171,23 @@ class IntegrationServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_integration_service_pb2.DeleteIntegrationResponse, _abc.Awaitable[_integration_service_pb2.DeleteIntegrationResponse]]:
         """Deletes an integration, its credentials and its cached tokens.
         Errors: INVALID_ARGUMENT, NOT_FOUND, ABORTED (etag mismatch).
+        """
+
+    @_abc_1.abstractmethod
+    def ImportIntegrations(
+        self,
+        request: _integration_service_pb2.ImportIntegrationsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_integration_service_pb2.ImportIntegrationsResponse, _abc.Awaitable[_integration_service_pb2.ImportIntegrationsResponse]]:
+        """Creates (or, with `allow_update`, replaces) one integration per
+        credential of an Adobe Developer Console "Download JSON" file or an AEM
+        as a Cloud Service service credential, in one transaction: all of them,
+        or none.
+        Errors: INVALID_ARGUMENT (the file: the message names the JSON path of
+        the problem; or no credential to import), ALREADY_EXISTS (an id exists
+        and `allow_update` is false), NOT_FOUND (`credential_name` matches no
+        credential), FAILED_PRECONDITION (`allow_update` of an integration of
+        another auth method), ABORTED (changed concurrently).
         """
 
 def add_IntegrationServiceServicer_to_server(servicer: IntegrationServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -6,6 +6,7 @@
 
 /* eslint-disable */
 import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
+import { Duration } from "../../google/protobuf/duration.js";
 import { Timestamp } from "../../google/protobuf/timestamp.js";
 
 export const protobufPackage = "tokenbroker.v1";
@@ -104,6 +105,24 @@ export interface Integration {
    * (Experience Platform, Journey Optimizer). Default false.
    */
   includeOrgHeader: boolean;
+  /**
+   * Optional. Where the credential lives in the Adobe Developer Console, for
+   * its client-secrets API (listing and rotation). Set by ImportIntegrations
+   * from the Console's download.
+   */
+  consoleCredential?:
+    | ConsoleCredential
+    | undefined;
+  /**
+   * Optional. How often tokenbroker rotates the client secret (OAuth S2S
+   * with `console_credential` set). Unset: the server's
+   * `--secret-rotation-period` (default: never). `0s`: never.
+   */
+  secretRotationPeriod?:
+    | Duration
+    | undefined;
+  /** Output only. When a client-secret rotation last finished; unset if never. */
+  lastSecretRotationTime?: Date | undefined;
 }
 
 /** The lifecycle state of an integration. */
@@ -115,6 +134,17 @@ export enum Integration_State {
   /** STATE_DISABLED - Tokens are not issued: GetAccessToken returns FAILED_PRECONDITION. */
   STATE_DISABLED = 2,
   UNRECOGNIZED = -1,
+}
+
+/**
+ * The ids that address a credential in Adobe's I/O Management API: the
+ * numeric `project.org.id` and `credentials[].id` of the Console's download.
+ */
+export interface ConsoleCredential {
+  /** Required. The Console's numeric organization id, e.g. `1234567`. */
+  orgId: string;
+  /** Required. The Console's numeric credential id, e.g. `889911`. */
+  credentialId: string;
 }
 
 /** Input only secret material of an integration. */
@@ -141,6 +171,29 @@ export interface CredentialInfo {
    * it can be matched against the certificate uploaded to Adobe.
    */
   privateKeyFingerprint: string;
+  /**
+   * One per stored client secret, in the order tokenbroker tries them (the
+   * first is the one in use).
+   */
+  clientSecrets: ClientSecretInfo[];
+}
+
+/** What tokenbroker knows of one stored client secret (never its value). */
+export interface ClientSecretInfo {
+  /** `sha256:` followed by the first 16 hex digits of SHA-256 of the secret. */
+  fingerprint: string;
+  /**
+   * When tokenbroker stored it; unset when unknown (stored before this was
+   * recorded).
+   */
+  createTime?:
+    | Date
+    | undefined;
+  /**
+   * Its uuid at the Developer Console, when known (a rotation or a listing
+   * of the Console's secrets sets it).
+   */
+  consoleUuid: string;
 }
 
 function createBaseIntegration(): Integration {
@@ -162,6 +215,9 @@ function createBaseIntegration(): Integration {
     credentials: undefined,
     credentialInfo: undefined,
     includeOrgHeader: false,
+    consoleCredential: undefined,
+    secretRotationPeriod: undefined,
+    lastSecretRotationTime: undefined,
   };
 }
 
@@ -217,6 +273,15 @@ export const Integration: MessageFns<Integration> = {
     }
     if (message.includeOrgHeader !== false) {
       writer.uint32(136).bool(message.includeOrgHeader);
+    }
+    if (message.consoleCredential !== undefined) {
+      ConsoleCredential.encode(message.consoleCredential, writer.uint32(146).fork()).join();
+    }
+    if (message.secretRotationPeriod !== undefined) {
+      Duration.encode(message.secretRotationPeriod, writer.uint32(154).fork()).join();
+    }
+    if (message.lastSecretRotationTime !== undefined) {
+      Timestamp.encode(toTimestamp(message.lastSecretRotationTime), writer.uint32(162).fork()).join();
     }
     return writer;
   },
@@ -370,6 +435,30 @@ export const Integration: MessageFns<Integration> = {
             message.includeOrgHeader = reader.bool();
             continue;
           }
+          case 18: {
+            if (tag !== 146) {
+              break;
+            }
+
+            message.consoleCredential = ConsoleCredential.decode(reader, reader.uint32());
+            continue;
+          }
+          case 19: {
+            if (tag !== 154) {
+              break;
+            }
+
+            message.secretRotationPeriod = Duration.decode(reader, reader.uint32());
+            continue;
+          }
+          case 20: {
+            if (tag !== 162) {
+              break;
+            }
+
+            message.lastSecretRotationTime = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -408,6 +497,80 @@ export const Integration: MessageFns<Integration> = {
       ? CredentialInfo.fromPartial(object.credentialInfo)
       : undefined;
     message.includeOrgHeader = object.includeOrgHeader ?? false;
+    message.consoleCredential = (object.consoleCredential !== undefined && object.consoleCredential !== null)
+      ? ConsoleCredential.fromPartial(object.consoleCredential)
+      : undefined;
+    message.secretRotationPeriod = (object.secretRotationPeriod !== undefined && object.secretRotationPeriod !== null)
+      ? Duration.fromPartial(object.secretRotationPeriod)
+      : undefined;
+    message.lastSecretRotationTime = object.lastSecretRotationTime ?? undefined;
+    return message;
+  },
+};
+
+function createBaseConsoleCredential(): ConsoleCredential {
+  return { orgId: "", credentialId: "" };
+}
+
+export const ConsoleCredential: MessageFns<ConsoleCredential> = {
+  encode(message: ConsoleCredential, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.orgId !== "") {
+      writer.uint32(10).string(message.orgId);
+    }
+    if (message.credentialId !== "") {
+      writer.uint32(18).string(message.credentialId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ConsoleCredential {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseConsoleCredential();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.orgId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.credentialId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<ConsoleCredential>, I>>(base?: I): ConsoleCredential {
+    return ConsoleCredential.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ConsoleCredential>, I>>(object: I): ConsoleCredential {
+    const message = createBaseConsoleCredential();
+    message.orgId = object.orgId ?? "";
+    message.credentialId = object.credentialId ?? "";
     return message;
   },
 };
@@ -480,7 +643,7 @@ export const Credentials: MessageFns<Credentials> = {
 };
 
 function createBaseCredentialInfo(): CredentialInfo {
-  return { clientSecretFingerprints: [], privateKeyFingerprint: "" };
+  return { clientSecretFingerprints: [], privateKeyFingerprint: "", clientSecrets: [] };
 }
 
 export const CredentialInfo: MessageFns<CredentialInfo> = {
@@ -490,6 +653,9 @@ export const CredentialInfo: MessageFns<CredentialInfo> = {
     }
     if (message.privateKeyFingerprint !== "") {
       writer.uint32(18).string(message.privateKeyFingerprint);
+    }
+    for (const v of message.clientSecrets) {
+      ClientSecretInfo.encode(v!, writer.uint32(26).fork()).join();
     }
     return writer;
   },
@@ -523,6 +689,14 @@ export const CredentialInfo: MessageFns<CredentialInfo> = {
             message.privateKeyFingerprint = reader.string();
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.clientSecrets.push(ClientSecretInfo.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -542,6 +716,86 @@ export const CredentialInfo: MessageFns<CredentialInfo> = {
     const message = createBaseCredentialInfo();
     message.clientSecretFingerprints = object.clientSecretFingerprints?.map((e) => e) || [];
     message.privateKeyFingerprint = object.privateKeyFingerprint ?? "";
+    message.clientSecrets = object.clientSecrets?.map((e) => ClientSecretInfo.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseClientSecretInfo(): ClientSecretInfo {
+  return { fingerprint: "", createTime: undefined, consoleUuid: "" };
+}
+
+export const ClientSecretInfo: MessageFns<ClientSecretInfo> = {
+  encode(message: ClientSecretInfo, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.fingerprint !== "") {
+      writer.uint32(10).string(message.fingerprint);
+    }
+    if (message.createTime !== undefined) {
+      Timestamp.encode(toTimestamp(message.createTime), writer.uint32(18).fork()).join();
+    }
+    if (message.consoleUuid !== "") {
+      writer.uint32(26).string(message.consoleUuid);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ClientSecretInfo {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseClientSecretInfo();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.fingerprint = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.createTime = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.consoleUuid = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<ClientSecretInfo>, I>>(base?: I): ClientSecretInfo {
+    return ClientSecretInfo.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ClientSecretInfo>, I>>(object: I): ClientSecretInfo {
+    const message = createBaseClientSecretInfo();
+    message.fingerprint = object.fingerprint ?? "";
+    message.createTime = object.createTime ?? undefined;
+    message.consoleUuid = object.consoleUuid ?? "";
     return message;
   },
 };

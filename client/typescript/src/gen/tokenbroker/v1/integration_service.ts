@@ -18,6 +18,7 @@ import {
   type ServiceError,
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
+import { Duration } from "../../google/protobuf/duration.js";
 import { FieldMask } from "../../google/protobuf/field_mask.js";
 import { Integration } from "./integration.js";
 
@@ -82,7 +83,8 @@ export interface UpdateIntegrationRequest {
   /**
    * Required. The fields to change. Allowed paths: display_name, client_id,
    * org_id, technical_account_id, scopes, metascopes, ims_url, sandbox_name,
-   * state, include_org_header, credentials (replaces all secrets),
+   * state, include_org_header, console_credential, secret_rotation_period,
+   * credentials (replaces all secrets),
    * credentials.client_secrets, credentials.private_key_pem.
    */
   updateMask?: string[] | undefined;
@@ -104,6 +106,89 @@ export interface DeleteIntegrationRequest {
 
 /** Response of DeleteIntegration. */
 export interface DeleteIntegrationResponse {
+}
+
+/** Request for ImportIntegrations. */
+export interface ImportIntegrationsRequest {
+  /**
+   * Required. The file's bytes: the Developer Console's workspace download
+   * (`project.workspace.details.credentials[]`) or an AEM service
+   * credential (`integration.technicalAccount`). Its secrets are stored,
+   * never returned or logged.
+   */
+  credentialFile: Buffer;
+  /**
+   * Optional. The id of the integration to create. Only when one credential
+   * is imported; default: derived from the credential's name (lower case,
+   * `[a-z0-9-]`, at most 63 characters).
+   */
+  integrationId: string;
+  /**
+   * Optional. Import only the credential of this name (`credentials[].name`
+   * in a Console download).
+   */
+  credentialName: string;
+  /**
+   * Optional. When true, nothing is written: the response shows what would
+   * be (AIP-163).
+   */
+  validateOnly: boolean;
+  /**
+   * Optional. When true, an integration that exists is replaced by the
+   * file's credential (same auth method), keeping its display name when the
+   * file has none, its state, sandbox and rotation period; when false, an
+   * existing id is ALREADY_EXISTS.
+   */
+  allowUpdate: boolean;
+  /**
+   * Optional. The rotation period of every imported integration (see
+   * Integration.secret_rotation_period).
+   */
+  secretRotationPeriod?: Duration | undefined;
+}
+
+/** Response of ImportIntegrations. */
+export interface ImportIntegrationsResponse {
+  /** One per imported credential, in file order. */
+  imported: ImportIntegrationsResponse_Imported[];
+  /** Credentials of the file left out, in file order. */
+  skipped: ImportIntegrationsResponse_Skipped[];
+}
+
+/** What happened to each credential imported. */
+export interface ImportIntegrationsResponse_Imported {
+  /** The integration as stored (no secrets). */
+  integration?:
+    | Integration
+    | undefined;
+  /** Created or updated. */
+  action: ImportIntegrationsResponse_Imported_Action;
+  /**
+   * Where the credential is in the file, e.g.
+   * `project.workspace.details.credentials[0]`.
+   */
+  jsonPath: string;
+}
+
+/** What the import did to the integration. */
+export enum ImportIntegrationsResponse_Imported_Action {
+  /** ACTION_UNSPECIFIED - Not set. Never returned. */
+  ACTION_UNSPECIFIED = 0,
+  /** ACTION_CREATED - Created (or, with validate_only, would be). */
+  ACTION_CREATED = 1,
+  /** ACTION_UPDATED - Replaced an existing one (or would). */
+  ACTION_UPDATED = 2,
+  UNRECOGNIZED = -1,
+}
+
+/** A credential of the file that was not imported, and why. */
+export interface ImportIntegrationsResponse_Skipped {
+  /** Where it is in the file. */
+  jsonPath: string;
+  /** Its name in the file. */
+  credentialName: string;
+  /** Why, e.g. a JWT-only credential (the download holds no private key). */
+  reason: string;
 }
 
 function createBaseCreateIntegrationRequest(): CreateIntegrationRequest {
@@ -714,6 +799,365 @@ export const DeleteIntegrationResponse: MessageFns<DeleteIntegrationResponse> = 
   },
 };
 
+function createBaseImportIntegrationsRequest(): ImportIntegrationsRequest {
+  return {
+    credentialFile: Buffer.alloc(0),
+    integrationId: "",
+    credentialName: "",
+    validateOnly: false,
+    allowUpdate: false,
+    secretRotationPeriod: undefined,
+  };
+}
+
+export const ImportIntegrationsRequest: MessageFns<ImportIntegrationsRequest> = {
+  encode(message: ImportIntegrationsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.credentialFile.length !== 0) {
+      writer.uint32(10).bytes(message.credentialFile);
+    }
+    if (message.integrationId !== "") {
+      writer.uint32(18).string(message.integrationId);
+    }
+    if (message.credentialName !== "") {
+      writer.uint32(26).string(message.credentialName);
+    }
+    if (message.validateOnly !== false) {
+      writer.uint32(32).bool(message.validateOnly);
+    }
+    if (message.allowUpdate !== false) {
+      writer.uint32(40).bool(message.allowUpdate);
+    }
+    if (message.secretRotationPeriod !== undefined) {
+      Duration.encode(message.secretRotationPeriod, writer.uint32(50).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ImportIntegrationsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseImportIntegrationsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.credentialFile = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.integrationId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.credentialName = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.validateOnly = reader.bool();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.allowUpdate = reader.bool();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.secretRotationPeriod = Duration.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<ImportIntegrationsRequest>, I>>(base?: I): ImportIntegrationsRequest {
+    return ImportIntegrationsRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ImportIntegrationsRequest>, I>>(object: I): ImportIntegrationsRequest {
+    const message = createBaseImportIntegrationsRequest();
+    message.credentialFile = object.credentialFile ?? Buffer.alloc(0);
+    message.integrationId = object.integrationId ?? "";
+    message.credentialName = object.credentialName ?? "";
+    message.validateOnly = object.validateOnly ?? false;
+    message.allowUpdate = object.allowUpdate ?? false;
+    message.secretRotationPeriod = (object.secretRotationPeriod !== undefined && object.secretRotationPeriod !== null)
+      ? Duration.fromPartial(object.secretRotationPeriod)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseImportIntegrationsResponse(): ImportIntegrationsResponse {
+  return { imported: [], skipped: [] };
+}
+
+export const ImportIntegrationsResponse: MessageFns<ImportIntegrationsResponse> = {
+  encode(message: ImportIntegrationsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.imported) {
+      ImportIntegrationsResponse_Imported.encode(v!, writer.uint32(10).fork()).join();
+    }
+    for (const v of message.skipped) {
+      ImportIntegrationsResponse_Skipped.encode(v!, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ImportIntegrationsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseImportIntegrationsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.imported.push(ImportIntegrationsResponse_Imported.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.skipped.push(ImportIntegrationsResponse_Skipped.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<ImportIntegrationsResponse>, I>>(base?: I): ImportIntegrationsResponse {
+    return ImportIntegrationsResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ImportIntegrationsResponse>, I>>(object: I): ImportIntegrationsResponse {
+    const message = createBaseImportIntegrationsResponse();
+    message.imported = object.imported?.map((e) => ImportIntegrationsResponse_Imported.fromPartial(e)) || [];
+    message.skipped = object.skipped?.map((e) => ImportIntegrationsResponse_Skipped.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseImportIntegrationsResponse_Imported(): ImportIntegrationsResponse_Imported {
+  return { integration: undefined, action: 0, jsonPath: "" };
+}
+
+export const ImportIntegrationsResponse_Imported: MessageFns<ImportIntegrationsResponse_Imported> = {
+  encode(message: ImportIntegrationsResponse_Imported, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.integration !== undefined) {
+      Integration.encode(message.integration, writer.uint32(10).fork()).join();
+    }
+    if (message.action !== 0) {
+      writer.uint32(16).int32(message.action);
+    }
+    if (message.jsonPath !== "") {
+      writer.uint32(26).string(message.jsonPath);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ImportIntegrationsResponse_Imported {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseImportIntegrationsResponse_Imported();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.integration = Integration.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.action = reader.int32() as any;
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.jsonPath = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<ImportIntegrationsResponse_Imported>, I>>(
+    base?: I,
+  ): ImportIntegrationsResponse_Imported {
+    return ImportIntegrationsResponse_Imported.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ImportIntegrationsResponse_Imported>, I>>(
+    object: I,
+  ): ImportIntegrationsResponse_Imported {
+    const message = createBaseImportIntegrationsResponse_Imported();
+    message.integration = (object.integration !== undefined && object.integration !== null)
+      ? Integration.fromPartial(object.integration)
+      : undefined;
+    message.action = object.action ?? 0;
+    message.jsonPath = object.jsonPath ?? "";
+    return message;
+  },
+};
+
+function createBaseImportIntegrationsResponse_Skipped(): ImportIntegrationsResponse_Skipped {
+  return { jsonPath: "", credentialName: "", reason: "" };
+}
+
+export const ImportIntegrationsResponse_Skipped: MessageFns<ImportIntegrationsResponse_Skipped> = {
+  encode(message: ImportIntegrationsResponse_Skipped, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.jsonPath !== "") {
+      writer.uint32(10).string(message.jsonPath);
+    }
+    if (message.credentialName !== "") {
+      writer.uint32(18).string(message.credentialName);
+    }
+    if (message.reason !== "") {
+      writer.uint32(26).string(message.reason);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ImportIntegrationsResponse_Skipped {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseImportIntegrationsResponse_Skipped();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.jsonPath = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.credentialName = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.reason = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<ImportIntegrationsResponse_Skipped>, I>>(
+    base?: I,
+  ): ImportIntegrationsResponse_Skipped {
+    return ImportIntegrationsResponse_Skipped.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ImportIntegrationsResponse_Skipped>, I>>(
+    object: I,
+  ): ImportIntegrationsResponse_Skipped {
+    const message = createBaseImportIntegrationsResponse_Skipped();
+    message.jsonPath = object.jsonPath ?? "";
+    message.credentialName = object.credentialName ?? "";
+    message.reason = object.reason ?? "";
+    return message;
+  },
+};
+
 /**
  * Manages integrations and their credentials.
  *
@@ -799,6 +1243,28 @@ export const IntegrationServiceService = {
       Buffer.from(DeleteIntegrationResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): DeleteIntegrationResponse => DeleteIntegrationResponse.decode(value),
   },
+  /**
+   * Creates (or, with `allow_update`, replaces) one integration per
+   * credential of an Adobe Developer Console "Download JSON" file or an AEM
+   * as a Cloud Service service credential, in one transaction: all of them,
+   * or none.
+   * Errors: INVALID_ARGUMENT (the file: the message names the JSON path of
+   * the problem; or no credential to import), ALREADY_EXISTS (an id exists
+   * and `allow_update` is false), NOT_FOUND (`credential_name` matches no
+   * credential), FAILED_PRECONDITION (`allow_update` of an integration of
+   * another auth method), ABORTED (changed concurrently).
+   */
+  importIntegrations: {
+    path: "/tokenbroker.v1.IntegrationService/ImportIntegrations" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ImportIntegrationsRequest): Buffer =>
+      Buffer.from(ImportIntegrationsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ImportIntegrationsRequest => ImportIntegrationsRequest.decode(value),
+    responseSerialize: (value: ImportIntegrationsResponse): Buffer =>
+      Buffer.from(ImportIntegrationsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ImportIntegrationsResponse => ImportIntegrationsResponse.decode(value),
+  },
 } as const;
 
 export interface IntegrationServiceServer extends UntypedServiceImplementation {
@@ -828,6 +1294,18 @@ export interface IntegrationServiceServer extends UntypedServiceImplementation {
    * Errors: INVALID_ARGUMENT, NOT_FOUND, ABORTED (etag mismatch).
    */
   deleteIntegration: handleUnaryCall<DeleteIntegrationRequest, DeleteIntegrationResponse>;
+  /**
+   * Creates (or, with `allow_update`, replaces) one integration per
+   * credential of an Adobe Developer Console "Download JSON" file or an AEM
+   * as a Cloud Service service credential, in one transaction: all of them,
+   * or none.
+   * Errors: INVALID_ARGUMENT (the file: the message names the JSON path of
+   * the problem; or no credential to import), ALREADY_EXISTS (an id exists
+   * and `allow_update` is false), NOT_FOUND (`credential_name` matches no
+   * credential), FAILED_PRECONDITION (`allow_update` of an integration of
+   * another auth method), ABORTED (changed concurrently).
+   */
+  importIntegrations: handleUnaryCall<ImportIntegrationsRequest, ImportIntegrationsResponse>;
 }
 
 export interface IntegrationServiceClient extends Client {
@@ -926,6 +1404,32 @@ export interface IntegrationServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: DeleteIntegrationResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Creates (or, with `allow_update`, replaces) one integration per
+   * credential of an Adobe Developer Console "Download JSON" file or an AEM
+   * as a Cloud Service service credential, in one transaction: all of them,
+   * or none.
+   * Errors: INVALID_ARGUMENT (the file: the message names the JSON path of
+   * the problem; or no credential to import), ALREADY_EXISTS (an id exists
+   * and `allow_update` is false), NOT_FOUND (`credential_name` matches no
+   * credential), FAILED_PRECONDITION (`allow_update` of an integration of
+   * another auth method), ABORTED (changed concurrently).
+   */
+  importIntegrations(
+    request: ImportIntegrationsRequest,
+    callback: (error: ServiceError | null, response: ImportIntegrationsResponse) => void,
+  ): ClientUnaryCall;
+  importIntegrations(
+    request: ImportIntegrationsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ImportIntegrationsResponse) => void,
+  ): ClientUnaryCall;
+  importIntegrations(
+    request: ImportIntegrationsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ImportIntegrationsResponse) => void,
   ): ClientUnaryCall;
 }
 

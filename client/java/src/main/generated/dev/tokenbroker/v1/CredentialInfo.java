@@ -24,6 +24,7 @@ private static final long serialVersionUID = 0L;
     clientSecretFingerprints_ =
         com.google.protobuf.LazyStringArrayList.emptyList();
     privateKeyFingerprint_ = "";
+    clientSecrets_ = java.util.Collections.emptyList();
   }
 
   @java.lang.Override
@@ -148,6 +149,72 @@ private static final long serialVersionUID = 0L;
     }
   }
 
+  public static final int CLIENT_SECRETS_FIELD_NUMBER = 3;
+  @SuppressWarnings("serial")
+  private java.util.List<dev.tokenbroker.v1.ClientSecretInfo> clientSecrets_;
+  /**
+   * <pre>
+   * One per stored client secret, in the order tokenbroker tries them (the
+   * first is the one in use).
+   * </pre>
+   *
+   * <code>repeated .tokenbroker.v1.ClientSecretInfo client_secrets = 3;</code>
+   */
+  @java.lang.Override
+  public java.util.List<dev.tokenbroker.v1.ClientSecretInfo> getClientSecretsList() {
+    return clientSecrets_;
+  }
+  /**
+   * <pre>
+   * One per stored client secret, in the order tokenbroker tries them (the
+   * first is the one in use).
+   * </pre>
+   *
+   * <code>repeated .tokenbroker.v1.ClientSecretInfo client_secrets = 3;</code>
+   */
+  @java.lang.Override
+  public java.util.List<? extends dev.tokenbroker.v1.ClientSecretInfoOrBuilder> 
+      getClientSecretsOrBuilderList() {
+    return clientSecrets_;
+  }
+  /**
+   * <pre>
+   * One per stored client secret, in the order tokenbroker tries them (the
+   * first is the one in use).
+   * </pre>
+   *
+   * <code>repeated .tokenbroker.v1.ClientSecretInfo client_secrets = 3;</code>
+   */
+  @java.lang.Override
+  public int getClientSecretsCount() {
+    return clientSecrets_.size();
+  }
+  /**
+   * <pre>
+   * One per stored client secret, in the order tokenbroker tries them (the
+   * first is the one in use).
+   * </pre>
+   *
+   * <code>repeated .tokenbroker.v1.ClientSecretInfo client_secrets = 3;</code>
+   */
+  @java.lang.Override
+  public dev.tokenbroker.v1.ClientSecretInfo getClientSecrets(int index) {
+    return clientSecrets_.get(index);
+  }
+  /**
+   * <pre>
+   * One per stored client secret, in the order tokenbroker tries them (the
+   * first is the one in use).
+   * </pre>
+   *
+   * <code>repeated .tokenbroker.v1.ClientSecretInfo client_secrets = 3;</code>
+   */
+  @java.lang.Override
+  public dev.tokenbroker.v1.ClientSecretInfoOrBuilder getClientSecretsOrBuilder(
+      int index) {
+    return clientSecrets_.get(index);
+  }
+
   private byte memoizedIsInitialized = -1;
   @java.lang.Override
   public final boolean isInitialized() {
@@ -167,6 +234,9 @@ private static final long serialVersionUID = 0L;
     }
     if (!com.google.protobuf.GeneratedMessageV3.isStringEmpty(privateKeyFingerprint_)) {
       com.google.protobuf.GeneratedMessageV3.writeString(output, 2, privateKeyFingerprint_);
+    }
+    for (int i = 0; i < clientSecrets_.size(); i++) {
+      output.writeMessage(3, clientSecrets_.get(i));
     }
     getUnknownFields().writeTo(output);
   }
@@ -188,6 +258,10 @@ private static final long serialVersionUID = 0L;
     if (!com.google.protobuf.GeneratedMessageV3.isStringEmpty(privateKeyFingerprint_)) {
       size += com.google.protobuf.GeneratedMessageV3.computeStringSize(2, privateKeyFingerprint_);
     }
+    for (int i = 0; i < clientSecrets_.size(); i++) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeMessageSize(3, clientSecrets_.get(i));
+    }
     size += getUnknownFields().getSerializedSize();
     memoizedSize = size;
     return size;
@@ -207,6 +281,8 @@ private static final long serialVersionUID = 0L;
         .equals(other.getClientSecretFingerprintsList())) return false;
     if (!getPrivateKeyFingerprint()
         .equals(other.getPrivateKeyFingerprint())) return false;
+    if (!getClientSecretsList()
+        .equals(other.getClientSecretsList())) return false;
     if (!getUnknownFields().equals(other.getUnknownFields())) return false;
     return true;
   }
@@ -224,6 +300,10 @@ private static final long serialVersionUID = 0L;
     }
     hash = (37 * hash) + PRIVATE_KEY_FINGERPRINT_FIELD_NUMBER;
     hash = (53 * hash) + getPrivateKeyFingerprint().hashCode();
+    if (getClientSecretsCount() > 0) {
+      hash = (37 * hash) + CLIENT_SECRETS_FIELD_NUMBER;
+      hash = (53 * hash) + getClientSecretsList().hashCode();
+    }
     hash = (29 * hash) + getUnknownFields().hashCode();
     memoizedHashCode = hash;
     return hash;
@@ -362,6 +442,13 @@ private static final long serialVersionUID = 0L;
       clientSecretFingerprints_ =
           com.google.protobuf.LazyStringArrayList.emptyList();
       privateKeyFingerprint_ = "";
+      if (clientSecretsBuilder_ == null) {
+        clientSecrets_ = java.util.Collections.emptyList();
+      } else {
+        clientSecrets_ = null;
+        clientSecretsBuilder_.clear();
+      }
+      bitField0_ = (bitField0_ & ~0x00000004);
       return this;
     }
 
@@ -388,9 +475,22 @@ private static final long serialVersionUID = 0L;
     @java.lang.Override
     public dev.tokenbroker.v1.CredentialInfo buildPartial() {
       dev.tokenbroker.v1.CredentialInfo result = new dev.tokenbroker.v1.CredentialInfo(this);
+      buildPartialRepeatedFields(result);
       if (bitField0_ != 0) { buildPartial0(result); }
       onBuilt();
       return result;
+    }
+
+    private void buildPartialRepeatedFields(dev.tokenbroker.v1.CredentialInfo result) {
+      if (clientSecretsBuilder_ == null) {
+        if (((bitField0_ & 0x00000004) != 0)) {
+          clientSecrets_ = java.util.Collections.unmodifiableList(clientSecrets_);
+          bitField0_ = (bitField0_ & ~0x00000004);
+        }
+        result.clientSecrets_ = clientSecrets_;
+      } else {
+        result.clientSecrets_ = clientSecretsBuilder_.build();
+      }
     }
 
     private void buildPartial0(dev.tokenbroker.v1.CredentialInfo result) {
@@ -463,6 +563,32 @@ private static final long serialVersionUID = 0L;
         bitField0_ |= 0x00000002;
         onChanged();
       }
+      if (clientSecretsBuilder_ == null) {
+        if (!other.clientSecrets_.isEmpty()) {
+          if (clientSecrets_.isEmpty()) {
+            clientSecrets_ = other.clientSecrets_;
+            bitField0_ = (bitField0_ & ~0x00000004);
+          } else {
+            ensureClientSecretsIsMutable();
+            clientSecrets_.addAll(other.clientSecrets_);
+          }
+          onChanged();
+        }
+      } else {
+        if (!other.clientSecrets_.isEmpty()) {
+          if (clientSecretsBuilder_.isEmpty()) {
+            clientSecretsBuilder_.dispose();
+            clientSecretsBuilder_ = null;
+            clientSecrets_ = other.clientSecrets_;
+            bitField0_ = (bitField0_ & ~0x00000004);
+            clientSecretsBuilder_ = 
+              com.google.protobuf.GeneratedMessageV3.alwaysUseFieldBuilders ?
+                 getClientSecretsFieldBuilder() : null;
+          } else {
+            clientSecretsBuilder_.addAllMessages(other.clientSecrets_);
+          }
+        }
+      }
       this.mergeUnknownFields(other.getUnknownFields());
       onChanged();
       return this;
@@ -500,6 +626,19 @@ private static final long serialVersionUID = 0L;
               bitField0_ |= 0x00000002;
               break;
             } // case 18
+            case 26: {
+              dev.tokenbroker.v1.ClientSecretInfo m =
+                  input.readMessage(
+                      dev.tokenbroker.v1.ClientSecretInfo.parser(),
+                      extensionRegistry);
+              if (clientSecretsBuilder_ == null) {
+                ensureClientSecretsIsMutable();
+                clientSecrets_.add(m);
+              } else {
+                clientSecretsBuilder_.addMessage(m);
+              }
+              break;
+            } // case 26
             default: {
               if (!super.parseUnknownField(input, extensionRegistry, tag)) {
                 done = true; // was an endgroup tag
@@ -759,6 +898,336 @@ private static final long serialVersionUID = 0L;
       bitField0_ |= 0x00000002;
       onChanged();
       return this;
+    }
+
+    private java.util.List<dev.tokenbroker.v1.ClientSecretInfo> clientSecrets_ =
+      java.util.Collections.emptyList();
+    private void ensureClientSecretsIsMutable() {
+      if (!((bitField0_ & 0x00000004) != 0)) {
+        clientSecrets_ = new java.util.ArrayList<dev.tokenbroker.v1.ClientSecretInfo>(clientSecrets_);
+        bitField0_ |= 0x00000004;
+       }
+    }
+
+    private com.google.protobuf.RepeatedFieldBuilderV3<
+        dev.tokenbroker.v1.ClientSecretInfo, dev.tokenbroker.v1.ClientSecretInfo.Builder, dev.tokenbroker.v1.ClientSecretInfoOrBuilder> clientSecretsBuilder_;
+
+    /**
+     * <pre>
+     * One per stored client secret, in the order tokenbroker tries them (the
+     * first is the one in use).
+     * </pre>
+     *
+     * <code>repeated .tokenbroker.v1.ClientSecretInfo client_secrets = 3;</code>
+     */
+    public java.util.List<dev.tokenbroker.v1.ClientSecretInfo> getClientSecretsList() {
+      if (clientSecretsBuilder_ == null) {
+        return java.util.Collections.unmodifiableList(clientSecrets_);
+      } else {
+        return clientSecretsBuilder_.getMessageList();
+      }
+    }
+    /**
+     * <pre>
+     * One per stored client secret, in the order tokenbroker tries them (the
+     * first is the one in use).
+     * </pre>
+     *
+     * <code>repeated .tokenbroker.v1.ClientSecretInfo client_secrets = 3;</code>
+     */
+    public int getClientSecretsCount() {
+      if (clientSecretsBuilder_ == null) {
+        return clientSecrets_.size();
+      } else {
+        return clientSecretsBuilder_.getCount();
+      }
+    }
+    /**
+     * <pre>
+     * One per stored client secret, in the order tokenbroker tries them (the
+     * first is the one in use).
+     * </pre>
+     *
+     * <code>repeated .tokenbroker.v1.ClientSecretInfo client_secrets = 3;</code>
+     */
+    public dev.tokenbroker.v1.ClientSecretInfo getClientSecrets(int index) {
+      if (clientSecretsBuilder_ == null) {
+        return clientSecrets_.get(index);
+      } else {
+        return clientSecretsBuilder_.getMessage(index);
+      }
+    }
+    /**
+     * <pre>
+     * One per stored client secret, in the order tokenbroker tries them (the
+     * first is the one in use).
+     * </pre>
+     *
+     * <code>repeated .tokenbroker.v1.ClientSecretInfo client_secrets = 3;</code>
+     */
+    public Builder setClientSecrets(
+        int index, dev.tokenbroker.v1.ClientSecretInfo value) {
+      if (clientSecretsBuilder_ == null) {
+        if (value == null) {
+          throw new NullPointerException();
+        }
+        ensureClientSecretsIsMutable();
+        clientSecrets_.set(index, value);
+        onChanged();
+      } else {
+        clientSecretsBuilder_.setMessage(index, value);
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * One per stored client secret, in the order tokenbroker tries them (the
+     * first is the one in use).
+     * </pre>
+     *
+     * <code>repeated .tokenbroker.v1.ClientSecretInfo client_secrets = 3;</code>
+     */
+    public Builder setClientSecrets(
+        int index, dev.tokenbroker.v1.ClientSecretInfo.Builder builderForValue) {
+      if (clientSecretsBuilder_ == null) {
+        ensureClientSecretsIsMutable();
+        clientSecrets_.set(index, builderForValue.build());
+        onChanged();
+      } else {
+        clientSecretsBuilder_.setMessage(index, builderForValue.build());
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * One per stored client secret, in the order tokenbroker tries them (the
+     * first is the one in use).
+     * </pre>
+     *
+     * <code>repeated .tokenbroker.v1.ClientSecretInfo client_secrets = 3;</code>
+     */
+    public Builder addClientSecrets(dev.tokenbroker.v1.ClientSecretInfo value) {
+      if (clientSecretsBuilder_ == null) {
+        if (value == null) {
+          throw new NullPointerException();
+        }
+        ensureClientSecretsIsMutable();
+        clientSecrets_.add(value);
+        onChanged();
+      } else {
+        clientSecretsBuilder_.addMessage(value);
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * One per stored client secret, in the order tokenbroker tries them (the
+     * first is the one in use).
+     * </pre>
+     *
+     * <code>repeated .tokenbroker.v1.ClientSecretInfo client_secrets = 3;</code>
+     */
+    public Builder addClientSecrets(
+        int index, dev.tokenbroker.v1.ClientSecretInfo value) {
+      if (clientSecretsBuilder_ == null) {
+        if (value == null) {
+          throw new NullPointerException();
+        }
+        ensureClientSecretsIsMutable();
+        clientSecrets_.add(index, value);
+        onChanged();
+      } else {
+        clientSecretsBuilder_.addMessage(index, value);
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * One per stored client secret, in the order tokenbroker tries them (the
+     * first is the one in use).
+     * </pre>
+     *
+     * <code>repeated .tokenbroker.v1.ClientSecretInfo client_secrets = 3;</code>
+     */
+    public Builder addClientSecrets(
+        dev.tokenbroker.v1.ClientSecretInfo.Builder builderForValue) {
+      if (clientSecretsBuilder_ == null) {
+        ensureClientSecretsIsMutable();
+        clientSecrets_.add(builderForValue.build());
+        onChanged();
+      } else {
+        clientSecretsBuilder_.addMessage(builderForValue.build());
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * One per stored client secret, in the order tokenbroker tries them (the
+     * first is the one in use).
+     * </pre>
+     *
+     * <code>repeated .tokenbroker.v1.ClientSecretInfo client_secrets = 3;</code>
+     */
+    public Builder addClientSecrets(
+        int index, dev.tokenbroker.v1.ClientSecretInfo.Builder builderForValue) {
+      if (clientSecretsBuilder_ == null) {
+        ensureClientSecretsIsMutable();
+        clientSecrets_.add(index, builderForValue.build());
+        onChanged();
+      } else {
+        clientSecretsBuilder_.addMessage(index, builderForValue.build());
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * One per stored client secret, in the order tokenbroker tries them (the
+     * first is the one in use).
+     * </pre>
+     *
+     * <code>repeated .tokenbroker.v1.ClientSecretInfo client_secrets = 3;</code>
+     */
+    public Builder addAllClientSecrets(
+        java.lang.Iterable<? extends dev.tokenbroker.v1.ClientSecretInfo> values) {
+      if (clientSecretsBuilder_ == null) {
+        ensureClientSecretsIsMutable();
+        com.google.protobuf.AbstractMessageLite.Builder.addAll(
+            values, clientSecrets_);
+        onChanged();
+      } else {
+        clientSecretsBuilder_.addAllMessages(values);
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * One per stored client secret, in the order tokenbroker tries them (the
+     * first is the one in use).
+     * </pre>
+     *
+     * <code>repeated .tokenbroker.v1.ClientSecretInfo client_secrets = 3;</code>
+     */
+    public Builder clearClientSecrets() {
+      if (clientSecretsBuilder_ == null) {
+        clientSecrets_ = java.util.Collections.emptyList();
+        bitField0_ = (bitField0_ & ~0x00000004);
+        onChanged();
+      } else {
+        clientSecretsBuilder_.clear();
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * One per stored client secret, in the order tokenbroker tries them (the
+     * first is the one in use).
+     * </pre>
+     *
+     * <code>repeated .tokenbroker.v1.ClientSecretInfo client_secrets = 3;</code>
+     */
+    public Builder removeClientSecrets(int index) {
+      if (clientSecretsBuilder_ == null) {
+        ensureClientSecretsIsMutable();
+        clientSecrets_.remove(index);
+        onChanged();
+      } else {
+        clientSecretsBuilder_.remove(index);
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * One per stored client secret, in the order tokenbroker tries them (the
+     * first is the one in use).
+     * </pre>
+     *
+     * <code>repeated .tokenbroker.v1.ClientSecretInfo client_secrets = 3;</code>
+     */
+    public dev.tokenbroker.v1.ClientSecretInfo.Builder getClientSecretsBuilder(
+        int index) {
+      return getClientSecretsFieldBuilder().getBuilder(index);
+    }
+    /**
+     * <pre>
+     * One per stored client secret, in the order tokenbroker tries them (the
+     * first is the one in use).
+     * </pre>
+     *
+     * <code>repeated .tokenbroker.v1.ClientSecretInfo client_secrets = 3;</code>
+     */
+    public dev.tokenbroker.v1.ClientSecretInfoOrBuilder getClientSecretsOrBuilder(
+        int index) {
+      if (clientSecretsBuilder_ == null) {
+        return clientSecrets_.get(index);  } else {
+        return clientSecretsBuilder_.getMessageOrBuilder(index);
+      }
+    }
+    /**
+     * <pre>
+     * One per stored client secret, in the order tokenbroker tries them (the
+     * first is the one in use).
+     * </pre>
+     *
+     * <code>repeated .tokenbroker.v1.ClientSecretInfo client_secrets = 3;</code>
+     */
+    public java.util.List<? extends dev.tokenbroker.v1.ClientSecretInfoOrBuilder> 
+         getClientSecretsOrBuilderList() {
+      if (clientSecretsBuilder_ != null) {
+        return clientSecretsBuilder_.getMessageOrBuilderList();
+      } else {
+        return java.util.Collections.unmodifiableList(clientSecrets_);
+      }
+    }
+    /**
+     * <pre>
+     * One per stored client secret, in the order tokenbroker tries them (the
+     * first is the one in use).
+     * </pre>
+     *
+     * <code>repeated .tokenbroker.v1.ClientSecretInfo client_secrets = 3;</code>
+     */
+    public dev.tokenbroker.v1.ClientSecretInfo.Builder addClientSecretsBuilder() {
+      return getClientSecretsFieldBuilder().addBuilder(
+          dev.tokenbroker.v1.ClientSecretInfo.getDefaultInstance());
+    }
+    /**
+     * <pre>
+     * One per stored client secret, in the order tokenbroker tries them (the
+     * first is the one in use).
+     * </pre>
+     *
+     * <code>repeated .tokenbroker.v1.ClientSecretInfo client_secrets = 3;</code>
+     */
+    public dev.tokenbroker.v1.ClientSecretInfo.Builder addClientSecretsBuilder(
+        int index) {
+      return getClientSecretsFieldBuilder().addBuilder(
+          index, dev.tokenbroker.v1.ClientSecretInfo.getDefaultInstance());
+    }
+    /**
+     * <pre>
+     * One per stored client secret, in the order tokenbroker tries them (the
+     * first is the one in use).
+     * </pre>
+     *
+     * <code>repeated .tokenbroker.v1.ClientSecretInfo client_secrets = 3;</code>
+     */
+    public java.util.List<dev.tokenbroker.v1.ClientSecretInfo.Builder> 
+         getClientSecretsBuilderList() {
+      return getClientSecretsFieldBuilder().getBuilderList();
+    }
+    private com.google.protobuf.RepeatedFieldBuilderV3<
+        dev.tokenbroker.v1.ClientSecretInfo, dev.tokenbroker.v1.ClientSecretInfo.Builder, dev.tokenbroker.v1.ClientSecretInfoOrBuilder> 
+        getClientSecretsFieldBuilder() {
+      if (clientSecretsBuilder_ == null) {
+        clientSecretsBuilder_ = new com.google.protobuf.RepeatedFieldBuilderV3<
+            dev.tokenbroker.v1.ClientSecretInfo, dev.tokenbroker.v1.ClientSecretInfo.Builder, dev.tokenbroker.v1.ClientSecretInfoOrBuilder>(
+                clientSecrets_,
+                ((bitField0_ & 0x00000004) != 0),
+                getParentForChildren(),
+                isClean());
+        clientSecrets_ = null;
+      }
+      return clientSecretsBuilder_;
     }
     @java.lang.Override
     public final Builder setUnknownFields(

@@ -70,4 +70,53 @@ public interface CredentialInfoOrBuilder extends
    */
   com.google.protobuf.ByteString
       getPrivateKeyFingerprintBytes();
+
+  /**
+   * <pre>
+   * One per stored client secret, in the order tokenbroker tries them (the
+   * first is the one in use).
+   * </pre>
+   *
+   * <code>repeated .tokenbroker.v1.ClientSecretInfo client_secrets = 3;</code>
+   */
+  java.util.List<dev.tokenbroker.v1.ClientSecretInfo> 
+      getClientSecretsList();
+  /**
+   * <pre>
+   * One per stored client secret, in the order tokenbroker tries them (the
+   * first is the one in use).
+   * </pre>
+   *
+   * <code>repeated .tokenbroker.v1.ClientSecretInfo client_secrets = 3;</code>
+   */
+  dev.tokenbroker.v1.ClientSecretInfo getClientSecrets(int index);
+  /**
+   * <pre>
+   * One per stored client secret, in the order tokenbroker tries them (the
+   * first is the one in use).
+   * </pre>
+   *
+   * <code>repeated .tokenbroker.v1.ClientSecretInfo client_secrets = 3;</code>
+   */
+  int getClientSecretsCount();
+  /**
+   * <pre>
+   * One per stored client secret, in the order tokenbroker tries them (the
+   * first is the one in use).
+   * </pre>
+   *
+   * <code>repeated .tokenbroker.v1.ClientSecretInfo client_secrets = 3;</code>
+   */
+  java.util.List<? extends dev.tokenbroker.v1.ClientSecretInfoOrBuilder> 
+      getClientSecretsOrBuilderList();
+  /**
+   * <pre>
+   * One per stored client secret, in the order tokenbroker tries them (the
+   * first is the one in use).
+   * </pre>
+   *
+   * <code>repeated .tokenbroker.v1.ClientSecretInfo client_secrets = 3;</code>
+   */
+  dev.tokenbroker.v1.ClientSecretInfoOrBuilder getClientSecretsOrBuilder(
+      int index);
 }

@@ -932,6 +932,132 @@ private static final long serialVersionUID = 0L;
     return includeOrgHeader_;
   }
 
+  public static final int CONSOLE_CREDENTIAL_FIELD_NUMBER = 18;
+  private dev.tokenbroker.v1.ConsoleCredential consoleCredential_;
+  /**
+   * <pre>
+   * Optional. Where the credential lives in the Adobe Developer Console, for
+   * its client-secrets API (listing and rotation). Set by ImportIntegrations
+   * from the Console's download.
+   * </pre>
+   *
+   * <code>.tokenbroker.v1.ConsoleCredential console_credential = 18;</code>
+   * @return Whether the consoleCredential field is set.
+   */
+  @java.lang.Override
+  public boolean hasConsoleCredential() {
+    return ((bitField0_ & 0x00000010) != 0);
+  }
+  /**
+   * <pre>
+   * Optional. Where the credential lives in the Adobe Developer Console, for
+   * its client-secrets API (listing and rotation). Set by ImportIntegrations
+   * from the Console's download.
+   * </pre>
+   *
+   * <code>.tokenbroker.v1.ConsoleCredential console_credential = 18;</code>
+   * @return The consoleCredential.
+   */
+  @java.lang.Override
+  public dev.tokenbroker.v1.ConsoleCredential getConsoleCredential() {
+    return consoleCredential_ == null ? dev.tokenbroker.v1.ConsoleCredential.getDefaultInstance() : consoleCredential_;
+  }
+  /**
+   * <pre>
+   * Optional. Where the credential lives in the Adobe Developer Console, for
+   * its client-secrets API (listing and rotation). Set by ImportIntegrations
+   * from the Console's download.
+   * </pre>
+   *
+   * <code>.tokenbroker.v1.ConsoleCredential console_credential = 18;</code>
+   */
+  @java.lang.Override
+  public dev.tokenbroker.v1.ConsoleCredentialOrBuilder getConsoleCredentialOrBuilder() {
+    return consoleCredential_ == null ? dev.tokenbroker.v1.ConsoleCredential.getDefaultInstance() : consoleCredential_;
+  }
+
+  public static final int SECRET_ROTATION_PERIOD_FIELD_NUMBER = 19;
+  private com.google.protobuf.Duration secretRotationPeriod_;
+  /**
+   * <pre>
+   * Optional. How often tokenbroker rotates the client secret (OAuth S2S
+   * with `console_credential` set). Unset: the server's
+   * `--secret-rotation-period` (default: never). `0s`: never.
+   * </pre>
+   *
+   * <code>.google.protobuf.Duration secret_rotation_period = 19;</code>
+   * @return Whether the secretRotationPeriod field is set.
+   */
+  @java.lang.Override
+  public boolean hasSecretRotationPeriod() {
+    return ((bitField0_ & 0x00000020) != 0);
+  }
+  /**
+   * <pre>
+   * Optional. How often tokenbroker rotates the client secret (OAuth S2S
+   * with `console_credential` set). Unset: the server's
+   * `--secret-rotation-period` (default: never). `0s`: never.
+   * </pre>
+   *
+   * <code>.google.protobuf.Duration secret_rotation_period = 19;</code>
+   * @return The secretRotationPeriod.
+   */
+  @java.lang.Override
+  public com.google.protobuf.Duration getSecretRotationPeriod() {
+    return secretRotationPeriod_ == null ? com.google.protobuf.Duration.getDefaultInstance() : secretRotationPeriod_;
+  }
+  /**
+   * <pre>
+   * Optional. How often tokenbroker rotates the client secret (OAuth S2S
+   * with `console_credential` set). Unset: the server's
+   * `--secret-rotation-period` (default: never). `0s`: never.
+   * </pre>
+   *
+   * <code>.google.protobuf.Duration secret_rotation_period = 19;</code>
+   */
+  @java.lang.Override
+  public com.google.protobuf.DurationOrBuilder getSecretRotationPeriodOrBuilder() {
+    return secretRotationPeriod_ == null ? com.google.protobuf.Duration.getDefaultInstance() : secretRotationPeriod_;
+  }
+
+  public static final int LAST_SECRET_ROTATION_TIME_FIELD_NUMBER = 20;
+  private com.google.protobuf.Timestamp lastSecretRotationTime_;
+  /**
+   * <pre>
+   * Output only. When a client-secret rotation last finished; unset if never.
+   * </pre>
+   *
+   * <code>.google.protobuf.Timestamp last_secret_rotation_time = 20;</code>
+   * @return Whether the lastSecretRotationTime field is set.
+   */
+  @java.lang.Override
+  public boolean hasLastSecretRotationTime() {
+    return ((bitField0_ & 0x00000040) != 0);
+  }
+  /**
+   * <pre>
+   * Output only. When a client-secret rotation last finished; unset if never.
+   * </pre>
+   *
+   * <code>.google.protobuf.Timestamp last_secret_rotation_time = 20;</code>
+   * @return The lastSecretRotationTime.
+   */
+  @java.lang.Override
+  public com.google.protobuf.Timestamp getLastSecretRotationTime() {
+    return lastSecretRotationTime_ == null ? com.google.protobuf.Timestamp.getDefaultInstance() : lastSecretRotationTime_;
+  }
+  /**
+   * <pre>
+   * Output only. When a client-secret rotation last finished; unset if never.
+   * </pre>
+   *
+   * <code>.google.protobuf.Timestamp last_secret_rotation_time = 20;</code>
+   */
+  @java.lang.Override
+  public com.google.protobuf.TimestampOrBuilder getLastSecretRotationTimeOrBuilder() {
+    return lastSecretRotationTime_ == null ? com.google.protobuf.Timestamp.getDefaultInstance() : lastSecretRotationTime_;
+  }
+
   private byte memoizedIsInitialized = -1;
   @java.lang.Override
   public final boolean isInitialized() {
@@ -996,6 +1122,15 @@ private static final long serialVersionUID = 0L;
     }
     if (includeOrgHeader_ != false) {
       output.writeBool(17, includeOrgHeader_);
+    }
+    if (((bitField0_ & 0x00000010) != 0)) {
+      output.writeMessage(18, getConsoleCredential());
+    }
+    if (((bitField0_ & 0x00000020) != 0)) {
+      output.writeMessage(19, getSecretRotationPeriod());
+    }
+    if (((bitField0_ & 0x00000040) != 0)) {
+      output.writeMessage(20, getLastSecretRotationTime());
     }
     getUnknownFields().writeTo(output);
   }
@@ -1074,6 +1209,18 @@ private static final long serialVersionUID = 0L;
       size += com.google.protobuf.CodedOutputStream
         .computeBoolSize(17, includeOrgHeader_);
     }
+    if (((bitField0_ & 0x00000010) != 0)) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeMessageSize(18, getConsoleCredential());
+    }
+    if (((bitField0_ & 0x00000020) != 0)) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeMessageSize(19, getSecretRotationPeriod());
+    }
+    if (((bitField0_ & 0x00000040) != 0)) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeMessageSize(20, getLastSecretRotationTime());
+    }
     size += getUnknownFields().getSerializedSize();
     memoizedSize = size;
     return size;
@@ -1133,6 +1280,21 @@ private static final long serialVersionUID = 0L;
     }
     if (getIncludeOrgHeader()
         != other.getIncludeOrgHeader()) return false;
+    if (hasConsoleCredential() != other.hasConsoleCredential()) return false;
+    if (hasConsoleCredential()) {
+      if (!getConsoleCredential()
+          .equals(other.getConsoleCredential())) return false;
+    }
+    if (hasSecretRotationPeriod() != other.hasSecretRotationPeriod()) return false;
+    if (hasSecretRotationPeriod()) {
+      if (!getSecretRotationPeriod()
+          .equals(other.getSecretRotationPeriod())) return false;
+    }
+    if (hasLastSecretRotationTime() != other.hasLastSecretRotationTime()) return false;
+    if (hasLastSecretRotationTime()) {
+      if (!getLastSecretRotationTime()
+          .equals(other.getLastSecretRotationTime())) return false;
+    }
     if (!getUnknownFields().equals(other.getUnknownFields())) return false;
     return true;
   }
@@ -1191,6 +1353,18 @@ private static final long serialVersionUID = 0L;
     hash = (37 * hash) + INCLUDE_ORG_HEADER_FIELD_NUMBER;
     hash = (53 * hash) + com.google.protobuf.Internal.hashBoolean(
         getIncludeOrgHeader());
+    if (hasConsoleCredential()) {
+      hash = (37 * hash) + CONSOLE_CREDENTIAL_FIELD_NUMBER;
+      hash = (53 * hash) + getConsoleCredential().hashCode();
+    }
+    if (hasSecretRotationPeriod()) {
+      hash = (37 * hash) + SECRET_ROTATION_PERIOD_FIELD_NUMBER;
+      hash = (53 * hash) + getSecretRotationPeriod().hashCode();
+    }
+    if (hasLastSecretRotationTime()) {
+      hash = (37 * hash) + LAST_SECRET_ROTATION_TIME_FIELD_NUMBER;
+      hash = (53 * hash) + getLastSecretRotationTime().hashCode();
+    }
     hash = (29 * hash) + getUnknownFields().hashCode();
     memoizedHashCode = hash;
     return hash;
@@ -1334,6 +1508,9 @@ private static final long serialVersionUID = 0L;
         getUpdateTimeFieldBuilder();
         getCredentialsFieldBuilder();
         getCredentialInfoFieldBuilder();
+        getConsoleCredentialFieldBuilder();
+        getSecretRotationPeriodFieldBuilder();
+        getLastSecretRotationTimeFieldBuilder();
       }
     }
     @java.lang.Override
@@ -1375,6 +1552,21 @@ private static final long serialVersionUID = 0L;
         credentialInfoBuilder_ = null;
       }
       includeOrgHeader_ = false;
+      consoleCredential_ = null;
+      if (consoleCredentialBuilder_ != null) {
+        consoleCredentialBuilder_.dispose();
+        consoleCredentialBuilder_ = null;
+      }
+      secretRotationPeriod_ = null;
+      if (secretRotationPeriodBuilder_ != null) {
+        secretRotationPeriodBuilder_.dispose();
+        secretRotationPeriodBuilder_ = null;
+      }
+      lastSecretRotationTime_ = null;
+      if (lastSecretRotationTimeBuilder_ != null) {
+        lastSecretRotationTimeBuilder_.dispose();
+        lastSecretRotationTimeBuilder_ = null;
+      }
       return this;
     }
 
@@ -1473,6 +1665,24 @@ private static final long serialVersionUID = 0L;
       }
       if (((from_bitField0_ & 0x00010000) != 0)) {
         result.includeOrgHeader_ = includeOrgHeader_;
+      }
+      if (((from_bitField0_ & 0x00020000) != 0)) {
+        result.consoleCredential_ = consoleCredentialBuilder_ == null
+            ? consoleCredential_
+            : consoleCredentialBuilder_.build();
+        to_bitField0_ |= 0x00000010;
+      }
+      if (((from_bitField0_ & 0x00040000) != 0)) {
+        result.secretRotationPeriod_ = secretRotationPeriodBuilder_ == null
+            ? secretRotationPeriod_
+            : secretRotationPeriodBuilder_.build();
+        to_bitField0_ |= 0x00000020;
+      }
+      if (((from_bitField0_ & 0x00080000) != 0)) {
+        result.lastSecretRotationTime_ = lastSecretRotationTimeBuilder_ == null
+            ? lastSecretRotationTime_
+            : lastSecretRotationTimeBuilder_.build();
+        to_bitField0_ |= 0x00000040;
       }
       result.bitField0_ |= to_bitField0_;
     }
@@ -1602,6 +1812,15 @@ private static final long serialVersionUID = 0L;
       if (other.getIncludeOrgHeader() != false) {
         setIncludeOrgHeader(other.getIncludeOrgHeader());
       }
+      if (other.hasConsoleCredential()) {
+        mergeConsoleCredential(other.getConsoleCredential());
+      }
+      if (other.hasSecretRotationPeriod()) {
+        mergeSecretRotationPeriod(other.getSecretRotationPeriod());
+      }
+      if (other.hasLastSecretRotationTime()) {
+        mergeLastSecretRotationTime(other.getLastSecretRotationTime());
+      }
       this.mergeUnknownFields(other.getUnknownFields());
       onChanged();
       return this;
@@ -1723,6 +1942,27 @@ private static final long serialVersionUID = 0L;
               bitField0_ |= 0x00010000;
               break;
             } // case 136
+            case 146: {
+              input.readMessage(
+                  getConsoleCredentialFieldBuilder().getBuilder(),
+                  extensionRegistry);
+              bitField0_ |= 0x00020000;
+              break;
+            } // case 146
+            case 154: {
+              input.readMessage(
+                  getSecretRotationPeriodFieldBuilder().getBuilder(),
+                  extensionRegistry);
+              bitField0_ |= 0x00040000;
+              break;
+            } // case 154
+            case 162: {
+              input.readMessage(
+                  getLastSecretRotationTimeFieldBuilder().getBuilder(),
+                  extensionRegistry);
+              bitField0_ |= 0x00080000;
+              break;
+            } // case 162
             default: {
               if (!super.parseUnknownField(input, extensionRegistry, tag)) {
                 done = true; // was an endgroup tag
@@ -3645,6 +3885,513 @@ private static final long serialVersionUID = 0L;
       includeOrgHeader_ = false;
       onChanged();
       return this;
+    }
+
+    private dev.tokenbroker.v1.ConsoleCredential consoleCredential_;
+    private com.google.protobuf.SingleFieldBuilderV3<
+        dev.tokenbroker.v1.ConsoleCredential, dev.tokenbroker.v1.ConsoleCredential.Builder, dev.tokenbroker.v1.ConsoleCredentialOrBuilder> consoleCredentialBuilder_;
+    /**
+     * <pre>
+     * Optional. Where the credential lives in the Adobe Developer Console, for
+     * its client-secrets API (listing and rotation). Set by ImportIntegrations
+     * from the Console's download.
+     * </pre>
+     *
+     * <code>.tokenbroker.v1.ConsoleCredential console_credential = 18;</code>
+     * @return Whether the consoleCredential field is set.
+     */
+    public boolean hasConsoleCredential() {
+      return ((bitField0_ & 0x00020000) != 0);
+    }
+    /**
+     * <pre>
+     * Optional. Where the credential lives in the Adobe Developer Console, for
+     * its client-secrets API (listing and rotation). Set by ImportIntegrations
+     * from the Console's download.
+     * </pre>
+     *
+     * <code>.tokenbroker.v1.ConsoleCredential console_credential = 18;</code>
+     * @return The consoleCredential.
+     */
+    public dev.tokenbroker.v1.ConsoleCredential getConsoleCredential() {
+      if (consoleCredentialBuilder_ == null) {
+        return consoleCredential_ == null ? dev.tokenbroker.v1.ConsoleCredential.getDefaultInstance() : consoleCredential_;
+      } else {
+        return consoleCredentialBuilder_.getMessage();
+      }
+    }
+    /**
+     * <pre>
+     * Optional. Where the credential lives in the Adobe Developer Console, for
+     * its client-secrets API (listing and rotation). Set by ImportIntegrations
+     * from the Console's download.
+     * </pre>
+     *
+     * <code>.tokenbroker.v1.ConsoleCredential console_credential = 18;</code>
+     */
+    public Builder setConsoleCredential(dev.tokenbroker.v1.ConsoleCredential value) {
+      if (consoleCredentialBuilder_ == null) {
+        if (value == null) {
+          throw new NullPointerException();
+        }
+        consoleCredential_ = value;
+      } else {
+        consoleCredentialBuilder_.setMessage(value);
+      }
+      bitField0_ |= 0x00020000;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Optional. Where the credential lives in the Adobe Developer Console, for
+     * its client-secrets API (listing and rotation). Set by ImportIntegrations
+     * from the Console's download.
+     * </pre>
+     *
+     * <code>.tokenbroker.v1.ConsoleCredential console_credential = 18;</code>
+     */
+    public Builder setConsoleCredential(
+        dev.tokenbroker.v1.ConsoleCredential.Builder builderForValue) {
+      if (consoleCredentialBuilder_ == null) {
+        consoleCredential_ = builderForValue.build();
+      } else {
+        consoleCredentialBuilder_.setMessage(builderForValue.build());
+      }
+      bitField0_ |= 0x00020000;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Optional. Where the credential lives in the Adobe Developer Console, for
+     * its client-secrets API (listing and rotation). Set by ImportIntegrations
+     * from the Console's download.
+     * </pre>
+     *
+     * <code>.tokenbroker.v1.ConsoleCredential console_credential = 18;</code>
+     */
+    public Builder mergeConsoleCredential(dev.tokenbroker.v1.ConsoleCredential value) {
+      if (consoleCredentialBuilder_ == null) {
+        if (((bitField0_ & 0x00020000) != 0) &&
+          consoleCredential_ != null &&
+          consoleCredential_ != dev.tokenbroker.v1.ConsoleCredential.getDefaultInstance()) {
+          getConsoleCredentialBuilder().mergeFrom(value);
+        } else {
+          consoleCredential_ = value;
+        }
+      } else {
+        consoleCredentialBuilder_.mergeFrom(value);
+      }
+      if (consoleCredential_ != null) {
+        bitField0_ |= 0x00020000;
+        onChanged();
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * Optional. Where the credential lives in the Adobe Developer Console, for
+     * its client-secrets API (listing and rotation). Set by ImportIntegrations
+     * from the Console's download.
+     * </pre>
+     *
+     * <code>.tokenbroker.v1.ConsoleCredential console_credential = 18;</code>
+     */
+    public Builder clearConsoleCredential() {
+      bitField0_ = (bitField0_ & ~0x00020000);
+      consoleCredential_ = null;
+      if (consoleCredentialBuilder_ != null) {
+        consoleCredentialBuilder_.dispose();
+        consoleCredentialBuilder_ = null;
+      }
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Optional. Where the credential lives in the Adobe Developer Console, for
+     * its client-secrets API (listing and rotation). Set by ImportIntegrations
+     * from the Console's download.
+     * </pre>
+     *
+     * <code>.tokenbroker.v1.ConsoleCredential console_credential = 18;</code>
+     */
+    public dev.tokenbroker.v1.ConsoleCredential.Builder getConsoleCredentialBuilder() {
+      bitField0_ |= 0x00020000;
+      onChanged();
+      return getConsoleCredentialFieldBuilder().getBuilder();
+    }
+    /**
+     * <pre>
+     * Optional. Where the credential lives in the Adobe Developer Console, for
+     * its client-secrets API (listing and rotation). Set by ImportIntegrations
+     * from the Console's download.
+     * </pre>
+     *
+     * <code>.tokenbroker.v1.ConsoleCredential console_credential = 18;</code>
+     */
+    public dev.tokenbroker.v1.ConsoleCredentialOrBuilder getConsoleCredentialOrBuilder() {
+      if (consoleCredentialBuilder_ != null) {
+        return consoleCredentialBuilder_.getMessageOrBuilder();
+      } else {
+        return consoleCredential_ == null ?
+            dev.tokenbroker.v1.ConsoleCredential.getDefaultInstance() : consoleCredential_;
+      }
+    }
+    /**
+     * <pre>
+     * Optional. Where the credential lives in the Adobe Developer Console, for
+     * its client-secrets API (listing and rotation). Set by ImportIntegrations
+     * from the Console's download.
+     * </pre>
+     *
+     * <code>.tokenbroker.v1.ConsoleCredential console_credential = 18;</code>
+     */
+    private com.google.protobuf.SingleFieldBuilderV3<
+        dev.tokenbroker.v1.ConsoleCredential, dev.tokenbroker.v1.ConsoleCredential.Builder, dev.tokenbroker.v1.ConsoleCredentialOrBuilder> 
+        getConsoleCredentialFieldBuilder() {
+      if (consoleCredentialBuilder_ == null) {
+        consoleCredentialBuilder_ = new com.google.protobuf.SingleFieldBuilderV3<
+            dev.tokenbroker.v1.ConsoleCredential, dev.tokenbroker.v1.ConsoleCredential.Builder, dev.tokenbroker.v1.ConsoleCredentialOrBuilder>(
+                getConsoleCredential(),
+                getParentForChildren(),
+                isClean());
+        consoleCredential_ = null;
+      }
+      return consoleCredentialBuilder_;
+    }
+
+    private com.google.protobuf.Duration secretRotationPeriod_;
+    private com.google.protobuf.SingleFieldBuilderV3<
+        com.google.protobuf.Duration, com.google.protobuf.Duration.Builder, com.google.protobuf.DurationOrBuilder> secretRotationPeriodBuilder_;
+    /**
+     * <pre>
+     * Optional. How often tokenbroker rotates the client secret (OAuth S2S
+     * with `console_credential` set). Unset: the server's
+     * `--secret-rotation-period` (default: never). `0s`: never.
+     * </pre>
+     *
+     * <code>.google.protobuf.Duration secret_rotation_period = 19;</code>
+     * @return Whether the secretRotationPeriod field is set.
+     */
+    public boolean hasSecretRotationPeriod() {
+      return ((bitField0_ & 0x00040000) != 0);
+    }
+    /**
+     * <pre>
+     * Optional. How often tokenbroker rotates the client secret (OAuth S2S
+     * with `console_credential` set). Unset: the server's
+     * `--secret-rotation-period` (default: never). `0s`: never.
+     * </pre>
+     *
+     * <code>.google.protobuf.Duration secret_rotation_period = 19;</code>
+     * @return The secretRotationPeriod.
+     */
+    public com.google.protobuf.Duration getSecretRotationPeriod() {
+      if (secretRotationPeriodBuilder_ == null) {
+        return secretRotationPeriod_ == null ? com.google.protobuf.Duration.getDefaultInstance() : secretRotationPeriod_;
+      } else {
+        return secretRotationPeriodBuilder_.getMessage();
+      }
+    }
+    /**
+     * <pre>
+     * Optional. How often tokenbroker rotates the client secret (OAuth S2S
+     * with `console_credential` set). Unset: the server's
+     * `--secret-rotation-period` (default: never). `0s`: never.
+     * </pre>
+     *
+     * <code>.google.protobuf.Duration secret_rotation_period = 19;</code>
+     */
+    public Builder setSecretRotationPeriod(com.google.protobuf.Duration value) {
+      if (secretRotationPeriodBuilder_ == null) {
+        if (value == null) {
+          throw new NullPointerException();
+        }
+        secretRotationPeriod_ = value;
+      } else {
+        secretRotationPeriodBuilder_.setMessage(value);
+      }
+      bitField0_ |= 0x00040000;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Optional. How often tokenbroker rotates the client secret (OAuth S2S
+     * with `console_credential` set). Unset: the server's
+     * `--secret-rotation-period` (default: never). `0s`: never.
+     * </pre>
+     *
+     * <code>.google.protobuf.Duration secret_rotation_period = 19;</code>
+     */
+    public Builder setSecretRotationPeriod(
+        com.google.protobuf.Duration.Builder builderForValue) {
+      if (secretRotationPeriodBuilder_ == null) {
+        secretRotationPeriod_ = builderForValue.build();
+      } else {
+        secretRotationPeriodBuilder_.setMessage(builderForValue.build());
+      }
+      bitField0_ |= 0x00040000;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Optional. How often tokenbroker rotates the client secret (OAuth S2S
+     * with `console_credential` set). Unset: the server's
+     * `--secret-rotation-period` (default: never). `0s`: never.
+     * </pre>
+     *
+     * <code>.google.protobuf.Duration secret_rotation_period = 19;</code>
+     */
+    public Builder mergeSecretRotationPeriod(com.google.protobuf.Duration value) {
+      if (secretRotationPeriodBuilder_ == null) {
+        if (((bitField0_ & 0x00040000) != 0) &&
+          secretRotationPeriod_ != null &&
+          secretRotationPeriod_ != com.google.protobuf.Duration.getDefaultInstance()) {
+          getSecretRotationPeriodBuilder().mergeFrom(value);
+        } else {
+          secretRotationPeriod_ = value;
+        }
+      } else {
+        secretRotationPeriodBuilder_.mergeFrom(value);
+      }
+      if (secretRotationPeriod_ != null) {
+        bitField0_ |= 0x00040000;
+        onChanged();
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * Optional. How often tokenbroker rotates the client secret (OAuth S2S
+     * with `console_credential` set). Unset: the server's
+     * `--secret-rotation-period` (default: never). `0s`: never.
+     * </pre>
+     *
+     * <code>.google.protobuf.Duration secret_rotation_period = 19;</code>
+     */
+    public Builder clearSecretRotationPeriod() {
+      bitField0_ = (bitField0_ & ~0x00040000);
+      secretRotationPeriod_ = null;
+      if (secretRotationPeriodBuilder_ != null) {
+        secretRotationPeriodBuilder_.dispose();
+        secretRotationPeriodBuilder_ = null;
+      }
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Optional. How often tokenbroker rotates the client secret (OAuth S2S
+     * with `console_credential` set). Unset: the server's
+     * `--secret-rotation-period` (default: never). `0s`: never.
+     * </pre>
+     *
+     * <code>.google.protobuf.Duration secret_rotation_period = 19;</code>
+     */
+    public com.google.protobuf.Duration.Builder getSecretRotationPeriodBuilder() {
+      bitField0_ |= 0x00040000;
+      onChanged();
+      return getSecretRotationPeriodFieldBuilder().getBuilder();
+    }
+    /**
+     * <pre>
+     * Optional. How often tokenbroker rotates the client secret (OAuth S2S
+     * with `console_credential` set). Unset: the server's
+     * `--secret-rotation-period` (default: never). `0s`: never.
+     * </pre>
+     *
+     * <code>.google.protobuf.Duration secret_rotation_period = 19;</code>
+     */
+    public com.google.protobuf.DurationOrBuilder getSecretRotationPeriodOrBuilder() {
+      if (secretRotationPeriodBuilder_ != null) {
+        return secretRotationPeriodBuilder_.getMessageOrBuilder();
+      } else {
+        return secretRotationPeriod_ == null ?
+            com.google.protobuf.Duration.getDefaultInstance() : secretRotationPeriod_;
+      }
+    }
+    /**
+     * <pre>
+     * Optional. How often tokenbroker rotates the client secret (OAuth S2S
+     * with `console_credential` set). Unset: the server's
+     * `--secret-rotation-period` (default: never). `0s`: never.
+     * </pre>
+     *
+     * <code>.google.protobuf.Duration secret_rotation_period = 19;</code>
+     */
+    private com.google.protobuf.SingleFieldBuilderV3<
+        com.google.protobuf.Duration, com.google.protobuf.Duration.Builder, com.google.protobuf.DurationOrBuilder> 
+        getSecretRotationPeriodFieldBuilder() {
+      if (secretRotationPeriodBuilder_ == null) {
+        secretRotationPeriodBuilder_ = new com.google.protobuf.SingleFieldBuilderV3<
+            com.google.protobuf.Duration, com.google.protobuf.Duration.Builder, com.google.protobuf.DurationOrBuilder>(
+                getSecretRotationPeriod(),
+                getParentForChildren(),
+                isClean());
+        secretRotationPeriod_ = null;
+      }
+      return secretRotationPeriodBuilder_;
+    }
+
+    private com.google.protobuf.Timestamp lastSecretRotationTime_;
+    private com.google.protobuf.SingleFieldBuilderV3<
+        com.google.protobuf.Timestamp, com.google.protobuf.Timestamp.Builder, com.google.protobuf.TimestampOrBuilder> lastSecretRotationTimeBuilder_;
+    /**
+     * <pre>
+     * Output only. When a client-secret rotation last finished; unset if never.
+     * </pre>
+     *
+     * <code>.google.protobuf.Timestamp last_secret_rotation_time = 20;</code>
+     * @return Whether the lastSecretRotationTime field is set.
+     */
+    public boolean hasLastSecretRotationTime() {
+      return ((bitField0_ & 0x00080000) != 0);
+    }
+    /**
+     * <pre>
+     * Output only. When a client-secret rotation last finished; unset if never.
+     * </pre>
+     *
+     * <code>.google.protobuf.Timestamp last_secret_rotation_time = 20;</code>
+     * @return The lastSecretRotationTime.
+     */
+    public com.google.protobuf.Timestamp getLastSecretRotationTime() {
+      if (lastSecretRotationTimeBuilder_ == null) {
+        return lastSecretRotationTime_ == null ? com.google.protobuf.Timestamp.getDefaultInstance() : lastSecretRotationTime_;
+      } else {
+        return lastSecretRotationTimeBuilder_.getMessage();
+      }
+    }
+    /**
+     * <pre>
+     * Output only. When a client-secret rotation last finished; unset if never.
+     * </pre>
+     *
+     * <code>.google.protobuf.Timestamp last_secret_rotation_time = 20;</code>
+     */
+    public Builder setLastSecretRotationTime(com.google.protobuf.Timestamp value) {
+      if (lastSecretRotationTimeBuilder_ == null) {
+        if (value == null) {
+          throw new NullPointerException();
+        }
+        lastSecretRotationTime_ = value;
+      } else {
+        lastSecretRotationTimeBuilder_.setMessage(value);
+      }
+      bitField0_ |= 0x00080000;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Output only. When a client-secret rotation last finished; unset if never.
+     * </pre>
+     *
+     * <code>.google.protobuf.Timestamp last_secret_rotation_time = 20;</code>
+     */
+    public Builder setLastSecretRotationTime(
+        com.google.protobuf.Timestamp.Builder builderForValue) {
+      if (lastSecretRotationTimeBuilder_ == null) {
+        lastSecretRotationTime_ = builderForValue.build();
+      } else {
+        lastSecretRotationTimeBuilder_.setMessage(builderForValue.build());
+      }
+      bitField0_ |= 0x00080000;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Output only. When a client-secret rotation last finished; unset if never.
+     * </pre>
+     *
+     * <code>.google.protobuf.Timestamp last_secret_rotation_time = 20;</code>
+     */
+    public Builder mergeLastSecretRotationTime(com.google.protobuf.Timestamp value) {
+      if (lastSecretRotationTimeBuilder_ == null) {
+        if (((bitField0_ & 0x00080000) != 0) &&
+          lastSecretRotationTime_ != null &&
+          lastSecretRotationTime_ != com.google.protobuf.Timestamp.getDefaultInstance()) {
+          getLastSecretRotationTimeBuilder().mergeFrom(value);
+        } else {
+          lastSecretRotationTime_ = value;
+        }
+      } else {
+        lastSecretRotationTimeBuilder_.mergeFrom(value);
+      }
+      if (lastSecretRotationTime_ != null) {
+        bitField0_ |= 0x00080000;
+        onChanged();
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * Output only. When a client-secret rotation last finished; unset if never.
+     * </pre>
+     *
+     * <code>.google.protobuf.Timestamp last_secret_rotation_time = 20;</code>
+     */
+    public Builder clearLastSecretRotationTime() {
+      bitField0_ = (bitField0_ & ~0x00080000);
+      lastSecretRotationTime_ = null;
+      if (lastSecretRotationTimeBuilder_ != null) {
+        lastSecretRotationTimeBuilder_.dispose();
+        lastSecretRotationTimeBuilder_ = null;
+      }
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Output only. When a client-secret rotation last finished; unset if never.
+     * </pre>
+     *
+     * <code>.google.protobuf.Timestamp last_secret_rotation_time = 20;</code>
+     */
+    public com.google.protobuf.Timestamp.Builder getLastSecretRotationTimeBuilder() {
+      bitField0_ |= 0x00080000;
+      onChanged();
+      return getLastSecretRotationTimeFieldBuilder().getBuilder();
+    }
+    /**
+     * <pre>
+     * Output only. When a client-secret rotation last finished; unset if never.
+     * </pre>
+     *
+     * <code>.google.protobuf.Timestamp last_secret_rotation_time = 20;</code>
+     */
+    public com.google.protobuf.TimestampOrBuilder getLastSecretRotationTimeOrBuilder() {
+      if (lastSecretRotationTimeBuilder_ != null) {
+        return lastSecretRotationTimeBuilder_.getMessageOrBuilder();
+      } else {
+        return lastSecretRotationTime_ == null ?
+            com.google.protobuf.Timestamp.getDefaultInstance() : lastSecretRotationTime_;
+      }
+    }
+    /**
+     * <pre>
+     * Output only. When a client-secret rotation last finished; unset if never.
+     * </pre>
+     *
+     * <code>.google.protobuf.Timestamp last_secret_rotation_time = 20;</code>
+     */
+    private com.google.protobuf.SingleFieldBuilderV3<
+        com.google.protobuf.Timestamp, com.google.protobuf.Timestamp.Builder, com.google.protobuf.TimestampOrBuilder> 
+        getLastSecretRotationTimeFieldBuilder() {
+      if (lastSecretRotationTimeBuilder_ == null) {
+        lastSecretRotationTimeBuilder_ = new com.google.protobuf.SingleFieldBuilderV3<
+            com.google.protobuf.Timestamp, com.google.protobuf.Timestamp.Builder, com.google.protobuf.TimestampOrBuilder>(
+                getLastSecretRotationTime(),
+                getParentForChildren(),
+                isClean());
+        lastSecretRotationTime_ = null;
+      }
+      return lastSecretRotationTimeBuilder_;
     }
     @java.lang.Override
     public final Builder setUnknownFields(

@@ -428,4 +428,97 @@ public interface IntegrationOrBuilder extends
    * @return The includeOrgHeader.
    */
   boolean getIncludeOrgHeader();
+
+  /**
+   * <pre>
+   * Optional. Where the credential lives in the Adobe Developer Console, for
+   * its client-secrets API (listing and rotation). Set by ImportIntegrations
+   * from the Console's download.
+   * </pre>
+   *
+   * <code>.tokenbroker.v1.ConsoleCredential console_credential = 18;</code>
+   * @return Whether the consoleCredential field is set.
+   */
+  boolean hasConsoleCredential();
+  /**
+   * <pre>
+   * Optional. Where the credential lives in the Adobe Developer Console, for
+   * its client-secrets API (listing and rotation). Set by ImportIntegrations
+   * from the Console's download.
+   * </pre>
+   *
+   * <code>.tokenbroker.v1.ConsoleCredential console_credential = 18;</code>
+   * @return The consoleCredential.
+   */
+  dev.tokenbroker.v1.ConsoleCredential getConsoleCredential();
+  /**
+   * <pre>
+   * Optional. Where the credential lives in the Adobe Developer Console, for
+   * its client-secrets API (listing and rotation). Set by ImportIntegrations
+   * from the Console's download.
+   * </pre>
+   *
+   * <code>.tokenbroker.v1.ConsoleCredential console_credential = 18;</code>
+   */
+  dev.tokenbroker.v1.ConsoleCredentialOrBuilder getConsoleCredentialOrBuilder();
+
+  /**
+   * <pre>
+   * Optional. How often tokenbroker rotates the client secret (OAuth S2S
+   * with `console_credential` set). Unset: the server's
+   * `--secret-rotation-period` (default: never). `0s`: never.
+   * </pre>
+   *
+   * <code>.google.protobuf.Duration secret_rotation_period = 19;</code>
+   * @return Whether the secretRotationPeriod field is set.
+   */
+  boolean hasSecretRotationPeriod();
+  /**
+   * <pre>
+   * Optional. How often tokenbroker rotates the client secret (OAuth S2S
+   * with `console_credential` set). Unset: the server's
+   * `--secret-rotation-period` (default: never). `0s`: never.
+   * </pre>
+   *
+   * <code>.google.protobuf.Duration secret_rotation_period = 19;</code>
+   * @return The secretRotationPeriod.
+   */
+  com.google.protobuf.Duration getSecretRotationPeriod();
+  /**
+   * <pre>
+   * Optional. How often tokenbroker rotates the client secret (OAuth S2S
+   * with `console_credential` set). Unset: the server's
+   * `--secret-rotation-period` (default: never). `0s`: never.
+   * </pre>
+   *
+   * <code>.google.protobuf.Duration secret_rotation_period = 19;</code>
+   */
+  com.google.protobuf.DurationOrBuilder getSecretRotationPeriodOrBuilder();
+
+  /**
+   * <pre>
+   * Output only. When a client-secret rotation last finished; unset if never.
+   * </pre>
+   *
+   * <code>.google.protobuf.Timestamp last_secret_rotation_time = 20;</code>
+   * @return Whether the lastSecretRotationTime field is set.
+   */
+  boolean hasLastSecretRotationTime();
+  /**
+   * <pre>
+   * Output only. When a client-secret rotation last finished; unset if never.
+   * </pre>
+   *
+   * <code>.google.protobuf.Timestamp last_secret_rotation_time = 20;</code>
+   * @return The lastSecretRotationTime.
+   */
+  com.google.protobuf.Timestamp getLastSecretRotationTime();
+  /**
+   * <pre>
+   * Output only. When a client-secret rotation last finished; unset if never.
+   * </pre>
+   *
+   * <code>.google.protobuf.Timestamp last_secret_rotation_time = 20;</code>
+   */
+  com.google.protobuf.TimestampOrBuilder getLastSecretRotationTimeOrBuilder();
 }

@@ -21,6 +21,11 @@ public final class IntegrationProto {
     com.google.protobuf.GeneratedMessageV3.FieldAccessorTable
       internal_static_tokenbroker_v1_Integration_fieldAccessorTable;
   static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_tokenbroker_v1_ConsoleCredential_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessageV3.FieldAccessorTable
+      internal_static_tokenbroker_v1_ConsoleCredential_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
     internal_static_tokenbroker_v1_Credentials_descriptor;
   static final 
     com.google.protobuf.GeneratedMessageV3.FieldAccessorTable
@@ -30,6 +35,11 @@ public final class IntegrationProto {
   static final 
     com.google.protobuf.GeneratedMessageV3.FieldAccessorTable
       internal_static_tokenbroker_v1_CredentialInfo_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_tokenbroker_v1_ClientSecretInfo_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessageV3.FieldAccessorTable
+      internal_static_tokenbroker_v1_ClientSecretInfo_fieldAccessorTable;
 
   public static com.google.protobuf.Descriptors.FileDescriptor
       getDescriptor() {
@@ -40,36 +50,48 @@ public final class IntegrationProto {
   static {
     java.lang.String[] descriptorData = {
       "\n tokenbroker/v1/integration.proto\022\016toke" +
-      "nbroker.v1\032\037google/protobuf/timestamp.pr" +
-      "oto\"\335\004\n\013Integration\022\014\n\004name\030\001 \001(\t\022\024\n\014dis" +
-      "play_name\030\002 \001(\t\022/\n\013auth_method\030\003 \001(\0162\032.t" +
-      "okenbroker.v1.AuthMethod\022\021\n\tclient_id\030\004 " +
-      "\001(\t\022\016\n\006org_id\030\005 \001(\t\022\034\n\024technical_account" +
-      "_id\030\006 \001(\t\022\016\n\006scopes\030\007 \003(\t\022\022\n\nmetascopes\030" +
-      "\010 \003(\t\022\017\n\007ims_url\030\t \001(\t\022\024\n\014sandbox_name\030\n" +
-      " \001(\t\0220\n\005state\030\013 \001(\0162!.tokenbroker.v1.Int" +
-      "egration.State\022/\n\013create_time\030\014 \001(\0132\032.go" +
-      "ogle.protobuf.Timestamp\022/\n\013update_time\030\r" +
-      " \001(\0132\032.google.protobuf.Timestamp\022\014\n\004etag" +
-      "\030\016 \001(\t\0220\n\013credentials\030\017 \001(\0132\033.tokenbroke" +
-      "r.v1.Credentials\0227\n\017credential_info\030\020 \001(" +
-      "\0132\036.tokenbroker.v1.CredentialInfo\022\032\n\022inc" +
-      "lude_org_header\030\021 \001(\010\"D\n\005State\022\025\n\021STATE_" +
-      "UNSPECIFIED\020\000\022\020\n\014STATE_ACTIVE\020\001\022\022\n\016STATE" +
-      "_DISABLED\020\002\">\n\013Credentials\022\026\n\016client_sec" +
-      "rets\030\001 \003(\t\022\027\n\017private_key_pem\030\002 \001(\t\"U\n\016C" +
-      "redentialInfo\022\"\n\032client_secret_fingerpri" +
-      "nts\030\001 \003(\t\022\037\n\027private_key_fingerprint\030\002 \001" +
-      "(\t*f\n\nAuthMethod\022\033\n\027AUTH_METHOD_UNSPECIF" +
-      "IED\020\000\022&\n\"AUTH_METHOD_OAUTH_SERVER_TO_SER" +
-      "VER\020\001\022\023\n\017AUTH_METHOD_JWT\020\002Br\n\022dev.tokenb" +
-      "roker.v1B\020IntegrationProtoP\001ZHgithub.com" +
-      "/tokenbroker/tokenbroker/client/go/token" +
-      "brokerv1;tokenbrokerv1b\006proto3"
+      "nbroker.v1\032\036google/protobuf/duration.pro" +
+      "to\032\037google/protobuf/timestamp.proto\"\226\006\n\013" +
+      "Integration\022\014\n\004name\030\001 \001(\t\022\024\n\014display_nam" +
+      "e\030\002 \001(\t\022/\n\013auth_method\030\003 \001(\0162\032.tokenbrok" +
+      "er.v1.AuthMethod\022\021\n\tclient_id\030\004 \001(\t\022\016\n\006o" +
+      "rg_id\030\005 \001(\t\022\034\n\024technical_account_id\030\006 \001(" +
+      "\t\022\016\n\006scopes\030\007 \003(\t\022\022\n\nmetascopes\030\010 \003(\t\022\017\n" +
+      "\007ims_url\030\t \001(\t\022\024\n\014sandbox_name\030\n \001(\t\0220\n\005" +
+      "state\030\013 \001(\0162!.tokenbroker.v1.Integration" +
+      ".State\022/\n\013create_time\030\014 \001(\0132\032.google.pro" +
+      "tobuf.Timestamp\022/\n\013update_time\030\r \001(\0132\032.g" +
+      "oogle.protobuf.Timestamp\022\014\n\004etag\030\016 \001(\t\0220" +
+      "\n\013credentials\030\017 \001(\0132\033.tokenbroker.v1.Cre" +
+      "dentials\0227\n\017credential_info\030\020 \001(\0132\036.toke" +
+      "nbroker.v1.CredentialInfo\022\032\n\022include_org" +
+      "_header\030\021 \001(\010\022=\n\022console_credential\030\022 \001(" +
+      "\0132!.tokenbroker.v1.ConsoleCredential\0229\n\026" +
+      "secret_rotation_period\030\023 \001(\0132\031.google.pr" +
+      "otobuf.Duration\022=\n\031last_secret_rotation_" +
+      "time\030\024 \001(\0132\032.google.protobuf.Timestamp\"D" +
+      "\n\005State\022\025\n\021STATE_UNSPECIFIED\020\000\022\020\n\014STATE_" +
+      "ACTIVE\020\001\022\022\n\016STATE_DISABLED\020\002\":\n\021ConsoleC" +
+      "redential\022\016\n\006org_id\030\001 \001(\t\022\025\n\rcredential_" +
+      "id\030\002 \001(\t\">\n\013Credentials\022\026\n\016client_secret" +
+      "s\030\001 \003(\t\022\027\n\017private_key_pem\030\002 \001(\t\"\217\001\n\016Cre" +
+      "dentialInfo\022\"\n\032client_secret_fingerprint" +
+      "s\030\001 \003(\t\022\037\n\027private_key_fingerprint\030\002 \001(\t" +
+      "\0228\n\016client_secrets\030\003 \003(\0132 .tokenbroker.v" +
+      "1.ClientSecretInfo\"n\n\020ClientSecretInfo\022\023" +
+      "\n\013fingerprint\030\001 \001(\t\022/\n\013create_time\030\002 \001(\013" +
+      "2\032.google.protobuf.Timestamp\022\024\n\014console_" +
+      "uuid\030\003 \001(\t*f\n\nAuthMethod\022\033\n\027AUTH_METHOD_" +
+      "UNSPECIFIED\020\000\022&\n\"AUTH_METHOD_OAUTH_SERVE" +
+      "R_TO_SERVER\020\001\022\023\n\017AUTH_METHOD_JWT\020\002Br\n\022de" +
+      "v.tokenbroker.v1B\020IntegrationProtoP\001ZHgi" +
+      "thub.com/tokenbroker/tokenbroker/client/" +
+      "go/tokenbrokerv1;tokenbrokerv1b\006proto3"
     };
     descriptor = com.google.protobuf.Descriptors.FileDescriptor
       .internalBuildGeneratedFileFrom(descriptorData,
         new com.google.protobuf.Descriptors.FileDescriptor[] {
+          com.google.protobuf.DurationProto.getDescriptor(),
           com.google.protobuf.TimestampProto.getDescriptor(),
         });
     internal_static_tokenbroker_v1_Integration_descriptor =
@@ -77,19 +99,32 @@ public final class IntegrationProto {
     internal_static_tokenbroker_v1_Integration_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_tokenbroker_v1_Integration_descriptor,
-        new java.lang.String[] { "Name", "DisplayName", "AuthMethod", "ClientId", "OrgId", "TechnicalAccountId", "Scopes", "Metascopes", "ImsUrl", "SandboxName", "State", "CreateTime", "UpdateTime", "Etag", "Credentials", "CredentialInfo", "IncludeOrgHeader", });
-    internal_static_tokenbroker_v1_Credentials_descriptor =
+        new java.lang.String[] { "Name", "DisplayName", "AuthMethod", "ClientId", "OrgId", "TechnicalAccountId", "Scopes", "Metascopes", "ImsUrl", "SandboxName", "State", "CreateTime", "UpdateTime", "Etag", "Credentials", "CredentialInfo", "IncludeOrgHeader", "ConsoleCredential", "SecretRotationPeriod", "LastSecretRotationTime", });
+    internal_static_tokenbroker_v1_ConsoleCredential_descriptor =
       getDescriptor().getMessageTypes().get(1);
+    internal_static_tokenbroker_v1_ConsoleCredential_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
+        internal_static_tokenbroker_v1_ConsoleCredential_descriptor,
+        new java.lang.String[] { "OrgId", "CredentialId", });
+    internal_static_tokenbroker_v1_Credentials_descriptor =
+      getDescriptor().getMessageTypes().get(2);
     internal_static_tokenbroker_v1_Credentials_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_tokenbroker_v1_Credentials_descriptor,
         new java.lang.String[] { "ClientSecrets", "PrivateKeyPem", });
     internal_static_tokenbroker_v1_CredentialInfo_descriptor =
-      getDescriptor().getMessageTypes().get(2);
+      getDescriptor().getMessageTypes().get(3);
     internal_static_tokenbroker_v1_CredentialInfo_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_tokenbroker_v1_CredentialInfo_descriptor,
-        new java.lang.String[] { "ClientSecretFingerprints", "PrivateKeyFingerprint", });
+        new java.lang.String[] { "ClientSecretFingerprints", "PrivateKeyFingerprint", "ClientSecrets", });
+    internal_static_tokenbroker_v1_ClientSecretInfo_descriptor =
+      getDescriptor().getMessageTypes().get(4);
+    internal_static_tokenbroker_v1_ClientSecretInfo_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
+        internal_static_tokenbroker_v1_ClientSecretInfo_descriptor,
+        new java.lang.String[] { "Fingerprint", "CreateTime", "ConsoleUuid", });
+    com.google.protobuf.DurationProto.getDescriptor();
     com.google.protobuf.TimestampProto.getDescriptor();
   }
 

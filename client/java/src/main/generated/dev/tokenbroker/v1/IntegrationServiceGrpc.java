@@ -173,6 +173,37 @@ public final class IntegrationServiceGrpc {
     return getDeleteIntegrationMethod;
   }
 
+  private static volatile io.grpc.MethodDescriptor<dev.tokenbroker.v1.ImportIntegrationsRequest,
+      dev.tokenbroker.v1.ImportIntegrationsResponse> getImportIntegrationsMethod;
+
+  @io.grpc.stub.annotations.RpcMethod(
+      fullMethodName = SERVICE_NAME + '/' + "ImportIntegrations",
+      requestType = dev.tokenbroker.v1.ImportIntegrationsRequest.class,
+      responseType = dev.tokenbroker.v1.ImportIntegrationsResponse.class,
+      methodType = io.grpc.MethodDescriptor.MethodType.UNARY)
+  public static io.grpc.MethodDescriptor<dev.tokenbroker.v1.ImportIntegrationsRequest,
+      dev.tokenbroker.v1.ImportIntegrationsResponse> getImportIntegrationsMethod() {
+    io.grpc.MethodDescriptor<dev.tokenbroker.v1.ImportIntegrationsRequest, dev.tokenbroker.v1.ImportIntegrationsResponse> getImportIntegrationsMethod;
+    if ((getImportIntegrationsMethod = IntegrationServiceGrpc.getImportIntegrationsMethod) == null) {
+      synchronized (IntegrationServiceGrpc.class) {
+        if ((getImportIntegrationsMethod = IntegrationServiceGrpc.getImportIntegrationsMethod) == null) {
+          IntegrationServiceGrpc.getImportIntegrationsMethod = getImportIntegrationsMethod =
+              io.grpc.MethodDescriptor.<dev.tokenbroker.v1.ImportIntegrationsRequest, dev.tokenbroker.v1.ImportIntegrationsResponse>newBuilder()
+              .setType(io.grpc.MethodDescriptor.MethodType.UNARY)
+              .setFullMethodName(generateFullMethodName(SERVICE_NAME, "ImportIntegrations"))
+              .setSampledToLocalTracing(true)
+              .setRequestMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
+                  dev.tokenbroker.v1.ImportIntegrationsRequest.getDefaultInstance()))
+              .setResponseMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
+                  dev.tokenbroker.v1.ImportIntegrationsResponse.getDefaultInstance()))
+              .setSchemaDescriptor(new IntegrationServiceMethodDescriptorSupplier("ImportIntegrations"))
+              .build();
+        }
+      }
+    }
+    return getImportIntegrationsMethod;
+  }
+
   /**
    * Creates a new async stub that supports all call types for the service
    */
@@ -297,6 +328,24 @@ public final class IntegrationServiceGrpc {
         io.grpc.stub.StreamObserver<dev.tokenbroker.v1.DeleteIntegrationResponse> responseObserver) {
       io.grpc.stub.ServerCalls.asyncUnimplementedUnaryCall(getDeleteIntegrationMethod(), responseObserver);
     }
+
+    /**
+     * <pre>
+     * Creates (or, with `allow_update`, replaces) one integration per
+     * credential of an Adobe Developer Console "Download JSON" file or an AEM
+     * as a Cloud Service service credential, in one transaction: all of them,
+     * or none.
+     * Errors: INVALID_ARGUMENT (the file: the message names the JSON path of
+     * the problem; or no credential to import), ALREADY_EXISTS (an id exists
+     * and `allow_update` is false), NOT_FOUND (`credential_name` matches no
+     * credential), FAILED_PRECONDITION (`allow_update` of an integration of
+     * another auth method), ABORTED (changed concurrently).
+     * </pre>
+     */
+    default void importIntegrations(dev.tokenbroker.v1.ImportIntegrationsRequest request,
+        io.grpc.stub.StreamObserver<dev.tokenbroker.v1.ImportIntegrationsResponse> responseObserver) {
+      io.grpc.stub.ServerCalls.asyncUnimplementedUnaryCall(getImportIntegrationsMethod(), responseObserver);
+    }
   }
 
   /**
@@ -398,6 +447,25 @@ public final class IntegrationServiceGrpc {
       io.grpc.stub.ClientCalls.asyncUnaryCall(
           getChannel().newCall(getDeleteIntegrationMethod(), getCallOptions()), request, responseObserver);
     }
+
+    /**
+     * <pre>
+     * Creates (or, with `allow_update`, replaces) one integration per
+     * credential of an Adobe Developer Console "Download JSON" file or an AEM
+     * as a Cloud Service service credential, in one transaction: all of them,
+     * or none.
+     * Errors: INVALID_ARGUMENT (the file: the message names the JSON path of
+     * the problem; or no credential to import), ALREADY_EXISTS (an id exists
+     * and `allow_update` is false), NOT_FOUND (`credential_name` matches no
+     * credential), FAILED_PRECONDITION (`allow_update` of an integration of
+     * another auth method), ABORTED (changed concurrently).
+     * </pre>
+     */
+    public void importIntegrations(dev.tokenbroker.v1.ImportIntegrationsRequest request,
+        io.grpc.stub.StreamObserver<dev.tokenbroker.v1.ImportIntegrationsResponse> responseObserver) {
+      io.grpc.stub.ClientCalls.asyncUnaryCall(
+          getChannel().newCall(getImportIntegrationsMethod(), getCallOptions()), request, responseObserver);
+    }
   }
 
   /**
@@ -477,6 +545,24 @@ public final class IntegrationServiceGrpc {
       return io.grpc.stub.ClientCalls.blockingV2UnaryCall(
           getChannel(), getDeleteIntegrationMethod(), getCallOptions(), request);
     }
+
+    /**
+     * <pre>
+     * Creates (or, with `allow_update`, replaces) one integration per
+     * credential of an Adobe Developer Console "Download JSON" file or an AEM
+     * as a Cloud Service service credential, in one transaction: all of them,
+     * or none.
+     * Errors: INVALID_ARGUMENT (the file: the message names the JSON path of
+     * the problem; or no credential to import), ALREADY_EXISTS (an id exists
+     * and `allow_update` is false), NOT_FOUND (`credential_name` matches no
+     * credential), FAILED_PRECONDITION (`allow_update` of an integration of
+     * another auth method), ABORTED (changed concurrently).
+     * </pre>
+     */
+    public dev.tokenbroker.v1.ImportIntegrationsResponse importIntegrations(dev.tokenbroker.v1.ImportIntegrationsRequest request) throws io.grpc.StatusException {
+      return io.grpc.stub.ClientCalls.blockingV2UnaryCall(
+          getChannel(), getImportIntegrationsMethod(), getCallOptions(), request);
+    }
   }
 
   /**
@@ -555,6 +641,24 @@ public final class IntegrationServiceGrpc {
     public dev.tokenbroker.v1.DeleteIntegrationResponse deleteIntegration(dev.tokenbroker.v1.DeleteIntegrationRequest request) {
       return io.grpc.stub.ClientCalls.blockingUnaryCall(
           getChannel(), getDeleteIntegrationMethod(), getCallOptions(), request);
+    }
+
+    /**
+     * <pre>
+     * Creates (or, with `allow_update`, replaces) one integration per
+     * credential of an Adobe Developer Console "Download JSON" file or an AEM
+     * as a Cloud Service service credential, in one transaction: all of them,
+     * or none.
+     * Errors: INVALID_ARGUMENT (the file: the message names the JSON path of
+     * the problem; or no credential to import), ALREADY_EXISTS (an id exists
+     * and `allow_update` is false), NOT_FOUND (`credential_name` matches no
+     * credential), FAILED_PRECONDITION (`allow_update` of an integration of
+     * another auth method), ABORTED (changed concurrently).
+     * </pre>
+     */
+    public dev.tokenbroker.v1.ImportIntegrationsResponse importIntegrations(dev.tokenbroker.v1.ImportIntegrationsRequest request) {
+      return io.grpc.stub.ClientCalls.blockingUnaryCall(
+          getChannel(), getImportIntegrationsMethod(), getCallOptions(), request);
     }
   }
 
@@ -640,6 +744,25 @@ public final class IntegrationServiceGrpc {
       return io.grpc.stub.ClientCalls.futureUnaryCall(
           getChannel().newCall(getDeleteIntegrationMethod(), getCallOptions()), request);
     }
+
+    /**
+     * <pre>
+     * Creates (or, with `allow_update`, replaces) one integration per
+     * credential of an Adobe Developer Console "Download JSON" file or an AEM
+     * as a Cloud Service service credential, in one transaction: all of them,
+     * or none.
+     * Errors: INVALID_ARGUMENT (the file: the message names the JSON path of
+     * the problem; or no credential to import), ALREADY_EXISTS (an id exists
+     * and `allow_update` is false), NOT_FOUND (`credential_name` matches no
+     * credential), FAILED_PRECONDITION (`allow_update` of an integration of
+     * another auth method), ABORTED (changed concurrently).
+     * </pre>
+     */
+    public com.google.common.util.concurrent.ListenableFuture<dev.tokenbroker.v1.ImportIntegrationsResponse> importIntegrations(
+        dev.tokenbroker.v1.ImportIntegrationsRequest request) {
+      return io.grpc.stub.ClientCalls.futureUnaryCall(
+          getChannel().newCall(getImportIntegrationsMethod(), getCallOptions()), request);
+    }
   }
 
   private static final int METHODID_CREATE_INTEGRATION = 0;
@@ -647,6 +770,7 @@ public final class IntegrationServiceGrpc {
   private static final int METHODID_LIST_INTEGRATIONS = 2;
   private static final int METHODID_UPDATE_INTEGRATION = 3;
   private static final int METHODID_DELETE_INTEGRATION = 4;
+  private static final int METHODID_IMPORT_INTEGRATIONS = 5;
 
   private static final class MethodHandlers<Req, Resp> implements
       io.grpc.stub.ServerCalls.UnaryMethod<Req, Resp>,
@@ -684,6 +808,10 @@ public final class IntegrationServiceGrpc {
         case METHODID_DELETE_INTEGRATION:
           serviceImpl.deleteIntegration((dev.tokenbroker.v1.DeleteIntegrationRequest) request,
               (io.grpc.stub.StreamObserver<dev.tokenbroker.v1.DeleteIntegrationResponse>) responseObserver);
+          break;
+        case METHODID_IMPORT_INTEGRATIONS:
+          serviceImpl.importIntegrations((dev.tokenbroker.v1.ImportIntegrationsRequest) request,
+              (io.grpc.stub.StreamObserver<dev.tokenbroker.v1.ImportIntegrationsResponse>) responseObserver);
           break;
         default:
           throw new AssertionError();
@@ -738,6 +866,13 @@ public final class IntegrationServiceGrpc {
               dev.tokenbroker.v1.DeleteIntegrationRequest,
               dev.tokenbroker.v1.DeleteIntegrationResponse>(
                 service, METHODID_DELETE_INTEGRATION)))
+        .addMethod(
+          getImportIntegrationsMethod(),
+          io.grpc.stub.ServerCalls.asyncUnaryCall(
+            new MethodHandlers<
+              dev.tokenbroker.v1.ImportIntegrationsRequest,
+              dev.tokenbroker.v1.ImportIntegrationsResponse>(
+                service, METHODID_IMPORT_INTEGRATIONS)))
         .build();
   }
 
@@ -791,6 +926,7 @@ public final class IntegrationServiceGrpc {
               .addMethod(getListIntegrationsMethod())
               .addMethod(getUpdateIntegrationMethod())
               .addMethod(getDeleteIntegrationMethod())
+              .addMethod(getImportIntegrationsMethod())
               .build();
         }
       }

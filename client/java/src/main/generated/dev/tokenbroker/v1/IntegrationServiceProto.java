@@ -65,6 +65,26 @@ public final class IntegrationServiceProto {
   static final 
     com.google.protobuf.GeneratedMessageV3.FieldAccessorTable
       internal_static_tokenbroker_v1_DeleteIntegrationResponse_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_tokenbroker_v1_ImportIntegrationsRequest_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessageV3.FieldAccessorTable
+      internal_static_tokenbroker_v1_ImportIntegrationsRequest_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_tokenbroker_v1_ImportIntegrationsResponse_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessageV3.FieldAccessorTable
+      internal_static_tokenbroker_v1_ImportIntegrationsResponse_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_tokenbroker_v1_ImportIntegrationsResponse_Imported_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessageV3.FieldAccessorTable
+      internal_static_tokenbroker_v1_ImportIntegrationsResponse_Imported_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_tokenbroker_v1_ImportIntegrationsResponse_Skipped_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessageV3.FieldAccessorTable
+      internal_static_tokenbroker_v1_ImportIntegrationsResponse_Skipped_fieldAccessorTable;
 
   public static com.google.protobuf.Descriptors.FileDescriptor
       getDescriptor() {
@@ -75,48 +95,70 @@ public final class IntegrationServiceProto {
   static {
     java.lang.String[] descriptorData = {
       "\n(tokenbroker/v1/integration_service.pro" +
-      "to\022\016tokenbroker.v1\032 google/protobuf/fiel" +
-      "d_mask.proto\032 tokenbroker/v1/integration" +
-      ".proto\"d\n\030CreateIntegrationRequest\022\026\n\016in" +
-      "tegration_id\030\001 \001(\t\0220\n\013integration\030\002 \001(\0132" +
-      "\033.tokenbroker.v1.Integration\"M\n\031CreateIn" +
-      "tegrationResponse\0220\n\013integration\030\001 \001(\0132\033" +
-      ".tokenbroker.v1.Integration\"%\n\025GetIntegr" +
-      "ationRequest\022\014\n\004name\030\001 \001(\t\"J\n\026GetIntegra" +
-      "tionResponse\0220\n\013integration\030\001 \001(\0132\033.toke" +
-      "nbroker.v1.Integration\"@\n\027ListIntegratio" +
-      "nsRequest\022\021\n\tpage_size\030\001 \001(\005\022\022\n\npage_tok" +
-      "en\030\002 \001(\t\"f\n\030ListIntegrationsResponse\0221\n\014" +
-      "integrations\030\001 \003(\0132\033.tokenbroker.v1.Inte" +
-      "gration\022\027\n\017next_page_token\030\002 \001(\t\"}\n\030Upda" +
-      "teIntegrationRequest\0220\n\013integration\030\001 \001(" +
-      "\0132\033.tokenbroker.v1.Integration\022/\n\013update" +
-      "_mask\030\002 \001(\0132\032.google.protobuf.FieldMask\"" +
-      "M\n\031UpdateIntegrationResponse\0220\n\013integrat" +
-      "ion\030\001 \001(\0132\033.tokenbroker.v1.Integration\"6" +
-      "\n\030DeleteIntegrationRequest\022\014\n\004name\030\001 \001(\t" +
-      "\022\014\n\004etag\030\002 \001(\t\"\033\n\031DeleteIntegrationRespo" +
-      "nse2\232\004\n\022IntegrationService\022h\n\021CreateInte" +
-      "gration\022(.tokenbroker.v1.CreateIntegrati" +
-      "onRequest\032).tokenbroker.v1.CreateIntegra" +
-      "tionResponse\022_\n\016GetIntegration\022%.tokenbr" +
-      "oker.v1.GetIntegrationRequest\032&.tokenbro" +
-      "ker.v1.GetIntegrationResponse\022e\n\020ListInt" +
-      "egrations\022\'.tokenbroker.v1.ListIntegrati" +
-      "onsRequest\032(.tokenbroker.v1.ListIntegrat" +
-      "ionsResponse\022h\n\021UpdateIntegration\022(.toke" +
-      "nbroker.v1.UpdateIntegrationRequest\032).to" +
-      "kenbroker.v1.UpdateIntegrationResponse\022h" +
-      "\n\021DeleteIntegration\022(.tokenbroker.v1.Del" +
-      "eteIntegrationRequest\032).tokenbroker.v1.D" +
-      "eleteIntegrationResponseBy\n\022dev.tokenbro" +
-      "ker.v1B\027IntegrationServiceProtoP\001ZHgithu" +
-      "b.com/tokenbroker/tokenbroker/client/go/" +
-      "tokenbrokerv1;tokenbrokerv1b\006proto3"
+      "to\022\016tokenbroker.v1\032\036google/protobuf/dura" +
+      "tion.proto\032 google/protobuf/field_mask.p" +
+      "roto\032 tokenbroker/v1/integration.proto\"d" +
+      "\n\030CreateIntegrationRequest\022\026\n\016integratio" +
+      "n_id\030\001 \001(\t\0220\n\013integration\030\002 \001(\0132\033.tokenb" +
+      "roker.v1.Integration\"M\n\031CreateIntegratio" +
+      "nResponse\0220\n\013integration\030\001 \001(\0132\033.tokenbr" +
+      "oker.v1.Integration\"%\n\025GetIntegrationReq" +
+      "uest\022\014\n\004name\030\001 \001(\t\"J\n\026GetIntegrationResp" +
+      "onse\0220\n\013integration\030\001 \001(\0132\033.tokenbroker." +
+      "v1.Integration\"@\n\027ListIntegrationsReques" +
+      "t\022\021\n\tpage_size\030\001 \001(\005\022\022\n\npage_token\030\002 \001(\t" +
+      "\"f\n\030ListIntegrationsResponse\0221\n\014integrat" +
+      "ions\030\001 \003(\0132\033.tokenbroker.v1.Integration\022" +
+      "\027\n\017next_page_token\030\002 \001(\t\"}\n\030UpdateIntegr" +
+      "ationRequest\0220\n\013integration\030\001 \001(\0132\033.toke" +
+      "nbroker.v1.Integration\022/\n\013update_mask\030\002 " +
+      "\001(\0132\032.google.protobuf.FieldMask\"M\n\031Updat" +
+      "eIntegrationResponse\0220\n\013integration\030\001 \001(" +
+      "\0132\033.tokenbroker.v1.Integration\"6\n\030Delete" +
+      "IntegrationRequest\022\014\n\004name\030\001 \001(\t\022\014\n\004etag" +
+      "\030\002 \001(\t\"\033\n\031DeleteIntegrationResponse\"\315\001\n\031" +
+      "ImportIntegrationsRequest\022\027\n\017credential_" +
+      "file\030\001 \001(\014\022\026\n\016integration_id\030\002 \001(\t\022\027\n\017cr" +
+      "edential_name\030\003 \001(\t\022\025\n\rvalidate_only\030\004 \001" +
+      "(\010\022\024\n\014allow_update\030\005 \001(\010\0229\n\026secret_rotat" +
+      "ion_period\030\006 \001(\0132\031.google.protobuf.Durat" +
+      "ion\"\327\003\n\032ImportIntegrationsResponse\022E\n\010im" +
+      "ported\030\001 \003(\01323.tokenbroker.v1.ImportInte" +
+      "grationsResponse.Imported\022C\n\007skipped\030\002 \003" +
+      "(\01322.tokenbroker.v1.ImportIntegrationsRe" +
+      "sponse.Skipped\032\345\001\n\010Imported\0220\n\013integrati" +
+      "on\030\001 \001(\0132\033.tokenbroker.v1.Integration\022J\n" +
+      "\006action\030\002 \001(\0162:.tokenbroker.v1.ImportInt" +
+      "egrationsResponse.Imported.Action\022\021\n\tjso" +
+      "n_path\030\003 \001(\t\"H\n\006Action\022\026\n\022ACTION_UNSPECI" +
+      "FIED\020\000\022\022\n\016ACTION_CREATED\020\001\022\022\n\016ACTION_UPD" +
+      "ATED\020\002\032E\n\007Skipped\022\021\n\tjson_path\030\001 \001(\t\022\027\n\017" +
+      "credential_name\030\002 \001(\t\022\016\n\006reason\030\003 \001(\t2\207\005" +
+      "\n\022IntegrationService\022h\n\021CreateIntegratio" +
+      "n\022(.tokenbroker.v1.CreateIntegrationRequ" +
+      "est\032).tokenbroker.v1.CreateIntegrationRe" +
+      "sponse\022_\n\016GetIntegration\022%.tokenbroker.v" +
+      "1.GetIntegrationRequest\032&.tokenbroker.v1" +
+      ".GetIntegrationResponse\022e\n\020ListIntegrati" +
+      "ons\022\'.tokenbroker.v1.ListIntegrationsReq" +
+      "uest\032(.tokenbroker.v1.ListIntegrationsRe" +
+      "sponse\022h\n\021UpdateIntegration\022(.tokenbroke" +
+      "r.v1.UpdateIntegrationRequest\032).tokenbro" +
+      "ker.v1.UpdateIntegrationResponse\022h\n\021Dele" +
+      "teIntegration\022(.tokenbroker.v1.DeleteInt" +
+      "egrationRequest\032).tokenbroker.v1.DeleteI" +
+      "ntegrationResponse\022k\n\022ImportIntegrations" +
+      "\022).tokenbroker.v1.ImportIntegrationsRequ" +
+      "est\032*.tokenbroker.v1.ImportIntegrationsR" +
+      "esponseBy\n\022dev.tokenbroker.v1B\027Integrati" +
+      "onServiceProtoP\001ZHgithub.com/tokenbroker" +
+      "/tokenbroker/client/go/tokenbrokerv1;tok" +
+      "enbrokerv1b\006proto3"
     };
     descriptor = com.google.protobuf.Descriptors.FileDescriptor
       .internalBuildGeneratedFileFrom(descriptorData,
         new com.google.protobuf.Descriptors.FileDescriptor[] {
+          com.google.protobuf.DurationProto.getDescriptor(),
           com.google.protobuf.FieldMaskProto.getDescriptor(),
           dev.tokenbroker.v1.IntegrationProto.getDescriptor(),
         });
@@ -180,6 +222,31 @@ public final class IntegrationServiceProto {
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_tokenbroker_v1_DeleteIntegrationResponse_descriptor,
         new java.lang.String[] { });
+    internal_static_tokenbroker_v1_ImportIntegrationsRequest_descriptor =
+      getDescriptor().getMessageTypes().get(10);
+    internal_static_tokenbroker_v1_ImportIntegrationsRequest_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
+        internal_static_tokenbroker_v1_ImportIntegrationsRequest_descriptor,
+        new java.lang.String[] { "CredentialFile", "IntegrationId", "CredentialName", "ValidateOnly", "AllowUpdate", "SecretRotationPeriod", });
+    internal_static_tokenbroker_v1_ImportIntegrationsResponse_descriptor =
+      getDescriptor().getMessageTypes().get(11);
+    internal_static_tokenbroker_v1_ImportIntegrationsResponse_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
+        internal_static_tokenbroker_v1_ImportIntegrationsResponse_descriptor,
+        new java.lang.String[] { "Imported", "Skipped", });
+    internal_static_tokenbroker_v1_ImportIntegrationsResponse_Imported_descriptor =
+      internal_static_tokenbroker_v1_ImportIntegrationsResponse_descriptor.getNestedTypes().get(0);
+    internal_static_tokenbroker_v1_ImportIntegrationsResponse_Imported_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
+        internal_static_tokenbroker_v1_ImportIntegrationsResponse_Imported_descriptor,
+        new java.lang.String[] { "Integration", "Action", "JsonPath", });
+    internal_static_tokenbroker_v1_ImportIntegrationsResponse_Skipped_descriptor =
+      internal_static_tokenbroker_v1_ImportIntegrationsResponse_descriptor.getNestedTypes().get(1);
+    internal_static_tokenbroker_v1_ImportIntegrationsResponse_Skipped_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
+        internal_static_tokenbroker_v1_ImportIntegrationsResponse_Skipped_descriptor,
+        new java.lang.String[] { "JsonPath", "CredentialName", "Reason", });
+    com.google.protobuf.DurationProto.getDescriptor();
     com.google.protobuf.FieldMaskProto.getDescriptor();
     dev.tokenbroker.v1.IntegrationProto.getDescriptor();
   }

@@ -88,7 +88,8 @@ private static final long serialVersionUID = 0L;
    * <pre>
    * Required. The fields to change. Allowed paths: display_name, client_id,
    * org_id, technical_account_id, scopes, metascopes, ims_url, sandbox_name,
-   * state, include_org_header, credentials (replaces all secrets),
+   * state, include_org_header, console_credential, secret_rotation_period,
+   * credentials (replaces all secrets),
    * credentials.client_secrets, credentials.private_key_pem.
    * </pre>
    *
@@ -103,7 +104,8 @@ private static final long serialVersionUID = 0L;
    * <pre>
    * Required. The fields to change. Allowed paths: display_name, client_id,
    * org_id, technical_account_id, scopes, metascopes, ims_url, sandbox_name,
-   * state, include_org_header, credentials (replaces all secrets),
+   * state, include_org_header, console_credential, secret_rotation_period,
+   * credentials (replaces all secrets),
    * credentials.client_secrets, credentials.private_key_pem.
    * </pre>
    *
@@ -118,7 +120,8 @@ private static final long serialVersionUID = 0L;
    * <pre>
    * Required. The fields to change. Allowed paths: display_name, client_id,
    * org_id, technical_account_id, scopes, metascopes, ims_url, sandbox_name,
-   * state, include_org_header, credentials (replaces all secrets),
+   * state, include_org_header, console_credential, secret_rotation_period,
+   * credentials (replaces all secrets),
    * credentials.client_secrets, credentials.private_key_pem.
    * </pre>
    *
@@ -682,7 +685,8 @@ private static final long serialVersionUID = 0L;
      * <pre>
      * Required. The fields to change. Allowed paths: display_name, client_id,
      * org_id, technical_account_id, scopes, metascopes, ims_url, sandbox_name,
-     * state, include_org_header, credentials (replaces all secrets),
+     * state, include_org_header, console_credential, secret_rotation_period,
+     * credentials (replaces all secrets),
      * credentials.client_secrets, credentials.private_key_pem.
      * </pre>
      *
@@ -696,7 +700,8 @@ private static final long serialVersionUID = 0L;
      * <pre>
      * Required. The fields to change. Allowed paths: display_name, client_id,
      * org_id, technical_account_id, scopes, metascopes, ims_url, sandbox_name,
-     * state, include_org_header, credentials (replaces all secrets),
+     * state, include_org_header, console_credential, secret_rotation_period,
+     * credentials (replaces all secrets),
      * credentials.client_secrets, credentials.private_key_pem.
      * </pre>
      *
@@ -714,7 +719,8 @@ private static final long serialVersionUID = 0L;
      * <pre>
      * Required. The fields to change. Allowed paths: display_name, client_id,
      * org_id, technical_account_id, scopes, metascopes, ims_url, sandbox_name,
-     * state, include_org_header, credentials (replaces all secrets),
+     * state, include_org_header, console_credential, secret_rotation_period,
+     * credentials (replaces all secrets),
      * credentials.client_secrets, credentials.private_key_pem.
      * </pre>
      *
@@ -737,7 +743,8 @@ private static final long serialVersionUID = 0L;
      * <pre>
      * Required. The fields to change. Allowed paths: display_name, client_id,
      * org_id, technical_account_id, scopes, metascopes, ims_url, sandbox_name,
-     * state, include_org_header, credentials (replaces all secrets),
+     * state, include_org_header, console_credential, secret_rotation_period,
+     * credentials (replaces all secrets),
      * credentials.client_secrets, credentials.private_key_pem.
      * </pre>
      *
@@ -758,7 +765,8 @@ private static final long serialVersionUID = 0L;
      * <pre>
      * Required. The fields to change. Allowed paths: display_name, client_id,
      * org_id, technical_account_id, scopes, metascopes, ims_url, sandbox_name,
-     * state, include_org_header, credentials (replaces all secrets),
+     * state, include_org_header, console_credential, secret_rotation_period,
+     * credentials (replaces all secrets),
      * credentials.client_secrets, credentials.private_key_pem.
      * </pre>
      *
@@ -786,7 +794,8 @@ private static final long serialVersionUID = 0L;
      * <pre>
      * Required. The fields to change. Allowed paths: display_name, client_id,
      * org_id, technical_account_id, scopes, metascopes, ims_url, sandbox_name,
-     * state, include_org_header, credentials (replaces all secrets),
+     * state, include_org_header, console_credential, secret_rotation_period,
+     * credentials (replaces all secrets),
      * credentials.client_secrets, credentials.private_key_pem.
      * </pre>
      *
@@ -806,7 +815,8 @@ private static final long serialVersionUID = 0L;
      * <pre>
      * Required. The fields to change. Allowed paths: display_name, client_id,
      * org_id, technical_account_id, scopes, metascopes, ims_url, sandbox_name,
-     * state, include_org_header, credentials (replaces all secrets),
+     * state, include_org_header, console_credential, secret_rotation_period,
+     * credentials (replaces all secrets),
      * credentials.client_secrets, credentials.private_key_pem.
      * </pre>
      *
@@ -821,7 +831,8 @@ private static final long serialVersionUID = 0L;
      * <pre>
      * Required. The fields to change. Allowed paths: display_name, client_id,
      * org_id, technical_account_id, scopes, metascopes, ims_url, sandbox_name,
-     * state, include_org_header, credentials (replaces all secrets),
+     * state, include_org_header, console_credential, secret_rotation_period,
+     * credentials (replaces all secrets),
      * credentials.client_secrets, credentials.private_key_pem.
      * </pre>
      *
@@ -839,7 +850,8 @@ private static final long serialVersionUID = 0L;
      * <pre>
      * Required. The fields to change. Allowed paths: display_name, client_id,
      * org_id, technical_account_id, scopes, metascopes, ims_url, sandbox_name,
-     * state, include_org_header, credentials (replaces all secrets),
+     * state, include_org_header, console_credential, secret_rotation_period,
+     * credentials (replaces all secrets),
      * credentials.client_secrets, credentials.private_key_pem.
      * </pre>
      *

@@ -39,7 +39,8 @@ public interface UpdateIntegrationRequestOrBuilder extends
    * <pre>
    * Required. The fields to change. Allowed paths: display_name, client_id,
    * org_id, technical_account_id, scopes, metascopes, ims_url, sandbox_name,
-   * state, include_org_header, credentials (replaces all secrets),
+   * state, include_org_header, console_credential, secret_rotation_period,
+   * credentials (replaces all secrets),
    * credentials.client_secrets, credentials.private_key_pem.
    * </pre>
    *
@@ -51,7 +52,8 @@ public interface UpdateIntegrationRequestOrBuilder extends
    * <pre>
    * Required. The fields to change. Allowed paths: display_name, client_id,
    * org_id, technical_account_id, scopes, metascopes, ims_url, sandbox_name,
-   * state, include_org_header, credentials (replaces all secrets),
+   * state, include_org_header, console_credential, secret_rotation_period,
+   * credentials (replaces all secrets),
    * credentials.client_secrets, credentials.private_key_pem.
    * </pre>
    *
@@ -63,7 +65,8 @@ public interface UpdateIntegrationRequestOrBuilder extends
    * <pre>
    * Required. The fields to change. Allowed paths: display_name, client_id,
    * org_id, technical_account_id, scopes, metascopes, ims_url, sandbox_name,
-   * state, include_org_header, credentials (replaces all secrets),
+   * state, include_org_header, console_credential, secret_rotation_period,
+   * credentials (replaces all secrets),
    * credentials.client_secrets, credentials.private_key_pem.
    * </pre>
    *
