@@ -97,6 +97,10 @@ ABSL_FLAG(std::string, ims_token_path, "/ims/token/v3",
           "Path of the OAuth Server-to-Server token endpoint. Env: TOKENBROKER_IMS_TOKEN_PATH.");
 ABSL_FLAG(std::string, ims_jwt_path, "/ims/exchange/jwt",
           "Path of the JWT exchange endpoint. Env: TOKENBROKER_IMS_JWT_PATH.");
+ABSL_FLAG(std::string, console_api_url, "https://api.adobe.io",
+          "Base URL of Adobe's I/O Management API, where the Developer Console's client secrets "
+          "are listed, added and deleted (same TLS options as IMS). "
+          "Env: TOKENBROKER_CONSOLE_API_URL.");
 ABSL_FLAG(absl::Duration, ims_connect_timeout, absl::Seconds(5),
           "TCP+TLS connect timeout for IMS. Env: TOKENBROKER_IMS_CONNECT_TIMEOUT.");
 ABSL_FLAG(absl::Duration, ims_timeout, absl::Seconds(30),
@@ -207,6 +211,7 @@ constexpr const char* kFlagNames[] = {"tls_cert",
                                       "allow_insecure_ims_http",
                                       "ims_token_path",
                                       "ims_jwt_path",
+                                      "console_api_url",
                                       "ims_connect_timeout",
                                       "ims_timeout",
                                       "ims_max_attempts",
@@ -339,6 +344,7 @@ absl::StatusOr<ServerOptions> ParseServerFlags(int argc, char** argv,
   o.kek_file = absl::GetFlag(FLAGS_kek_file);
   o.ims_url = absl::GetFlag(FLAGS_ims_url);
   o.ims_ca_file = absl::GetFlag(FLAGS_ims_ca_file);
+  o.console_api_url = absl::GetFlag(FLAGS_console_api_url);
   o.allow_insecure_ims_http = absl::GetFlag(FLAGS_allow_insecure_ims_http);
   o.ims_token_path = absl::GetFlag(FLAGS_ims_token_path);
   o.ims_jwt_path = absl::GetFlag(FLAGS_ims_jwt_path);

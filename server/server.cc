@@ -32,11 +32,13 @@
 #include "server/common/random.h"
 #include "server/common/status_macros.h"
 #include "server/crypto/keyring.h"
+#include "server/console/console_secrets.h"
 #include "server/crypto/reloading_envelope_cipher.h"
 #include "server/http/curl_http_transport.h"
 #include "server/ims/dispatching_exchanger.h"
 #include "server/ims/jwt_exchanger.h"
 #include "server/ims/oauth_s2s_exchanger.h"
+#include "server/lifecycle/client_secrets.h"
 #include "server/metrics/instrumented_store.h"
 #include "server/metrics/metrics.h"
 #include "server/store/memory_credential_store.h"
@@ -50,8 +52,10 @@ struct Server::Components {
   std::unique_ptr<Metrics> metrics;
   Storage storage;
   std::unique_ptr<InstrumentedCredentialStore> instrumented_store;
-  std::unique_ptr<HttpTransport> transport;
+  std::shared_ptr<HttpTransport> transport;
   std::unique_ptr<TokenExchanger> exchanger;
+  std::unique_ptr<ConsoleSecrets> console;
+  std::unique_ptr<ClientSecretManager> client_secrets;
   BitGenRandomSource random;
   std::unique_ptr<ThreadPool> exchange_pool;
   std::unique_ptr<ThreadPool> admin_pool;
@@ -376,6 +380,12 @@ absl::StatusOr<std::unique_ptr<Server>> Server::BuildAndStart(const ServerOption
   c.exchanger = std::make_unique<DispatchingExchanger>(
       std::make_unique<OAuthServerToServerExchanger>(c.transport.get(), SystemClock::Get(), ims),
       std::make_unique<JwtExchanger>(c.transport.get(), SystemClock::Get(), ims));
+  // The Developer Console's API shares IMS's transport (CA file, timeouts,
+  // --allow-insecure-ims-http for a loopback emulator).
+  c.console = std::make_unique<HttpConsoleSecrets>(c.transport, options.console_api_url,
+                                                   options.ims_timeout);
+  c.client_secrets = std::make_unique<ClientSecretManager>(store, c.console.get(),
+                                                           c.exchanger.get(), SystemClock::Get());
 
   c.exchange_pool =
       std::make_unique<ThreadPool>(options.exchange_threads, options.exchange_max_threads);
@@ -444,7 +454,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::BuildAndStart(const ServerOption
   ValidationOptions validation;
   validation.allow_insecure_ims_http = options.allow_insecure_ims_http;
   c.integration_service = std::make_unique<IntegrationServiceImpl>(
-      store, c.admin_pool.get(), validation, &c.api, SystemClock::Get());
+      store, c.admin_pool.get(), validation, &c.api, SystemClock::Get(), c.client_secrets.get());
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();

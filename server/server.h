@@ -72,6 +72,8 @@ struct ServerOptions {
   bool allow_insecure_ims_http = false;
   std::string ims_token_path = "/ims/token/v3";
   std::string ims_jwt_path = "/ims/exchange/jwt";
+  // Adobe's I/O Management API (the Developer Console's client secrets).
+  std::string console_api_url = "https://api.adobe.io";
   absl::Duration ims_connect_timeout = absl::Seconds(5);
   absl::Duration ims_timeout = absl::Seconds(30);
   int ims_max_attempts = 4;

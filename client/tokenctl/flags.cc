@@ -89,6 +89,11 @@ const std::vector<CommandSpec>& Commands() {
        "path. IDs come from the credentials' names unless --id is given.\n"
        "Secrets come from the file and are never printed.",
        "Integrations", /*takes_file=*/true},
+      {Command::kSecretsList, "secrets list", "", "", true,
+       "The credential's client secrets at the Adobe Developer Console (uuid,\n"
+       "created, last used), whether tokenbroker holds each and which one it\n"
+       "mints with. Never their values.",
+       "Secrets"},
       {Command::kTokenGet, "token get", "", "", true,
        "Prints only the access token, so that $(tokenctl token get ID) works.\n"
        "--json: {\"access_token\":...,\"expire_time\":...}.",
@@ -203,6 +208,10 @@ const std::vector<FlagSpec>& Flags() {
        "the server's --secret-rotation-period). OAuth S2S credentials imported\n"
        "from the Developer Console only.",
        kCreateOAuth | kUpdate | kImport, 0, "", "", "secret_rotation_period"},
+      {"console-credential", &Options::console_credential, "ORG/CRED",
+       "The Developer Console's numeric org and credential ids, e.g.\n"
+       "25591412/17950 (project.org.id and credentials[].id of its download).",
+       kCreateOAuth | kUpdate, 0, "", "", "console_credential"},
       {"id", &Options::id, "ID",
        "The integration ID (one credential only; default: from its name).",
        kImport, 0, "", "", ""},

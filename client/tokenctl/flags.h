@@ -37,6 +37,7 @@ enum class Command {
   kIntegrationsUpdate,
   kIntegrationsDelete,
   kIntegrationsImport,
+  kSecretsList,
   kTokenGet,
   kTokenHeaders,
   kTokenRefresh,
@@ -107,6 +108,7 @@ struct Options {
   std::string etag;
   int32_t page_size = 0;
   absl::Duration rotation_period;
+  std::string console_credential;
   // integrations import
   std::string id;
   std::string credential;

@@ -20,6 +20,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "client/common/fingerprint.h"
@@ -217,11 +218,22 @@ std::optional<google::protobuf::Duration> MinValidity(const Invocation& inv) {
   return ToProtoDuration(inv.options().min_validity);
 }
 
-// --rotation-period, where given, onto `integration`.
-void SetRotationPeriod(const Invocation& inv, v1::Integration* integration) {
+// --rotation-period and --console-credential, where given, onto
+// `integration`. Errors: INVALID_ARGUMENT (not ORG/CRED).
+absl::Status SetLifecycle(const Invocation& inv, v1::Integration* integration) {
   if (inv.Has("rotation-period")) {
     *integration->mutable_secret_rotation_period() = ToProtoDuration(inv.options().rotation_period);
   }
+  if (!inv.Has("console-credential")) return absl::OkStatus();
+  std::vector<std::string> ids = absl::StrSplit(inv.options().console_credential, '/');
+  if (ids.size() != 2 || ids[0].empty() || ids[1].empty()) {
+    return absl::InvalidArgumentError(
+        "--console-credential takes ORG/CRED: the Console's numeric org id and credential id, "
+        "e.g. 25591412/17950");
+  }
+  integration->mutable_console_credential()->set_org_id(ids[0]);
+  integration->mutable_console_credential()->set_credential_id(ids[1]);
+  return absl::OkStatus();
 }
 
 void PrintIntegration(Invocation& inv, const v1::Integration& integration) {
@@ -285,7 +297,7 @@ int IntegrationsCreate(Invocation& inv) {
   integration->set_sandbox_name(inv.options().sandbox);
   integration->set_include_org_header(inv.options().org_header);
   integration->set_display_name(inv.options().display_name);
-  SetRotationPeriod(inv, integration);
+  if (absl::Status s = SetLifecycle(inv, integration); !s.ok()) return inv.UsageError(s);
   if (absl::Status s = ReadCredentials(inv, integration->mutable_credentials()); !s.ok()) {
     return inv.UsageError(s);
   }
@@ -382,7 +394,7 @@ int IntegrationsUpdate(Invocation& inv) {
   integration->set_ims_url(inv.options().ims_url);
   integration->set_sandbox_name(inv.options().sandbox);
   integration->set_include_org_header(inv.options().org_header);
-  SetRotationPeriod(inv, integration);
+  if (absl::Status s = SetLifecycle(inv, integration); !s.ok()) return inv.UsageError(s);
   if (inv.Has("state")) {
     std::optional<v1::Integration::State> state = ParseState(inv.options().state);
     if (!state) {
@@ -489,6 +501,55 @@ int IntegrationsImport(Invocation& inv) {
   OPENSSL_cleanse(bytes->data(), bytes->size());
   if (!status.ok()) return inv.RpcError(status);
   PrintImport(inv, response);
+  return kExitOk;
+}
+
+// ---------------------------------------------------------------------------
+// secrets
+
+void PrintSecrets(Invocation& inv, const v1::ListClientSecretsResponse& response) {
+  if (inv.json()) {
+    nlohmann::ordered_json secrets = nlohmann::ordered_json::array();
+    for (const v1::ConsoleClientSecret& s : response.client_secrets()) {
+      secrets.push_back({{"uuid", s.uuid()},
+                         {"create_time", Rfc3339(s.create_time())},
+                         {"last_use_time", Rfc3339(s.last_use_time())},
+                         {"held", s.held()},
+                         {"in_use", s.in_use()},
+                         {"fingerprint", s.fingerprint()},
+                         {"store_time", Rfc3339(s.store_time())}});
+    }
+    PrintJson(inv.out(), {{"client_secrets", secrets},
+                          {"held_unmatched_count", response.held_unmatched_count()}});
+    return;
+  }
+  std::vector<std::vector<std::string>> rows = {
+      {"UUID", "CREATED", "LAST USED", "HELD", "IN USE", "FINGERPRINT"}};
+  for (const v1::ConsoleClientSecret& s : response.client_secrets()) {
+    std::string last_used = Rfc3339Seconds(s.last_use_time());
+    rows.push_back({s.uuid(), Rfc3339Seconds(s.create_time()),
+                    last_used.empty() ? "never" : last_used, s.held() ? "yes" : "no",
+                    s.in_use() ? "yes" : "no", s.fingerprint()});
+  }
+  inv.out() << FormatTable(rows);
+  if (response.held_unmatched_count() > 0) {
+    inv.out() << response.held_unmatched_count()
+              << " stored secret(s) match none of these: deleted in the Console, or stored "
+                 "without their uuid\n";
+  }
+}
+
+int SecretsList(Invocation& inv) {
+  auto stub = NewStub<v1::IntegrationService>(inv);
+  if (!stub.ok()) return inv.UsageError(stub.status());
+  v1::ListClientSecretsRequest request;
+  request.set_parent(inv.name());
+  grpc::ClientContext rpc;
+  inv.Prepare(&rpc);
+  v1::ListClientSecretsResponse response;
+  grpc::Status status = (*stub)->ListClientSecrets(&rpc, request, &response);
+  if (!status.ok()) return inv.RpcError(status);
+  PrintSecrets(inv, response);
   return kExitOk;
 }
 
@@ -739,6 +800,8 @@ CommandFunction FunctionOf(Command command) {
       return IntegrationsUpdate;
     case Command::kIntegrationsImport:
       return IntegrationsImport;
+    case Command::kSecretsList:
+      return SecretsList;
     case Command::kIntegrationsDelete:
       return IntegrationsDelete;
     case Command::kTokenGet:

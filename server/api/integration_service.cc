@@ -159,6 +159,24 @@ absl::Status IntegrationServiceImpl::Import(const v1::ImportIntegrationsRequest&
   return absl::OkStatus();
 }
 
+absl::Status IntegrationServiceImpl::ListSecrets(const v1::ListClientSecretsRequest& request,
+                                                 v1::ListClientSecretsResponse* response) {
+  TB_ASSIGN_OR_RETURN(std::string id, ParseIntegrationName(request.parent(), "parent"));
+  TB_ASSIGN_OR_RETURN(SecretListing listing, secrets_->List(id));
+  for (const ListedSecret& secret : listing.secrets) {
+    v1::ConsoleClientSecret* out = response->add_client_secrets();
+    out->set_uuid(secret.uuid);
+    ToProto(secret.create_time, out->mutable_create_time());
+    if (secret.last_use_time) ToProto(*secret.last_use_time, out->mutable_last_use_time());
+    out->set_held(secret.held);
+    out->set_in_use(secret.in_use);
+    out->set_fingerprint(secret.fingerprint);
+    ToProto(secret.stored_time, out->mutable_store_time());
+  }
+  response->set_held_unmatched_count(listing.held_unmatched);
+  return absl::OkStatus();
+}
+
 grpc::ServerUnaryReactor* IntegrationServiceImpl::CreateIntegration(
     grpc::CallbackServerContext* context, const v1::CreateIntegrationRequest* request,
     v1::CreateIntegrationResponse* response) {
@@ -215,6 +233,14 @@ grpc::ServerUnaryReactor* IntegrationServiceImpl::ImportIntegrations(
                   "/tokenbroker.v1.IntegrationService/ImportIntegrations",
                   Permission::kManageIntegrations, *request, request->integration_id(),
                   [this, request, response] { return Import(*request, response); });
+}
+
+grpc::ServerUnaryReactor* IntegrationServiceImpl::ListClientSecrets(
+    grpc::CallbackServerContext* context, const v1::ListClientSecretsRequest* request,
+    v1::ListClientSecretsResponse* response) {
+  return RunAsync(context, executor_, *api_, "/tokenbroker.v1.IntegrationService/ListClientSecrets",
+                  Permission::kReadIntegrations, *request, IdOf(request->parent()),
+                  [this, request, response] { return ListSecrets(*request, response); });
 }
 
 }  // namespace tokenbroker

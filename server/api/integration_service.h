@@ -6,6 +6,7 @@
 #include "server/api/wiping_allocator.h"
 #include "server/common/clock.h"
 #include "server/common/executor.h"
+#include "server/lifecycle/client_secrets.h"
 #include "server/store/credential_store.h"
 #include "tokenbroker/v1/integration_service.grpc.pb.h"
 
@@ -17,10 +18,16 @@ class IntegrationServiceImpl final : public v1::IntegrationService::CallbackServ
  public:
   // `api` must outlive the service. The broker needs no telling: it hears
   // of every change through the store's change feed.
-  // `clock` stamps when client secrets were stored.
+  // `clock` stamps when client secrets were stored; `secrets` answers
+  // ListClientSecrets. Neither is owned.
   IntegrationServiceImpl(CredentialStore* store, Executor* executor, ValidationOptions options,
-                         const ApiContext* api, const Clock* clock)
-      : store_(store), executor_(executor), options_(options), api_(api), clock_(clock) {
+                         const ApiContext* api, const Clock* clock, ClientSecretManager* secrets)
+      : store_(store),
+        executor_(executor),
+        options_(options),
+        api_(api),
+        clock_(clock),
+        secrets_(secrets) {
     SetMessageAllocatorFor_CreateIntegration(&create_allocator_);
     SetMessageAllocatorFor_UpdateIntegration(&update_allocator_);
     SetMessageAllocatorFor_ImportIntegrations(&import_allocator_);
@@ -44,6 +51,9 @@ class IntegrationServiceImpl final : public v1::IntegrationService::CallbackServ
   grpc::ServerUnaryReactor* ImportIntegrations(grpc::CallbackServerContext* context,
                                                const v1::ImportIntegrationsRequest* request,
                                                v1::ImportIntegrationsResponse* response) override;
+  grpc::ServerUnaryReactor* ListClientSecrets(grpc::CallbackServerContext* context,
+                                              const v1::ListClientSecretsRequest* request,
+                                              v1::ListClientSecretsResponse* response) override;
 
   // The operations themselves, synchronous; public for unit tests.
   absl::StatusOr<v1::Integration> Create(const v1::CreateIntegrationRequest& request);
@@ -56,6 +66,8 @@ class IntegrationServiceImpl final : public v1::IntegrationService::CallbackServ
   // be stored (no etag, no times) and nothing is written.
   absl::Status Import(const v1::ImportIntegrationsRequest& request,
                       v1::ImportIntegrationsResponse* response);
+  absl::Status ListSecrets(const v1::ListClientSecretsRequest& request,
+                           v1::ListClientSecretsResponse* response);
 
  private:
   CredentialStore* const store_;
@@ -63,6 +75,7 @@ class IntegrationServiceImpl final : public v1::IntegrationService::CallbackServ
   const ValidationOptions options_;
   const ApiContext* const api_;
   const Clock* const clock_;
+  ClientSecretManager* const secrets_;
   // Wipe the credentials of the requests when gRPC frees them.
   WipingMessageAllocator<v1::CreateIntegrationRequest, v1::CreateIntegrationResponse>
       create_allocator_;

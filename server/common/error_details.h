@@ -35,6 +35,10 @@ std::optional<google::rpc::ErrorInfo> GetErrorInfo(const absl::Status& status);
 absl::Status WithRetryDelay(absl::Status status, absl::Duration delay);
 std::optional<absl::Duration> GetRetryDelay(const absl::Status& status);
 
+// `status` with `context` before its message (e.g. "minting a token for
+// the Console: "), its code and payloads (ErrorInfo, RetryInfo) kept.
+absl::Status WithContext(const absl::Status& status, absl::string_view context);
+
 // An INVALID_ARGUMENT naming `field`, with BadRequest and ErrorInfo details.
 absl::Status InvalidField(absl::string_view field, absl::string_view description);
 

@@ -131,7 +131,7 @@ HttpConsoleSecrets::HttpConsoleSecrets(std::shared_ptr<HttpTransport> transport,
     : transport_(std::move(transport)), base_url_(std::move(base_url)), timeout_(timeout) {}
 
 absl::StatusOr<HttpResponse> HttpConsoleSecrets::Call(absl::string_view method,
-                                                      const ConsoleCredential& credential,
+                                                      const ConsoleTarget& credential,
                                                       const SecretString& token,
                                                       absl::string_view suffix) {
   if (!IsPathSafe(credential.org_id) || !IsPathSafe(credential.credential_id)) {
@@ -151,7 +151,7 @@ absl::StatusOr<HttpResponse> HttpConsoleSecrets::Call(absl::string_view method,
 }
 
 absl::StatusOr<std::vector<ConsoleSecret>> HttpConsoleSecrets::List(
-    const ConsoleCredential& credential, const SecretString& token) {
+    const ConsoleTarget& credential, const SecretString& token) {
   absl::StatusOr<HttpResponse> response = Call("GET", credential, token, "");
   if (!response.ok()) return response.status();
   if (response->status_code != 200) return StatusOf(*response, "list the client secrets");
@@ -168,7 +168,7 @@ absl::StatusOr<std::vector<ConsoleSecret>> HttpConsoleSecrets::List(
   return secrets;
 }
 
-absl::StatusOr<AddedConsoleSecret> HttpConsoleSecrets::Add(const ConsoleCredential& credential,
+absl::StatusOr<AddedConsoleSecret> HttpConsoleSecrets::Add(const ConsoleTarget& credential,
                                                            const SecretString& token) {
   absl::StatusOr<HttpResponse> response = Call("POST", credential, token, "");
   if (!response.ok()) return response.status();
@@ -188,7 +188,7 @@ absl::StatusOr<AddedConsoleSecret> HttpConsoleSecrets::Add(const ConsoleCredenti
   return added;
 }
 
-absl::Status HttpConsoleSecrets::Delete(const ConsoleCredential& credential,
+absl::Status HttpConsoleSecrets::Delete(const ConsoleTarget& credential,
                                         const SecretString& token, absl::string_view uuid) {
   if (!IsPathSafe(uuid)) return absl::InvalidArgumentError("a client secret uuid is malformed");
   absl::StatusOr<HttpResponse> response =

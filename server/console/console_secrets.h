@@ -30,7 +30,7 @@ inline constexpr char kConsoleSecretsScopes[] =
     "additional_info.roles,adobeio_api,read_client_secret,manage_client_secrets";
 
 // Which credential, as the Console numbers it.
-struct ConsoleCredential {
+struct ConsoleTarget {
   std::string org_id;         // the Console's numeric org id (`project.org.id`)
   std::string credential_id;  // `credentials[].id`
   std::string client_id;      // sent as x-api-key
@@ -64,11 +64,11 @@ struct AddedConsoleSecret {
 class ConsoleSecrets {
  public:
   virtual ~ConsoleSecrets() = default;
-  virtual absl::StatusOr<std::vector<ConsoleSecret>> List(const ConsoleCredential& credential,
+  virtual absl::StatusOr<std::vector<ConsoleSecret>> List(const ConsoleTarget& credential,
                                                           const SecretString& token) = 0;
-  virtual absl::StatusOr<AddedConsoleSecret> Add(const ConsoleCredential& credential,
+  virtual absl::StatusOr<AddedConsoleSecret> Add(const ConsoleTarget& credential,
                                                  const SecretString& token) = 0;
-  virtual absl::Status Delete(const ConsoleCredential& credential, const SecretString& token,
+  virtual absl::Status Delete(const ConsoleTarget& credential, const SecretString& token,
                               absl::string_view uuid) = 0;
 };
 
@@ -79,15 +79,15 @@ class HttpConsoleSecrets final : public ConsoleSecrets {
   HttpConsoleSecrets(std::shared_ptr<HttpTransport> transport, std::string base_url,
                      absl::Duration timeout);
 
-  absl::StatusOr<std::vector<ConsoleSecret>> List(const ConsoleCredential& credential,
+  absl::StatusOr<std::vector<ConsoleSecret>> List(const ConsoleTarget& credential,
                                                   const SecretString& token) override;
-  absl::StatusOr<AddedConsoleSecret> Add(const ConsoleCredential& credential,
+  absl::StatusOr<AddedConsoleSecret> Add(const ConsoleTarget& credential,
                                          const SecretString& token) override;
-  absl::Status Delete(const ConsoleCredential& credential, const SecretString& token,
+  absl::Status Delete(const ConsoleTarget& credential, const SecretString& token,
                       absl::string_view uuid) override;
 
  private:
-  absl::StatusOr<HttpResponse> Call(absl::string_view method, const ConsoleCredential& credential,
+  absl::StatusOr<HttpResponse> Call(absl::string_view method, const ConsoleTarget& credential,
                                     const SecretString& token, absl::string_view suffix);
 
   const std::shared_ptr<HttpTransport> transport_;

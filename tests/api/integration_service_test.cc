@@ -59,7 +59,8 @@ class IntegrationServiceTest : public ::testing::Test {
           other.sandbox_name = "changed-concurrently";
           EXPECT_TRUE(store->Update(other, other.etag).ok());
         }),
-        service_(&store_, /*executor=*/nullptr, ValidationOptions(), /*api=*/nullptr, &clock_) {
+        service_(&store_, /*executor=*/nullptr, ValidationOptions(), /*api=*/nullptr, &clock_,
+                 /*secrets=*/nullptr) {
     absl::StatusOr<v1::Integration> created =
         service_.Create(OAuthIntegration("acme", "client-acme", "secret-acme", ""));
     EXPECT_TRUE(created.ok()) << created.status();

@@ -98,5 +98,16 @@ TEST(InvalidFieldTest, InvalidFieldIsInvalidArgumentNamingTheFieldWithBadRequest
   EXPECT_EQ(info->metadata().at("field"), "integration.client_id");
 }
 
+TEST(WithContextTest, WithContextPrefixesTheMessageAndKeepsCodeAndDetails) {
+  absl::Status status = WithRetryDelay(
+      WithErrorInfo(absl::UnavailableError("IMS down"), kReasonImsUnavailable), absl::Seconds(3));
+  absl::Status annotated = WithContext(status, "minting: ");
+  EXPECT_EQ(annotated.code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(annotated.message(), "minting: IMS down");
+  EXPECT_EQ(GetErrorInfo(annotated)->reason(), kReasonImsUnavailable);
+  EXPECT_EQ(GetRetryDelay(annotated), absl::Seconds(3));
+  EXPECT_TRUE(WithContext(absl::OkStatus(), "x").ok());
+}
+
 }  // namespace
 }  // namespace tokenbroker

@@ -21,7 +21,7 @@ using ::tokenbroker::testing::FakeHttpTransport;
 using json = nlohmann::json;
 
 constexpr char kToken[] = "eyJ.console-token-secret.sig";
-const ConsoleCredential kCredential = {"25591412", "17606512", "the-client-id"};
+const ConsoleTarget kCredential = {"25591412", "17606512", "the-client-id"};
 
 class ConsoleSecretsTest : public ::testing::Test {
  protected:
@@ -129,9 +129,9 @@ TEST_F(ConsoleSecretsTest, UnreadableAnswersAndMissingIdsAreRefusedWithoutSendin
 
   EXPECT_EQ(console_.List(kCredential, token_).status().code(), absl::StatusCode::kUnavailable);
   EXPECT_EQ(console_.Add(kCredential, token_).status().code(), absl::StatusCode::kUnavailable);
-  ConsoleCredential no_ids = {"", "", "the-client-id"};
+  ConsoleTarget no_ids = {"", "", "the-client-id"};
   EXPECT_EQ(console_.List(no_ids, token_).status().code(), absl::StatusCode::kFailedPrecondition);
-  ConsoleCredential injected = {"1/../../x", "2", "the-client-id"};
+  ConsoleTarget injected = {"1/../../x", "2", "the-client-id"};
   EXPECT_EQ(console_.List(injected, token_).status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_EQ(console_.Delete(kCredential, token_, "u/../x").code(),
             absl::StatusCode::kInvalidArgument);

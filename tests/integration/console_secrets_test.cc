@@ -24,7 +24,7 @@ using json = nlohmann::json;
 
 constexpr char kClient[] = "console-client";
 constexpr char kFirstSecret[] = "console-first-secret";
-const ConsoleCredential kCredential = {"25591412", "17606512", kClient};
+const ConsoleTarget kCredential = {"25591412", "17606512", kClient};
 
 class ConsoleSecretsIntegrationTest : public ::testing::Test {
  protected:
@@ -102,7 +102,7 @@ TEST_F(ConsoleSecretsIntegrationTest, RefusalsArriveAsStatusesThatSayWhatToDo) {
   EXPECT_EQ(read_only.code(), absl::StatusCode::kFailedPrecondition) << read_only;
   EXPECT_THAT(read_only.message(), HasSubstr("manage_client_secrets"));
 
-  ConsoleCredential unknown = kCredential;
+  ConsoleTarget unknown = kCredential;
   unknown.credential_id = "404";
   EXPECT_EQ(console_->List(unknown, token).status().code(), absl::StatusCode::kNotFound);
 }
