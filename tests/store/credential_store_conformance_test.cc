@@ -5,13 +5,16 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "gmock/gmock.h"
 #include "tests/testing/fake_clock.h"
 
 namespace tokenbroker::testing {
 namespace {
 
+using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
 Integration Sample(const std::string& id) {
@@ -31,6 +34,45 @@ Integration Sample(const std::string& id) {
                                    SecretString(std::string("s2-" + id))};
   in.credentials.private_key_pem = SecretString(std::string("-----BEGIN PRIVATE KEY-----x"));
   return in;
+}
+
+// Every Console and rotation field set, none at its default; the second
+// secret's info has an unknown create time. Times in whole nanoseconds, as
+// stores keep them.
+Integration WithConsoleFields(Integration in) {
+  in.console = ConsoleCredential{"4566206", "734521"};
+  in.secret_rotation_period = absl::Hours(24 * 90);
+  in.client_secret_info = {
+      ClientSecretInfo{absl::FromUnixNanos(1'790'000'000'123'456'789), "uuid-first"},
+      ClientSecretInfo{absl::InfinitePast(), "uuid-second"}};
+  in.last_secret_rotation_time = absl::FromUnixNanos(1'795'000'000'987'654'321);
+  return in;
+}
+
+// The same fields at their defaults: no Console ids, the server's rotation
+// period, nothing known of either secret, never rotated.
+Integration WithDefaultConsoleFields(Integration in) {
+  in.console = ConsoleCredential();
+  in.secret_rotation_period = std::nullopt;
+  in.client_secret_info = {ClientSecretInfo(), ClientSecretInfo()};
+  in.last_secret_rotation_time = absl::InfinitePast();
+  return in;
+}
+
+// The Console and rotation fields as text, so that a failed comparison shows
+// them.
+std::string ConsoleFields(const Integration& in) {
+  auto time = [](absl::Time t) {
+    return absl::FormatTime(absl::RFC3339_full, t, absl::UTCTimeZone());
+  };
+  std::string out = absl::StrCat(
+      "console=", in.console.org_id, "/", in.console.credential_id, " period=",
+      in.secret_rotation_period ? absl::FormatDuration(*in.secret_rotation_period) : "default",
+      " last_rotation=", time(in.last_secret_rotation_time), " info=");
+  for (const ClientSecretInfo& info : in.client_secret_info) {
+    absl::StrAppend(&out, "[", time(info.create_time), " '", info.console_uuid, "']");
+  }
+  return out;
 }
 
 class Fixture {
@@ -99,7 +141,7 @@ TEST_P(CredentialStoreConformanceTest, ListPagesInIdOrderToTheEnd) {
     token = page->next_page_token;
     ASSERT_LT(++pages, 10);
   } while (!token.empty());
-  EXPECT_THAT(seen, ::testing::ElementsAre("alpha", "bravo", "charlie", "delta", "echo"));
+  EXPECT_THAT(seen, ElementsAre("alpha", "bravo", "charlie", "delta", "echo"));
   EXPECT_EQ(pages, 3);
 }
 
@@ -241,6 +283,51 @@ TEST_P(CredentialStoreConformanceTest, GetWithTokenReadsTheIntegrationAndItsToke
   absl::StatusOr<IntegrationWithToken> ghost = f.store->GetWithToken("ghost");
   EXPECT_EQ(ghost.status().code(), absl::StatusCode::kNotFound);
   EXPECT_THAT(std::string(ghost.status().message()), HasSubstr("ghost"));
+}
+
+TEST_P(CredentialStoreConformanceTest, ConsoleFieldsRoundTripThroughCreateGetListAndGetWithToken) {
+  Fixture f(GetParam());
+  Integration known = WithConsoleFields(Sample("alpha"));
+  Integration defaults = WithDefaultConsoleFields(Sample("bravo"));
+  Integration never = WithConsoleFields(Sample("charlie"));
+  never.secret_rotation_period = absl::ZeroDuration();  // not the same as nullopt
+  never.last_secret_rotation_time = absl::InfinitePast();
+  const std::vector<Integration> want = {known, defaults, never};
+  for (const Integration& in : want) {
+    absl::StatusOr<Integration> created = f.store->Create(in);
+    ASSERT_TRUE(created.ok()) << created.status();
+    EXPECT_EQ(ConsoleFields(*created), ConsoleFields(in));
+  }
+  absl::StatusOr<IntegrationPage> page = f.store->List(10, "");
+  ASSERT_TRUE(page.ok()) << page.status();
+  ASSERT_EQ(page->integrations.size(), want.size());
+  for (size_t i = 0; i < want.size(); ++i) {
+    absl::StatusOr<Integration> got = f.store->Get(want[i].id);
+    ASSERT_TRUE(got.ok()) << got.status();
+    EXPECT_EQ(ConsoleFields(*got), ConsoleFields(want[i]));
+    EXPECT_EQ(ConsoleFields(page->integrations[i]), ConsoleFields(want[i]));
+    absl::StatusOr<IntegrationWithToken> with_token = f.store->GetWithToken(want[i].id);
+    ASSERT_TRUE(with_token.ok()) << with_token.status();
+    EXPECT_EQ(ConsoleFields(with_token->integration), ConsoleFields(want[i]));
+  }
+}
+
+TEST_P(CredentialStoreConformanceTest, UpdateReplacesTheConsoleFieldsBothWays) {
+  Fixture f(GetParam());
+  absl::StatusOr<Integration> created = f.store->Create(WithDefaultConsoleFields(Sample("acme")));
+  ASSERT_TRUE(created.ok()) << created.status();
+  Integration set = WithConsoleFields(*created);
+  absl::StatusOr<Integration> updated = f.store->Update(set, created->etag);
+  ASSERT_TRUE(updated.ok()) << updated.status();
+  EXPECT_EQ(ConsoleFields(*updated), ConsoleFields(set));
+  EXPECT_EQ(ConsoleFields(f.store->Get("acme").value()), ConsoleFields(set));
+
+  // And back: NULLs and empty values are written, not skipped.
+  Integration cleared = WithDefaultConsoleFields(*updated);
+  updated = f.store->Update(cleared, updated->etag);
+  ASSERT_TRUE(updated.ok()) << updated.status();
+  EXPECT_EQ(ConsoleFields(f.store->Get("acme").value()), ConsoleFields(cleared));
+  EXPECT_EQ(f.store->Get("acme")->secret_rotation_period, std::nullopt);
 }
 
 // Collects the changes a store delivers.
