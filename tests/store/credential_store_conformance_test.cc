@@ -16,6 +16,7 @@ namespace {
 
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
+using ::testing::UnorderedElementsAre;
 
 Integration Sample(const std::string& id) {
   Integration in;
@@ -411,6 +412,180 @@ TEST_P(CredentialStoreConformanceTest, AFailedWriteEmitsNoChange) {
   EXPECT_EQ(f.store->Delete("acme", created->etag).code(), absl::StatusCode::kAborted);
   EXPECT_EQ(f.store->Delete("ghost", "").code(), absl::StatusCode::kNotFound);
   EXPECT_EQ(f.store->PutToken("ghost", token).code(), absl::StatusCode::kNotFound);
+  EXPECT_TRUE(log.Take().empty());
+  f.store->SetChangeListener(nullptr);
+}
+
+IntegrationWrite CreateOf(Integration integration) {
+  return IntegrationWrite{IntegrationWrite::Kind::kCreate, std::move(integration), ""};
+}
+
+IntegrationWrite ReplaceOf(Integration integration, std::string expected_etag) {
+  return IntegrationWrite{IntegrationWrite::Kind::kReplace, std::move(integration),
+                          std::move(expected_etag)};
+}
+
+std::vector<std::string> ChangedIds(const std::vector<StoreChange>& changes) {
+  std::vector<std::string> ids;
+  for (const StoreChange& change : changes) {
+    EXPECT_EQ(change.kind, StoreChange::Kind::kIntegration);
+    EXPECT_FALSE(change.deleted);
+    ids.push_back(change.id);
+  }
+  return ids;
+}
+
+TEST_P(CredentialStoreConformanceTest, WriteAllCreatesEveryIntegrationInOrderAndAnnouncesEach) {
+  Fixture f(GetParam());
+  ChangeLog log;
+  f.store->SetChangeListener(log.Listener());
+  const std::vector<Integration> want = {WithConsoleFields(Sample("charlie")),
+                                         WithDefaultConsoleFields(Sample("alpha")),
+                                         WithConsoleFields(Sample("bravo"))};
+  std::vector<IntegrationWrite> writes;
+  writes.reserve(want.size());
+  for (const Integration& in : want) writes.push_back(CreateOf(in));
+
+  absl::StatusOr<std::vector<Integration>> written = f.store->WriteAll(writes);
+  ASSERT_TRUE(written.ok()) << written.status();
+  ASSERT_EQ(written->size(), want.size());
+  std::set<std::string> etags;
+  for (size_t i = 0; i < want.size(); ++i) {
+    const Integration& out = (*written)[i];
+    EXPECT_EQ(out.id, want[i].id);
+    EXPECT_EQ(out.create_time, f.clock.Now());
+    EXPECT_EQ(out.update_time, f.clock.Now());
+    EXPECT_EQ(ConsoleFields(out), ConsoleFields(want[i]));
+    etags.insert(out.etag);
+    absl::StatusOr<Integration> got = f.store->Get(want[i].id);
+    ASSERT_TRUE(got.ok()) << got.status();
+    EXPECT_EQ(got->etag, out.etag);
+    EXPECT_EQ(got->display_name, want[i].display_name);
+    EXPECT_EQ(got->credentials.client_secrets[1].value(), "s2-" + want[i].id);
+    EXPECT_EQ(ConsoleFields(*got), ConsoleFields(want[i]));
+  }
+  EXPECT_EQ(etags.size(), want.size());
+  EXPECT_EQ(etags.count(""), 0u);
+  EXPECT_THAT(ChangedIds(log.Take()), UnorderedElementsAre("charlie", "alpha", "bravo"));
+  f.store->SetChangeListener(nullptr);
+}
+
+TEST_P(CredentialStoreConformanceTest, WriteAllReplaceKeepsCreateTimeAndDropsTheCachedToken) {
+  Fixture f(GetParam());
+  absl::StatusOr<Integration> created = f.store->Create(Sample("acme"));
+  ASSERT_TRUE(created.ok()) << created.status();
+  AccessToken token;
+  token.access_token = SecretString(std::string("old"));
+  token.expire_time = f.clock.Now() + absl::Hours(1);
+  ASSERT_TRUE(f.store->PutToken("acme", token).ok());
+  f.clock.Advance(absl::Seconds(5));
+  Integration changed = WithConsoleFields(*created);
+  changed.display_name = "Imported";
+
+  absl::StatusOr<std::vector<Integration>> written = f.store->WriteAll(
+      {ReplaceOf(changed, created->etag), CreateOf(WithConsoleFields(Sample("beta")))});
+  ASSERT_TRUE(written.ok()) << written.status();
+  ASSERT_EQ(written->size(), 2u);
+  const Integration& replaced = written->front();
+  EXPECT_NE(replaced.etag, created->etag);
+  EXPECT_EQ(replaced.create_time, created->create_time);
+  EXPECT_EQ(replaced.update_time, f.clock.Now());
+  EXPECT_EQ(written->back().create_time, f.clock.Now());
+  absl::StatusOr<IntegrationWithToken> got = f.store->GetWithToken("acme");
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_EQ(got->integration.display_name, "Imported");
+  EXPECT_EQ(got->integration.etag, replaced.etag);
+  EXPECT_EQ(ConsoleFields(got->integration), ConsoleFields(changed));
+  EXPECT_FALSE(got->token.has_value());
+}
+
+// `absent` are not stored, `unchanged` is stored with `etag`, and the change
+// feed heard nothing.
+void ExpectNothingWritten(Fixture& f, ChangeLog& log, const std::vector<std::string>& absent,
+                          const std::string& unchanged, const std::string& etag) {
+  for (const std::string& id : absent) {
+    EXPECT_EQ(f.store->Get(id).status().code(), absl::StatusCode::kNotFound) << id;
+  }
+  absl::StatusOr<Integration> kept = f.store->Get(unchanged);
+  ASSERT_TRUE(kept.ok()) << kept.status();
+  EXPECT_EQ(kept->etag, etag);
+  EXPECT_EQ(kept->display_name, Sample(unchanged).display_name);
+  EXPECT_TRUE(log.Take().empty());
+}
+
+TEST_P(CredentialStoreConformanceTest, WriteAllWithAnExistingIdIsAlreadyExistsAndWritesNothing) {
+  Fixture f(GetParam());
+  absl::StatusOr<Integration> existing = f.store->Create(Sample("bravo"));
+  ASSERT_TRUE(existing.ok()) << existing.status();
+  ChangeLog log;
+  f.store->SetChangeListener(log.Listener());
+  Integration renamed = Sample("bravo");
+  renamed.display_name = "Imported";
+
+  absl::StatusOr<std::vector<Integration>> written = f.store->WriteAll(
+      {CreateOf(Sample("alpha")), CreateOf(renamed), CreateOf(Sample("charlie"))});
+  EXPECT_EQ(written.status().code(), absl::StatusCode::kAlreadyExists);
+  EXPECT_THAT(std::string(written.status().message()), HasSubstr("bravo"));
+  ExpectNothingWritten(f, log, {"alpha", "charlie"}, "bravo", existing->etag);
+  f.store->SetChangeListener(nullptr);
+}
+
+TEST_P(CredentialStoreConformanceTest, WriteAllWithAStaleEtagIsAbortedAndWritesNothing) {
+  Fixture f(GetParam());
+  absl::StatusOr<Integration> created = f.store->Create(Sample("bravo"));
+  ASSERT_TRUE(created.ok()) << created.status();
+  absl::StatusOr<Integration> current = f.store->Update(*created, created->etag);
+  ASSERT_TRUE(current.ok()) << current.status();
+  ChangeLog log;
+  f.store->SetChangeListener(log.Listener());
+  Integration renamed = *created;
+  renamed.display_name = "Imported";
+
+  absl::StatusOr<std::vector<Integration>> written = f.store->WriteAll(
+      {CreateOf(Sample("alpha")), ReplaceOf(renamed, created->etag), CreateOf(Sample("charlie"))});
+  EXPECT_EQ(written.status().code(), absl::StatusCode::kAborted);
+  EXPECT_THAT(std::string(written.status().message()), HasSubstr("bravo"));
+  ExpectNothingWritten(f, log, {"alpha", "charlie"}, "bravo", current->etag);
+  f.store->SetChangeListener(nullptr);
+}
+
+TEST_P(CredentialStoreConformanceTest, WriteAllReplacingAnUnknownIdIsNotFoundAndWritesNothing) {
+  Fixture f(GetParam());
+  absl::StatusOr<Integration> created = f.store->Create(Sample("bravo"));
+  ASSERT_TRUE(created.ok()) << created.status();
+  ChangeLog log;
+  f.store->SetChangeListener(log.Listener());
+
+  absl::StatusOr<std::vector<Integration>> written =
+      f.store->WriteAll({CreateOf(Sample("alpha")), ReplaceOf(Sample("ghost"), "")});
+  EXPECT_EQ(written.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(std::string(written.status().message()), HasSubstr("ghost"));
+  ExpectNothingWritten(f, log, {"alpha", "ghost"}, "bravo", created->etag);
+  f.store->SetChangeListener(nullptr);
+}
+
+TEST_P(CredentialStoreConformanceTest, WriteAllWithARepeatedIdIsInvalidArgumentAndWritesNothing) {
+  Fixture f(GetParam());
+  absl::StatusOr<Integration> created = f.store->Create(Sample("bravo"));
+  ASSERT_TRUE(created.ok()) << created.status();
+  ChangeLog log;
+  f.store->SetChangeListener(log.Listener());
+
+  absl::StatusOr<std::vector<Integration>> written = f.store->WriteAll(
+      {CreateOf(Sample("alpha")), CreateOf(Sample("acme")), ReplaceOf(Sample("acme"), "")});
+  EXPECT_EQ(written.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(written.status().message()), HasSubstr("acme"));
+  ExpectNothingWritten(f, log, {"alpha", "acme"}, "bravo", created->etag);
+  f.store->SetChangeListener(nullptr);
+}
+
+TEST_P(CredentialStoreConformanceTest, WriteAllOfAnEmptyBatchIsInvalidArgument) {
+  Fixture f(GetParam());
+  ChangeLog log;
+  f.store->SetChangeListener(log.Listener());
+  absl::StatusOr<std::vector<Integration>> written = f.store->WriteAll({});
+  EXPECT_EQ(written.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(written.status().message()), HasSubstr("nothing to write"));
   EXPECT_TRUE(log.Take().empty());
   f.store->SetChangeListener(nullptr);
 }
