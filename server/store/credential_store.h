@@ -49,6 +49,9 @@ absl::Status CheckWriteBatch(const std::vector<IntegrationWrite>& writes);
 //   Create and Update and ignores what the caller passed.
 // - Integrations are returned with their credentials (the broker needs them
 //   to mint tokens); the API layer strips them from responses.
+// - The SQLite and PostgreSQL stores return one `client_secret_info` per
+//   client secret: missing entries are added (create_time InfinitePast, no
+//   uuid), extra ones dropped. The in-memory store keeps what was given.
 // - A successful return means the change is durable (for persistent stores,
 //   committed to disk).
 // - Thread-safe. Calls may block on I/O: never call them from a path that

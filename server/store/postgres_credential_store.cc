@@ -110,6 +110,18 @@ BEGIN
 END
 $fn$;
 )sql",
+    // 3: where each credential lives in the Developer Console, its secret
+    // rotation period, what is known of each client secret, and the last
+    // rotation (SQLite's migration 2). Existing rows read as unknown /
+    // server default / never. Constant defaults: no table rewrite.
+    R"sql(
+ALTER TABLE integrations
+  ADD COLUMN console_org_id               text   NOT NULL DEFAULT '',
+  ADD COLUMN console_credential_id        text   NOT NULL DEFAULT '',
+  ADD COLUMN secret_rotation_period_ns    bigint,
+  ADD COLUMN client_secret_info           text   NOT NULL DEFAULT '[]',
+  ADD COLUMN last_secret_rotation_time_ns bigint;
+)sql",
 };
 constexpr int kLatestSchemaVersion = sizeof(kMigrations) / sizeof(kMigrations[0]);
 
@@ -606,7 +618,9 @@ absl::StatusOr<std::vector<Integration>> PostgresCredentialStore::WriteAll(
     const std::vector<IntegrationWrite>& writes) {
   absl::StatusOr<std::vector<Integration>> written = core_->WriteAll(writes);
   if (written.ok()) {
-    for (const Integration& integration : *written) feed_.Deliver(IntegrationChange(integration.id));
+    for (const Integration& integration : *written) {
+      feed_.Deliver(IntegrationChange(integration.id));
+    }
   }
   return written;
 }

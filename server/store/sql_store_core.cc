@@ -1,10 +1,13 @@
 #include "server/store/sql_store_core.h"
 
 #include <algorithm>
+#include <string_view>
 #include <utility>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "server/common/log.h"
 #include "server/common/status_macros.h"
 #include "server/store/page_token.h"
@@ -15,21 +18,39 @@ namespace {
 
 using Progress = StoreMaintenance::RekeyProgress;
 
+// Every column of `integrations`, in the order of SCHEMA.md's table: what
+// INSERT writes ($1..$n) and SELECT reads (ReadIntegrationRow).
 constexpr char kIntegrationColumns[] =
     "id, display_name, auth_method, client_id, org_id, technical_account_id, scopes, metascopes, "
     "ims_url, sandbox_name, state, include_org_header, create_time_ns, update_time_ns, etag, "
-    "credentials, kek_id";
-// The same, of `integrations i`, for joins; the token's columns follow.
-constexpr char kJoinedIntegrationColumns[] =
-    "i.id, i.display_name, i.auth_method, i.client_id, i.org_id, i.technical_account_id, "
-    "i.scopes, i.metascopes, i.ims_url, i.sandbox_name, i.state, i.include_org_header, "
-    "i.create_time_ns, i.update_time_ns, i.etag, i.credentials, i.kek_id";
-constexpr int kJoinedTokenColumn = 17;
+    "credentials, kek_id, console_org_id, console_credential_id, secret_rotation_period_ns, "
+    "client_secret_info, last_secret_rotation_time_ns";
+constexpr int CountColumns(std::string_view columns) {
+  return static_cast<int>(std::count(columns.begin(), columns.end(), ',')) + 1;
+}
+constexpr int kIntegrationColumnCount = CountColumns(kIntegrationColumns);
+// In a join, the token's columns follow the integration's.
+constexpr int kJoinedTokenColumn = kIntegrationColumnCount;
 constexpr char kTokenColumns[] = "t.token, t.issue_time_ns, t.expire_time_ns, t.debug_id";
+
+// kIntegrationColumns of `integrations i`, for joins.
+std::string JoinedIntegrationColumns() {
+  return absl::StrJoin(
+      absl::StrSplit(kIntegrationColumns, ", "), ", ",
+      [](std::string* out, absl::string_view column) { absl::StrAppend(out, "i.", column); });
+}
+
+// "$1, $2, ..., $n".
+std::string Placeholders(int n) {
+  std::vector<std::string> placeholders;
+  for (int i = 1; i <= n; ++i) placeholders.push_back(absl::StrCat("$", i));
+  return absl::StrJoin(placeholders, ", ");
+}
 
 StoredRow ReadRow(const SqlRow& row) {
   return ReadIntegrationRow([&row](int i) { return row.Bytes(i); },
-                            [&row](int i) { return row.Int(i); });
+                            [&row](int i) { return row.Int(i); },
+                            [&row](int i) { return row.OptionalInt(i); });
 }
 
 // The token columns from `col` (kTokenColumns): the ciphertext (nullopt
@@ -42,8 +63,8 @@ std::optional<std::string> ReadTokenColumns(const SqlRow& row, int col, AccessTo
   return row.Bytes(col);
 }
 
-// display_name ... kek_id; create_time_ns only `with_create_time` (Update
-// keeps the stored one).
+// display_name ... last_secret_rotation_time_ns (kIntegrationColumns but
+// id); create_time_ns only `with_create_time` (Update keeps the stored one).
 void AddColumns(SqlParams& p, const Integration& in, const ColumnValues& v, bool with_create_time) {
   p.Text(in.display_name)
       .Int(static_cast<int64_t>(in.auth_method))
@@ -60,7 +81,12 @@ void AddColumns(SqlParams& p, const Integration& in, const ColumnValues& v, bool
   p.Int(absl::ToUnixNanos(in.update_time))
       .Text(in.etag)
       .Blob(v.credentials.ciphertext)
-      .Text(v.credentials.kek_id);
+      .Text(v.credentials.kek_id)
+      .Text(in.console.org_id)
+      .Text(in.console.credential_id)
+      .OptionalInt(DurationToColumn(in.secret_rotation_period))
+      .Text(v.client_secret_info)
+      .OptionalInt(TimeToColumn(in.last_secret_rotation_time));
 }
 
 absl::StatusOr<bool> Exists(SqlConnection& conn, absl::string_view id) {
@@ -124,18 +150,17 @@ absl::Status SqlStoreCore::Insert(SqlConnection& conn, const PreparedWrite& writ
   SqlParams params;
   params.Text(stored.id);
   AddColumns(params, stored, write.values, /*with_create_time=*/true);
-  const std::string sql = absl::StrCat(
-      "INSERT INTO integrations (", kIntegrationColumns,
-      ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) "
-      "ON CONFLICT (id) DO NOTHING");
+  const std::string sql =
+      absl::StrCat("INSERT INTO integrations (", kIntegrationColumns, ") VALUES (",
+                   Placeholders(kIntegrationColumnCount), ") ON CONFLICT (id) DO NOTHING");
   TB_ASSIGN_OR_RETURN(int64_t inserted, conn.Exec("creating an integration", sql, params));
   if (inserted == 0) {
     return absl::AlreadyExistsError(absl::StrCat("integration '", stored.id, "' already exists"));
   }
   if (!dialect_.create_also_sql.empty()) {
-    TB_RETURN_IF_ERROR(conn.Exec("creating an integration", dialect_.create_also_sql,
-                                 SqlParams().Text(stored.id))
-                           .status());
+    TB_RETURN_IF_ERROR(
+        conn.Exec("creating an integration", dialect_.create_also_sql, SqlParams().Text(stored.id))
+            .status());
   }
   if (dialect_.notify) return dialect_.notify(conn, IntegrationChange(stored.id, false));
   return absl::OkStatus();
@@ -153,8 +178,10 @@ absl::Status SqlStoreCore::Replace(SqlConnection& conn, PreparedWrite& write) {
       "UPDATE integrations SET display_name = $2, auth_method = $3, client_id = $4, "
       "org_id = $5, technical_account_id = $6, scopes = $7, metascopes = $8, ims_url = $9, "
       "sandbox_name = $10, state = $11, include_org_header = $12, update_time_ns = $13, "
-      "etag = $14, credentials = $15, kek_id = $16 "
-      "WHERE id = $1 AND ($17 = '' OR etag = $17) RETURNING create_time_ns";
+      "etag = $14, credentials = $15, kek_id = $16, console_org_id = $17, "
+      "console_credential_id = $18, secret_rotation_period_ns = $19, client_secret_info = $20, "
+      "last_secret_rotation_time_ns = $21 "
+      "WHERE id = $1 AND ($22 = '' OR etag = $22) RETURNING create_time_ns";
   std::optional<int64_t> create_time_ns;
   TB_RETURN_IF_ERROR(conn.Exec("updating an integration", kSql, params,
                                [&](const SqlRow& r) { create_time_ns = r.Int(0); })
@@ -174,8 +201,9 @@ absl::Status SqlStoreCore::Replace(SqlConnection& conn, PreparedWrite& write) {
 }
 
 absl::StatusOr<Integration> SqlStoreCore::Create(const Integration& integration) {
-  TB_ASSIGN_OR_RETURN(std::vector<Integration> written,
-                      WriteAll({IntegrationWrite{IntegrationWrite::Kind::kCreate, integration, ""}}));
+  TB_ASSIGN_OR_RETURN(
+      std::vector<Integration> written,
+      WriteAll({IntegrationWrite{IntegrationWrite::Kind::kCreate, integration, ""}}));
   return std::move(written.front());
 }
 
@@ -293,7 +321,7 @@ absl::StatusOr<IntegrationWithToken> SqlStoreCore::GetWithToken(absl::string_vie
   std::optional<std::string> ciphertext;
   AccessToken token;
   const std::string sql =
-      absl::StrCat("SELECT ", kJoinedIntegrationColumns, ", ", kTokenColumns,
+      absl::StrCat("SELECT ", JoinedIntegrationColumns(), ", ", kTokenColumns,
                    " FROM integrations i LEFT JOIN tokens t ON t.integration_id = i.id "
                    "WHERE i.id = $1");
   TB_RETURN_IF_ERROR(db_->Read([&](SqlConnection& conn) -> absl::Status {

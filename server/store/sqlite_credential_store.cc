@@ -74,6 +74,16 @@ CREATE TABLE tokens (
 ) STRICT;
 CREATE INDEX tokens_by_kek_id ON tokens (kek_id);
 )sql",
+    // 2: where each credential lives in the Developer Console, its secret
+    // rotation period, what is known of each client secret, and the last
+    // rotation. Existing rows read as unknown / server default / never.
+    R"sql(
+ALTER TABLE integrations ADD COLUMN console_org_id TEXT NOT NULL DEFAULT '';
+ALTER TABLE integrations ADD COLUMN console_credential_id TEXT NOT NULL DEFAULT '';
+ALTER TABLE integrations ADD COLUMN secret_rotation_period_ns INTEGER;
+ALTER TABLE integrations ADD COLUMN client_secret_info TEXT NOT NULL DEFAULT '[]';
+ALTER TABLE integrations ADD COLUMN last_secret_rotation_time_ns INTEGER;
+)sql",
 };
 constexpr int kLatestSchemaVersion = sizeof(kMigrations) / sizeof(kMigrations[0]);
 
@@ -511,7 +521,9 @@ absl::StatusOr<std::vector<Integration>> SqliteCredentialStore::WriteAll(
     const std::vector<IntegrationWrite>& writes) {
   absl::StatusOr<std::vector<Integration>> written = core_->WriteAll(writes);
   if (written.ok()) {
-    for (const Integration& integration : *written) feed_.Deliver({StoreChange::Kind::kIntegration, integration.id});
+    for (const Integration& integration : *written) {
+      feed_.Deliver({StoreChange::Kind::kIntegration, integration.id});
+    }
   }
   return written;
 }

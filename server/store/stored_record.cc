@@ -58,6 +58,29 @@ absl::Status Malformed(absl::string_view why) {
   return absl::DataLossError(absl::StrCat("credentials record: ", why));
 }
 
+absl::Status MalformedSecretInfo(absl::string_view why) {
+  return absl::DataLossError(absl::StrCat("column client_secret_info ", why));
+}
+
+absl::StatusOr<ClientSecretInfo> SecretInfoFromJsonItem(const nlohmann::json& item) {
+  if (!item.is_object()) return MalformedSecretInfo("holds a non-object");
+  ClientSecretInfo info;
+  auto time = item.find("create_time_ns");
+  if (time != item.end() && !time->is_null()) {
+    const bool fits = time->is_number_integer() &&
+                      (!time->is_number_unsigned() ||
+                       time->get<uint64_t>() <= uint64_t{std::numeric_limits<int64_t>::max()});
+    if (!fits) return MalformedSecretInfo("holds a create_time_ns that is not a 64-bit integer");
+    info.create_time = TimeFromColumn(time->get<int64_t>());
+  }
+  auto uuid = item.find("console_uuid");
+  if (uuid != item.end()) {
+    if (!uuid->is_string()) return MalformedSecretInfo("holds a console_uuid that is not a string");
+    info.console_uuid = uuid->get<std::string>();
+  }
+  return info;
+}
+
 }  // namespace
 
 std::string CredentialsContext(absl::string_view integration_id) {
@@ -184,8 +207,50 @@ absl::Status ListFromJson(const std::string& text, absl::string_view field,
   return absl::OkStatus();
 }
 
+std::optional<int64_t> DurationToColumn(std::optional<absl::Duration> d) {
+  if (!d.has_value()) return std::nullopt;
+  return absl::ToInt64Nanoseconds(*d);
+}
+
+std::optional<absl::Duration> DurationFromColumn(std::optional<int64_t> ns) {
+  if (!ns.has_value()) return std::nullopt;
+  if (*ns == std::numeric_limits<int64_t>::max()) return absl::InfiniteDuration();
+  if (*ns == std::numeric_limits<int64_t>::min()) return -absl::InfiniteDuration();
+  return absl::Nanoseconds(*ns);
+}
+
+absl::StatusOr<std::string> SecretInfoToJson(const std::vector<ClientSecretInfo>& infos) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const ClientSecretInfo& info : infos) {
+    std::optional<int64_t> ns = TimeToColumn(info.create_time);
+    out.push_back({{"console_uuid", info.console_uuid},
+                   {"create_time_ns", ns.has_value() ? nlohmann::json(*ns) : nlohmann::json()}});
+  }
+  try {
+    return out.dump();
+  } catch (const nlohmann::json::exception&) {
+    return absl::InvalidArgumentError("client_secret_info console_uuid must be valid UTF-8");
+  }
+}
+
+absl::Status SecretInfoFromJson(const std::string& text, std::vector<ClientSecretInfo>* out) {
+  nlohmann::json parsed = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (!parsed.is_array()) return MalformedSecretInfo("is not a JSON array");
+  out->clear();
+  for (const auto& item : parsed) {
+    TB_ASSIGN_OR_RETURN(ClientSecretInfo info, SecretInfoFromJsonItem(item));
+    out->push_back(std::move(info));
+  }
+  return absl::OkStatus();
+}
+
+void FitSecretInfoToSecrets(Integration* integration) {
+  integration->client_secret_info.resize(integration->credentials.client_secrets.size());
+}
+
 StoredRow ReadIntegrationRow(const std::function<std::string(int)>& text,
-                             const std::function<int64_t(int)>& integer) {
+                             const std::function<int64_t(int)>& integer,
+                             const std::function<std::optional<int64_t>(int)>& optional_integer) {
   StoredRow row;
   Integration& in = row.integration;
   in.id = text(0);
@@ -194,9 +259,8 @@ StoredRow ReadIntegrationRow(const std::function<std::string(int)>& text,
   in.client_id = text(3);
   in.org_id = text(4);
   in.technical_account_id = text(5);
-  absl::Status scopes = ListFromJson(text(6), "scopes", &in.scopes);
-  absl::Status metascopes = ListFromJson(text(7), "metascopes", &in.metascopes);
-  row.column_error = !scopes.ok() ? scopes : metascopes;
+  row.column_error.Update(ListFromJson(text(6), "scopes", &in.scopes));
+  row.column_error.Update(ListFromJson(text(7), "metascopes", &in.metascopes));
   in.ims_url = text(8);
   in.sandbox_name = text(9);
   in.state = static_cast<IntegrationState>(integer(10));
@@ -205,6 +269,12 @@ StoredRow ReadIntegrationRow(const std::function<std::string(int)>& text,
   in.update_time = absl::FromUnixNanos(integer(13));
   in.etag = text(14);
   row.credentials = text(15);
+  // 16: kek_id, not needed to open the credentials (the envelope names it).
+  in.console.org_id = text(17);
+  in.console.credential_id = text(18);
+  in.secret_rotation_period = DurationFromColumn(optional_integer(19));
+  row.column_error.Update(SecretInfoFromJson(text(20), &in.client_secret_info));
+  in.last_secret_rotation_time = TimeFromColumn(optional_integer(21));
   return row;
 }
 
@@ -227,6 +297,7 @@ absl::StatusOr<Integration> DecodeRow(EnvelopeCipher* cipher, StoredRow row) {
   }
   absl::Status decoded = DecodeCredentialsRecord(record->value(), &row.integration);
   if (!decoded.ok()) return integrity_failure(decoded);
+  FitSecretInfoToSecrets(&row.integration);
   return std::move(row.integration);
 }
 
@@ -239,6 +310,7 @@ absl::StatusOr<IntegrationPage> DecodePage(EnvelopeCipher* cipher, std::vector<S
     if (decoded.ok()) {
       page.integrations.push_back(*std::move(decoded));
     } else if (absl::IsDataLoss(decoded.status()) || absl::IsFailedPrecondition(decoded.status())) {
+      FitSecretInfoToSecrets(&fallback);  // no secrets, so no info
       page.integrations.push_back(std::move(fallback));
     } else {
       return decoded.status();
@@ -284,6 +356,7 @@ absl::StatusOr<ColumnValues> PrepareColumns(EnvelopeCipher* cipher, const Integr
   ColumnValues v;
   TB_ASSIGN_OR_RETURN(v.scopes, ListToJson(in.scopes, "scopes"));
   TB_ASSIGN_OR_RETURN(v.metascopes, ListToJson(in.metascopes, "metascopes"));
+  TB_ASSIGN_OR_RETURN(v.client_secret_info, SecretInfoToJson(in.client_secret_info));
   SecretString record = EncodeCredentialsRecord(in);
   TB_ASSIGN_OR_RETURN(v.credentials, SealWith(cipher, record.value(), CredentialsContext(in.id)));
   return v;

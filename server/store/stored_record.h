@@ -62,27 +62,50 @@ absl::StatusOr<std::string> ListToJson(const std::vector<std::string>& values,
 absl::Status ListFromJson(const std::string& text, absl::string_view field,
                           std::vector<std::string>* out);
 
+// secret_rotation_period: nullopt (the server default) as NULL; others as
+// nanoseconds, saturated (an infinite period is INT64_MAX or INT64_MIN and
+// reads back infinite).
+std::optional<int64_t> DurationToColumn(std::optional<absl::Duration> d);
+std::optional<absl::Duration> DurationFromColumn(std::optional<int64_t> ns);
+
+// client_secret_info as a JSON array of objects
+// `{"console_uuid": "...", "create_time_ns": <TimeToColumn, null when unknown>}`
+// (SCHEMA.md). INVALID_ARGUMENT for a uuid that is not UTF-8; DATA_LOSS for
+// a malformed column. A missing key reads as unknown (null, ""); other keys
+// are ignored.
+absl::StatusOr<std::string> SecretInfoToJson(const std::vector<ClientSecretInfo>& infos);
+absl::Status SecretInfoFromJson(const std::string& text, std::vector<ClientSecretInfo>* out);
+
+// What every read of a SQL store returns: one client_secret_info per client
+// secret. Missing entries are added (unknown time, no uuid), extra ones
+// dropped.
+void FitSecretInfoToSecrets(Integration* integration);
+
 // One integrations row as read, before its credentials are opened.
 struct StoredRow {
   Integration integration;  // every field but credentials
   std::string credentials;  // ciphertext
   absl::Status column_error;
 };
-// Reads the 16 integrations columns (id, display_name, auth_method,
-// client_id, org_id, technical_account_id, scopes, metascopes, ims_url,
-// sandbox_name, state, include_org_header, create_time_ns, update_time_ns,
-// etag, credentials) through the backend's column getters.
+// Reads the integrations columns in the order of SCHEMA.md's table (id ...
+// kek_id, then console_org_id, console_credential_id,
+// secret_rotation_period_ns, client_secret_info,
+// last_secret_rotation_time_ns; kek_id is not read) through the backend's
+// column getters (`optional_integer`: nullopt for NULL).
 StoredRow ReadIntegrationRow(const std::function<std::string(int)>& text,
-                             const std::function<int64_t(int)>& integer);
-// Opens `row`'s credentials. DATA_LOSS (logged, with the detail) when the
-// ciphertext or the record inside fails its checks; FAILED_PRECONDITION
-// naming the key id when the KEK is unknown.
+                             const std::function<int64_t(int)>& integer,
+                             const std::function<std::optional<int64_t>(int)>& optional_integer);
+// Opens `row`'s credentials and fits client_secret_info to them
+// (FitSecretInfoToSecrets). DATA_LOSS (logged, with the detail) when the
+// ciphertext or the record inside fails its checks, or a JSON column is
+// malformed; FAILED_PRECONDITION naming the key id when the KEK is unknown.
 absl::StatusOr<Integration> DecodeRow(EnvelopeCipher* cipher, StoredRow row);
 
 // The page ListIntegrations answers: every row decoded; a row whose
 // credentials cannot be opened (DATA_LOSS, unknown key: already logged) is
-// listed without them so that one bad row does not hide the others (Get
-// reports its error). `more`: rows exist after these.
+// listed without them (and so without client_secret_info) so that one bad
+// row does not hide the others (Get reports its error). `more`: rows exist
+// after these.
 absl::StatusOr<IntegrationPage> DecodePage(EnvelopeCipher* cipher, std::vector<StoredRow> rows,
                                            bool more);
 
@@ -132,6 +155,7 @@ absl::StatusOr<Sealed> SealWith(EnvelopeCipher* cipher, absl::string_view plaint
 struct ColumnValues {
   std::string scopes;
   std::string metascopes;
+  std::string client_secret_info;
   Sealed credentials;
 };
 absl::StatusOr<ColumnValues> PrepareColumns(EnvelopeCipher* cipher, const Integration& in);

@@ -8,7 +8,9 @@
 //
 // Integrations are `<prefix>NNNNNN` (six digits, from 0), OAuth
 // server-to-server, with realistic sizes: a 32-hex client id, an org id
-// (24 hex + "@AdobeOrg"), two 32-character client secrets, three scopes.
+// (24 hex + "@AdobeOrg"), two 32-character client secrets (each with its
+// stored time and Developer Console uuid), the Console's org and credential
+// ids, three scopes.
 // With --with-tokens each also gets a cached access token (a ~1 KB
 // JWT-shaped string expiring in --token-lifetime, 24 h), so a restarted
 // broker serves it from the store with no IMS exchange.
@@ -107,6 +109,13 @@ Integration MakeIntegration(absl::BitGen& gen, int n) {
   in.include_org_header = true;
   in.credentials.client_secrets.emplace_back(absl::StrCat("p8e-", Hex(gen, 28)));
   in.credentials.client_secrets.emplace_back(absl::StrCat("p8e-", Hex(gen, 28)));
+  in.console.org_id = absl::StrCat(absl::Uniform(gen, 1'000'000, 10'000'000));
+  in.console.credential_id = absl::StrCat(absl::Uniform(gen, 100'000, 1'000'000));
+  for (size_t i = 0; i < in.credentials.client_secrets.size(); ++i) {
+    in.client_secret_info.push_back(tokenbroker::ClientSecretInfo{
+        absl::Now(), absl::StrCat(Hex(gen, 8), "-", Hex(gen, 4), "-", Hex(gen, 4), "-", Hex(gen, 4),
+                                  "-", Hex(gen, 12))});
+  }
   return in;
 }
 

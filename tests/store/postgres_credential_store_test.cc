@@ -225,6 +225,46 @@ TEST_F(PostgresStoreTest, OpenOfANewerSchemaIsFailedPrecondition) {
   EXPECT_THAT(std::string(store.status().message()), HasSubstr("999"));
 }
 
+TEST_F(PostgresStoreTest, OpenOfASchemaVersion2DatabaseReadsTheNewFieldsAsDefaults) {
+  const std::string dsn = FreshDsn();
+  Integration in = Sample("acme");
+  in.credentials.client_secrets.emplace_back(std::string("second-secret"));
+  in.console = ConsoleCredential{"4566206", "734521"};
+  in.secret_rotation_period = absl::ZeroDuration();
+  in.client_secret_info = {{absl::FromUnixSeconds(1'790'000'000), "uuid-1"}, ClientSecretInfo()};
+  in.last_secret_rotation_time = absl::FromUnixSeconds(1'795'000'000);
+  {
+    auto store = OpenStore(dsn);
+    ASSERT_NE(store, nullptr);
+    ASSERT_TRUE(store->Create(in).ok());
+  }
+  // Back to what a binary of schema version 2 left: migration 3 undone.
+  ASSERT_TRUE(
+      SharedServer()
+          ->Psql(DatabaseOf(dsn),
+                 "ALTER TABLE integrations DROP COLUMN console_org_id, "
+                 "DROP COLUMN console_credential_id, DROP COLUMN secret_rotation_period_ns, "
+                 "DROP COLUMN client_secret_info, DROP COLUMN last_secret_rotation_time_ns; "
+                 "DELETE FROM schema_migrations WHERE version = 3")
+          .ok());
+
+  auto store = OpenStore(dsn);
+  ASSERT_NE(store, nullptr);
+  absl::StatusOr<std::string> version =
+      SharedServer()->Psql(DatabaseOf(dsn), "SELECT max(version) FROM schema_migrations");
+  ASSERT_TRUE(version.ok()) << version.status();
+  EXPECT_EQ(*version, absl::StrCat(PostgresCredentialStore::LatestSchemaVersion()));
+  absl::StatusOr<Integration> got = store->Get("acme");
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_EQ(got->credentials.client_secrets.size(), 2u);
+  EXPECT_TRUE(got->console.empty());
+  EXPECT_EQ(got->secret_rotation_period, std::nullopt);
+  EXPECT_THAT(got->client_secret_info, ElementsAre(ClientSecretInfo(), ClientSecretInfo()));
+  EXPECT_EQ(got->last_secret_rotation_time, absl::InfinitePast());
+  ASSERT_TRUE(store->Update(in, got->etag).ok());
+  EXPECT_EQ(store->Get("acme")->console, in.console);
+}
+
 TEST_F(PostgresStoreTest, LeaseIsRefusedToOthersWhileHeldAndExtendedForTheHolder) {
   auto store = OpenStore(FreshDsn());
   ASSERT_NE(store, nullptr);

@@ -6,12 +6,14 @@
 #include <sys/stat.h>
 
 #include <atomic>
+#include <filesystem>
 #include <thread>
 
 #include "gmock/gmock.h"
 #include "server/crypto/keyring.h"
 #include "server/server.h"
 #include "server/store/sqlite_db.h"
+#include "server/store/stored_record.h"
 #include "tests/store/credential_store_conformance.h"
 #include "tests/store/sqlite_test_cipher.h"
 #include "tests/testing/fake_clock.h"
@@ -231,6 +233,169 @@ TEST_F(SqliteCredentialStoreTest, OpenOfNewerSchemaIsFailedPrecondition) {
   auto store = SqliteCredentialStore::Open(path_, &cipher_, &clock_);
   EXPECT_EQ(store.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_THAT(std::string(store.status().message()), HasSubstr("schema version 99"));
+}
+
+// What a binary of schema version 1 wrote: migration 1 as released, frozen
+// here so that this test keeps describing old files whatever happens to the
+// store's copy (which must never change either).
+constexpr char kSchemaVersion1[] = R"sql(
+CREATE TABLE schema_migrations (
+  version INTEGER NOT NULL PRIMARY KEY, applied_at TEXT NOT NULL) STRICT;
+INSERT INTO schema_migrations VALUES (1, '2026-06-01T00:00:00Z');
+CREATE TABLE integrations (
+  id                   TEXT    NOT NULL PRIMARY KEY,
+  display_name         TEXT    NOT NULL,
+  auth_method          INTEGER NOT NULL,
+  client_id            TEXT    NOT NULL,
+  org_id               TEXT    NOT NULL,
+  technical_account_id TEXT    NOT NULL,
+  scopes               TEXT    NOT NULL,
+  metascopes           TEXT    NOT NULL,
+  ims_url              TEXT    NOT NULL,
+  sandbox_name         TEXT    NOT NULL,
+  state                INTEGER NOT NULL,
+  include_org_header   INTEGER NOT NULL,
+  create_time_ns       INTEGER NOT NULL,
+  update_time_ns       INTEGER NOT NULL,
+  etag                 TEXT    NOT NULL,
+  credentials          BLOB    NOT NULL,
+  kek_id               TEXT    NOT NULL
+) STRICT;
+CREATE INDEX integrations_by_kek_id ON integrations (kek_id);
+CREATE TABLE tokens (
+  integration_id TEXT    NOT NULL PRIMARY KEY
+                         REFERENCES integrations (id) ON DELETE CASCADE,
+  token          BLOB    NOT NULL,
+  issue_time_ns  INTEGER,
+  expire_time_ns INTEGER,
+  debug_id       TEXT    NOT NULL,
+  kek_id         TEXT    NOT NULL
+) STRICT;
+CREATE INDEX tokens_by_kek_id ON tokens (kek_id);
+)sql";
+
+// Writes a schema version 1 database at `path` holding `in`, sealed with
+// `cipher` as a version 1 binary sealed it.
+void WriteVersion1Database(const std::string& path, EnvelopeCipher* cipher, const Integration& in,
+                           absl::Time now) {
+  std::filesystem::create_directories(std::filesystem::path(path).parent_path());
+  auto db = internal::SqliteConnection::Open(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+  ASSERT_TRUE(db.ok()) << db.status();
+  ASSERT_TRUE((*db)->Exec(kSchemaVersion1).ok());
+  absl::StatusOr<internal::Sealed> sealed = internal::SealWith(
+      cipher, internal::EncodeCredentialsRecord(in).value(), internal::CredentialsContext(in.id));
+  ASSERT_TRUE(sealed.ok()) << sealed.status();
+  auto q = (*db)->Prepare(
+      "INSERT INTO integrations VALUES "
+      "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, 0, ?, ?, 'v1-etag', ?, ?)");
+  ASSERT_TRUE(q.ok()) << q.status();
+  ASSERT_TRUE(q->Bind(in.id)
+                  .Bind(in.display_name)
+                  .Bind(int64_t{static_cast<int>(in.auth_method)})
+                  .Bind(in.client_id)
+                  .Bind(in.org_id)
+                  .Bind(in.technical_account_id)
+                  .Bind(internal::ListToJson(in.scopes, "scopes").value())
+                  .Bind(internal::ListToJson(in.metascopes, "metascopes").value())
+                  .Bind(in.ims_url)
+                  .Bind(in.sandbox_name)
+                  .Bind(absl::ToUnixNanos(now))
+                  .Bind(absl::ToUnixNanos(now))
+                  .BindBlob(sealed->ciphertext)
+                  .Bind(sealed->kek_id)
+                  .Run()
+                  .ok());
+}
+
+TEST_F(SqliteCredentialStoreTest, OpenOfASchemaVersion1DatabaseReadsTheNewFieldsAsDefaults) {
+  Integration old = Sample("acme");
+  old.credentials.client_secrets.emplace_back(std::string("second-secret"));
+  ASSERT_NO_FATAL_FAILURE(WriteVersion1Database(path_, &cipher_, old, clock_.Now()));
+
+  auto store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(RawDb(path_).Text("SELECT max(version) FROM schema_migrations"),
+            absl::StrCat(SqliteCredentialStore::LatestSchemaVersion()));
+  absl::StatusOr<Integration> got = store->Get("acme");
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_EQ(got->etag, "v1-etag");
+  EXPECT_EQ(got->credentials.client_secrets.size(), 2u);
+  EXPECT_TRUE(got->console.empty());
+  EXPECT_EQ(got->secret_rotation_period, std::nullopt);
+  EXPECT_THAT(got->client_secret_info, ElementsAre(ClientSecretInfo(), ClientSecretInfo()));
+  EXPECT_EQ(got->last_secret_rotation_time, absl::InfinitePast());
+
+  // The migrated row takes the new columns like any other.
+  Integration changed = *got;
+  changed.console = ConsoleCredential{"4566206", "734521"};
+  changed.secret_rotation_period = absl::ZeroDuration();
+  ASSERT_TRUE(store->Update(changed, got->etag).ok());
+  EXPECT_EQ(store->Get("acme")->console, changed.console);
+  EXPECT_EQ(store->Get("acme")->secret_rotation_period, absl::ZeroDuration());
+}
+
+TEST_F(SqliteCredentialStoreTest, NewColumnsHoldTheDocumentedEncodings) {
+  auto store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  Integration set = Sample("acme");
+  set.credentials.client_secrets.emplace_back(std::string("second-secret"));
+  set.console = ConsoleCredential{"4566206", "734521"};
+  set.secret_rotation_period = absl::ZeroDuration();
+  set.client_secret_info = {{absl::FromUnixNanos(1'790'000'000'123'456'789), "uuid-1"},
+                            {absl::InfinitePast(), ""}};
+  ASSERT_TRUE(store->Create(set).ok());
+  ASSERT_TRUE(store->Create(Sample("beta")).ok());  // every new field at its default
+
+  RawDb raw(path_);
+  const std::string columns =
+      "SELECT console_org_id || ' ' || console_credential_id || ' ' || "
+      "quote(secret_rotation_period_ns) || ' ' || quote(last_secret_rotation_time_ns) || ' ' || "
+      "client_secret_info FROM integrations WHERE id = ?";
+  EXPECT_EQ(raw.Text(columns, "acme"),
+            "4566206 734521 0 NULL "
+            R"([{"console_uuid":"uuid-1","create_time_ns":1790000000123456789},)"
+            R"({"console_uuid":"","create_time_ns":null}])");
+  EXPECT_EQ(raw.Text(columns, "beta"), "  NULL NULL []");
+}
+
+TEST_F(SqliteCredentialStoreTest, ClientSecretInfoIsFittedToTheSecretsWhenRead) {
+  auto store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  const ClientSecretInfo first{absl::FromUnixSeconds(1'790'000'000), "uuid-1"};
+  Integration short_info = Sample("acme");
+  short_info.credentials.client_secrets.emplace_back(std::string("second-secret"));
+  short_info.client_secret_info = {first};
+  absl::StatusOr<Integration> created = store->Create(short_info);
+  ASSERT_TRUE(created.ok()) << created.status();
+  EXPECT_THAT(store->Get("acme")->client_secret_info, ElementsAre(first, ClientSecretInfo()));
+
+  Integration long_info = *created;
+  long_info.credentials.client_secrets.pop_back();
+  long_info.client_secret_info = {first, {absl::FromUnixSeconds(1), "uuid-2"}, ClientSecretInfo()};
+  ASSERT_TRUE(store->Update(long_info, created->etag).ok());
+  absl::StatusOr<IntegrationPage> page = store->List(10, "");
+  ASSERT_TRUE(page.ok()) << page.status();
+  ASSERT_EQ(page->integrations.size(), 1u);
+  EXPECT_THAT(page->integrations[0].client_secret_info, ElementsAre(first));
+  EXPECT_THAT(store->GetWithToken("acme")->integration.client_secret_info, ElementsAre(first));
+}
+
+TEST_F(SqliteCredentialStoreTest, MalformedClientSecretInfoColumnIsDataLossForThatIdOnly) {
+  auto store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  CreateSamples(store.get(), {"alpha", "bravo"}, /*with_tokens=*/false);
+  RawDb(path_).Exec(R"(UPDATE integrations SET client_secret_info = '[{"create_time_ns":"soon"}]' )"
+                    "WHERE id = 'bravo'");
+  absl::StatusOr<Integration> broken = store->Get("bravo");
+  EXPECT_EQ(broken.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_THAT(std::string(broken.status().message()), HasSubstr("'bravo'"));
+  EXPECT_TRUE(store->Get("alpha").ok());
+  // Listed, without credentials and so without secret info.
+  absl::StatusOr<IntegrationPage> page = store->List(10, "");
+  ASSERT_TRUE(page.ok()) << page.status();
+  ASSERT_EQ(page->integrations.size(), 2u);
+  EXPECT_THAT(page->integrations[1].credentials.client_secrets, IsEmpty());
+  EXPECT_THAT(page->integrations[1].client_secret_info, IsEmpty());
 }
 
 TEST_F(SqliteCredentialStoreTest, SecretsNeverReachTheFilesInPlaintext) {

@@ -89,5 +89,75 @@ TEST(SqliteRecordTest, DecodeRejectsMalformedRecords) {
   }
 }
 
+TEST(StoredColumnsTest, SecretInfoJsonIsTheDocumentedArray) {
+  std::vector<ClientSecretInfo> infos = {{absl::FromUnixNanos(1'790'000'000'123'456'789), "uuid-1"},
+                                         {absl::InfinitePast(), ""}};
+  absl::StatusOr<std::string> json = SecretInfoToJson(infos);
+  ASSERT_TRUE(json.ok()) << json.status();
+  EXPECT_EQ(*json, R"([{"console_uuid":"uuid-1","create_time_ns":1790000000123456789},)"
+                   R"({"console_uuid":"","create_time_ns":null}])");
+  EXPECT_EQ(SecretInfoToJson({}).value(), "[]");
+}
+
+TEST(StoredColumnsTest, SecretInfoJsonRoundTripsUnknownAndExtremeTimes) {
+  std::vector<ClientSecretInfo> infos = {{absl::InfinitePast(), ""},
+                                         {absl::InfiniteFuture(), "b"},
+                                         {absl::FromUnixNanos(-1), "\xc3\xa9\"quoted\""}};
+  std::vector<ClientSecretInfo> out = {{absl::UnixEpoch(), "stale"}};
+  ASSERT_TRUE(SecretInfoFromJson(SecretInfoToJson(infos).value(), &out).ok());
+  EXPECT_TRUE(out == infos);
+}
+
+TEST(StoredColumnsTest, SecretInfoFromJsonReadsMissingKeysAsUnknownAndIgnoresOthers) {
+  std::vector<ClientSecretInfo> out;
+  ASSERT_TRUE(SecretInfoFromJson(R"([{}, {"console_uuid": "u", "later": [1]}])", &out).ok());
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_TRUE(out[0] == ClientSecretInfo());
+  EXPECT_EQ(out[1].create_time, absl::InfinitePast());
+  EXPECT_EQ(out[1].console_uuid, "u");
+}
+
+TEST(StoredColumnsTest, SecretInfoFromJsonRejectsMalformedColumnsAsDataLoss) {
+  for (const char* bad :
+       {"", "not json", "{}", "null", "[1]", "[[]]", R"([{"create_time_ns": "soon"}])",
+        R"([{"create_time_ns": 1.5}])", R"([{"create_time_ns": 9223372036854775808}])",
+        R"([{"console_uuid": 7}])", R"([{"console_uuid": null}])"}) {
+    std::vector<ClientSecretInfo> out;
+    absl::Status status = SecretInfoFromJson(bad, &out);
+    EXPECT_EQ(status.code(), absl::StatusCode::kDataLoss) << bad;
+    EXPECT_THAT(std::string(status.message()), HasSubstr("client_secret_info")) << bad;
+  }
+}
+
+TEST(StoredColumnsTest, SecretInfoToJsonRefusesAUuidThatIsNotUtf8) {
+  absl::StatusOr<std::string> json = SecretInfoToJson({{absl::InfinitePast(), "\xff"}});
+  EXPECT_EQ(json.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(json.status().message()), HasSubstr("UTF-8"));
+}
+
+TEST(StoredColumnsTest, RotationPeriodColumnKeepsDefaultZeroAndInfinite) {
+  for (std::optional<absl::Duration> period :
+       {std::optional<absl::Duration>(), std::optional(absl::ZeroDuration()),
+        std::optional(absl::Hours(24 * 90)), std::optional(absl::InfiniteDuration()),
+        std::optional(-absl::InfiniteDuration())}) {
+    EXPECT_EQ(DurationFromColumn(DurationToColumn(period)), period);
+  }
+  EXPECT_EQ(DurationToColumn(std::nullopt), std::nullopt);
+  EXPECT_EQ(DurationToColumn(absl::ZeroDuration()), 0);
+}
+
+TEST(StoredColumnsTest, FitSecretInfoToSecretsPadsAndTrims) {
+  Integration in = Sample();  // two secrets
+  in.client_secret_info = {{absl::UnixEpoch(), "u"}};
+  FitSecretInfoToSecrets(&in);
+  ASSERT_EQ(in.client_secret_info.size(), 2u);
+  EXPECT_EQ(in.client_secret_info[0].console_uuid, "u");
+  EXPECT_TRUE(in.client_secret_info[1] == ClientSecretInfo());
+  in.credentials.client_secrets.pop_back();
+  FitSecretInfoToSecrets(&in);
+  ASSERT_EQ(in.client_secret_info.size(), 1u);
+  EXPECT_EQ(in.client_secret_info[0].console_uuid, "u");
+}
+
 }  // namespace
 }  // namespace tokenbroker::internal
