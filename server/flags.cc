@@ -101,6 +101,10 @@ ABSL_FLAG(std::string, console_api_url, "https://api.adobe.io",
           "Base URL of Adobe's I/O Management API, where the Developer Console's client secrets "
           "are listed, added and deleted (same TLS options as IMS). "
           "Env: TOKENBROKER_CONSOLE_API_URL.");
+ABSL_FLAG(absl::Duration, secret_rotation_grace, absl::Minutes(15),
+          "A client-secret rotation deletes the replaced secret at the Developer Console once "
+          "the Console reports it unused this long (every replica has switched); "
+          "'tokenctl secrets rotate --now' does not wait. Env: TOKENBROKER_SECRET_ROTATION_GRACE.");
 ABSL_FLAG(absl::Duration, ims_connect_timeout, absl::Seconds(5),
           "TCP+TLS connect timeout for IMS. Env: TOKENBROKER_IMS_CONNECT_TIMEOUT.");
 ABSL_FLAG(absl::Duration, ims_timeout, absl::Seconds(30),
@@ -212,6 +216,7 @@ constexpr const char* kFlagNames[] = {"tls_cert",
                                       "ims_token_path",
                                       "ims_jwt_path",
                                       "console_api_url",
+                                      "secret_rotation_grace",
                                       "ims_connect_timeout",
                                       "ims_timeout",
                                       "ims_max_attempts",
@@ -345,6 +350,7 @@ absl::StatusOr<ServerOptions> ParseServerFlags(int argc, char** argv,
   o.ims_url = absl::GetFlag(FLAGS_ims_url);
   o.ims_ca_file = absl::GetFlag(FLAGS_ims_ca_file);
   o.console_api_url = absl::GetFlag(FLAGS_console_api_url);
+  o.secret_rotation_grace = absl::GetFlag(FLAGS_secret_rotation_grace);
   o.allow_insecure_ims_http = absl::GetFlag(FLAGS_allow_insecure_ims_http);
   o.ims_token_path = absl::GetFlag(FLAGS_ims_token_path);
   o.ims_jwt_path = absl::GetFlag(FLAGS_ims_jwt_path);

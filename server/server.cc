@@ -31,8 +31,8 @@
 #include "server/common/log.h"
 #include "server/common/random.h"
 #include "server/common/status_macros.h"
-#include "server/crypto/keyring.h"
 #include "server/console/console_secrets.h"
+#include "server/crypto/keyring.h"
 #include "server/crypto/reloading_envelope_cipher.h"
 #include "server/http/curl_http_transport.h"
 #include "server/ims/dispatching_exchanger.h"
@@ -384,8 +384,10 @@ absl::StatusOr<std::unique_ptr<Server>> Server::BuildAndStart(const ServerOption
   // --allow-insecure-ims-http for a loopback emulator).
   c.console = std::make_unique<HttpConsoleSecrets>(c.transport, options.console_api_url,
                                                    options.ims_timeout);
-  c.client_secrets = std::make_unique<ClientSecretManager>(store, c.console.get(),
-                                                           c.exchanger.get(), SystemClock::Get());
+  ClientSecretOptions secret_options;
+  secret_options.grace = options.secret_rotation_grace;
+  c.client_secrets = std::make_unique<ClientSecretManager>(
+      store, c.console.get(), c.exchanger.get(), SystemClock::Get(), secret_options);
 
   c.exchange_pool =
       std::make_unique<ThreadPool>(options.exchange_threads, options.exchange_max_threads);

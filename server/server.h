@@ -74,6 +74,8 @@ struct ServerOptions {
   std::string ims_jwt_path = "/ims/exchange/jwt";
   // Adobe's I/O Management API (the Developer Console's client secrets).
   std::string console_api_url = "https://api.adobe.io";
+  // How long a replaced client secret must be unused before it is deleted.
+  absl::Duration secret_rotation_grace = absl::Minutes(15);
   absl::Duration ims_connect_timeout = absl::Seconds(5);
   absl::Duration ims_timeout = absl::Seconds(30);
   int ims_max_attempts = 4;

@@ -25,6 +25,7 @@ constexpr CommandSet kList = Bit(Command::kIntegrationsList);
 constexpr CommandSet kUpdate = Bit(Command::kIntegrationsUpdate);
 constexpr CommandSet kDelete = Bit(Command::kIntegrationsDelete);
 constexpr CommandSet kImport = Bit(Command::kIntegrationsImport);
+constexpr CommandSet kSecretsRotate = Bit(Command::kSecretsRotate);
 constexpr CommandSet kTokenGet = Bit(Command::kTokenGet);
 constexpr CommandSet kTokenHeaders = Bit(Command::kTokenHeaders);
 constexpr CommandSet kTokenRefresh = Bit(Command::kTokenRefresh);
@@ -93,6 +94,13 @@ const std::vector<CommandSpec>& Commands() {
        "The credential's client secrets at the Adobe Developer Console (uuid,\n"
        "created, last used), whether tokenbroker holds each and which one it\n"
        "mints with. Never their values.",
+       "Secrets"},
+      {Command::kSecretsRotate, "secrets rotate", "", "", true,
+       "Rotates the client secret at the Developer Console: adds one, stores it,\n"
+       "proves it at IMS, switches to it, and deletes the old one once the Console\n"
+       "reports it unused for the server's --secret-rotation-grace (run again to\n"
+       "finish; a crash mid-way resumes). --now: the secret leaked, delete the old\n"
+       "one as soon as the new one works.",
        "Secrets"},
       {Command::kTokenGet, "token get", "", "", true,
        "Prints only the access token, so that $(tokenctl token get ID) works.\n"
@@ -224,6 +232,9 @@ const std::vector<FlagSpec>& Flags() {
       {"update", &Options::update, "",
        "Replace integrations that exist (else an existing ID is an error).",
        kImport, 0, "", "", ""},
+      {"now", &Options::now, "",
+       "Do not wait for the old secret to go unused (a leaked secret).",
+       kSecretsRotate, 0, "", "", ""},
       {"page-size", &Options::page_size, "N",
        "Integrations per ListIntegrations call (0: the server's default).",
        kList, 0, "0", "", ""},

@@ -38,6 +38,7 @@ enum class Command {
   kIntegrationsDelete,
   kIntegrationsImport,
   kSecretsList,
+  kSecretsRotate,
   kTokenGet,
   kTokenHeaders,
   kTokenRefresh,
@@ -114,6 +115,8 @@ struct Options {
   std::string credential;
   bool dry_run = false;
   bool update = false;
+  // secrets rotate
+  bool now = false;
   // token
   absl::Duration min_validity;
   bool show_token = false;

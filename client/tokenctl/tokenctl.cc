@@ -553,6 +553,37 @@ int SecretsList(Invocation& inv) {
   return kExitOk;
 }
 
+int SecretsRotate(Invocation& inv) {
+  auto stub = NewStub<v1::IntegrationService>(inv);
+  if (!stub.ok()) return inv.UsageError(stub.status());
+  v1::RotateClientSecretRequest request;
+  request.set_parent(inv.name());
+  request.set_immediate(inv.options().now);
+  grpc::ClientContext rpc;
+  inv.Prepare(&rpc);
+  v1::RotateClientSecretResponse response;
+  grpc::Status status = (*stub)->RotateClientSecret(&rpc, request, &response);
+  if (!status.ok()) return inv.RpcError(status);
+  bool done = response.state() == v1::RotateClientSecretResponse::STATE_DONE;
+  if (inv.json()) {
+    PrintJson(inv.out(), {{"state", done ? "done" : "waiting"},
+                          {"detail", response.detail()},
+                          {"fingerprint", response.fingerprint()},
+                          {"console_uuid", response.console_uuid()},
+                          {"deleted_console_uuids",
+                           std::vector<std::string>(response.deleted_console_uuids().begin(),
+                                                    response.deleted_console_uuids().end())}});
+    return kExitOk;
+  }
+  inv.out() << (done ? "done: " : "waiting: ") << response.detail() << "\n"
+            << "in use: " << response.console_uuid() << " " << response.fingerprint() << "\n";
+  for (const std::string& uuid : response.deleted_console_uuids()) {
+    inv.out() << "deleted at the Console: " << uuid << "\n";
+  }
+  if (!done) inv.out() << "run 'tokenctl secrets rotate " << inv.id() << "' again to finish\n";
+  return kExitOk;
+}
+
 // ---------------------------------------------------------------------------
 // token
 
@@ -802,6 +833,8 @@ CommandFunction FunctionOf(Command command) {
       return IntegrationsImport;
     case Command::kSecretsList:
       return SecretsList;
+    case Command::kSecretsRotate:
+      return SecretsRotate;
     case Command::kIntegrationsDelete:
       return IntegrationsDelete;
     case Command::kTokenGet:

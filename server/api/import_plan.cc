@@ -52,14 +52,15 @@ absl::StatusOr<std::vector<ImportedCredential>> Pick(const v1::ImportIntegration
     }
   }
   if (picked.empty() && !request.credential_name().empty()) {
-    return absl::NotFoundError(absl::StrCat(
-        "no importable credential named ", QuoteInput(request.credential_name()),
-        " in the file (importable: ", Names(file.credentials), ")"));
+    return absl::NotFoundError(
+        absl::StrCat("no importable credential named ", QuoteInput(request.credential_name()),
+                     " in the file (importable: ", Names(file.credentials), ")"));
   }
   if (picked.empty()) {
-    std::string why = file.skipped.empty() ? "it lists no credential"
-                                           : absl::StrCat(file.skipped.size(), " skipped: ",
-                                                          file.skipped.front().reason);
+    std::string why =
+        file.skipped.empty()
+            ? "it lists no credential"
+            : absl::StrCat(file.skipped.size(), " skipped: ", file.skipped.front().reason);
     return InvalidField("credential_file",
                         absl::StrCat("no credential tokenbroker can import (", why, ")"));
   }
@@ -76,11 +77,10 @@ absl::StatusOr<std::vector<ImportedCredential>> Pick(const v1::ImportIntegration
   for (const ImportedCredential& c : picked) {
     auto [it, inserted] = paths.emplace(c.integration.id, c.json_path);
     if (!inserted) {
-      return InvalidField(c.json_path,
-                          absl::StrCat("gets the integration id '", c.integration.id,
-                                       "' that ", it->second,
-                                       " gets too: import them one at a time with "
-                                       "credential_name and integration_id"));
+      return InvalidField(c.json_path, absl::StrCat("gets the integration id '", c.integration.id,
+                                                    "' that ", it->second,
+                                                    " gets too: import them one at a time with "
+                                                    "credential_name and integration_id"));
     }
   }
   return picked;
@@ -153,8 +153,7 @@ absl::StatusOr<ImportPlan> PlanImport(const v1::ImportIntegrationsRequest& reque
   }
   TB_ASSIGN_OR_RETURN(std::vector<ImportedCredential> picked, Pick(request, file));
   for (const ImportedCredential& credential : picked) {
-    TB_ASSIGN_OR_RETURN(IntegrationWrite write,
-                        PlanOne(request, credential, store, options, now));
+    TB_ASSIGN_OR_RETURN(IntegrationWrite write, PlanOne(request, credential, store, options, now));
     Imported* imported = plan.response.add_imported();
     imported->set_action(write.kind == IntegrationWrite::Kind::kCreate ? Imported::ACTION_CREATED
                                                                        : Imported::ACTION_UPDATED);

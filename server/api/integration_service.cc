@@ -177,6 +177,20 @@ absl::Status IntegrationServiceImpl::ListSecrets(const v1::ListClientSecretsRequ
   return absl::OkStatus();
 }
 
+absl::Status IntegrationServiceImpl::RotateSecret(const v1::RotateClientSecretRequest& request,
+                                                  v1::RotateClientSecretResponse* response) {
+  TB_ASSIGN_OR_RETURN(std::string id, ParseIntegrationName(request.parent(), "parent"));
+  TB_ASSIGN_OR_RETURN(RotationResult result, secrets_->Rotate(id, request.immediate()));
+  response->set_state(result.phase == RotationResult::Phase::kDone
+                          ? v1::RotateClientSecretResponse::STATE_DONE
+                          : v1::RotateClientSecretResponse::STATE_WAITING);
+  response->set_detail(result.detail);
+  response->set_fingerprint(result.fingerprint);
+  response->set_console_uuid(result.console_uuid);
+  for (const std::string& uuid : result.deleted_uuids) response->add_deleted_console_uuids(uuid);
+  return absl::OkStatus();
+}
+
 grpc::ServerUnaryReactor* IntegrationServiceImpl::CreateIntegration(
     grpc::CallbackServerContext* context, const v1::CreateIntegrationRequest* request,
     v1::CreateIntegrationResponse* response) {
@@ -241,6 +255,15 @@ grpc::ServerUnaryReactor* IntegrationServiceImpl::ListClientSecrets(
   return RunAsync(context, executor_, *api_, "/tokenbroker.v1.IntegrationService/ListClientSecrets",
                   Permission::kReadIntegrations, *request, IdOf(request->parent()),
                   [this, request, response] { return ListSecrets(*request, response); });
+}
+
+grpc::ServerUnaryReactor* IntegrationServiceImpl::RotateClientSecret(
+    grpc::CallbackServerContext* context, const v1::RotateClientSecretRequest* request,
+    v1::RotateClientSecretResponse* response) {
+  return RunAsync(context, executor_, *api_,
+                  "/tokenbroker.v1.IntegrationService/RotateClientSecret",
+                  Permission::kManageIntegrations, *request, IdOf(request->parent()),
+                  [this, request, response] { return RotateSecret(*request, response); });
 }
 
 }  // namespace tokenbroker

@@ -54,6 +54,9 @@ class IntegrationServiceImpl final : public v1::IntegrationService::CallbackServ
   grpc::ServerUnaryReactor* ListClientSecrets(grpc::CallbackServerContext* context,
                                               const v1::ListClientSecretsRequest* request,
                                               v1::ListClientSecretsResponse* response) override;
+  grpc::ServerUnaryReactor* RotateClientSecret(grpc::CallbackServerContext* context,
+                                               const v1::RotateClientSecretRequest* request,
+                                               v1::RotateClientSecretResponse* response) override;
 
   // The operations themselves, synchronous; public for unit tests.
   absl::StatusOr<v1::Integration> Create(const v1::CreateIntegrationRequest& request);
@@ -68,6 +71,8 @@ class IntegrationServiceImpl final : public v1::IntegrationService::CallbackServ
                       v1::ImportIntegrationsResponse* response);
   absl::Status ListSecrets(const v1::ListClientSecretsRequest& request,
                            v1::ListClientSecretsResponse* response);
+  absl::Status RotateSecret(const v1::RotateClientSecretRequest& request,
+                            v1::RotateClientSecretResponse* response);
 
  private:
   CredentialStore* const store_;

@@ -56,10 +56,9 @@ absl::Status InvalidField(absl::string_view field, absl::string_view description
 absl::Status WithContext(const absl::Status& status, absl::string_view context) {
   if (status.ok()) return status;
   absl::Status out(status.code(), absl::StrCat(context, status.message()));
-  status.ForEachPayload(
-      [&out](absl::string_view type_url, const absl::Cord& payload) {
-        out.SetPayload(type_url, payload);
-      });
+  status.ForEachPayload([&out](absl::string_view type_url, const absl::Cord& payload) {
+    out.SetPayload(type_url, payload);
+  });
   return out;
 }
 

@@ -150,8 +150,8 @@ absl::StatusOr<HttpResponse> HttpConsoleSecrets::Call(absl::string_view method,
   return transport_->Send(request);
 }
 
-absl::StatusOr<std::vector<ConsoleSecret>> HttpConsoleSecrets::List(
-    const ConsoleTarget& credential, const SecretString& token) {
+absl::StatusOr<std::vector<ConsoleSecret>> HttpConsoleSecrets::List(const ConsoleTarget& credential,
+                                                                    const SecretString& token) {
   absl::StatusOr<HttpResponse> response = Call("GET", credential, token, "");
   if (!response.ok()) return response.status();
   if (response->status_code != 200) return StatusOf(*response, "list the client secrets");
@@ -188,8 +188,8 @@ absl::StatusOr<AddedConsoleSecret> HttpConsoleSecrets::Add(const ConsoleTarget& 
   return added;
 }
 
-absl::Status HttpConsoleSecrets::Delete(const ConsoleTarget& credential,
-                                        const SecretString& token, absl::string_view uuid) {
+absl::Status HttpConsoleSecrets::Delete(const ConsoleTarget& credential, const SecretString& token,
+                                        absl::string_view uuid) {
   if (!IsPathSafe(uuid)) return absl::InvalidArgumentError("a client secret uuid is malformed");
   absl::StatusOr<HttpResponse> response =
       Call("DELETE", credential, token, absl::StrCat("/", uuid));

@@ -55,7 +55,8 @@ absl::StatusOr<Integration> ClientSecretManager::Rotatable(absl::string_view id)
         "integration '", id,
         "' has no console_credential: import it from the Developer Console's download "
         "('tokenctl integrations import FILE --update'), or set the Console's numeric org and "
-        "credential ids ('tokenctl integrations update ", id, " --console-credential=ORG/CRED')"));
+        "credential ids ('tokenctl integrations update ",
+        id, " --console-credential=ORG/CRED')"));
   }
   return integration;
 }

@@ -44,14 +44,41 @@ struct SecretListing {
   int held_unmatched = 0;
 };
 
+struct ClientSecretOptions {
+  // How long Adobe must report a replaced secret unused (and it must have
+  // been replaced that long) before a rotation deletes it: every replica
+  // has switched (--secret-rotation-grace).
+  absl::Duration grace = absl::Minutes(15);
+};
+
+struct RotationResult {
+  enum class Phase {
+    // One secret left at Adobe: the new one, stored and in use.
+    kDone,
+    // Switched to the new secret; the old one waits for the grace period.
+    kWaiting,
+  };
+  Phase phase = Phase::kDone;
+  // What the call did or waits for, for humans.
+  std::string detail;
+  // The secret in use now.
+  std::string fingerprint;
+  std::string console_uuid;
+  // Deleted at Adobe by this call: the old secret, and secrets tokenbroker
+  // never stored (left by an interrupted rotation).
+  std::vector<std::string> deleted_uuids;
+  // Minted with the new secret by this call (also stored for the broker).
+  std::optional<AccessToken> token;
+};
+
 // Thread-safe; calls block on the network (run them on an executor).
 class ClientSecretManager {
  public:
   // None is owned; all must outlive the manager. `exchanger` mints the
   // Console tokens (OAuth Server-to-Server).
   ClientSecretManager(CredentialStore* store, ConsoleSecrets* console, TokenExchanger* exchanger,
-                      const Clock* clock)
-      : store_(store), console_(console), exchanger_(exchanger), clock_(clock) {}
+                      const Clock* clock, ClientSecretOptions options = {})
+      : store_(store), console_(console), exchanger_(exchanger), clock_(clock), options_(options) {}
 
   // The credential's secrets at Adobe, matched with the stored ones.
   // Errors: NOT_FOUND (no such integration; or the Console does not know
@@ -60,7 +87,39 @@ class ClientSecretManager {
   // says what to do), UNAVAILABLE (IMS or the Console unreachable).
   absl::StatusOr<SecretListing> List(absl::string_view id);
 
+  // Rotates the client secret of integration `id`, resuming from the state
+  // its stored secrets record (secret_rotation.cc), as far as it can go now:
+  //   1. reconcile with Adobe's listing (record the uuid of the secret in use;
+  //      delete secrets tokenbroker never stored);
+  //   2. add a secret at Adobe and store it, encrypted, before anything else
+  //      (its value is shown once), as `pending`;
+  //   3. mint a token with it at IMS; make it the secret in use, the old one
+  //      `retiring`; store the token for the broker;
+  //   4. once Adobe reports the old secret unused for the grace period (at
+  //      once with `now`: a leaked secret), delete it at Adobe and from the
+  //      store.
+  // Every step is stored before the next one starts, with the etag read, so
+  // a crash at any point is resumed by the next call, and a concurrent
+  // rotation of the same integration is ABORTED rather than doubled.
+  // Errors: as List; FAILED_PRECONDITION (2 secrets at Adobe that
+  // tokenbroker cannot tell apart, 2 stored secrets outside a rotation, a
+  // migration in progress, missing API permissions, the secret in use
+  // deleted in the Console); UNAVAILABLE (the new secret does not work at
+  // IMS yet: call again); ABORTED (changed concurrently).
+  absl::StatusOr<RotationResult> Rotate(absl::string_view id, bool now);
+
  private:
+  struct RotationRun;
+  absl::Status Reconcile(RotationRun& run);
+  absl::Status DeleteOrphans(RotationRun& run, const std::vector<ConsoleSecret>& listed);
+  absl::Status AddPending(RotationRun& run);
+  absl::Status Switch(RotationRun& run);
+  absl::Status Retire(RotationRun& run, bool now);
+  absl::Status Finish(RotationRun& run);
+  void StoreToken(RotationRun& run);
+  // Stores `in` with the etag it was read with; `in` becomes the stored one.
+  absl::Status Save(Integration& in);
+
   // The integration, checked to have Console secrets at all.
   absl::StatusOr<Integration> Rotatable(absl::string_view id);
   // A token of `integration`'s credential for the Console's secrets API.
@@ -70,6 +129,7 @@ class ClientSecretManager {
   ConsoleSecrets* const console_;
   TokenExchanger* const exchanger_;
   const Clock* const clock_;
+  const ClientSecretOptions options_;
 };
 
 // `listed` matched with `integration`'s stored secrets (pure).

@@ -37,11 +37,24 @@ struct ConsoleCredential {
 // What tokenbroker knows of one stored client secret besides its value (not
 // secret): when it was stored, and its uuid at the Developer Console when
 // known (set by a rotation, or by listing the Console's secrets).
+// A secret's part in a client-secret rotation under way (lifecycle/).
+enum class SecretRotationRole {
+  kNone = 0,
+  // Added at Adobe by a rotation and stored, not yet proven at IMS nor used.
+  kPending = 1,
+  // Replaced by a newer secret at `retire_time`; deleted at Adobe once
+  // Adobe reports it unused for the grace period.
+  kRetiring = 2,
+};
+
 struct ClientSecretInfo {
   absl::Time create_time = absl::InfinitePast();
   std::string console_uuid;
+  SecretRotationRole rotation = SecretRotationRole::kNone;
+  absl::Time retire_time = absl::InfinitePast();
   friend bool operator==(const ClientSecretInfo& a, const ClientSecretInfo& b) {
-    return a.create_time == b.create_time && a.console_uuid == b.console_uuid;
+    return a.create_time == b.create_time && a.console_uuid == b.console_uuid &&
+           a.rotation == b.rotation && a.retire_time == b.retire_time;
   }
 };
 

@@ -78,6 +78,23 @@ absl::StatusOr<ClientSecretInfo> SecretInfoFromJsonItem(const nlohmann::json& it
     if (!uuid->is_string()) return MalformedSecretInfo("holds a console_uuid that is not a string");
     info.console_uuid = uuid->get<std::string>();
   }
+  auto rotation = item.find("rotation");
+  if (rotation != item.end()) {
+    if (*rotation == "pending") {
+      info.rotation = SecretRotationRole::kPending;
+    } else if (*rotation == "retiring") {
+      info.rotation = SecretRotationRole::kRetiring;
+    } else {
+      return MalformedSecretInfo("holds a rotation that is neither pending nor retiring");
+    }
+  }
+  auto retired = item.find("retire_time_ns");
+  if (retired != item.end()) {
+    if (!retired->is_number_integer() || retired->is_number_unsigned()) {
+      return MalformedSecretInfo("holds a retire_time_ns that is not a 64-bit integer");
+    }
+    info.retire_time = TimeFromColumn(retired->get<int64_t>());
+  }
   return info;
 }
 
@@ -223,8 +240,16 @@ absl::StatusOr<std::string> SecretInfoToJson(const std::vector<ClientSecretInfo>
   nlohmann::json out = nlohmann::json::array();
   for (const ClientSecretInfo& info : infos) {
     std::optional<int64_t> ns = TimeToColumn(info.create_time);
-    out.push_back({{"console_uuid", info.console_uuid},
-                   {"create_time_ns", ns.has_value() ? nlohmann::json(*ns) : nlohmann::json()}});
+    nlohmann::json item = {
+        {"console_uuid", info.console_uuid},
+        {"create_time_ns", ns.has_value() ? nlohmann::json(*ns) : nlohmann::json()}};
+    if (info.rotation != SecretRotationRole::kNone) {
+      item["rotation"] = info.rotation == SecretRotationRole::kPending ? "pending" : "retiring";
+    }
+    if (std::optional<int64_t> retired = TimeToColumn(info.retire_time)) {
+      item["retire_time_ns"] = *retired;
+    }
+    out.push_back(std::move(item));
   }
   try {
     return out.dump();

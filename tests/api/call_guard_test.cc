@@ -166,7 +166,9 @@ TEST(ApiMethodNamesTest, ListsEveryRpcOfBothServicesByFullName) {
                                     "/tokenbroker.v1.IntegrationService/ListIntegrations",
                                     "/tokenbroker.v1.IntegrationService/UpdateIntegration",
                                     "/tokenbroker.v1.IntegrationService/DeleteIntegration",
-                                    "/tokenbroker.v1.IntegrationService/ImportIntegrations"));
+                                    "/tokenbroker.v1.IntegrationService/ImportIntegrations",
+                                    "/tokenbroker.v1.IntegrationService/ListClientSecrets",
+                                    "/tokenbroker.v1.IntegrationService/RotateClientSecret"));
 }
 
 }  // namespace

@@ -188,7 +188,8 @@ TEST_F(ImportTest, TwoCredentialsWithOneNameAreInvalid) {
   file["project"]["workspace"]["details"]["credentials"][2]["name"] = "Billing S2S";
   absl::StatusOr<v1::ImportIntegrationsResponse> response = Import(file);
   EXPECT_EQ(response.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(std::string(response.status().message()), HasSubstr(absl::StrCat(kCredentials, "[0]")));
+  EXPECT_THAT(std::string(response.status().message()),
+              HasSubstr(absl::StrCat(kCredentials, "[0]")));
   EXPECT_THAT(StoredIds(), ElementsAre());
 }
 

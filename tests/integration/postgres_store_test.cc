@@ -4,6 +4,7 @@
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "server/store/postgres_credential_store.h"
 #include "tests/testing/postgres.h"
 #include "tests/testing/stack.h"
 
@@ -58,7 +59,9 @@ class PostgresStoreBinaryTest : public ::testing::Test {
 TEST_F(PostgresStoreBinaryTest, TwoReplicasShareIntegrationsAndTokens) {
   CommandResult migrated = Tokenbroker({"migrate", "--store-dsn-file=" + dsn_file_});
   ASSERT_EQ(migrated.exit_code, 0) << migrated.err;
-  EXPECT_THAT(migrated.out, HasSubstr("schema at version 2"));
+  EXPECT_THAT(migrated.out,
+              HasSubstr(absl::StrCat("schema at version ",
+                                     PostgresCredentialStore::LatestSchemaVersion())));
 
   auto a = BrokerProcess::Start(Flags("--store-dsn-file=" + dsn_file_));
   ASSERT_TRUE(a.ok()) << a.status();

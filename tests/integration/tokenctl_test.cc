@@ -1,13 +1,16 @@
 // End-to-end tests of the tokenctl CLI: the real `tokenctl` binary against a
 // real `tokenbroker` server (in-memory store) that gets its tokens over TLS
 // from the real `ims-emulator`, all on free loopback ports.
+#include <grpcpp/grpcpp.h>
 #include <httplib.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/match.h"
@@ -20,7 +23,9 @@
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
 #include "server/common/secret.h"
+#include "server/console/console_secrets.h"
 #include "tests/testing/subprocess.h"
+#include "tokenbroker/v1/token_service.grpc.pb.h"
 
 namespace tokenbroker::testing {
 namespace {
@@ -67,7 +72,9 @@ class TokenctlTest : public ::testing::Test {
                                {{{"client_id", kClientId},
                                  {"client_secrets", {kSecret}},
                                  {"org_id", kOrgId},
-                                 {"scopes", {"openid", "AdobeID", "read_organizations"}}}}}};
+                                 {"console_org_id", "25591412"},
+                                 {"console_credential_id", "1"},
+                                 {"scopes", absl::StrSplit(kConsoleSecretsScopes, ',')}}}}};
     WriteFile(dir_->File("clients.json"), clients.dump());
 
     // The server and the emulator parse their flags with absl, whose names
@@ -87,11 +94,13 @@ class TokenctlTest : public ::testing::Test {
     }
     emulator_port_ = *emulator_port;
 
-    auto server = Subprocess::Start({absl::StrCat(BinDir(), "/tokenbroker"), "--listen=127.0.0.1:0",
-                                     "--port_file=" + dir_->File("server.port"), "--store=memory",
-                                     absl::StrCat("--ims_url=https://127.0.0.1:", emulator_port_),
-                                     "--ims_ca_file=" + dir_->File("emulator.pem")},
-                                    dir_->File("server.log"));
+    auto server =
+        Subprocess::Start({absl::StrCat(BinDir(), "/tokenbroker"), "--listen=127.0.0.1:0",
+                           "--port_file=" + dir_->File("server.port"), "--store=memory",
+                           absl::StrCat("--ims_url=https://127.0.0.1:", emulator_port_),
+                           absl::StrCat("--console_api_url=https://127.0.0.1:", emulator_port_),
+                           "--ims_ca_file=" + dir_->File("emulator.pem")},
+                          dir_->File("server.log"));
     if (!server.ok()) return std::string(server.status().message());
     server_ = *std::move(server);
     absl::StatusOr<int> server_port =
@@ -454,16 +463,15 @@ nlohmann::json ConsoleDownload(const std::string& first_name, const std::string&
                         {"name", "Legacy"},
                         {"integration_type", "service"},
                         {"jwt", {{"client_id", "x"}, {"client_secret", kSecret}}}};
-  return {{"project",
-           {{"org", {{"id", "25591412"}, {"ims_org_id", kOrgId}}},
-            {"workspace",
-             {{"details",
-               {{"credentials", {s2s("1", first_name), jwt, s2s("2", second_name)}}}}}}}}};
+  return {
+      {"project",
+       {{"org", {{"id", "25591412"}, {"ims_org_id", kOrgId}}},
+        {"workspace",
+         {{"details", {{"credentials", {s2s("1", first_name), jwt, s2s("2", second_name)}}}}}}}}};
 }
 
 TEST_F(TokenctlTest, ImportCreatesEveryCredentialOfAConsoleDownloadAndItsTokensWork) {
-  WriteFile(dir_->File("console.json"),
-            ConsoleDownload("Import Billing", "Import Reports").dump());
+  WriteFile(dir_->File("console.json"), ConsoleDownload("Import Billing", "Import Reports").dump());
   CommandResult dry = Tokenctl({"integrations", "import", dir_->File("console.json"), "--dry-run"});
   ASSERT_EQ(dry.exit_code, 0) << dry.err;
   EXPECT_THAT(dry.out, ContainsRegex("would create +import-billing +oauth-s2s"));
@@ -490,6 +498,124 @@ TEST_F(TokenctlTest, ImportCreatesEveryCredentialOfAConsoleDownloadAndItsTokensW
       Tokenctl({"integrations", "import", dir_->File("console.json"), "--update", "--json"});
   ASSERT_EQ(update.exit_code, 0) << update.err;
   EXPECT_THAT(update.out, HasSubstr("\"action\": \"replaced\""));
+}
+
+TEST_F(TokenctlTest, SecretsListShowsTheConsoleSecretTokenbrokerHoldsAndUses) {
+  WriteFile(dir_->File("secrets.json"), ConsoleDownload("Secrets One", "Secrets Two").dump());
+  ASSERT_EQ(Tokenctl({"integrations", "import", dir_->File("secrets.json")}).exit_code, 0);
+
+  CommandResult list = Tokenctl({"secrets", "list", "secrets-one"});
+  ASSERT_EQ(list.exit_code, 0) << list.err;
+  EXPECT_THAT(list.out, ContainsRegex("UUID +CREATED +LAST USED +HELD +IN USE +FINGERPRINT"));
+  EXPECT_THAT(list.out, ContainsRegex(absl::StrCat(" yes +yes +", Fingerprint(kSecret))));
+
+  CommandResult json = Tokenctl({"secrets", "list", "secrets-one", "--json"});
+  ASSERT_EQ(json.exit_code, 0) << json.err;
+  nlohmann::json parsed = nlohmann::json::parse(json.out, nullptr, false);
+  ASSERT_EQ(parsed["client_secrets"].size(), 1u) << json.out;
+  EXPECT_EQ(parsed["client_secrets"][0]["in_use"], true);
+  // Minting the Console's token used the secret: Adobe records it.
+  EXPECT_NE(parsed["client_secrets"][0]["last_use_time"], "");
+
+  // The Console does not know credential 2 of that org.
+  CommandResult unknown = Tokenctl({"secrets", "list", "secrets-two"});
+  EXPECT_EQ(unknown.exit_code, 1);
+  EXPECT_THAT(unknown.err, HasSubstr("NOT_FOUND"));
+}
+
+// Rotations with --now while callers keep asking for tokens: no call fails,
+// and each rotation ends with one secret at the Console, stored and in use.
+TEST_F(TokenctlTest, SecretsRotateNowUnderLoadFailsNoCallAndLeavesOneSecret) {
+  WriteFile(dir_->File("rotate.json"), ConsoleDownload("Rotate Me", "Rotate Other").dump());
+  ASSERT_EQ(Tokenctl({"integrations", "import", dir_->File("rotate.json")}).exit_code, 0);
+  CommandResult before = Tokenctl({"secrets", "list", "rotate-me", "--json"});
+  ASSERT_EQ(before.exit_code, 0) << before.err;
+  std::string first_uuid = nlohmann::json::parse(before.out)["client_secrets"][0]["uuid"];
+
+  std::atomic<bool> stop{false};
+  std::atomic<int> calls{0}, failures{0};
+  std::string last_error;
+  std::thread caller([&] {
+    auto stub = v1::TokenService::NewStub(
+        grpc::CreateChannel(server_address_, grpc::InsecureChannelCredentials()));
+    while (!stop.load()) {
+      grpc::ClientContext context;
+      context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+      v1::GetAccessTokenRequest request;
+      request.set_name("integrations/rotate-me");
+      v1::GetAccessTokenResponse response;
+      grpc::Status status = stub->GetAccessToken(&context, request, &response);
+      ++calls;
+      if (!status.ok()) {
+        ++failures;
+        last_error = status.error_message();
+      }
+    }
+  });
+  std::vector<std::string> fingerprints;
+  for (int i = 0; i < 2; ++i) {
+    CommandResult rotate = Tokenctl({"secrets", "rotate", "rotate-me", "--now", "--json"});
+    ASSERT_EQ(rotate.exit_code, 0) << rotate.err;
+    nlohmann::json result = nlohmann::json::parse(rotate.out, nullptr, false);
+    EXPECT_EQ(result["state"], "done") << rotate.out;
+    fingerprints.push_back(result["fingerprint"]);
+  }
+  stop = true;
+  caller.join();
+  EXPECT_GT(calls.load(), 10);
+  EXPECT_EQ(failures.load(), 0) << last_error;
+  EXPECT_NE(fingerprints[0], fingerprints[1]);
+
+  CommandResult after = Tokenctl({"secrets", "list", "rotate-me", "--json"});
+  ASSERT_EQ(after.exit_code, 0) << after.err;
+  nlohmann::json secrets = nlohmann::json::parse(after.out)["client_secrets"];
+  ASSERT_EQ(secrets.size(), 1u) << after.out;
+  EXPECT_NE(secrets[0]["uuid"], first_uuid);
+  EXPECT_EQ(secrets[0]["in_use"], true);
+  EXPECT_EQ(secrets[0]["fingerprint"], fingerprints[1]);
+  CommandResult get = Tokenctl({"integrations", "get", "rotate-me", "--json"});
+  EXPECT_NE(nlohmann::json::parse(get.out)["last_secret_rotation_time"], "");
+}
+
+TEST_F(TokenctlTest, SecretsRotateWithoutNowWaitsForTheOldSecretToGoUnused) {
+  WriteFile(dir_->File("wait.json"), ConsoleDownload("Wait Rotate", "Wait Other").dump());
+  ASSERT_EQ(Tokenctl({"integrations", "import", dir_->File("wait.json")}).exit_code, 0);
+  CommandResult rotate = Tokenctl({"secrets", "rotate", "wait-rotate"});
+  ASSERT_EQ(rotate.exit_code, 0) << rotate.err;
+  EXPECT_THAT(rotate.out, StartsWith("waiting: the new secret is in use"));
+  EXPECT_THAT(rotate.out, HasSubstr("run 'tokenctl secrets rotate wait-rotate' again"));
+  CommandResult list = Tokenctl({"secrets", "list", "wait-rotate", "--json"});
+  nlohmann::json secrets = nlohmann::json::parse(list.out)["client_secrets"];
+  ASSERT_EQ(secrets.size(), 2u) << list.out;  // the peak: exactly 2
+  int in_use = secrets[0]["in_use"].get<bool>() + secrets[1]["in_use"].get<bool>();
+  EXPECT_EQ(in_use, 1);
+  // Finishing needs the grace period (15m here): --now finishes at once.
+  CommandResult finish = Tokenctl({"secrets", "rotate", "wait-rotate", "--now"});
+  EXPECT_THAT(finish.out, StartsWith("done: "));
+}
+
+TEST_F(TokenctlTest, SecretsListOfAnIntegrationWithoutConsoleIdsSaysHowToSetThem) {
+  WriteFile(dir_->File("manual.secret"), kSecret);
+  ASSERT_EQ(Tokenctl({"integrations", "create", "manual-secrets", "--auth=oauth-s2s",
+                      absl::StrCat("--client-id=", kClientId),
+                      "--client-secret-file=" + dir_->File("manual.secret"),
+                      absl::StrCat("--org-id=", kOrgId), "--scopes=openid"})
+                .exit_code,
+            0);
+  CommandResult list = Tokenctl({"secrets", "list", "manual-secrets"});
+  EXPECT_EQ(list.exit_code, 1);
+  EXPECT_THAT(list.err, HasSubstr("FAILED_PRECONDITION"));
+  EXPECT_THAT(list.err, HasSubstr("--console-credential=ORG/CRED"));
+
+  ASSERT_EQ(
+      Tokenctl({"integrations", "update", "manual-secrets", "--console-credential=25591412/1"})
+          .exit_code,
+      0);
+  CommandResult after = Tokenctl({"secrets", "list", "manual-secrets"});
+  EXPECT_EQ(after.exit_code, 0) << after.err;
+  CommandResult bad =
+      Tokenctl({"integrations", "update", "manual-secrets", "--console-credential=1"});
+  EXPECT_EQ(bad.exit_code, 2);
 }
 
 TEST_F(TokenctlTest, ImportOfABrokenFileCreatesNothingAndNamesTheJsonPath) {

@@ -11,6 +11,7 @@ import (
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	durationpb "google.golang.org/protobuf/types/known/durationpb"
 	fieldmaskpb "google.golang.org/protobuf/types/known/fieldmaskpb"
+	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
 	reflect "reflect"
 	sync "sync"
 	unsafe "unsafe"
@@ -74,6 +75,59 @@ func (x ImportIntegrationsResponse_Imported_Action) Number() protoreflect.EnumNu
 // Deprecated: Use ImportIntegrationsResponse_Imported_Action.Descriptor instead.
 func (ImportIntegrationsResponse_Imported_Action) EnumDescriptor() ([]byte, []int) {
 	return file_tokenbroker_v1_integration_service_proto_rawDescGZIP(), []int{11, 0, 0}
+}
+
+// Where the rotation stands.
+type RotateClientSecretResponse_State int32
+
+const (
+	// Not set. Never returned.
+	RotateClientSecretResponse_STATE_UNSPECIFIED RotateClientSecretResponse_State = 0
+	// Done: one secret at the Console, stored and in use.
+	RotateClientSecretResponse_STATE_DONE RotateClientSecretResponse_State = 1
+	// The new secret is in use; the old one waits for the grace period.
+	RotateClientSecretResponse_STATE_WAITING RotateClientSecretResponse_State = 2
+)
+
+// Enum value maps for RotateClientSecretResponse_State.
+var (
+	RotateClientSecretResponse_State_name = map[int32]string{
+		0: "STATE_UNSPECIFIED",
+		1: "STATE_DONE",
+		2: "STATE_WAITING",
+	}
+	RotateClientSecretResponse_State_value = map[string]int32{
+		"STATE_UNSPECIFIED": 0,
+		"STATE_DONE":        1,
+		"STATE_WAITING":     2,
+	}
+)
+
+func (x RotateClientSecretResponse_State) Enum() *RotateClientSecretResponse_State {
+	p := new(RotateClientSecretResponse_State)
+	*p = x
+	return p
+}
+
+func (x RotateClientSecretResponse_State) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (RotateClientSecretResponse_State) Descriptor() protoreflect.EnumDescriptor {
+	return file_tokenbroker_v1_integration_service_proto_enumTypes[1].Descriptor()
+}
+
+func (RotateClientSecretResponse_State) Type() protoreflect.EnumType {
+	return &file_tokenbroker_v1_integration_service_proto_enumTypes[1]
+}
+
+func (x RotateClientSecretResponse_State) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use RotateClientSecretResponse_State.Descriptor instead.
+func (RotateClientSecretResponse_State) EnumDescriptor() ([]byte, []int) {
+	return file_tokenbroker_v1_integration_service_proto_rawDescGZIP(), []int{16, 0}
 }
 
 // Request for CreateIntegration.
@@ -735,6 +789,347 @@ func (x *ImportIntegrationsResponse) GetSkipped() []*ImportIntegrationsResponse_
 	return nil
 }
 
+// Request for ListClientSecrets.
+type ListClientSecretsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Required. `integrations/{integration_id}`.
+	Parent        string `protobuf:"bytes,1,opt,name=parent,proto3" json:"parent,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListClientSecretsRequest) Reset() {
+	*x = ListClientSecretsRequest{}
+	mi := &file_tokenbroker_v1_integration_service_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListClientSecretsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListClientSecretsRequest) ProtoMessage() {}
+
+func (x *ListClientSecretsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenbroker_v1_integration_service_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListClientSecretsRequest.ProtoReflect.Descriptor instead.
+func (*ListClientSecretsRequest) Descriptor() ([]byte, []int) {
+	return file_tokenbroker_v1_integration_service_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *ListClientSecretsRequest) GetParent() string {
+	if x != nil {
+		return x.Parent
+	}
+	return ""
+}
+
+// One client secret of a credential at the Developer Console.
+type ConsoleClientSecret struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The Console's uuid of the secret.
+	Uuid string `protobuf:"bytes,1,opt,name=uuid,proto3" json:"uuid,omitempty"`
+	// When the Console created it.
+	CreateTime *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	// The latest token request that presented it; unset: never used.
+	LastUseTime *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=last_use_time,json=lastUseTime,proto3" json:"last_use_time,omitempty"`
+	// tokenbroker stores this secret.
+	Held bool `protobuf:"varint,4,opt,name=held,proto3" json:"held,omitempty"`
+	// tokenbroker mints with this secret.
+	InUse bool `protobuf:"varint,5,opt,name=in_use,json=inUse,proto3" json:"in_use,omitempty"`
+	// When held: `sha256:` fingerprint of the stored value.
+	Fingerprint string `protobuf:"bytes,6,opt,name=fingerprint,proto3" json:"fingerprint,omitempty"`
+	// When held: when tokenbroker stored it (unset when unknown).
+	StoreTime     *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=store_time,json=storeTime,proto3" json:"store_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ConsoleClientSecret) Reset() {
+	*x = ConsoleClientSecret{}
+	mi := &file_tokenbroker_v1_integration_service_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ConsoleClientSecret) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ConsoleClientSecret) ProtoMessage() {}
+
+func (x *ConsoleClientSecret) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenbroker_v1_integration_service_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ConsoleClientSecret.ProtoReflect.Descriptor instead.
+func (*ConsoleClientSecret) Descriptor() ([]byte, []int) {
+	return file_tokenbroker_v1_integration_service_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *ConsoleClientSecret) GetUuid() string {
+	if x != nil {
+		return x.Uuid
+	}
+	return ""
+}
+
+func (x *ConsoleClientSecret) GetCreateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreateTime
+	}
+	return nil
+}
+
+func (x *ConsoleClientSecret) GetLastUseTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.LastUseTime
+	}
+	return nil
+}
+
+func (x *ConsoleClientSecret) GetHeld() bool {
+	if x != nil {
+		return x.Held
+	}
+	return false
+}
+
+func (x *ConsoleClientSecret) GetInUse() bool {
+	if x != nil {
+		return x.InUse
+	}
+	return false
+}
+
+func (x *ConsoleClientSecret) GetFingerprint() string {
+	if x != nil {
+		return x.Fingerprint
+	}
+	return ""
+}
+
+func (x *ConsoleClientSecret) GetStoreTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.StoreTime
+	}
+	return nil
+}
+
+// Response of ListClientSecrets.
+type ListClientSecretsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The Console's secrets, in its order.
+	ClientSecrets []*ConsoleClientSecret `protobuf:"bytes,1,rep,name=client_secrets,json=clientSecrets,proto3" json:"client_secrets,omitempty"`
+	// Secrets tokenbroker stores that match none of the Console's (deleted in
+	// the Console, or stored without their uuid while it lists several).
+	HeldUnmatchedCount int32 `protobuf:"varint,2,opt,name=held_unmatched_count,json=heldUnmatchedCount,proto3" json:"held_unmatched_count,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
+}
+
+func (x *ListClientSecretsResponse) Reset() {
+	*x = ListClientSecretsResponse{}
+	mi := &file_tokenbroker_v1_integration_service_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListClientSecretsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListClientSecretsResponse) ProtoMessage() {}
+
+func (x *ListClientSecretsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenbroker_v1_integration_service_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListClientSecretsResponse.ProtoReflect.Descriptor instead.
+func (*ListClientSecretsResponse) Descriptor() ([]byte, []int) {
+	return file_tokenbroker_v1_integration_service_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *ListClientSecretsResponse) GetClientSecrets() []*ConsoleClientSecret {
+	if x != nil {
+		return x.ClientSecrets
+	}
+	return nil
+}
+
+func (x *ListClientSecretsResponse) GetHeldUnmatchedCount() int32 {
+	if x != nil {
+		return x.HeldUnmatchedCount
+	}
+	return 0
+}
+
+// Request for RotateClientSecret.
+type RotateClientSecretRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Required. `integrations/{integration_id}`.
+	Parent string `protobuf:"bytes,1,opt,name=parent,proto3" json:"parent,omitempty"`
+	// Optional. Delete the old secret as soon as the new one works, without
+	// the grace period: for a secret that leaked.
+	Immediate     bool `protobuf:"varint,2,opt,name=immediate,proto3" json:"immediate,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RotateClientSecretRequest) Reset() {
+	*x = RotateClientSecretRequest{}
+	mi := &file_tokenbroker_v1_integration_service_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RotateClientSecretRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RotateClientSecretRequest) ProtoMessage() {}
+
+func (x *RotateClientSecretRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenbroker_v1_integration_service_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RotateClientSecretRequest.ProtoReflect.Descriptor instead.
+func (*RotateClientSecretRequest) Descriptor() ([]byte, []int) {
+	return file_tokenbroker_v1_integration_service_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *RotateClientSecretRequest) GetParent() string {
+	if x != nil {
+		return x.Parent
+	}
+	return ""
+}
+
+func (x *RotateClientSecretRequest) GetImmediate() bool {
+	if x != nil {
+		return x.Immediate
+	}
+	return false
+}
+
+// Response of RotateClientSecret.
+type RotateClientSecretResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Where the rotation stands.
+	State RotateClientSecretResponse_State `protobuf:"varint,1,opt,name=state,proto3,enum=tokenbroker.v1.RotateClientSecretResponse_State" json:"state,omitempty"`
+	// What happened or what it waits for, for humans.
+	Detail string `protobuf:"bytes,2,opt,name=detail,proto3" json:"detail,omitempty"`
+	// `sha256:` fingerprint of the secret in use now.
+	Fingerprint string `protobuf:"bytes,3,opt,name=fingerprint,proto3" json:"fingerprint,omitempty"`
+	// The Console's uuid of the secret in use now.
+	ConsoleUuid string `protobuf:"bytes,4,opt,name=console_uuid,json=consoleUuid,proto3" json:"console_uuid,omitempty"`
+	// Secrets this call deleted at the Console: the old one, and any that
+	// tokenbroker never stored (left by an interrupted rotation).
+	DeletedConsoleUuids []string `protobuf:"bytes,5,rep,name=deleted_console_uuids,json=deletedConsoleUuids,proto3" json:"deleted_console_uuids,omitempty"`
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
+}
+
+func (x *RotateClientSecretResponse) Reset() {
+	*x = RotateClientSecretResponse{}
+	mi := &file_tokenbroker_v1_integration_service_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RotateClientSecretResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RotateClientSecretResponse) ProtoMessage() {}
+
+func (x *RotateClientSecretResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenbroker_v1_integration_service_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RotateClientSecretResponse.ProtoReflect.Descriptor instead.
+func (*RotateClientSecretResponse) Descriptor() ([]byte, []int) {
+	return file_tokenbroker_v1_integration_service_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *RotateClientSecretResponse) GetState() RotateClientSecretResponse_State {
+	if x != nil {
+		return x.State
+	}
+	return RotateClientSecretResponse_STATE_UNSPECIFIED
+}
+
+func (x *RotateClientSecretResponse) GetDetail() string {
+	if x != nil {
+		return x.Detail
+	}
+	return ""
+}
+
+func (x *RotateClientSecretResponse) GetFingerprint() string {
+	if x != nil {
+		return x.Fingerprint
+	}
+	return ""
+}
+
+func (x *RotateClientSecretResponse) GetConsoleUuid() string {
+	if x != nil {
+		return x.ConsoleUuid
+	}
+	return ""
+}
+
+func (x *RotateClientSecretResponse) GetDeletedConsoleUuids() []string {
+	if x != nil {
+		return x.DeletedConsoleUuids
+	}
+	return nil
+}
+
 // What happened to each credential imported.
 type ImportIntegrationsResponse_Imported struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -751,7 +1146,7 @@ type ImportIntegrationsResponse_Imported struct {
 
 func (x *ImportIntegrationsResponse_Imported) Reset() {
 	*x = ImportIntegrationsResponse_Imported{}
-	mi := &file_tokenbroker_v1_integration_service_proto_msgTypes[12]
+	mi := &file_tokenbroker_v1_integration_service_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -763,7 +1158,7 @@ func (x *ImportIntegrationsResponse_Imported) String() string {
 func (*ImportIntegrationsResponse_Imported) ProtoMessage() {}
 
 func (x *ImportIntegrationsResponse_Imported) ProtoReflect() protoreflect.Message {
-	mi := &file_tokenbroker_v1_integration_service_proto_msgTypes[12]
+	mi := &file_tokenbroker_v1_integration_service_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -815,7 +1210,7 @@ type ImportIntegrationsResponse_Skipped struct {
 
 func (x *ImportIntegrationsResponse_Skipped) Reset() {
 	*x = ImportIntegrationsResponse_Skipped{}
-	mi := &file_tokenbroker_v1_integration_service_proto_msgTypes[13]
+	mi := &file_tokenbroker_v1_integration_service_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -827,7 +1222,7 @@ func (x *ImportIntegrationsResponse_Skipped) String() string {
 func (*ImportIntegrationsResponse_Skipped) ProtoMessage() {}
 
 func (x *ImportIntegrationsResponse_Skipped) ProtoReflect() protoreflect.Message {
-	mi := &file_tokenbroker_v1_integration_service_proto_msgTypes[13]
+	mi := &file_tokenbroker_v1_integration_service_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -868,7 +1263,7 @@ var File_tokenbroker_v1_integration_service_proto protoreflect.FileDescriptor
 
 const file_tokenbroker_v1_integration_service_proto_rawDesc = "" +
 	"\n" +
-	"(tokenbroker/v1/integration_service.proto\x12\x0etokenbroker.v1\x1a\x1egoogle/protobuf/duration.proto\x1a google/protobuf/field_mask.proto\x1a tokenbroker/v1/integration.proto\"\x80\x01\n" +
+	"(tokenbroker/v1/integration_service.proto\x12\x0etokenbroker.v1\x1a\x1egoogle/protobuf/duration.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a tokenbroker/v1/integration.proto\"\x80\x01\n" +
 	"\x18CreateIntegrationRequest\x12%\n" +
 	"\x0eintegration_id\x18\x01 \x01(\tR\rintegrationId\x12=\n" +
 	"\vintegration\x18\x02 \x01(\v2\x1b.tokenbroker.v1.IntegrationR\vintegration\"Z\n" +
@@ -916,14 +1311,45 @@ const file_tokenbroker_v1_integration_service_proto_rawDesc = "" +
 	"\aSkipped\x12\x1b\n" +
 	"\tjson_path\x18\x01 \x01(\tR\bjsonPath\x12'\n" +
 	"\x0fcredential_name\x18\x02 \x01(\tR\x0ecredentialName\x12\x16\n" +
-	"\x06reason\x18\x03 \x01(\tR\x06reason2\x87\x05\n" +
+	"\x06reason\x18\x03 \x01(\tR\x06reason\"2\n" +
+	"\x18ListClientSecretsRequest\x12\x16\n" +
+	"\x06parent\x18\x01 \x01(\tR\x06parent\"\xae\x02\n" +
+	"\x13ConsoleClientSecret\x12\x12\n" +
+	"\x04uuid\x18\x01 \x01(\tR\x04uuid\x12;\n" +
+	"\vcreate_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"createTime\x12>\n" +
+	"\rlast_use_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\vlastUseTime\x12\x12\n" +
+	"\x04held\x18\x04 \x01(\bR\x04held\x12\x15\n" +
+	"\x06in_use\x18\x05 \x01(\bR\x05inUse\x12 \n" +
+	"\vfingerprint\x18\x06 \x01(\tR\vfingerprint\x129\n" +
+	"\n" +
+	"store_time\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\tstoreTime\"\x99\x01\n" +
+	"\x19ListClientSecretsResponse\x12J\n" +
+	"\x0eclient_secrets\x18\x01 \x03(\v2#.tokenbroker.v1.ConsoleClientSecretR\rclientSecrets\x120\n" +
+	"\x14held_unmatched_count\x18\x02 \x01(\x05R\x12heldUnmatchedCount\"Q\n" +
+	"\x19RotateClientSecretRequest\x12\x16\n" +
+	"\x06parent\x18\x01 \x01(\tR\x06parent\x12\x1c\n" +
+	"\timmediate\x18\x02 \x01(\bR\timmediate\"\xb8\x02\n" +
+	"\x1aRotateClientSecretResponse\x12F\n" +
+	"\x05state\x18\x01 \x01(\x0e20.tokenbroker.v1.RotateClientSecretResponse.StateR\x05state\x12\x16\n" +
+	"\x06detail\x18\x02 \x01(\tR\x06detail\x12 \n" +
+	"\vfingerprint\x18\x03 \x01(\tR\vfingerprint\x12!\n" +
+	"\fconsole_uuid\x18\x04 \x01(\tR\vconsoleUuid\x122\n" +
+	"\x15deleted_console_uuids\x18\x05 \x03(\tR\x13deletedConsoleUuids\"A\n" +
+	"\x05State\x12\x15\n" +
+	"\x11STATE_UNSPECIFIED\x10\x00\x12\x0e\n" +
+	"\n" +
+	"STATE_DONE\x10\x01\x12\x11\n" +
+	"\rSTATE_WAITING\x10\x022\xde\x06\n" +
 	"\x12IntegrationService\x12h\n" +
 	"\x11CreateIntegration\x12(.tokenbroker.v1.CreateIntegrationRequest\x1a).tokenbroker.v1.CreateIntegrationResponse\x12_\n" +
 	"\x0eGetIntegration\x12%.tokenbroker.v1.GetIntegrationRequest\x1a&.tokenbroker.v1.GetIntegrationResponse\x12e\n" +
 	"\x10ListIntegrations\x12'.tokenbroker.v1.ListIntegrationsRequest\x1a(.tokenbroker.v1.ListIntegrationsResponse\x12h\n" +
 	"\x11UpdateIntegration\x12(.tokenbroker.v1.UpdateIntegrationRequest\x1a).tokenbroker.v1.UpdateIntegrationResponse\x12h\n" +
 	"\x11DeleteIntegration\x12(.tokenbroker.v1.DeleteIntegrationRequest\x1a).tokenbroker.v1.DeleteIntegrationResponse\x12k\n" +
-	"\x12ImportIntegrations\x12).tokenbroker.v1.ImportIntegrationsRequest\x1a*.tokenbroker.v1.ImportIntegrationsResponseBy\n" +
+	"\x12ImportIntegrations\x12).tokenbroker.v1.ImportIntegrationsRequest\x1a*.tokenbroker.v1.ImportIntegrationsResponse\x12h\n" +
+	"\x11ListClientSecrets\x12(.tokenbroker.v1.ListClientSecretsRequest\x1a).tokenbroker.v1.ListClientSecretsResponse\x12k\n" +
+	"\x12RotateClientSecret\x12).tokenbroker.v1.RotateClientSecretRequest\x1a*.tokenbroker.v1.RotateClientSecretResponseBy\n" +
 	"\x12dev.tokenbroker.v1B\x17IntegrationServiceProtoP\x01ZHgithub.com/tokenbroker/tokenbroker/client/go/tokenbrokerv1;tokenbrokerv1b\x06proto3"
 
 var (
@@ -938,58 +1364,74 @@ func file_tokenbroker_v1_integration_service_proto_rawDescGZIP() []byte {
 	return file_tokenbroker_v1_integration_service_proto_rawDescData
 }
 
-var file_tokenbroker_v1_integration_service_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_tokenbroker_v1_integration_service_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
+var file_tokenbroker_v1_integration_service_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
+var file_tokenbroker_v1_integration_service_proto_msgTypes = make([]protoimpl.MessageInfo, 19)
 var file_tokenbroker_v1_integration_service_proto_goTypes = []any{
 	(ImportIntegrationsResponse_Imported_Action)(0), // 0: tokenbroker.v1.ImportIntegrationsResponse.Imported.Action
-	(*CreateIntegrationRequest)(nil),                // 1: tokenbroker.v1.CreateIntegrationRequest
-	(*CreateIntegrationResponse)(nil),               // 2: tokenbroker.v1.CreateIntegrationResponse
-	(*GetIntegrationRequest)(nil),                   // 3: tokenbroker.v1.GetIntegrationRequest
-	(*GetIntegrationResponse)(nil),                  // 4: tokenbroker.v1.GetIntegrationResponse
-	(*ListIntegrationsRequest)(nil),                 // 5: tokenbroker.v1.ListIntegrationsRequest
-	(*ListIntegrationsResponse)(nil),                // 6: tokenbroker.v1.ListIntegrationsResponse
-	(*UpdateIntegrationRequest)(nil),                // 7: tokenbroker.v1.UpdateIntegrationRequest
-	(*UpdateIntegrationResponse)(nil),               // 8: tokenbroker.v1.UpdateIntegrationResponse
-	(*DeleteIntegrationRequest)(nil),                // 9: tokenbroker.v1.DeleteIntegrationRequest
-	(*DeleteIntegrationResponse)(nil),               // 10: tokenbroker.v1.DeleteIntegrationResponse
-	(*ImportIntegrationsRequest)(nil),               // 11: tokenbroker.v1.ImportIntegrationsRequest
-	(*ImportIntegrationsResponse)(nil),              // 12: tokenbroker.v1.ImportIntegrationsResponse
-	(*ImportIntegrationsResponse_Imported)(nil),     // 13: tokenbroker.v1.ImportIntegrationsResponse.Imported
-	(*ImportIntegrationsResponse_Skipped)(nil),      // 14: tokenbroker.v1.ImportIntegrationsResponse.Skipped
-	(*Integration)(nil),                             // 15: tokenbroker.v1.Integration
-	(*fieldmaskpb.FieldMask)(nil),                   // 16: google.protobuf.FieldMask
-	(*durationpb.Duration)(nil),                     // 17: google.protobuf.Duration
+	(RotateClientSecretResponse_State)(0),           // 1: tokenbroker.v1.RotateClientSecretResponse.State
+	(*CreateIntegrationRequest)(nil),                // 2: tokenbroker.v1.CreateIntegrationRequest
+	(*CreateIntegrationResponse)(nil),               // 3: tokenbroker.v1.CreateIntegrationResponse
+	(*GetIntegrationRequest)(nil),                   // 4: tokenbroker.v1.GetIntegrationRequest
+	(*GetIntegrationResponse)(nil),                  // 5: tokenbroker.v1.GetIntegrationResponse
+	(*ListIntegrationsRequest)(nil),                 // 6: tokenbroker.v1.ListIntegrationsRequest
+	(*ListIntegrationsResponse)(nil),                // 7: tokenbroker.v1.ListIntegrationsResponse
+	(*UpdateIntegrationRequest)(nil),                // 8: tokenbroker.v1.UpdateIntegrationRequest
+	(*UpdateIntegrationResponse)(nil),               // 9: tokenbroker.v1.UpdateIntegrationResponse
+	(*DeleteIntegrationRequest)(nil),                // 10: tokenbroker.v1.DeleteIntegrationRequest
+	(*DeleteIntegrationResponse)(nil),               // 11: tokenbroker.v1.DeleteIntegrationResponse
+	(*ImportIntegrationsRequest)(nil),               // 12: tokenbroker.v1.ImportIntegrationsRequest
+	(*ImportIntegrationsResponse)(nil),              // 13: tokenbroker.v1.ImportIntegrationsResponse
+	(*ListClientSecretsRequest)(nil),                // 14: tokenbroker.v1.ListClientSecretsRequest
+	(*ConsoleClientSecret)(nil),                     // 15: tokenbroker.v1.ConsoleClientSecret
+	(*ListClientSecretsResponse)(nil),               // 16: tokenbroker.v1.ListClientSecretsResponse
+	(*RotateClientSecretRequest)(nil),               // 17: tokenbroker.v1.RotateClientSecretRequest
+	(*RotateClientSecretResponse)(nil),              // 18: tokenbroker.v1.RotateClientSecretResponse
+	(*ImportIntegrationsResponse_Imported)(nil),     // 19: tokenbroker.v1.ImportIntegrationsResponse.Imported
+	(*ImportIntegrationsResponse_Skipped)(nil),      // 20: tokenbroker.v1.ImportIntegrationsResponse.Skipped
+	(*Integration)(nil),                             // 21: tokenbroker.v1.Integration
+	(*fieldmaskpb.FieldMask)(nil),                   // 22: google.protobuf.FieldMask
+	(*durationpb.Duration)(nil),                     // 23: google.protobuf.Duration
+	(*timestamppb.Timestamp)(nil),                   // 24: google.protobuf.Timestamp
 }
 var file_tokenbroker_v1_integration_service_proto_depIdxs = []int32{
-	15, // 0: tokenbroker.v1.CreateIntegrationRequest.integration:type_name -> tokenbroker.v1.Integration
-	15, // 1: tokenbroker.v1.CreateIntegrationResponse.integration:type_name -> tokenbroker.v1.Integration
-	15, // 2: tokenbroker.v1.GetIntegrationResponse.integration:type_name -> tokenbroker.v1.Integration
-	15, // 3: tokenbroker.v1.ListIntegrationsResponse.integrations:type_name -> tokenbroker.v1.Integration
-	15, // 4: tokenbroker.v1.UpdateIntegrationRequest.integration:type_name -> tokenbroker.v1.Integration
-	16, // 5: tokenbroker.v1.UpdateIntegrationRequest.update_mask:type_name -> google.protobuf.FieldMask
-	15, // 6: tokenbroker.v1.UpdateIntegrationResponse.integration:type_name -> tokenbroker.v1.Integration
-	17, // 7: tokenbroker.v1.ImportIntegrationsRequest.secret_rotation_period:type_name -> google.protobuf.Duration
-	13, // 8: tokenbroker.v1.ImportIntegrationsResponse.imported:type_name -> tokenbroker.v1.ImportIntegrationsResponse.Imported
-	14, // 9: tokenbroker.v1.ImportIntegrationsResponse.skipped:type_name -> tokenbroker.v1.ImportIntegrationsResponse.Skipped
-	15, // 10: tokenbroker.v1.ImportIntegrationsResponse.Imported.integration:type_name -> tokenbroker.v1.Integration
-	0,  // 11: tokenbroker.v1.ImportIntegrationsResponse.Imported.action:type_name -> tokenbroker.v1.ImportIntegrationsResponse.Imported.Action
-	1,  // 12: tokenbroker.v1.IntegrationService.CreateIntegration:input_type -> tokenbroker.v1.CreateIntegrationRequest
-	3,  // 13: tokenbroker.v1.IntegrationService.GetIntegration:input_type -> tokenbroker.v1.GetIntegrationRequest
-	5,  // 14: tokenbroker.v1.IntegrationService.ListIntegrations:input_type -> tokenbroker.v1.ListIntegrationsRequest
-	7,  // 15: tokenbroker.v1.IntegrationService.UpdateIntegration:input_type -> tokenbroker.v1.UpdateIntegrationRequest
-	9,  // 16: tokenbroker.v1.IntegrationService.DeleteIntegration:input_type -> tokenbroker.v1.DeleteIntegrationRequest
-	11, // 17: tokenbroker.v1.IntegrationService.ImportIntegrations:input_type -> tokenbroker.v1.ImportIntegrationsRequest
-	2,  // 18: tokenbroker.v1.IntegrationService.CreateIntegration:output_type -> tokenbroker.v1.CreateIntegrationResponse
-	4,  // 19: tokenbroker.v1.IntegrationService.GetIntegration:output_type -> tokenbroker.v1.GetIntegrationResponse
-	6,  // 20: tokenbroker.v1.IntegrationService.ListIntegrations:output_type -> tokenbroker.v1.ListIntegrationsResponse
-	8,  // 21: tokenbroker.v1.IntegrationService.UpdateIntegration:output_type -> tokenbroker.v1.UpdateIntegrationResponse
-	10, // 22: tokenbroker.v1.IntegrationService.DeleteIntegration:output_type -> tokenbroker.v1.DeleteIntegrationResponse
-	12, // 23: tokenbroker.v1.IntegrationService.ImportIntegrations:output_type -> tokenbroker.v1.ImportIntegrationsResponse
-	18, // [18:24] is the sub-list for method output_type
-	12, // [12:18] is the sub-list for method input_type
-	12, // [12:12] is the sub-list for extension type_name
-	12, // [12:12] is the sub-list for extension extendee
-	0,  // [0:12] is the sub-list for field type_name
+	21, // 0: tokenbroker.v1.CreateIntegrationRequest.integration:type_name -> tokenbroker.v1.Integration
+	21, // 1: tokenbroker.v1.CreateIntegrationResponse.integration:type_name -> tokenbroker.v1.Integration
+	21, // 2: tokenbroker.v1.GetIntegrationResponse.integration:type_name -> tokenbroker.v1.Integration
+	21, // 3: tokenbroker.v1.ListIntegrationsResponse.integrations:type_name -> tokenbroker.v1.Integration
+	21, // 4: tokenbroker.v1.UpdateIntegrationRequest.integration:type_name -> tokenbroker.v1.Integration
+	22, // 5: tokenbroker.v1.UpdateIntegrationRequest.update_mask:type_name -> google.protobuf.FieldMask
+	21, // 6: tokenbroker.v1.UpdateIntegrationResponse.integration:type_name -> tokenbroker.v1.Integration
+	23, // 7: tokenbroker.v1.ImportIntegrationsRequest.secret_rotation_period:type_name -> google.protobuf.Duration
+	19, // 8: tokenbroker.v1.ImportIntegrationsResponse.imported:type_name -> tokenbroker.v1.ImportIntegrationsResponse.Imported
+	20, // 9: tokenbroker.v1.ImportIntegrationsResponse.skipped:type_name -> tokenbroker.v1.ImportIntegrationsResponse.Skipped
+	24, // 10: tokenbroker.v1.ConsoleClientSecret.create_time:type_name -> google.protobuf.Timestamp
+	24, // 11: tokenbroker.v1.ConsoleClientSecret.last_use_time:type_name -> google.protobuf.Timestamp
+	24, // 12: tokenbroker.v1.ConsoleClientSecret.store_time:type_name -> google.protobuf.Timestamp
+	15, // 13: tokenbroker.v1.ListClientSecretsResponse.client_secrets:type_name -> tokenbroker.v1.ConsoleClientSecret
+	1,  // 14: tokenbroker.v1.RotateClientSecretResponse.state:type_name -> tokenbroker.v1.RotateClientSecretResponse.State
+	21, // 15: tokenbroker.v1.ImportIntegrationsResponse.Imported.integration:type_name -> tokenbroker.v1.Integration
+	0,  // 16: tokenbroker.v1.ImportIntegrationsResponse.Imported.action:type_name -> tokenbroker.v1.ImportIntegrationsResponse.Imported.Action
+	2,  // 17: tokenbroker.v1.IntegrationService.CreateIntegration:input_type -> tokenbroker.v1.CreateIntegrationRequest
+	4,  // 18: tokenbroker.v1.IntegrationService.GetIntegration:input_type -> tokenbroker.v1.GetIntegrationRequest
+	6,  // 19: tokenbroker.v1.IntegrationService.ListIntegrations:input_type -> tokenbroker.v1.ListIntegrationsRequest
+	8,  // 20: tokenbroker.v1.IntegrationService.UpdateIntegration:input_type -> tokenbroker.v1.UpdateIntegrationRequest
+	10, // 21: tokenbroker.v1.IntegrationService.DeleteIntegration:input_type -> tokenbroker.v1.DeleteIntegrationRequest
+	12, // 22: tokenbroker.v1.IntegrationService.ImportIntegrations:input_type -> tokenbroker.v1.ImportIntegrationsRequest
+	14, // 23: tokenbroker.v1.IntegrationService.ListClientSecrets:input_type -> tokenbroker.v1.ListClientSecretsRequest
+	17, // 24: tokenbroker.v1.IntegrationService.RotateClientSecret:input_type -> tokenbroker.v1.RotateClientSecretRequest
+	3,  // 25: tokenbroker.v1.IntegrationService.CreateIntegration:output_type -> tokenbroker.v1.CreateIntegrationResponse
+	5,  // 26: tokenbroker.v1.IntegrationService.GetIntegration:output_type -> tokenbroker.v1.GetIntegrationResponse
+	7,  // 27: tokenbroker.v1.IntegrationService.ListIntegrations:output_type -> tokenbroker.v1.ListIntegrationsResponse
+	9,  // 28: tokenbroker.v1.IntegrationService.UpdateIntegration:output_type -> tokenbroker.v1.UpdateIntegrationResponse
+	11, // 29: tokenbroker.v1.IntegrationService.DeleteIntegration:output_type -> tokenbroker.v1.DeleteIntegrationResponse
+	13, // 30: tokenbroker.v1.IntegrationService.ImportIntegrations:output_type -> tokenbroker.v1.ImportIntegrationsResponse
+	16, // 31: tokenbroker.v1.IntegrationService.ListClientSecrets:output_type -> tokenbroker.v1.ListClientSecretsResponse
+	18, // 32: tokenbroker.v1.IntegrationService.RotateClientSecret:output_type -> tokenbroker.v1.RotateClientSecretResponse
+	25, // [25:33] is the sub-list for method output_type
+	17, // [17:25] is the sub-list for method input_type
+	17, // [17:17] is the sub-list for extension type_name
+	17, // [17:17] is the sub-list for extension extendee
+	0,  // [0:17] is the sub-list for field type_name
 }
 
 func init() { file_tokenbroker_v1_integration_service_proto_init() }
@@ -1003,8 +1445,8 @@ func file_tokenbroker_v1_integration_service_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tokenbroker_v1_integration_service_proto_rawDesc), len(file_tokenbroker_v1_integration_service_proto_rawDesc)),
-			NumEnums:      1,
-			NumMessages:   14,
+			NumEnums:      2,
+			NumMessages:   19,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

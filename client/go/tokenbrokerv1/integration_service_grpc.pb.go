@@ -25,6 +25,8 @@ const (
 	IntegrationService_UpdateIntegration_FullMethodName  = "/tokenbroker.v1.IntegrationService/UpdateIntegration"
 	IntegrationService_DeleteIntegration_FullMethodName  = "/tokenbroker.v1.IntegrationService/DeleteIntegration"
 	IntegrationService_ImportIntegrations_FullMethodName = "/tokenbroker.v1.IntegrationService/ImportIntegrations"
+	IntegrationService_ListClientSecrets_FullMethodName  = "/tokenbroker.v1.IntegrationService/ListClientSecrets"
+	IntegrationService_RotateClientSecret_FullMethodName = "/tokenbroker.v1.IntegrationService/RotateClientSecret"
 )
 
 // IntegrationServiceClient is the client API for IntegrationService service.
@@ -63,6 +65,30 @@ type IntegrationServiceClient interface {
 	// credential), FAILED_PRECONDITION (`allow_update` of an integration of
 	// another auth method), ABORTED (changed concurrently).
 	ImportIntegrations(ctx context.Context, in *ImportIntegrationsRequest, opts ...grpc.CallOption) (*ImportIntegrationsResponse, error)
+	// The credential's client secrets at the Adobe Developer Console (never
+	// their values), each matched with the ones tokenbroker stores. Calls the
+	// Console with a token minted by the credential itself (its project needs
+	// the I/O Management API). At most 2 secrets: no paging.
+	// Errors: INVALID_ARGUMENT, NOT_FOUND (integration, or the credential at
+	// the Console), FAILED_PRECONDITION (not OAuth S2S, no
+	// console_credential, IMS or the Console refused: the message says what
+	// to do), UNAVAILABLE (IMS or the Console unreachable).
+	ListClientSecrets(ctx context.Context, in *ListClientSecretsRequest, opts ...grpc.CallOption) (*ListClientSecretsResponse, error)
+	// Rotates the credential's client secret: adds one at the Developer
+	// Console, stores it (encrypted) before anything else, mints a token with
+	// it, makes it the secret in use, and deletes the old one at the Console
+	// once the Console reports it unused for the server's
+	// --secret-rotation-grace (every replica has switched). Each step is
+	// stored, so a call after a crash resumes where the last one stopped.
+	// Without `immediate` the call returns STATE_WAITING once the new secret
+	// is in use; a later call finishes. With `immediate` (a leaked secret) the
+	// old secret is deleted as soon as the new one works, and the token minted
+	// with the new one is handed to every caller and watcher.
+	// Errors: as ListClientSecrets; FAILED_PRECONDITION also for a credential
+	// holding 2 secrets, a JWT -> S2S migration in progress or missing API
+	// permissions (the message says what to do); UNAVAILABLE (the new secret
+	// not accepted by IMS yet: call again); ABORTED (a concurrent rotation).
+	RotateClientSecret(ctx context.Context, in *RotateClientSecretRequest, opts ...grpc.CallOption) (*RotateClientSecretResponse, error)
 }
 
 type integrationServiceClient struct {
@@ -133,6 +159,26 @@ func (c *integrationServiceClient) ImportIntegrations(ctx context.Context, in *I
 	return out, nil
 }
 
+func (c *integrationServiceClient) ListClientSecrets(ctx context.Context, in *ListClientSecretsRequest, opts ...grpc.CallOption) (*ListClientSecretsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListClientSecretsResponse)
+	err := c.cc.Invoke(ctx, IntegrationService_ListClientSecrets_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *integrationServiceClient) RotateClientSecret(ctx context.Context, in *RotateClientSecretRequest, opts ...grpc.CallOption) (*RotateClientSecretResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RotateClientSecretResponse)
+	err := c.cc.Invoke(ctx, IntegrationService_RotateClientSecret_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // IntegrationServiceServer is the server API for IntegrationService service.
 // All implementations must embed UnimplementedIntegrationServiceServer
 // for forward compatibility.
@@ -169,6 +215,30 @@ type IntegrationServiceServer interface {
 	// credential), FAILED_PRECONDITION (`allow_update` of an integration of
 	// another auth method), ABORTED (changed concurrently).
 	ImportIntegrations(context.Context, *ImportIntegrationsRequest) (*ImportIntegrationsResponse, error)
+	// The credential's client secrets at the Adobe Developer Console (never
+	// their values), each matched with the ones tokenbroker stores. Calls the
+	// Console with a token minted by the credential itself (its project needs
+	// the I/O Management API). At most 2 secrets: no paging.
+	// Errors: INVALID_ARGUMENT, NOT_FOUND (integration, or the credential at
+	// the Console), FAILED_PRECONDITION (not OAuth S2S, no
+	// console_credential, IMS or the Console refused: the message says what
+	// to do), UNAVAILABLE (IMS or the Console unreachable).
+	ListClientSecrets(context.Context, *ListClientSecretsRequest) (*ListClientSecretsResponse, error)
+	// Rotates the credential's client secret: adds one at the Developer
+	// Console, stores it (encrypted) before anything else, mints a token with
+	// it, makes it the secret in use, and deletes the old one at the Console
+	// once the Console reports it unused for the server's
+	// --secret-rotation-grace (every replica has switched). Each step is
+	// stored, so a call after a crash resumes where the last one stopped.
+	// Without `immediate` the call returns STATE_WAITING once the new secret
+	// is in use; a later call finishes. With `immediate` (a leaked secret) the
+	// old secret is deleted as soon as the new one works, and the token minted
+	// with the new one is handed to every caller and watcher.
+	// Errors: as ListClientSecrets; FAILED_PRECONDITION also for a credential
+	// holding 2 secrets, a JWT -> S2S migration in progress or missing API
+	// permissions (the message says what to do); UNAVAILABLE (the new secret
+	// not accepted by IMS yet: call again); ABORTED (a concurrent rotation).
+	RotateClientSecret(context.Context, *RotateClientSecretRequest) (*RotateClientSecretResponse, error)
 	mustEmbedUnimplementedIntegrationServiceServer()
 }
 
@@ -196,6 +266,12 @@ func (UnimplementedIntegrationServiceServer) DeleteIntegration(context.Context, 
 }
 func (UnimplementedIntegrationServiceServer) ImportIntegrations(context.Context, *ImportIntegrationsRequest) (*ImportIntegrationsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ImportIntegrations not implemented")
+}
+func (UnimplementedIntegrationServiceServer) ListClientSecrets(context.Context, *ListClientSecretsRequest) (*ListClientSecretsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListClientSecrets not implemented")
+}
+func (UnimplementedIntegrationServiceServer) RotateClientSecret(context.Context, *RotateClientSecretRequest) (*RotateClientSecretResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method RotateClientSecret not implemented")
 }
 func (UnimplementedIntegrationServiceServer) mustEmbedUnimplementedIntegrationServiceServer() {}
 func (UnimplementedIntegrationServiceServer) testEmbeddedByValue()                            {}
@@ -326,6 +402,42 @@ func _IntegrationService_ImportIntegrations_Handler(srv interface{}, ctx context
 	return interceptor(ctx, in, info, handler)
 }
 
+func _IntegrationService_ListClientSecrets_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListClientSecretsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IntegrationServiceServer).ListClientSecrets(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IntegrationService_ListClientSecrets_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IntegrationServiceServer).ListClientSecrets(ctx, req.(*ListClientSecretsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _IntegrationService_RotateClientSecret_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RotateClientSecretRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IntegrationServiceServer).RotateClientSecret(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IntegrationService_RotateClientSecret_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IntegrationServiceServer).RotateClientSecret(ctx, req.(*RotateClientSecretRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // IntegrationService_ServiceDesc is the grpc.ServiceDesc for IntegrationService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -356,6 +468,14 @@ var IntegrationService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ImportIntegrations",
 			Handler:    _IntegrationService_ImportIntegrations_Handler,
+		},
+		{
+			MethodName: "ListClientSecrets",
+			Handler:    _IntegrationService_ListClientSecrets_Handler,
+		},
+		{
+			MethodName: "RotateClientSecret",
+			Handler:    _IntegrationService_RotateClientSecret_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -24,10 +24,11 @@ _sym_db = _symbol_database.Default()
 
 from google.protobuf import duration_pb2 as google_dot_protobuf_dot_duration__pb2
 from google.protobuf import field_mask_pb2 as google_dot_protobuf_dot_field__mask__pb2
+from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 from tokenbroker.v1 import integration_pb2 as tokenbroker_dot_v1_dot_integration__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n(tokenbroker/v1/integration_service.proto\x12\x0etokenbroker.v1\x1a\x1egoogle/protobuf/duration.proto\x1a google/protobuf/field_mask.proto\x1a tokenbroker/v1/integration.proto\"d\n\x18\x43reateIntegrationRequest\x12\x16\n\x0eintegration_id\x18\x01 \x01(\t\x12\x30\n\x0bintegration\x18\x02 \x01(\x0b\x32\x1b.tokenbroker.v1.Integration\"M\n\x19\x43reateIntegrationResponse\x12\x30\n\x0bintegration\x18\x01 \x01(\x0b\x32\x1b.tokenbroker.v1.Integration\"%\n\x15GetIntegrationRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"J\n\x16GetIntegrationResponse\x12\x30\n\x0bintegration\x18\x01 \x01(\x0b\x32\x1b.tokenbroker.v1.Integration\"@\n\x17ListIntegrationsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"f\n\x18ListIntegrationsResponse\x12\x31\n\x0cintegrations\x18\x01 \x03(\x0b\x32\x1b.tokenbroker.v1.Integration\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"}\n\x18UpdateIntegrationRequest\x12\x30\n\x0bintegration\x18\x01 \x01(\x0b\x32\x1b.tokenbroker.v1.Integration\x12/\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMask\"M\n\x19UpdateIntegrationResponse\x12\x30\n\x0bintegration\x18\x01 \x01(\x0b\x32\x1b.tokenbroker.v1.Integration\"6\n\x18\x44\x65leteIntegrationRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0c\n\x04\x65tag\x18\x02 \x01(\t\"\x1b\n\x19\x44\x65leteIntegrationResponse\"\xcd\x01\n\x19ImportIntegrationsRequest\x12\x17\n\x0f\x63redential_file\x18\x01 \x01(\x0c\x12\x16\n\x0eintegration_id\x18\x02 \x01(\t\x12\x17\n\x0f\x63redential_name\x18\x03 \x01(\t\x12\x15\n\rvalidate_only\x18\x04 \x01(\x08\x12\x14\n\x0c\x61llow_update\x18\x05 \x01(\x08\x12\x39\n\x16secret_rotation_period\x18\x06 \x01(\x0b\x32\x19.google.protobuf.Duration\"\xd7\x03\n\x1aImportIntegrationsResponse\x12\x45\n\x08imported\x18\x01 \x03(\x0b\x32\x33.tokenbroker.v1.ImportIntegrationsResponse.Imported\x12\x43\n\x07skipped\x18\x02 \x03(\x0b\x32\x32.tokenbroker.v1.ImportIntegrationsResponse.Skipped\x1a\xe5\x01\n\x08Imported\x12\x30\n\x0bintegration\x18\x01 \x01(\x0b\x32\x1b.tokenbroker.v1.Integration\x12J\n\x06\x61\x63tion\x18\x02 \x01(\x0e\x32:.tokenbroker.v1.ImportIntegrationsResponse.Imported.Action\x12\x11\n\tjson_path\x18\x03 \x01(\t\"H\n\x06\x41\x63tion\x12\x16\n\x12\x41\x43TION_UNSPECIFIED\x10\x00\x12\x12\n\x0e\x41\x43TION_CREATED\x10\x01\x12\x12\n\x0e\x41\x43TION_UPDATED\x10\x02\x1a\x45\n\x07Skipped\x12\x11\n\tjson_path\x18\x01 \x01(\t\x12\x17\n\x0f\x63redential_name\x18\x02 \x01(\t\x12\x0e\n\x06reason\x18\x03 \x01(\t2\x87\x05\n\x12IntegrationService\x12h\n\x11\x43reateIntegration\x12(.tokenbroker.v1.CreateIntegrationRequest\x1a).tokenbroker.v1.CreateIntegrationResponse\x12_\n\x0eGetIntegration\x12%.tokenbroker.v1.GetIntegrationRequest\x1a&.tokenbroker.v1.GetIntegrationResponse\x12\x65\n\x10ListIntegrations\x12\'.tokenbroker.v1.ListIntegrationsRequest\x1a(.tokenbroker.v1.ListIntegrationsResponse\x12h\n\x11UpdateIntegration\x12(.tokenbroker.v1.UpdateIntegrationRequest\x1a).tokenbroker.v1.UpdateIntegrationResponse\x12h\n\x11\x44\x65leteIntegration\x12(.tokenbroker.v1.DeleteIntegrationRequest\x1a).tokenbroker.v1.DeleteIntegrationResponse\x12k\n\x12ImportIntegrations\x12).tokenbroker.v1.ImportIntegrationsRequest\x1a*.tokenbroker.v1.ImportIntegrationsResponseBy\n\x12\x64\x65v.tokenbroker.v1B\x17IntegrationServiceProtoP\x01ZHgithub.com/tokenbroker/tokenbroker/client/go/tokenbrokerv1;tokenbrokerv1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n(tokenbroker/v1/integration_service.proto\x12\x0etokenbroker.v1\x1a\x1egoogle/protobuf/duration.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a tokenbroker/v1/integration.proto\"d\n\x18\x43reateIntegrationRequest\x12\x16\n\x0eintegration_id\x18\x01 \x01(\t\x12\x30\n\x0bintegration\x18\x02 \x01(\x0b\x32\x1b.tokenbroker.v1.Integration\"M\n\x19\x43reateIntegrationResponse\x12\x30\n\x0bintegration\x18\x01 \x01(\x0b\x32\x1b.tokenbroker.v1.Integration\"%\n\x15GetIntegrationRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"J\n\x16GetIntegrationResponse\x12\x30\n\x0bintegration\x18\x01 \x01(\x0b\x32\x1b.tokenbroker.v1.Integration\"@\n\x17ListIntegrationsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"f\n\x18ListIntegrationsResponse\x12\x31\n\x0cintegrations\x18\x01 \x03(\x0b\x32\x1b.tokenbroker.v1.Integration\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"}\n\x18UpdateIntegrationRequest\x12\x30\n\x0bintegration\x18\x01 \x01(\x0b\x32\x1b.tokenbroker.v1.Integration\x12/\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMask\"M\n\x19UpdateIntegrationResponse\x12\x30\n\x0bintegration\x18\x01 \x01(\x0b\x32\x1b.tokenbroker.v1.Integration\"6\n\x18\x44\x65leteIntegrationRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0c\n\x04\x65tag\x18\x02 \x01(\t\"\x1b\n\x19\x44\x65leteIntegrationResponse\"\xcd\x01\n\x19ImportIntegrationsRequest\x12\x17\n\x0f\x63redential_file\x18\x01 \x01(\x0c\x12\x16\n\x0eintegration_id\x18\x02 \x01(\t\x12\x17\n\x0f\x63redential_name\x18\x03 \x01(\t\x12\x15\n\rvalidate_only\x18\x04 \x01(\x08\x12\x14\n\x0c\x61llow_update\x18\x05 \x01(\x08\x12\x39\n\x16secret_rotation_period\x18\x06 \x01(\x0b\x32\x19.google.protobuf.Duration\"\xd7\x03\n\x1aImportIntegrationsResponse\x12\x45\n\x08imported\x18\x01 \x03(\x0b\x32\x33.tokenbroker.v1.ImportIntegrationsResponse.Imported\x12\x43\n\x07skipped\x18\x02 \x03(\x0b\x32\x32.tokenbroker.v1.ImportIntegrationsResponse.Skipped\x1a\xe5\x01\n\x08Imported\x12\x30\n\x0bintegration\x18\x01 \x01(\x0b\x32\x1b.tokenbroker.v1.Integration\x12J\n\x06\x61\x63tion\x18\x02 \x01(\x0e\x32:.tokenbroker.v1.ImportIntegrationsResponse.Imported.Action\x12\x11\n\tjson_path\x18\x03 \x01(\t\"H\n\x06\x41\x63tion\x12\x16\n\x12\x41\x43TION_UNSPECIFIED\x10\x00\x12\x12\n\x0e\x41\x43TION_CREATED\x10\x01\x12\x12\n\x0e\x41\x43TION_UPDATED\x10\x02\x1a\x45\n\x07Skipped\x12\x11\n\tjson_path\x18\x01 \x01(\t\x12\x17\n\x0f\x63redential_name\x18\x02 \x01(\t\x12\x0e\n\x06reason\x18\x03 \x01(\t\"*\n\x18ListClientSecretsRequest\x12\x0e\n\x06parent\x18\x01 \x01(\t\"\xea\x01\n\x13\x43onsoleClientSecret\x12\x0c\n\x04uuid\x18\x01 \x01(\t\x12/\n\x0b\x63reate_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x31\n\rlast_use_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0c\n\x04held\x18\x04 \x01(\x08\x12\x0e\n\x06in_use\x18\x05 \x01(\x08\x12\x13\n\x0b\x66ingerprint\x18\x06 \x01(\t\x12.\n\nstore_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"v\n\x19ListClientSecretsResponse\x12;\n\x0e\x63lient_secrets\x18\x01 \x03(\x0b\x32#.tokenbroker.v1.ConsoleClientSecret\x12\x1c\n\x14held_unmatched_count\x18\x02 \x01(\x05\">\n\x19RotateClientSecretRequest\x12\x0e\n\x06parent\x18\x01 \x01(\t\x12\x11\n\timmediate\x18\x02 \x01(\x08\"\xfa\x01\n\x1aRotateClientSecretResponse\x12?\n\x05state\x18\x01 \x01(\x0e\x32\x30.tokenbroker.v1.RotateClientSecretResponse.State\x12\x0e\n\x06\x64\x65tail\x18\x02 \x01(\t\x12\x13\n\x0b\x66ingerprint\x18\x03 \x01(\t\x12\x14\n\x0c\x63onsole_uuid\x18\x04 \x01(\t\x12\x1d\n\x15\x64\x65leted_console_uuids\x18\x05 \x03(\t\"A\n\x05State\x12\x15\n\x11STATE_UNSPECIFIED\x10\x00\x12\x0e\n\nSTATE_DONE\x10\x01\x12\x11\n\rSTATE_WAITING\x10\x02\x32\xde\x06\n\x12IntegrationService\x12h\n\x11\x43reateIntegration\x12(.tokenbroker.v1.CreateIntegrationRequest\x1a).tokenbroker.v1.CreateIntegrationResponse\x12_\n\x0eGetIntegration\x12%.tokenbroker.v1.GetIntegrationRequest\x1a&.tokenbroker.v1.GetIntegrationResponse\x12\x65\n\x10ListIntegrations\x12\'.tokenbroker.v1.ListIntegrationsRequest\x1a(.tokenbroker.v1.ListIntegrationsResponse\x12h\n\x11UpdateIntegration\x12(.tokenbroker.v1.UpdateIntegrationRequest\x1a).tokenbroker.v1.UpdateIntegrationResponse\x12h\n\x11\x44\x65leteIntegration\x12(.tokenbroker.v1.DeleteIntegrationRequest\x1a).tokenbroker.v1.DeleteIntegrationResponse\x12k\n\x12ImportIntegrations\x12).tokenbroker.v1.ImportIntegrationsRequest\x1a*.tokenbroker.v1.ImportIntegrationsResponse\x12h\n\x11ListClientSecrets\x12(.tokenbroker.v1.ListClientSecretsRequest\x1a).tokenbroker.v1.ListClientSecretsResponse\x12k\n\x12RotateClientSecret\x12).tokenbroker.v1.RotateClientSecretRequest\x1a*.tokenbroker.v1.RotateClientSecretResponseBy\n\x12\x64\x65v.tokenbroker.v1B\x17IntegrationServiceProtoP\x01ZHgithub.com/tokenbroker/tokenbroker/client/go/tokenbrokerv1;tokenbrokerv1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -35,36 +36,48 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'tokenbroker.v1.integration_
 if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
   _globals['DESCRIPTOR']._serialized_options = b'\n\022dev.tokenbroker.v1B\027IntegrationServiceProtoP\001ZHgithub.com/tokenbroker/tokenbroker/client/go/tokenbrokerv1;tokenbrokerv1'
-  _globals['_CREATEINTEGRATIONREQUEST']._serialized_start=160
-  _globals['_CREATEINTEGRATIONREQUEST']._serialized_end=260
-  _globals['_CREATEINTEGRATIONRESPONSE']._serialized_start=262
-  _globals['_CREATEINTEGRATIONRESPONSE']._serialized_end=339
-  _globals['_GETINTEGRATIONREQUEST']._serialized_start=341
-  _globals['_GETINTEGRATIONREQUEST']._serialized_end=378
-  _globals['_GETINTEGRATIONRESPONSE']._serialized_start=380
-  _globals['_GETINTEGRATIONRESPONSE']._serialized_end=454
-  _globals['_LISTINTEGRATIONSREQUEST']._serialized_start=456
-  _globals['_LISTINTEGRATIONSREQUEST']._serialized_end=520
-  _globals['_LISTINTEGRATIONSRESPONSE']._serialized_start=522
-  _globals['_LISTINTEGRATIONSRESPONSE']._serialized_end=624
-  _globals['_UPDATEINTEGRATIONREQUEST']._serialized_start=626
-  _globals['_UPDATEINTEGRATIONREQUEST']._serialized_end=751
-  _globals['_UPDATEINTEGRATIONRESPONSE']._serialized_start=753
-  _globals['_UPDATEINTEGRATIONRESPONSE']._serialized_end=830
-  _globals['_DELETEINTEGRATIONREQUEST']._serialized_start=832
-  _globals['_DELETEINTEGRATIONREQUEST']._serialized_end=886
-  _globals['_DELETEINTEGRATIONRESPONSE']._serialized_start=888
-  _globals['_DELETEINTEGRATIONRESPONSE']._serialized_end=915
-  _globals['_IMPORTINTEGRATIONSREQUEST']._serialized_start=918
-  _globals['_IMPORTINTEGRATIONSREQUEST']._serialized_end=1123
-  _globals['_IMPORTINTEGRATIONSRESPONSE']._serialized_start=1126
-  _globals['_IMPORTINTEGRATIONSRESPONSE']._serialized_end=1597
-  _globals['_IMPORTINTEGRATIONSRESPONSE_IMPORTED']._serialized_start=1297
-  _globals['_IMPORTINTEGRATIONSRESPONSE_IMPORTED']._serialized_end=1526
-  _globals['_IMPORTINTEGRATIONSRESPONSE_IMPORTED_ACTION']._serialized_start=1454
-  _globals['_IMPORTINTEGRATIONSRESPONSE_IMPORTED_ACTION']._serialized_end=1526
-  _globals['_IMPORTINTEGRATIONSRESPONSE_SKIPPED']._serialized_start=1528
-  _globals['_IMPORTINTEGRATIONSRESPONSE_SKIPPED']._serialized_end=1597
-  _globals['_INTEGRATIONSERVICE']._serialized_start=1600
-  _globals['_INTEGRATIONSERVICE']._serialized_end=2247
+  _globals['_CREATEINTEGRATIONREQUEST']._serialized_start=193
+  _globals['_CREATEINTEGRATIONREQUEST']._serialized_end=293
+  _globals['_CREATEINTEGRATIONRESPONSE']._serialized_start=295
+  _globals['_CREATEINTEGRATIONRESPONSE']._serialized_end=372
+  _globals['_GETINTEGRATIONREQUEST']._serialized_start=374
+  _globals['_GETINTEGRATIONREQUEST']._serialized_end=411
+  _globals['_GETINTEGRATIONRESPONSE']._serialized_start=413
+  _globals['_GETINTEGRATIONRESPONSE']._serialized_end=487
+  _globals['_LISTINTEGRATIONSREQUEST']._serialized_start=489
+  _globals['_LISTINTEGRATIONSREQUEST']._serialized_end=553
+  _globals['_LISTINTEGRATIONSRESPONSE']._serialized_start=555
+  _globals['_LISTINTEGRATIONSRESPONSE']._serialized_end=657
+  _globals['_UPDATEINTEGRATIONREQUEST']._serialized_start=659
+  _globals['_UPDATEINTEGRATIONREQUEST']._serialized_end=784
+  _globals['_UPDATEINTEGRATIONRESPONSE']._serialized_start=786
+  _globals['_UPDATEINTEGRATIONRESPONSE']._serialized_end=863
+  _globals['_DELETEINTEGRATIONREQUEST']._serialized_start=865
+  _globals['_DELETEINTEGRATIONREQUEST']._serialized_end=919
+  _globals['_DELETEINTEGRATIONRESPONSE']._serialized_start=921
+  _globals['_DELETEINTEGRATIONRESPONSE']._serialized_end=948
+  _globals['_IMPORTINTEGRATIONSREQUEST']._serialized_start=951
+  _globals['_IMPORTINTEGRATIONSREQUEST']._serialized_end=1156
+  _globals['_IMPORTINTEGRATIONSRESPONSE']._serialized_start=1159
+  _globals['_IMPORTINTEGRATIONSRESPONSE']._serialized_end=1630
+  _globals['_IMPORTINTEGRATIONSRESPONSE_IMPORTED']._serialized_start=1330
+  _globals['_IMPORTINTEGRATIONSRESPONSE_IMPORTED']._serialized_end=1559
+  _globals['_IMPORTINTEGRATIONSRESPONSE_IMPORTED_ACTION']._serialized_start=1487
+  _globals['_IMPORTINTEGRATIONSRESPONSE_IMPORTED_ACTION']._serialized_end=1559
+  _globals['_IMPORTINTEGRATIONSRESPONSE_SKIPPED']._serialized_start=1561
+  _globals['_IMPORTINTEGRATIONSRESPONSE_SKIPPED']._serialized_end=1630
+  _globals['_LISTCLIENTSECRETSREQUEST']._serialized_start=1632
+  _globals['_LISTCLIENTSECRETSREQUEST']._serialized_end=1674
+  _globals['_CONSOLECLIENTSECRET']._serialized_start=1677
+  _globals['_CONSOLECLIENTSECRET']._serialized_end=1911
+  _globals['_LISTCLIENTSECRETSRESPONSE']._serialized_start=1913
+  _globals['_LISTCLIENTSECRETSRESPONSE']._serialized_end=2031
+  _globals['_ROTATECLIENTSECRETREQUEST']._serialized_start=2033
+  _globals['_ROTATECLIENTSECRETREQUEST']._serialized_end=2095
+  _globals['_ROTATECLIENTSECRETRESPONSE']._serialized_start=2098
+  _globals['_ROTATECLIENTSECRETRESPONSE']._serialized_end=2348
+  _globals['_ROTATECLIENTSECRETRESPONSE_STATE']._serialized_start=2283
+  _globals['_ROTATECLIENTSECRETRESPONSE_STATE']._serialized_end=2348
+  _globals['_INTEGRATIONSERVICE']._serialized_start=2351
+  _globals['_INTEGRATIONSERVICE']._serialized_end=3213
 # @@protoc_insertion_point(module_scope)

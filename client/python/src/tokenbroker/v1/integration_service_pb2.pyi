@@ -8,6 +8,7 @@ from google.protobuf import descriptor as _descriptor
 from google.protobuf import duration_pb2 as _duration_pb2
 from google.protobuf import field_mask_pb2 as _field_mask_pb2
 from google.protobuf import message as _message
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from tokenbroker.v1 import integration_pb2 as _integration_pb2
@@ -453,3 +454,200 @@ class ImportIntegrationsResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ImportIntegrationsResponse: _TypeAlias = ImportIntegrationsResponse  # noqa: Y015
+
+@_typing.final
+class ListClientSecretsRequest(_message.Message):
+    """Request for ListClientSecrets."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PARENT_FIELD_NUMBER: _builtins.int
+    parent: _builtins.str
+    """Required. `integrations/{integration_id}`."""
+    def __init__(
+        self,
+        *,
+        parent: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["parent", b"parent"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListClientSecretsRequest: _TypeAlias = ListClientSecretsRequest  # noqa: Y015
+
+@_typing.final
+class ConsoleClientSecret(_message.Message):
+    """One client secret of a credential at the Developer Console."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    UUID_FIELD_NUMBER: _builtins.int
+    CREATE_TIME_FIELD_NUMBER: _builtins.int
+    LAST_USE_TIME_FIELD_NUMBER: _builtins.int
+    HELD_FIELD_NUMBER: _builtins.int
+    IN_USE_FIELD_NUMBER: _builtins.int
+    FINGERPRINT_FIELD_NUMBER: _builtins.int
+    STORE_TIME_FIELD_NUMBER: _builtins.int
+    uuid: _builtins.str
+    """The Console's uuid of the secret."""
+    held: _builtins.bool
+    """tokenbroker stores this secret."""
+    in_use: _builtins.bool
+    """tokenbroker mints with this secret."""
+    fingerprint: _builtins.str
+    """When held: `sha256:` fingerprint of the stored value."""
+    @_builtins.property
+    def create_time(self) -> _timestamp_pb2.Timestamp:
+        """When the Console created it."""
+
+    @_builtins.property
+    def last_use_time(self) -> _timestamp_pb2.Timestamp:
+        """The latest token request that presented it; unset: never used."""
+
+    @_builtins.property
+    def store_time(self) -> _timestamp_pb2.Timestamp:
+        """When held: when tokenbroker stored it (unset when unknown)."""
+
+    def __init__(
+        self,
+        *,
+        uuid: _builtins.str = ...,
+        create_time: _timestamp_pb2.Timestamp | None = ...,
+        last_use_time: _timestamp_pb2.Timestamp | None = ...,
+        held: _builtins.bool = ...,
+        in_use: _builtins.bool = ...,
+        fingerprint: _builtins.str = ...,
+        store_time: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "last_use_time", b"last_use_time", "store_time", b"store_time"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "fingerprint", b"fingerprint", "held", b"held", "in_use", b"in_use", "last_use_time", b"last_use_time", "store_time", b"store_time", "uuid", b"uuid"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ConsoleClientSecret: _TypeAlias = ConsoleClientSecret  # noqa: Y015
+
+@_typing.final
+class ListClientSecretsResponse(_message.Message):
+    """Response of ListClientSecrets."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CLIENT_SECRETS_FIELD_NUMBER: _builtins.int
+    HELD_UNMATCHED_COUNT_FIELD_NUMBER: _builtins.int
+    held_unmatched_count: _builtins.int
+    """Secrets tokenbroker stores that match none of the Console's (deleted in
+    the Console, or stored without their uuid while it lists several).
+    """
+    @_builtins.property
+    def client_secrets(self) -> _containers.RepeatedCompositeFieldContainer[Global___ConsoleClientSecret]:
+        """The Console's secrets, in its order."""
+
+    def __init__(
+        self,
+        *,
+        client_secrets: _abc.Iterable[Global___ConsoleClientSecret] | None = ...,
+        held_unmatched_count: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["client_secrets", b"client_secrets", "held_unmatched_count", b"held_unmatched_count"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListClientSecretsResponse: _TypeAlias = ListClientSecretsResponse  # noqa: Y015
+
+@_typing.final
+class RotateClientSecretRequest(_message.Message):
+    """Request for RotateClientSecret."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PARENT_FIELD_NUMBER: _builtins.int
+    IMMEDIATE_FIELD_NUMBER: _builtins.int
+    parent: _builtins.str
+    """Required. `integrations/{integration_id}`."""
+    immediate: _builtins.bool
+    """Optional. Delete the old secret as soon as the new one works, without
+    the grace period: for a secret that leaked.
+    """
+    def __init__(
+        self,
+        *,
+        parent: _builtins.str = ...,
+        immediate: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["immediate", b"immediate", "parent", b"parent"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RotateClientSecretRequest: _TypeAlias = RotateClientSecretRequest  # noqa: Y015
+
+@_typing.final
+class RotateClientSecretResponse(_message.Message):
+    """Response of RotateClientSecret."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    class _State:
+        ValueType = _typing.NewType("ValueType", _builtins.int)
+        V: _TypeAlias = ValueType  # noqa: Y015
+
+    class _StateEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[RotateClientSecretResponse._State.ValueType], _builtins.type):
+        DESCRIPTOR: _descriptor.EnumDescriptor
+        STATE_UNSPECIFIED: RotateClientSecretResponse._State.ValueType  # 0
+        """Not set. Never returned."""
+        STATE_DONE: RotateClientSecretResponse._State.ValueType  # 1
+        """Done: one secret at the Console, stored and in use."""
+        STATE_WAITING: RotateClientSecretResponse._State.ValueType  # 2
+        """The new secret is in use; the old one waits for the grace period."""
+
+    class State(_State, metaclass=_StateEnumTypeWrapper):
+        """Where the rotation stands."""
+
+    STATE_UNSPECIFIED: RotateClientSecretResponse.State.ValueType  # 0
+    """Not set. Never returned."""
+    STATE_DONE: RotateClientSecretResponse.State.ValueType  # 1
+    """Done: one secret at the Console, stored and in use."""
+    STATE_WAITING: RotateClientSecretResponse.State.ValueType  # 2
+    """The new secret is in use; the old one waits for the grace period."""
+
+    STATE_FIELD_NUMBER: _builtins.int
+    DETAIL_FIELD_NUMBER: _builtins.int
+    FINGERPRINT_FIELD_NUMBER: _builtins.int
+    CONSOLE_UUID_FIELD_NUMBER: _builtins.int
+    DELETED_CONSOLE_UUIDS_FIELD_NUMBER: _builtins.int
+    state: Global___RotateClientSecretResponse.State.ValueType
+    """Where the rotation stands."""
+    detail: _builtins.str
+    """What happened or what it waits for, for humans."""
+    fingerprint: _builtins.str
+    """`sha256:` fingerprint of the secret in use now."""
+    console_uuid: _builtins.str
+    """The Console's uuid of the secret in use now."""
+    @_builtins.property
+    def deleted_console_uuids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Secrets this call deleted at the Console: the old one, and any that
+        tokenbroker never stored (left by an interrupted rotation).
+        """
+
+    def __init__(
+        self,
+        *,
+        state: Global___RotateClientSecretResponse.State.ValueType = ...,
+        detail: _builtins.str = ...,
+        fingerprint: _builtins.str = ...,
+        console_uuid: _builtins.str = ...,
+        deleted_console_uuids: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["console_uuid", b"console_uuid", "deleted_console_uuids", b"deleted_console_uuids", "detail", b"detail", "fingerprint", b"fingerprint", "state", b"state"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RotateClientSecretResponse: _TypeAlias = RotateClientSecretResponse  # noqa: Y015

@@ -69,6 +69,16 @@ class IntegrationServiceStub(object):
                 request_serializer=tokenbroker_dot_v1_dot_integration__service__pb2.ImportIntegrationsRequest.SerializeToString,
                 response_deserializer=tokenbroker_dot_v1_dot_integration__service__pb2.ImportIntegrationsResponse.FromString,
                 _registered_method=True)
+        self.ListClientSecrets = channel.unary_unary(
+                '/tokenbroker.v1.IntegrationService/ListClientSecrets',
+                request_serializer=tokenbroker_dot_v1_dot_integration__service__pb2.ListClientSecretsRequest.SerializeToString,
+                response_deserializer=tokenbroker_dot_v1_dot_integration__service__pb2.ListClientSecretsResponse.FromString,
+                _registered_method=True)
+        self.RotateClientSecret = channel.unary_unary(
+                '/tokenbroker.v1.IntegrationService/RotateClientSecret',
+                request_serializer=tokenbroker_dot_v1_dot_integration__service__pb2.RotateClientSecretRequest.SerializeToString,
+                response_deserializer=tokenbroker_dot_v1_dot_integration__service__pb2.RotateClientSecretResponse.FromString,
+                _registered_method=True)
 
 
 class IntegrationServiceServicer(object):
@@ -135,6 +145,40 @@ class IntegrationServiceServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListClientSecrets(self, request, context):
+        """The credential's client secrets at the Adobe Developer Console (never
+        their values), each matched with the ones tokenbroker stores. Calls the
+        Console with a token minted by the credential itself (its project needs
+        the I/O Management API). At most 2 secrets: no paging.
+        Errors: INVALID_ARGUMENT, NOT_FOUND (integration, or the credential at
+        the Console), FAILED_PRECONDITION (not OAuth S2S, no
+        console_credential, IMS or the Console refused: the message says what
+        to do), UNAVAILABLE (IMS or the Console unreachable).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RotateClientSecret(self, request, context):
+        """Rotates the credential's client secret: adds one at the Developer
+        Console, stores it (encrypted) before anything else, mints a token with
+        it, makes it the secret in use, and deletes the old one at the Console
+        once the Console reports it unused for the server's
+        --secret-rotation-grace (every replica has switched). Each step is
+        stored, so a call after a crash resumes where the last one stopped.
+        Without `immediate` the call returns STATE_WAITING once the new secret
+        is in use; a later call finishes. With `immediate` (a leaked secret) the
+        old secret is deleted as soon as the new one works, and the token minted
+        with the new one is handed to every caller and watcher.
+        Errors: as ListClientSecrets; FAILED_PRECONDITION also for a credential
+        holding 2 secrets, a JWT -> S2S migration in progress or missing API
+        permissions (the message says what to do); UNAVAILABLE (the new secret
+        not accepted by IMS yet: call again); ABORTED (a concurrent rotation).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_IntegrationServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -167,6 +211,16 @@ def add_IntegrationServiceServicer_to_server(servicer, server):
                     servicer.ImportIntegrations,
                     request_deserializer=tokenbroker_dot_v1_dot_integration__service__pb2.ImportIntegrationsRequest.FromString,
                     response_serializer=tokenbroker_dot_v1_dot_integration__service__pb2.ImportIntegrationsResponse.SerializeToString,
+            ),
+            'ListClientSecrets': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListClientSecrets,
+                    request_deserializer=tokenbroker_dot_v1_dot_integration__service__pb2.ListClientSecretsRequest.FromString,
+                    response_serializer=tokenbroker_dot_v1_dot_integration__service__pb2.ListClientSecretsResponse.SerializeToString,
+            ),
+            'RotateClientSecret': grpc.unary_unary_rpc_method_handler(
+                    servicer.RotateClientSecret,
+                    request_deserializer=tokenbroker_dot_v1_dot_integration__service__pb2.RotateClientSecretRequest.FromString,
+                    response_serializer=tokenbroker_dot_v1_dot_integration__service__pb2.RotateClientSecretResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -336,6 +390,60 @@ class IntegrationService(object):
             '/tokenbroker.v1.IntegrationService/ImportIntegrations',
             tokenbroker_dot_v1_dot_integration__service__pb2.ImportIntegrationsRequest.SerializeToString,
             tokenbroker_dot_v1_dot_integration__service__pb2.ImportIntegrationsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListClientSecrets(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/tokenbroker.v1.IntegrationService/ListClientSecrets',
+            tokenbroker_dot_v1_dot_integration__service__pb2.ListClientSecretsRequest.SerializeToString,
+            tokenbroker_dot_v1_dot_integration__service__pb2.ListClientSecretsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RotateClientSecret(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/tokenbroker.v1.IntegrationService/RotateClientSecret',
+            tokenbroker_dot_v1_dot_integration__service__pb2.RotateClientSecretRequest.SerializeToString,
+            tokenbroker_dot_v1_dot_integration__service__pb2.RotateClientSecretResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -70,6 +70,32 @@ class IntegrationServiceStub:
     credential), FAILED_PRECONDITION (`allow_update` of an integration of
     another auth method), ABORTED (changed concurrently).
     """
+    ListClientSecrets: _grpc.UnaryUnaryMultiCallable[_integration_service_pb2.ListClientSecretsRequest, _integration_service_pb2.ListClientSecretsResponse]
+    """The credential's client secrets at the Adobe Developer Console (never
+    their values), each matched with the ones tokenbroker stores. Calls the
+    Console with a token minted by the credential itself (its project needs
+    the I/O Management API). At most 2 secrets: no paging.
+    Errors: INVALID_ARGUMENT, NOT_FOUND (integration, or the credential at
+    the Console), FAILED_PRECONDITION (not OAuth S2S, no
+    console_credential, IMS or the Console refused: the message says what
+    to do), UNAVAILABLE (IMS or the Console unreachable).
+    """
+    RotateClientSecret: _grpc.UnaryUnaryMultiCallable[_integration_service_pb2.RotateClientSecretRequest, _integration_service_pb2.RotateClientSecretResponse]
+    """Rotates the credential's client secret: adds one at the Developer
+    Console, stores it (encrypted) before anything else, mints a token with
+    it, makes it the secret in use, and deletes the old one at the Console
+    once the Console reports it unused for the server's
+    --secret-rotation-grace (every replica has switched). Each step is
+    stored, so a call after a crash resumes where the last one stopped.
+    Without `immediate` the call returns STATE_WAITING once the new secret
+    is in use; a later call finishes. With `immediate` (a leaked secret) the
+    old secret is deleted as soon as the new one works, and the token minted
+    with the new one is handed to every caller and watcher.
+    Errors: as ListClientSecrets; FAILED_PRECONDITION also for a credential
+    holding 2 secrets, a JWT -> S2S migration in progress or missing API
+    permissions (the message says what to do); UNAVAILABLE (the new secret
+    not accepted by IMS yet: call again); ABORTED (a concurrent rotation).
+    """
 
 @_typing.type_check_only
 class IntegrationServiceAsyncStub(IntegrationServiceStub):
@@ -112,6 +138,32 @@ class IntegrationServiceAsyncStub(IntegrationServiceStub):
     and `allow_update` is false), NOT_FOUND (`credential_name` matches no
     credential), FAILED_PRECONDITION (`allow_update` of an integration of
     another auth method), ABORTED (changed concurrently).
+    """
+    ListClientSecrets: _aio.UnaryUnaryMultiCallable[_integration_service_pb2.ListClientSecretsRequest, _integration_service_pb2.ListClientSecretsResponse]  # type: ignore[assignment]
+    """The credential's client secrets at the Adobe Developer Console (never
+    their values), each matched with the ones tokenbroker stores. Calls the
+    Console with a token minted by the credential itself (its project needs
+    the I/O Management API). At most 2 secrets: no paging.
+    Errors: INVALID_ARGUMENT, NOT_FOUND (integration, or the credential at
+    the Console), FAILED_PRECONDITION (not OAuth S2S, no
+    console_credential, IMS or the Console refused: the message says what
+    to do), UNAVAILABLE (IMS or the Console unreachable).
+    """
+    RotateClientSecret: _aio.UnaryUnaryMultiCallable[_integration_service_pb2.RotateClientSecretRequest, _integration_service_pb2.RotateClientSecretResponse]  # type: ignore[assignment]
+    """Rotates the credential's client secret: adds one at the Developer
+    Console, stores it (encrypted) before anything else, mints a token with
+    it, makes it the secret in use, and deletes the old one at the Console
+    once the Console reports it unused for the server's
+    --secret-rotation-grace (every replica has switched). Each step is
+    stored, so a call after a crash resumes where the last one stopped.
+    Without `immediate` the call returns STATE_WAITING once the new secret
+    is in use; a later call finishes. With `immediate` (a leaked secret) the
+    old secret is deleted as soon as the new one works, and the token minted
+    with the new one is handed to every caller and watcher.
+    Errors: as ListClientSecrets; FAILED_PRECONDITION also for a credential
+    holding 2 secrets, a JWT -> S2S migration in progress or missing API
+    permissions (the message says what to do); UNAVAILABLE (the new secret
+    not accepted by IMS yet: call again); ABORTED (a concurrent rotation).
     """
 
 class IntegrationServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -188,6 +240,44 @@ class IntegrationServiceServicer(metaclass=_abc_1.ABCMeta):
         and `allow_update` is false), NOT_FOUND (`credential_name` matches no
         credential), FAILED_PRECONDITION (`allow_update` of an integration of
         another auth method), ABORTED (changed concurrently).
+        """
+
+    @_abc_1.abstractmethod
+    def ListClientSecrets(
+        self,
+        request: _integration_service_pb2.ListClientSecretsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_integration_service_pb2.ListClientSecretsResponse, _abc.Awaitable[_integration_service_pb2.ListClientSecretsResponse]]:
+        """The credential's client secrets at the Adobe Developer Console (never
+        their values), each matched with the ones tokenbroker stores. Calls the
+        Console with a token minted by the credential itself (its project needs
+        the I/O Management API). At most 2 secrets: no paging.
+        Errors: INVALID_ARGUMENT, NOT_FOUND (integration, or the credential at
+        the Console), FAILED_PRECONDITION (not OAuth S2S, no
+        console_credential, IMS or the Console refused: the message says what
+        to do), UNAVAILABLE (IMS or the Console unreachable).
+        """
+
+    @_abc_1.abstractmethod
+    def RotateClientSecret(
+        self,
+        request: _integration_service_pb2.RotateClientSecretRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_integration_service_pb2.RotateClientSecretResponse, _abc.Awaitable[_integration_service_pb2.RotateClientSecretResponse]]:
+        """Rotates the credential's client secret: adds one at the Developer
+        Console, stores it (encrypted) before anything else, mints a token with
+        it, makes it the secret in use, and deletes the old one at the Console
+        once the Console reports it unused for the server's
+        --secret-rotation-grace (every replica has switched). Each step is
+        stored, so a call after a crash resumes where the last one stopped.
+        Without `immediate` the call returns STATE_WAITING once the new secret
+        is in use; a later call finishes. With `immediate` (a leaked secret) the
+        old secret is deleted as soon as the new one works, and the token minted
+        with the new one is handed to every caller and watcher.
+        Errors: as ListClientSecrets; FAILED_PRECONDITION also for a credential
+        holding 2 secrets, a JWT -> S2S migration in progress or missing API
+        permissions (the message says what to do); UNAVAILABLE (the new secret
+        not accepted by IMS yet: call again); ABORTED (a concurrent rotation).
         """
 
 def add_IntegrationServiceServicer_to_server(servicer: IntegrationServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -20,6 +20,7 @@ import {
 } from "@grpc/grpc-js";
 import { Duration } from "../../google/protobuf/duration.js";
 import { FieldMask } from "../../google/protobuf/field_mask.js";
+import { Timestamp } from "../../google/protobuf/timestamp.js";
 import { Integration } from "./integration.js";
 
 export const protobufPackage = "tokenbroker.v1";
@@ -189,6 +190,84 @@ export interface ImportIntegrationsResponse_Skipped {
   credentialName: string;
   /** Why, e.g. a JWT-only credential (the download holds no private key). */
   reason: string;
+}
+
+/** Request for ListClientSecrets. */
+export interface ListClientSecretsRequest {
+  /** Required. `integrations/{integration_id}`. */
+  parent: string;
+}
+
+/** One client secret of a credential at the Developer Console. */
+export interface ConsoleClientSecret {
+  /** The Console's uuid of the secret. */
+  uuid: string;
+  /** When the Console created it. */
+  createTime?:
+    | Date
+    | undefined;
+  /** The latest token request that presented it; unset: never used. */
+  lastUseTime?:
+    | Date
+    | undefined;
+  /** tokenbroker stores this secret. */
+  held: boolean;
+  /** tokenbroker mints with this secret. */
+  inUse: boolean;
+  /** When held: `sha256:` fingerprint of the stored value. */
+  fingerprint: string;
+  /** When held: when tokenbroker stored it (unset when unknown). */
+  storeTime?: Date | undefined;
+}
+
+/** Response of ListClientSecrets. */
+export interface ListClientSecretsResponse {
+  /** The Console's secrets, in its order. */
+  clientSecrets: ConsoleClientSecret[];
+  /**
+   * Secrets tokenbroker stores that match none of the Console's (deleted in
+   * the Console, or stored without their uuid while it lists several).
+   */
+  heldUnmatchedCount: number;
+}
+
+/** Request for RotateClientSecret. */
+export interface RotateClientSecretRequest {
+  /** Required. `integrations/{integration_id}`. */
+  parent: string;
+  /**
+   * Optional. Delete the old secret as soon as the new one works, without
+   * the grace period: for a secret that leaked.
+   */
+  immediate: boolean;
+}
+
+/** Response of RotateClientSecret. */
+export interface RotateClientSecretResponse {
+  /** Where the rotation stands. */
+  state: RotateClientSecretResponse_State;
+  /** What happened or what it waits for, for humans. */
+  detail: string;
+  /** `sha256:` fingerprint of the secret in use now. */
+  fingerprint: string;
+  /** The Console's uuid of the secret in use now. */
+  consoleUuid: string;
+  /**
+   * Secrets this call deleted at the Console: the old one, and any that
+   * tokenbroker never stored (left by an interrupted rotation).
+   */
+  deletedConsoleUuids: string[];
+}
+
+/** Where the rotation stands. */
+export enum RotateClientSecretResponse_State {
+  /** STATE_UNSPECIFIED - Not set. Never returned. */
+  STATE_UNSPECIFIED = 0,
+  /** STATE_DONE - Done: one secret at the Console, stored and in use. */
+  STATE_DONE = 1,
+  /** STATE_WAITING - The new secret is in use; the old one waits for the grace period. */
+  STATE_WAITING = 2,
+  UNRECOGNIZED = -1,
 }
 
 function createBaseCreateIntegrationRequest(): CreateIntegrationRequest {
@@ -1158,6 +1237,433 @@ export const ImportIntegrationsResponse_Skipped: MessageFns<ImportIntegrationsRe
   },
 };
 
+function createBaseListClientSecretsRequest(): ListClientSecretsRequest {
+  return { parent: "" };
+}
+
+export const ListClientSecretsRequest: MessageFns<ListClientSecretsRequest> = {
+  encode(message: ListClientSecretsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.parent !== "") {
+      writer.uint32(10).string(message.parent);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListClientSecretsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListClientSecretsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.parent = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<ListClientSecretsRequest>, I>>(base?: I): ListClientSecretsRequest {
+    return ListClientSecretsRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListClientSecretsRequest>, I>>(object: I): ListClientSecretsRequest {
+    const message = createBaseListClientSecretsRequest();
+    message.parent = object.parent ?? "";
+    return message;
+  },
+};
+
+function createBaseConsoleClientSecret(): ConsoleClientSecret {
+  return {
+    uuid: "",
+    createTime: undefined,
+    lastUseTime: undefined,
+    held: false,
+    inUse: false,
+    fingerprint: "",
+    storeTime: undefined,
+  };
+}
+
+export const ConsoleClientSecret: MessageFns<ConsoleClientSecret> = {
+  encode(message: ConsoleClientSecret, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.uuid !== "") {
+      writer.uint32(10).string(message.uuid);
+    }
+    if (message.createTime !== undefined) {
+      Timestamp.encode(toTimestamp(message.createTime), writer.uint32(18).fork()).join();
+    }
+    if (message.lastUseTime !== undefined) {
+      Timestamp.encode(toTimestamp(message.lastUseTime), writer.uint32(26).fork()).join();
+    }
+    if (message.held !== false) {
+      writer.uint32(32).bool(message.held);
+    }
+    if (message.inUse !== false) {
+      writer.uint32(40).bool(message.inUse);
+    }
+    if (message.fingerprint !== "") {
+      writer.uint32(50).string(message.fingerprint);
+    }
+    if (message.storeTime !== undefined) {
+      Timestamp.encode(toTimestamp(message.storeTime), writer.uint32(58).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ConsoleClientSecret {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseConsoleClientSecret();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.uuid = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.createTime = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.lastUseTime = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.held = reader.bool();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.inUse = reader.bool();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.fingerprint = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.storeTime = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<ConsoleClientSecret>, I>>(base?: I): ConsoleClientSecret {
+    return ConsoleClientSecret.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ConsoleClientSecret>, I>>(object: I): ConsoleClientSecret {
+    const message = createBaseConsoleClientSecret();
+    message.uuid = object.uuid ?? "";
+    message.createTime = object.createTime ?? undefined;
+    message.lastUseTime = object.lastUseTime ?? undefined;
+    message.held = object.held ?? false;
+    message.inUse = object.inUse ?? false;
+    message.fingerprint = object.fingerprint ?? "";
+    message.storeTime = object.storeTime ?? undefined;
+    return message;
+  },
+};
+
+function createBaseListClientSecretsResponse(): ListClientSecretsResponse {
+  return { clientSecrets: [], heldUnmatchedCount: 0 };
+}
+
+export const ListClientSecretsResponse: MessageFns<ListClientSecretsResponse> = {
+  encode(message: ListClientSecretsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.clientSecrets) {
+      ConsoleClientSecret.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.heldUnmatchedCount !== 0) {
+      writer.uint32(16).int32(message.heldUnmatchedCount);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListClientSecretsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListClientSecretsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.clientSecrets.push(ConsoleClientSecret.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.heldUnmatchedCount = reader.int32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<ListClientSecretsResponse>, I>>(base?: I): ListClientSecretsResponse {
+    return ListClientSecretsResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListClientSecretsResponse>, I>>(object: I): ListClientSecretsResponse {
+    const message = createBaseListClientSecretsResponse();
+    message.clientSecrets = object.clientSecrets?.map((e) => ConsoleClientSecret.fromPartial(e)) || [];
+    message.heldUnmatchedCount = object.heldUnmatchedCount ?? 0;
+    return message;
+  },
+};
+
+function createBaseRotateClientSecretRequest(): RotateClientSecretRequest {
+  return { parent: "", immediate: false };
+}
+
+export const RotateClientSecretRequest: MessageFns<RotateClientSecretRequest> = {
+  encode(message: RotateClientSecretRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.parent !== "") {
+      writer.uint32(10).string(message.parent);
+    }
+    if (message.immediate !== false) {
+      writer.uint32(16).bool(message.immediate);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RotateClientSecretRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRotateClientSecretRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.parent = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.immediate = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<RotateClientSecretRequest>, I>>(base?: I): RotateClientSecretRequest {
+    return RotateClientSecretRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RotateClientSecretRequest>, I>>(object: I): RotateClientSecretRequest {
+    const message = createBaseRotateClientSecretRequest();
+    message.parent = object.parent ?? "";
+    message.immediate = object.immediate ?? false;
+    return message;
+  },
+};
+
+function createBaseRotateClientSecretResponse(): RotateClientSecretResponse {
+  return { state: 0, detail: "", fingerprint: "", consoleUuid: "", deletedConsoleUuids: [] };
+}
+
+export const RotateClientSecretResponse: MessageFns<RotateClientSecretResponse> = {
+  encode(message: RotateClientSecretResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.state !== 0) {
+      writer.uint32(8).int32(message.state);
+    }
+    if (message.detail !== "") {
+      writer.uint32(18).string(message.detail);
+    }
+    if (message.fingerprint !== "") {
+      writer.uint32(26).string(message.fingerprint);
+    }
+    if (message.consoleUuid !== "") {
+      writer.uint32(34).string(message.consoleUuid);
+    }
+    for (const v of message.deletedConsoleUuids) {
+      writer.uint32(42).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RotateClientSecretResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRotateClientSecretResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.state = reader.int32() as any;
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.detail = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.fingerprint = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.consoleUuid = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.deletedConsoleUuids.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<RotateClientSecretResponse>, I>>(base?: I): RotateClientSecretResponse {
+    return RotateClientSecretResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RotateClientSecretResponse>, I>>(object: I): RotateClientSecretResponse {
+    const message = createBaseRotateClientSecretResponse();
+    message.state = object.state ?? 0;
+    message.detail = object.detail ?? "";
+    message.fingerprint = object.fingerprint ?? "";
+    message.consoleUuid = object.consoleUuid ?? "";
+    message.deletedConsoleUuids = object.deletedConsoleUuids?.map((e) => e) || [];
+    return message;
+  },
+};
+
 /**
  * Manages integrations and their credentials.
  *
@@ -1265,6 +1771,54 @@ export const IntegrationServiceService = {
       Buffer.from(ImportIntegrationsResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ImportIntegrationsResponse => ImportIntegrationsResponse.decode(value),
   },
+  /**
+   * The credential's client secrets at the Adobe Developer Console (never
+   * their values), each matched with the ones tokenbroker stores. Calls the
+   * Console with a token minted by the credential itself (its project needs
+   * the I/O Management API). At most 2 secrets: no paging.
+   * Errors: INVALID_ARGUMENT, NOT_FOUND (integration, or the credential at
+   * the Console), FAILED_PRECONDITION (not OAuth S2S, no
+   * console_credential, IMS or the Console refused: the message says what
+   * to do), UNAVAILABLE (IMS or the Console unreachable).
+   */
+  listClientSecrets: {
+    path: "/tokenbroker.v1.IntegrationService/ListClientSecrets" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListClientSecretsRequest): Buffer =>
+      Buffer.from(ListClientSecretsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListClientSecretsRequest => ListClientSecretsRequest.decode(value),
+    responseSerialize: (value: ListClientSecretsResponse): Buffer =>
+      Buffer.from(ListClientSecretsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListClientSecretsResponse => ListClientSecretsResponse.decode(value),
+  },
+  /**
+   * Rotates the credential's client secret: adds one at the Developer
+   * Console, stores it (encrypted) before anything else, mints a token with
+   * it, makes it the secret in use, and deletes the old one at the Console
+   * once the Console reports it unused for the server's
+   * --secret-rotation-grace (every replica has switched). Each step is
+   * stored, so a call after a crash resumes where the last one stopped.
+   * Without `immediate` the call returns STATE_WAITING once the new secret
+   * is in use; a later call finishes. With `immediate` (a leaked secret) the
+   * old secret is deleted as soon as the new one works, and the token minted
+   * with the new one is handed to every caller and watcher.
+   * Errors: as ListClientSecrets; FAILED_PRECONDITION also for a credential
+   * holding 2 secrets, a JWT -> S2S migration in progress or missing API
+   * permissions (the message says what to do); UNAVAILABLE (the new secret
+   * not accepted by IMS yet: call again); ABORTED (a concurrent rotation).
+   */
+  rotateClientSecret: {
+    path: "/tokenbroker.v1.IntegrationService/RotateClientSecret" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: RotateClientSecretRequest): Buffer =>
+      Buffer.from(RotateClientSecretRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): RotateClientSecretRequest => RotateClientSecretRequest.decode(value),
+    responseSerialize: (value: RotateClientSecretResponse): Buffer =>
+      Buffer.from(RotateClientSecretResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): RotateClientSecretResponse => RotateClientSecretResponse.decode(value),
+  },
 } as const;
 
 export interface IntegrationServiceServer extends UntypedServiceImplementation {
@@ -1306,6 +1860,34 @@ export interface IntegrationServiceServer extends UntypedServiceImplementation {
    * another auth method), ABORTED (changed concurrently).
    */
   importIntegrations: handleUnaryCall<ImportIntegrationsRequest, ImportIntegrationsResponse>;
+  /**
+   * The credential's client secrets at the Adobe Developer Console (never
+   * their values), each matched with the ones tokenbroker stores. Calls the
+   * Console with a token minted by the credential itself (its project needs
+   * the I/O Management API). At most 2 secrets: no paging.
+   * Errors: INVALID_ARGUMENT, NOT_FOUND (integration, or the credential at
+   * the Console), FAILED_PRECONDITION (not OAuth S2S, no
+   * console_credential, IMS or the Console refused: the message says what
+   * to do), UNAVAILABLE (IMS or the Console unreachable).
+   */
+  listClientSecrets: handleUnaryCall<ListClientSecretsRequest, ListClientSecretsResponse>;
+  /**
+   * Rotates the credential's client secret: adds one at the Developer
+   * Console, stores it (encrypted) before anything else, mints a token with
+   * it, makes it the secret in use, and deletes the old one at the Console
+   * once the Console reports it unused for the server's
+   * --secret-rotation-grace (every replica has switched). Each step is
+   * stored, so a call after a crash resumes where the last one stopped.
+   * Without `immediate` the call returns STATE_WAITING once the new secret
+   * is in use; a later call finishes. With `immediate` (a leaked secret) the
+   * old secret is deleted as soon as the new one works, and the token minted
+   * with the new one is handed to every caller and watcher.
+   * Errors: as ListClientSecrets; FAILED_PRECONDITION also for a credential
+   * holding 2 secrets, a JWT -> S2S migration in progress or missing API
+   * permissions (the message says what to do); UNAVAILABLE (the new secret
+   * not accepted by IMS yet: call again); ABORTED (a concurrent rotation).
+   */
+  rotateClientSecret: handleUnaryCall<RotateClientSecretRequest, RotateClientSecretResponse>;
 }
 
 export interface IntegrationServiceClient extends Client {
@@ -1431,6 +2013,62 @@ export interface IntegrationServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ImportIntegrationsResponse) => void,
   ): ClientUnaryCall;
+  /**
+   * The credential's client secrets at the Adobe Developer Console (never
+   * their values), each matched with the ones tokenbroker stores. Calls the
+   * Console with a token minted by the credential itself (its project needs
+   * the I/O Management API). At most 2 secrets: no paging.
+   * Errors: INVALID_ARGUMENT, NOT_FOUND (integration, or the credential at
+   * the Console), FAILED_PRECONDITION (not OAuth S2S, no
+   * console_credential, IMS or the Console refused: the message says what
+   * to do), UNAVAILABLE (IMS or the Console unreachable).
+   */
+  listClientSecrets(
+    request: ListClientSecretsRequest,
+    callback: (error: ServiceError | null, response: ListClientSecretsResponse) => void,
+  ): ClientUnaryCall;
+  listClientSecrets(
+    request: ListClientSecretsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListClientSecretsResponse) => void,
+  ): ClientUnaryCall;
+  listClientSecrets(
+    request: ListClientSecretsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListClientSecretsResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Rotates the credential's client secret: adds one at the Developer
+   * Console, stores it (encrypted) before anything else, mints a token with
+   * it, makes it the secret in use, and deletes the old one at the Console
+   * once the Console reports it unused for the server's
+   * --secret-rotation-grace (every replica has switched). Each step is
+   * stored, so a call after a crash resumes where the last one stopped.
+   * Without `immediate` the call returns STATE_WAITING once the new secret
+   * is in use; a later call finishes. With `immediate` (a leaked secret) the
+   * old secret is deleted as soon as the new one works, and the token minted
+   * with the new one is handed to every caller and watcher.
+   * Errors: as ListClientSecrets; FAILED_PRECONDITION also for a credential
+   * holding 2 secrets, a JWT -> S2S migration in progress or missing API
+   * permissions (the message says what to do); UNAVAILABLE (the new secret
+   * not accepted by IMS yet: call again); ABORTED (a concurrent rotation).
+   */
+  rotateClientSecret(
+    request: RotateClientSecretRequest,
+    callback: (error: ServiceError | null, response: RotateClientSecretResponse) => void,
+  ): ClientUnaryCall;
+  rotateClientSecret(
+    request: RotateClientSecretRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: RotateClientSecretResponse) => void,
+  ): ClientUnaryCall;
+  rotateClientSecret(
+    request: RotateClientSecretRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: RotateClientSecretResponse) => void,
+  ): ClientUnaryCall;
 }
 
 export const IntegrationServiceClient = makeGenericClientConstructor(
@@ -1453,6 +2091,18 @@ export type DeepPartial<T> = T extends Builtin ? T
 type KeysOfUnion<T> = T extends T ? keyof T : never;
 export type Exact<P, I extends P> = P extends Builtin ? P
   : P & { [K in keyof P]: Exact<P[K], I[K]> } & { [K in Exclude<keyof I, KeysOfUnion<P>>]: never };
+
+function toTimestamp(date: Date): Timestamp {
+  const seconds = Math.trunc(date.getTime() / 1_000);
+  const nanos = (date.getTime() % 1_000) * 1_000_000;
+  return { seconds, nanos };
+}
+
+function fromTimestamp(t: Timestamp): Date {
+  let millis = (t.seconds || 0) * 1_000;
+  millis += (t.nanos || 0) / 1_000_000;
+  return new globalThis.Date(millis);
+}
 
 export interface MessageFns<T> {
   encode(message: T, writer?: BinaryWriter): BinaryWriter;

@@ -204,6 +204,68 @@ public final class IntegrationServiceGrpc {
     return getImportIntegrationsMethod;
   }
 
+  private static volatile io.grpc.MethodDescriptor<dev.tokenbroker.v1.ListClientSecretsRequest,
+      dev.tokenbroker.v1.ListClientSecretsResponse> getListClientSecretsMethod;
+
+  @io.grpc.stub.annotations.RpcMethod(
+      fullMethodName = SERVICE_NAME + '/' + "ListClientSecrets",
+      requestType = dev.tokenbroker.v1.ListClientSecretsRequest.class,
+      responseType = dev.tokenbroker.v1.ListClientSecretsResponse.class,
+      methodType = io.grpc.MethodDescriptor.MethodType.UNARY)
+  public static io.grpc.MethodDescriptor<dev.tokenbroker.v1.ListClientSecretsRequest,
+      dev.tokenbroker.v1.ListClientSecretsResponse> getListClientSecretsMethod() {
+    io.grpc.MethodDescriptor<dev.tokenbroker.v1.ListClientSecretsRequest, dev.tokenbroker.v1.ListClientSecretsResponse> getListClientSecretsMethod;
+    if ((getListClientSecretsMethod = IntegrationServiceGrpc.getListClientSecretsMethod) == null) {
+      synchronized (IntegrationServiceGrpc.class) {
+        if ((getListClientSecretsMethod = IntegrationServiceGrpc.getListClientSecretsMethod) == null) {
+          IntegrationServiceGrpc.getListClientSecretsMethod = getListClientSecretsMethod =
+              io.grpc.MethodDescriptor.<dev.tokenbroker.v1.ListClientSecretsRequest, dev.tokenbroker.v1.ListClientSecretsResponse>newBuilder()
+              .setType(io.grpc.MethodDescriptor.MethodType.UNARY)
+              .setFullMethodName(generateFullMethodName(SERVICE_NAME, "ListClientSecrets"))
+              .setSampledToLocalTracing(true)
+              .setRequestMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
+                  dev.tokenbroker.v1.ListClientSecretsRequest.getDefaultInstance()))
+              .setResponseMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
+                  dev.tokenbroker.v1.ListClientSecretsResponse.getDefaultInstance()))
+              .setSchemaDescriptor(new IntegrationServiceMethodDescriptorSupplier("ListClientSecrets"))
+              .build();
+        }
+      }
+    }
+    return getListClientSecretsMethod;
+  }
+
+  private static volatile io.grpc.MethodDescriptor<dev.tokenbroker.v1.RotateClientSecretRequest,
+      dev.tokenbroker.v1.RotateClientSecretResponse> getRotateClientSecretMethod;
+
+  @io.grpc.stub.annotations.RpcMethod(
+      fullMethodName = SERVICE_NAME + '/' + "RotateClientSecret",
+      requestType = dev.tokenbroker.v1.RotateClientSecretRequest.class,
+      responseType = dev.tokenbroker.v1.RotateClientSecretResponse.class,
+      methodType = io.grpc.MethodDescriptor.MethodType.UNARY)
+  public static io.grpc.MethodDescriptor<dev.tokenbroker.v1.RotateClientSecretRequest,
+      dev.tokenbroker.v1.RotateClientSecretResponse> getRotateClientSecretMethod() {
+    io.grpc.MethodDescriptor<dev.tokenbroker.v1.RotateClientSecretRequest, dev.tokenbroker.v1.RotateClientSecretResponse> getRotateClientSecretMethod;
+    if ((getRotateClientSecretMethod = IntegrationServiceGrpc.getRotateClientSecretMethod) == null) {
+      synchronized (IntegrationServiceGrpc.class) {
+        if ((getRotateClientSecretMethod = IntegrationServiceGrpc.getRotateClientSecretMethod) == null) {
+          IntegrationServiceGrpc.getRotateClientSecretMethod = getRotateClientSecretMethod =
+              io.grpc.MethodDescriptor.<dev.tokenbroker.v1.RotateClientSecretRequest, dev.tokenbroker.v1.RotateClientSecretResponse>newBuilder()
+              .setType(io.grpc.MethodDescriptor.MethodType.UNARY)
+              .setFullMethodName(generateFullMethodName(SERVICE_NAME, "RotateClientSecret"))
+              .setSampledToLocalTracing(true)
+              .setRequestMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
+                  dev.tokenbroker.v1.RotateClientSecretRequest.getDefaultInstance()))
+              .setResponseMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
+                  dev.tokenbroker.v1.RotateClientSecretResponse.getDefaultInstance()))
+              .setSchemaDescriptor(new IntegrationServiceMethodDescriptorSupplier("RotateClientSecret"))
+              .build();
+        }
+      }
+    }
+    return getRotateClientSecretMethod;
+  }
+
   /**
    * Creates a new async stub that supports all call types for the service
    */
@@ -346,6 +408,46 @@ public final class IntegrationServiceGrpc {
         io.grpc.stub.StreamObserver<dev.tokenbroker.v1.ImportIntegrationsResponse> responseObserver) {
       io.grpc.stub.ServerCalls.asyncUnimplementedUnaryCall(getImportIntegrationsMethod(), responseObserver);
     }
+
+    /**
+     * <pre>
+     * The credential's client secrets at the Adobe Developer Console (never
+     * their values), each matched with the ones tokenbroker stores. Calls the
+     * Console with a token minted by the credential itself (its project needs
+     * the I/O Management API). At most 2 secrets: no paging.
+     * Errors: INVALID_ARGUMENT, NOT_FOUND (integration, or the credential at
+     * the Console), FAILED_PRECONDITION (not OAuth S2S, no
+     * console_credential, IMS or the Console refused: the message says what
+     * to do), UNAVAILABLE (IMS or the Console unreachable).
+     * </pre>
+     */
+    default void listClientSecrets(dev.tokenbroker.v1.ListClientSecretsRequest request,
+        io.grpc.stub.StreamObserver<dev.tokenbroker.v1.ListClientSecretsResponse> responseObserver) {
+      io.grpc.stub.ServerCalls.asyncUnimplementedUnaryCall(getListClientSecretsMethod(), responseObserver);
+    }
+
+    /**
+     * <pre>
+     * Rotates the credential's client secret: adds one at the Developer
+     * Console, stores it (encrypted) before anything else, mints a token with
+     * it, makes it the secret in use, and deletes the old one at the Console
+     * once the Console reports it unused for the server's
+     * --secret-rotation-grace (every replica has switched). Each step is
+     * stored, so a call after a crash resumes where the last one stopped.
+     * Without `immediate` the call returns STATE_WAITING once the new secret
+     * is in use; a later call finishes. With `immediate` (a leaked secret) the
+     * old secret is deleted as soon as the new one works, and the token minted
+     * with the new one is handed to every caller and watcher.
+     * Errors: as ListClientSecrets; FAILED_PRECONDITION also for a credential
+     * holding 2 secrets, a JWT -&gt; S2S migration in progress or missing API
+     * permissions (the message says what to do); UNAVAILABLE (the new secret
+     * not accepted by IMS yet: call again); ABORTED (a concurrent rotation).
+     * </pre>
+     */
+    default void rotateClientSecret(dev.tokenbroker.v1.RotateClientSecretRequest request,
+        io.grpc.stub.StreamObserver<dev.tokenbroker.v1.RotateClientSecretResponse> responseObserver) {
+      io.grpc.stub.ServerCalls.asyncUnimplementedUnaryCall(getRotateClientSecretMethod(), responseObserver);
+    }
   }
 
   /**
@@ -466,6 +568,48 @@ public final class IntegrationServiceGrpc {
       io.grpc.stub.ClientCalls.asyncUnaryCall(
           getChannel().newCall(getImportIntegrationsMethod(), getCallOptions()), request, responseObserver);
     }
+
+    /**
+     * <pre>
+     * The credential's client secrets at the Adobe Developer Console (never
+     * their values), each matched with the ones tokenbroker stores. Calls the
+     * Console with a token minted by the credential itself (its project needs
+     * the I/O Management API). At most 2 secrets: no paging.
+     * Errors: INVALID_ARGUMENT, NOT_FOUND (integration, or the credential at
+     * the Console), FAILED_PRECONDITION (not OAuth S2S, no
+     * console_credential, IMS or the Console refused: the message says what
+     * to do), UNAVAILABLE (IMS or the Console unreachable).
+     * </pre>
+     */
+    public void listClientSecrets(dev.tokenbroker.v1.ListClientSecretsRequest request,
+        io.grpc.stub.StreamObserver<dev.tokenbroker.v1.ListClientSecretsResponse> responseObserver) {
+      io.grpc.stub.ClientCalls.asyncUnaryCall(
+          getChannel().newCall(getListClientSecretsMethod(), getCallOptions()), request, responseObserver);
+    }
+
+    /**
+     * <pre>
+     * Rotates the credential's client secret: adds one at the Developer
+     * Console, stores it (encrypted) before anything else, mints a token with
+     * it, makes it the secret in use, and deletes the old one at the Console
+     * once the Console reports it unused for the server's
+     * --secret-rotation-grace (every replica has switched). Each step is
+     * stored, so a call after a crash resumes where the last one stopped.
+     * Without `immediate` the call returns STATE_WAITING once the new secret
+     * is in use; a later call finishes. With `immediate` (a leaked secret) the
+     * old secret is deleted as soon as the new one works, and the token minted
+     * with the new one is handed to every caller and watcher.
+     * Errors: as ListClientSecrets; FAILED_PRECONDITION also for a credential
+     * holding 2 secrets, a JWT -&gt; S2S migration in progress or missing API
+     * permissions (the message says what to do); UNAVAILABLE (the new secret
+     * not accepted by IMS yet: call again); ABORTED (a concurrent rotation).
+     * </pre>
+     */
+    public void rotateClientSecret(dev.tokenbroker.v1.RotateClientSecretRequest request,
+        io.grpc.stub.StreamObserver<dev.tokenbroker.v1.RotateClientSecretResponse> responseObserver) {
+      io.grpc.stub.ClientCalls.asyncUnaryCall(
+          getChannel().newCall(getRotateClientSecretMethod(), getCallOptions()), request, responseObserver);
+    }
   }
 
   /**
@@ -563,6 +707,46 @@ public final class IntegrationServiceGrpc {
       return io.grpc.stub.ClientCalls.blockingV2UnaryCall(
           getChannel(), getImportIntegrationsMethod(), getCallOptions(), request);
     }
+
+    /**
+     * <pre>
+     * The credential's client secrets at the Adobe Developer Console (never
+     * their values), each matched with the ones tokenbroker stores. Calls the
+     * Console with a token minted by the credential itself (its project needs
+     * the I/O Management API). At most 2 secrets: no paging.
+     * Errors: INVALID_ARGUMENT, NOT_FOUND (integration, or the credential at
+     * the Console), FAILED_PRECONDITION (not OAuth S2S, no
+     * console_credential, IMS or the Console refused: the message says what
+     * to do), UNAVAILABLE (IMS or the Console unreachable).
+     * </pre>
+     */
+    public dev.tokenbroker.v1.ListClientSecretsResponse listClientSecrets(dev.tokenbroker.v1.ListClientSecretsRequest request) throws io.grpc.StatusException {
+      return io.grpc.stub.ClientCalls.blockingV2UnaryCall(
+          getChannel(), getListClientSecretsMethod(), getCallOptions(), request);
+    }
+
+    /**
+     * <pre>
+     * Rotates the credential's client secret: adds one at the Developer
+     * Console, stores it (encrypted) before anything else, mints a token with
+     * it, makes it the secret in use, and deletes the old one at the Console
+     * once the Console reports it unused for the server's
+     * --secret-rotation-grace (every replica has switched). Each step is
+     * stored, so a call after a crash resumes where the last one stopped.
+     * Without `immediate` the call returns STATE_WAITING once the new secret
+     * is in use; a later call finishes. With `immediate` (a leaked secret) the
+     * old secret is deleted as soon as the new one works, and the token minted
+     * with the new one is handed to every caller and watcher.
+     * Errors: as ListClientSecrets; FAILED_PRECONDITION also for a credential
+     * holding 2 secrets, a JWT -&gt; S2S migration in progress or missing API
+     * permissions (the message says what to do); UNAVAILABLE (the new secret
+     * not accepted by IMS yet: call again); ABORTED (a concurrent rotation).
+     * </pre>
+     */
+    public dev.tokenbroker.v1.RotateClientSecretResponse rotateClientSecret(dev.tokenbroker.v1.RotateClientSecretRequest request) throws io.grpc.StatusException {
+      return io.grpc.stub.ClientCalls.blockingV2UnaryCall(
+          getChannel(), getRotateClientSecretMethod(), getCallOptions(), request);
+    }
   }
 
   /**
@@ -659,6 +843,46 @@ public final class IntegrationServiceGrpc {
     public dev.tokenbroker.v1.ImportIntegrationsResponse importIntegrations(dev.tokenbroker.v1.ImportIntegrationsRequest request) {
       return io.grpc.stub.ClientCalls.blockingUnaryCall(
           getChannel(), getImportIntegrationsMethod(), getCallOptions(), request);
+    }
+
+    /**
+     * <pre>
+     * The credential's client secrets at the Adobe Developer Console (never
+     * their values), each matched with the ones tokenbroker stores. Calls the
+     * Console with a token minted by the credential itself (its project needs
+     * the I/O Management API). At most 2 secrets: no paging.
+     * Errors: INVALID_ARGUMENT, NOT_FOUND (integration, or the credential at
+     * the Console), FAILED_PRECONDITION (not OAuth S2S, no
+     * console_credential, IMS or the Console refused: the message says what
+     * to do), UNAVAILABLE (IMS or the Console unreachable).
+     * </pre>
+     */
+    public dev.tokenbroker.v1.ListClientSecretsResponse listClientSecrets(dev.tokenbroker.v1.ListClientSecretsRequest request) {
+      return io.grpc.stub.ClientCalls.blockingUnaryCall(
+          getChannel(), getListClientSecretsMethod(), getCallOptions(), request);
+    }
+
+    /**
+     * <pre>
+     * Rotates the credential's client secret: adds one at the Developer
+     * Console, stores it (encrypted) before anything else, mints a token with
+     * it, makes it the secret in use, and deletes the old one at the Console
+     * once the Console reports it unused for the server's
+     * --secret-rotation-grace (every replica has switched). Each step is
+     * stored, so a call after a crash resumes where the last one stopped.
+     * Without `immediate` the call returns STATE_WAITING once the new secret
+     * is in use; a later call finishes. With `immediate` (a leaked secret) the
+     * old secret is deleted as soon as the new one works, and the token minted
+     * with the new one is handed to every caller and watcher.
+     * Errors: as ListClientSecrets; FAILED_PRECONDITION also for a credential
+     * holding 2 secrets, a JWT -&gt; S2S migration in progress or missing API
+     * permissions (the message says what to do); UNAVAILABLE (the new secret
+     * not accepted by IMS yet: call again); ABORTED (a concurrent rotation).
+     * </pre>
+     */
+    public dev.tokenbroker.v1.RotateClientSecretResponse rotateClientSecret(dev.tokenbroker.v1.RotateClientSecretRequest request) {
+      return io.grpc.stub.ClientCalls.blockingUnaryCall(
+          getChannel(), getRotateClientSecretMethod(), getCallOptions(), request);
     }
   }
 
@@ -763,6 +987,48 @@ public final class IntegrationServiceGrpc {
       return io.grpc.stub.ClientCalls.futureUnaryCall(
           getChannel().newCall(getImportIntegrationsMethod(), getCallOptions()), request);
     }
+
+    /**
+     * <pre>
+     * The credential's client secrets at the Adobe Developer Console (never
+     * their values), each matched with the ones tokenbroker stores. Calls the
+     * Console with a token minted by the credential itself (its project needs
+     * the I/O Management API). At most 2 secrets: no paging.
+     * Errors: INVALID_ARGUMENT, NOT_FOUND (integration, or the credential at
+     * the Console), FAILED_PRECONDITION (not OAuth S2S, no
+     * console_credential, IMS or the Console refused: the message says what
+     * to do), UNAVAILABLE (IMS or the Console unreachable).
+     * </pre>
+     */
+    public com.google.common.util.concurrent.ListenableFuture<dev.tokenbroker.v1.ListClientSecretsResponse> listClientSecrets(
+        dev.tokenbroker.v1.ListClientSecretsRequest request) {
+      return io.grpc.stub.ClientCalls.futureUnaryCall(
+          getChannel().newCall(getListClientSecretsMethod(), getCallOptions()), request);
+    }
+
+    /**
+     * <pre>
+     * Rotates the credential's client secret: adds one at the Developer
+     * Console, stores it (encrypted) before anything else, mints a token with
+     * it, makes it the secret in use, and deletes the old one at the Console
+     * once the Console reports it unused for the server's
+     * --secret-rotation-grace (every replica has switched). Each step is
+     * stored, so a call after a crash resumes where the last one stopped.
+     * Without `immediate` the call returns STATE_WAITING once the new secret
+     * is in use; a later call finishes. With `immediate` (a leaked secret) the
+     * old secret is deleted as soon as the new one works, and the token minted
+     * with the new one is handed to every caller and watcher.
+     * Errors: as ListClientSecrets; FAILED_PRECONDITION also for a credential
+     * holding 2 secrets, a JWT -&gt; S2S migration in progress or missing API
+     * permissions (the message says what to do); UNAVAILABLE (the new secret
+     * not accepted by IMS yet: call again); ABORTED (a concurrent rotation).
+     * </pre>
+     */
+    public com.google.common.util.concurrent.ListenableFuture<dev.tokenbroker.v1.RotateClientSecretResponse> rotateClientSecret(
+        dev.tokenbroker.v1.RotateClientSecretRequest request) {
+      return io.grpc.stub.ClientCalls.futureUnaryCall(
+          getChannel().newCall(getRotateClientSecretMethod(), getCallOptions()), request);
+    }
   }
 
   private static final int METHODID_CREATE_INTEGRATION = 0;
@@ -771,6 +1037,8 @@ public final class IntegrationServiceGrpc {
   private static final int METHODID_UPDATE_INTEGRATION = 3;
   private static final int METHODID_DELETE_INTEGRATION = 4;
   private static final int METHODID_IMPORT_INTEGRATIONS = 5;
+  private static final int METHODID_LIST_CLIENT_SECRETS = 6;
+  private static final int METHODID_ROTATE_CLIENT_SECRET = 7;
 
   private static final class MethodHandlers<Req, Resp> implements
       io.grpc.stub.ServerCalls.UnaryMethod<Req, Resp>,
@@ -812,6 +1080,14 @@ public final class IntegrationServiceGrpc {
         case METHODID_IMPORT_INTEGRATIONS:
           serviceImpl.importIntegrations((dev.tokenbroker.v1.ImportIntegrationsRequest) request,
               (io.grpc.stub.StreamObserver<dev.tokenbroker.v1.ImportIntegrationsResponse>) responseObserver);
+          break;
+        case METHODID_LIST_CLIENT_SECRETS:
+          serviceImpl.listClientSecrets((dev.tokenbroker.v1.ListClientSecretsRequest) request,
+              (io.grpc.stub.StreamObserver<dev.tokenbroker.v1.ListClientSecretsResponse>) responseObserver);
+          break;
+        case METHODID_ROTATE_CLIENT_SECRET:
+          serviceImpl.rotateClientSecret((dev.tokenbroker.v1.RotateClientSecretRequest) request,
+              (io.grpc.stub.StreamObserver<dev.tokenbroker.v1.RotateClientSecretResponse>) responseObserver);
           break;
         default:
           throw new AssertionError();
@@ -873,6 +1149,20 @@ public final class IntegrationServiceGrpc {
               dev.tokenbroker.v1.ImportIntegrationsRequest,
               dev.tokenbroker.v1.ImportIntegrationsResponse>(
                 service, METHODID_IMPORT_INTEGRATIONS)))
+        .addMethod(
+          getListClientSecretsMethod(),
+          io.grpc.stub.ServerCalls.asyncUnaryCall(
+            new MethodHandlers<
+              dev.tokenbroker.v1.ListClientSecretsRequest,
+              dev.tokenbroker.v1.ListClientSecretsResponse>(
+                service, METHODID_LIST_CLIENT_SECRETS)))
+        .addMethod(
+          getRotateClientSecretMethod(),
+          io.grpc.stub.ServerCalls.asyncUnaryCall(
+            new MethodHandlers<
+              dev.tokenbroker.v1.RotateClientSecretRequest,
+              dev.tokenbroker.v1.RotateClientSecretResponse>(
+                service, METHODID_ROTATE_CLIENT_SECRET)))
         .build();
   }
 
@@ -927,6 +1217,8 @@ public final class IntegrationServiceGrpc {
               .addMethod(getUpdateIntegrationMethod())
               .addMethod(getDeleteIntegrationMethod())
               .addMethod(getImportIntegrationsMethod())
+              .addMethod(getListClientSecretsMethod())
+              .addMethod(getRotateClientSecretMethod())
               .build();
         }
       }

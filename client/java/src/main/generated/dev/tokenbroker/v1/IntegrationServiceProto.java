@@ -85,6 +85,31 @@ public final class IntegrationServiceProto {
   static final 
     com.google.protobuf.GeneratedMessageV3.FieldAccessorTable
       internal_static_tokenbroker_v1_ImportIntegrationsResponse_Skipped_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_tokenbroker_v1_ListClientSecretsRequest_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessageV3.FieldAccessorTable
+      internal_static_tokenbroker_v1_ListClientSecretsRequest_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_tokenbroker_v1_ConsoleClientSecret_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessageV3.FieldAccessorTable
+      internal_static_tokenbroker_v1_ConsoleClientSecret_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_tokenbroker_v1_ListClientSecretsResponse_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessageV3.FieldAccessorTable
+      internal_static_tokenbroker_v1_ListClientSecretsResponse_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_tokenbroker_v1_RotateClientSecretRequest_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessageV3.FieldAccessorTable
+      internal_static_tokenbroker_v1_RotateClientSecretRequest_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_tokenbroker_v1_RotateClientSecretResponse_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessageV3.FieldAccessorTable
+      internal_static_tokenbroker_v1_RotateClientSecretResponse_fieldAccessorTable;
 
   public static com.google.protobuf.Descriptors.FileDescriptor
       getDescriptor() {
@@ -97,69 +122,94 @@ public final class IntegrationServiceProto {
       "\n(tokenbroker/v1/integration_service.pro" +
       "to\022\016tokenbroker.v1\032\036google/protobuf/dura" +
       "tion.proto\032 google/protobuf/field_mask.p" +
-      "roto\032 tokenbroker/v1/integration.proto\"d" +
-      "\n\030CreateIntegrationRequest\022\026\n\016integratio" +
-      "n_id\030\001 \001(\t\0220\n\013integration\030\002 \001(\0132\033.tokenb" +
-      "roker.v1.Integration\"M\n\031CreateIntegratio" +
-      "nResponse\0220\n\013integration\030\001 \001(\0132\033.tokenbr" +
-      "oker.v1.Integration\"%\n\025GetIntegrationReq" +
-      "uest\022\014\n\004name\030\001 \001(\t\"J\n\026GetIntegrationResp" +
-      "onse\0220\n\013integration\030\001 \001(\0132\033.tokenbroker." +
-      "v1.Integration\"@\n\027ListIntegrationsReques" +
-      "t\022\021\n\tpage_size\030\001 \001(\005\022\022\n\npage_token\030\002 \001(\t" +
-      "\"f\n\030ListIntegrationsResponse\0221\n\014integrat" +
-      "ions\030\001 \003(\0132\033.tokenbroker.v1.Integration\022" +
-      "\027\n\017next_page_token\030\002 \001(\t\"}\n\030UpdateIntegr" +
-      "ationRequest\0220\n\013integration\030\001 \001(\0132\033.toke" +
-      "nbroker.v1.Integration\022/\n\013update_mask\030\002 " +
-      "\001(\0132\032.google.protobuf.FieldMask\"M\n\031Updat" +
-      "eIntegrationResponse\0220\n\013integration\030\001 \001(" +
-      "\0132\033.tokenbroker.v1.Integration\"6\n\030Delete" +
-      "IntegrationRequest\022\014\n\004name\030\001 \001(\t\022\014\n\004etag" +
-      "\030\002 \001(\t\"\033\n\031DeleteIntegrationResponse\"\315\001\n\031" +
-      "ImportIntegrationsRequest\022\027\n\017credential_" +
-      "file\030\001 \001(\014\022\026\n\016integration_id\030\002 \001(\t\022\027\n\017cr" +
-      "edential_name\030\003 \001(\t\022\025\n\rvalidate_only\030\004 \001" +
-      "(\010\022\024\n\014allow_update\030\005 \001(\010\0229\n\026secret_rotat" +
-      "ion_period\030\006 \001(\0132\031.google.protobuf.Durat" +
-      "ion\"\327\003\n\032ImportIntegrationsResponse\022E\n\010im" +
-      "ported\030\001 \003(\01323.tokenbroker.v1.ImportInte" +
-      "grationsResponse.Imported\022C\n\007skipped\030\002 \003" +
-      "(\01322.tokenbroker.v1.ImportIntegrationsRe" +
-      "sponse.Skipped\032\345\001\n\010Imported\0220\n\013integrati" +
-      "on\030\001 \001(\0132\033.tokenbroker.v1.Integration\022J\n" +
-      "\006action\030\002 \001(\0162:.tokenbroker.v1.ImportInt" +
-      "egrationsResponse.Imported.Action\022\021\n\tjso" +
-      "n_path\030\003 \001(\t\"H\n\006Action\022\026\n\022ACTION_UNSPECI" +
-      "FIED\020\000\022\022\n\016ACTION_CREATED\020\001\022\022\n\016ACTION_UPD" +
-      "ATED\020\002\032E\n\007Skipped\022\021\n\tjson_path\030\001 \001(\t\022\027\n\017" +
-      "credential_name\030\002 \001(\t\022\016\n\006reason\030\003 \001(\t2\207\005" +
-      "\n\022IntegrationService\022h\n\021CreateIntegratio" +
-      "n\022(.tokenbroker.v1.CreateIntegrationRequ" +
-      "est\032).tokenbroker.v1.CreateIntegrationRe" +
-      "sponse\022_\n\016GetIntegration\022%.tokenbroker.v" +
-      "1.GetIntegrationRequest\032&.tokenbroker.v1" +
-      ".GetIntegrationResponse\022e\n\020ListIntegrati" +
-      "ons\022\'.tokenbroker.v1.ListIntegrationsReq" +
-      "uest\032(.tokenbroker.v1.ListIntegrationsRe" +
-      "sponse\022h\n\021UpdateIntegration\022(.tokenbroke" +
-      "r.v1.UpdateIntegrationRequest\032).tokenbro" +
-      "ker.v1.UpdateIntegrationResponse\022h\n\021Dele" +
-      "teIntegration\022(.tokenbroker.v1.DeleteInt" +
-      "egrationRequest\032).tokenbroker.v1.DeleteI" +
-      "ntegrationResponse\022k\n\022ImportIntegrations" +
-      "\022).tokenbroker.v1.ImportIntegrationsRequ" +
-      "est\032*.tokenbroker.v1.ImportIntegrationsR" +
-      "esponseBy\n\022dev.tokenbroker.v1B\027Integrati" +
-      "onServiceProtoP\001ZHgithub.com/tokenbroker" +
-      "/tokenbroker/client/go/tokenbrokerv1;tok" +
-      "enbrokerv1b\006proto3"
+      "roto\032\037google/protobuf/timestamp.proto\032 t" +
+      "okenbroker/v1/integration.proto\"d\n\030Creat" +
+      "eIntegrationRequest\022\026\n\016integration_id\030\001 " +
+      "\001(\t\0220\n\013integration\030\002 \001(\0132\033.tokenbroker.v" +
+      "1.Integration\"M\n\031CreateIntegrationRespon" +
+      "se\0220\n\013integration\030\001 \001(\0132\033.tokenbroker.v1" +
+      ".Integration\"%\n\025GetIntegrationRequest\022\014\n" +
+      "\004name\030\001 \001(\t\"J\n\026GetIntegrationResponse\0220\n" +
+      "\013integration\030\001 \001(\0132\033.tokenbroker.v1.Inte" +
+      "gration\"@\n\027ListIntegrationsRequest\022\021\n\tpa" +
+      "ge_size\030\001 \001(\005\022\022\n\npage_token\030\002 \001(\t\"f\n\030Lis" +
+      "tIntegrationsResponse\0221\n\014integrations\030\001 " +
+      "\003(\0132\033.tokenbroker.v1.Integration\022\027\n\017next" +
+      "_page_token\030\002 \001(\t\"}\n\030UpdateIntegrationRe" +
+      "quest\0220\n\013integration\030\001 \001(\0132\033.tokenbroker" +
+      ".v1.Integration\022/\n\013update_mask\030\002 \001(\0132\032.g" +
+      "oogle.protobuf.FieldMask\"M\n\031UpdateIntegr" +
+      "ationResponse\0220\n\013integration\030\001 \001(\0132\033.tok" +
+      "enbroker.v1.Integration\"6\n\030DeleteIntegra" +
+      "tionRequest\022\014\n\004name\030\001 \001(\t\022\014\n\004etag\030\002 \001(\t\"" +
+      "\033\n\031DeleteIntegrationResponse\"\315\001\n\031ImportI" +
+      "ntegrationsRequest\022\027\n\017credential_file\030\001 " +
+      "\001(\014\022\026\n\016integration_id\030\002 \001(\t\022\027\n\017credentia" +
+      "l_name\030\003 \001(\t\022\025\n\rvalidate_only\030\004 \001(\010\022\024\n\014a" +
+      "llow_update\030\005 \001(\010\0229\n\026secret_rotation_per" +
+      "iod\030\006 \001(\0132\031.google.protobuf.Duration\"\327\003\n" +
+      "\032ImportIntegrationsResponse\022E\n\010imported\030" +
+      "\001 \003(\01323.tokenbroker.v1.ImportIntegration" +
+      "sResponse.Imported\022C\n\007skipped\030\002 \003(\01322.to" +
+      "kenbroker.v1.ImportIntegrationsResponse." +
+      "Skipped\032\345\001\n\010Imported\0220\n\013integration\030\001 \001(" +
+      "\0132\033.tokenbroker.v1.Integration\022J\n\006action" +
+      "\030\002 \001(\0162:.tokenbroker.v1.ImportIntegratio" +
+      "nsResponse.Imported.Action\022\021\n\tjson_path\030" +
+      "\003 \001(\t\"H\n\006Action\022\026\n\022ACTION_UNSPECIFIED\020\000\022" +
+      "\022\n\016ACTION_CREATED\020\001\022\022\n\016ACTION_UPDATED\020\002\032" +
+      "E\n\007Skipped\022\021\n\tjson_path\030\001 \001(\t\022\027\n\017credent" +
+      "ial_name\030\002 \001(\t\022\016\n\006reason\030\003 \001(\t\"*\n\030ListCl" +
+      "ientSecretsRequest\022\016\n\006parent\030\001 \001(\t\"\352\001\n\023C" +
+      "onsoleClientSecret\022\014\n\004uuid\030\001 \001(\t\022/\n\013crea" +
+      "te_time\030\002 \001(\0132\032.google.protobuf.Timestam" +
+      "p\0221\n\rlast_use_time\030\003 \001(\0132\032.google.protob" +
+      "uf.Timestamp\022\014\n\004held\030\004 \001(\010\022\016\n\006in_use\030\005 \001" +
+      "(\010\022\023\n\013fingerprint\030\006 \001(\t\022.\n\nstore_time\030\007 " +
+      "\001(\0132\032.google.protobuf.Timestamp\"v\n\031ListC" +
+      "lientSecretsResponse\022;\n\016client_secrets\030\001" +
+      " \003(\0132#.tokenbroker.v1.ConsoleClientSecre" +
+      "t\022\034\n\024held_unmatched_count\030\002 \001(\005\">\n\031Rotat" +
+      "eClientSecretRequest\022\016\n\006parent\030\001 \001(\t\022\021\n\t" +
+      "immediate\030\002 \001(\010\"\372\001\n\032RotateClientSecretRe" +
+      "sponse\022?\n\005state\030\001 \001(\01620.tokenbroker.v1.R" +
+      "otateClientSecretResponse.State\022\016\n\006detai" +
+      "l\030\002 \001(\t\022\023\n\013fingerprint\030\003 \001(\t\022\024\n\014console_" +
+      "uuid\030\004 \001(\t\022\035\n\025deleted_console_uuids\030\005 \003(" +
+      "\t\"A\n\005State\022\025\n\021STATE_UNSPECIFIED\020\000\022\016\n\nSTA" +
+      "TE_DONE\020\001\022\021\n\rSTATE_WAITING\020\0022\336\006\n\022Integra" +
+      "tionService\022h\n\021CreateIntegration\022(.token" +
+      "broker.v1.CreateIntegrationRequest\032).tok" +
+      "enbroker.v1.CreateIntegrationResponse\022_\n" +
+      "\016GetIntegration\022%.tokenbroker.v1.GetInte" +
+      "grationRequest\032&.tokenbroker.v1.GetInteg" +
+      "rationResponse\022e\n\020ListIntegrations\022\'.tok" +
+      "enbroker.v1.ListIntegrationsRequest\032(.to" +
+      "kenbroker.v1.ListIntegrationsResponse\022h\n" +
+      "\021UpdateIntegration\022(.tokenbroker.v1.Upda" +
+      "teIntegrationRequest\032).tokenbroker.v1.Up" +
+      "dateIntegrationResponse\022h\n\021DeleteIntegra" +
+      "tion\022(.tokenbroker.v1.DeleteIntegrationR" +
+      "equest\032).tokenbroker.v1.DeleteIntegratio" +
+      "nResponse\022k\n\022ImportIntegrations\022).tokenb" +
+      "roker.v1.ImportIntegrationsRequest\032*.tok" +
+      "enbroker.v1.ImportIntegrationsResponse\022h" +
+      "\n\021ListClientSecrets\022(.tokenbroker.v1.Lis" +
+      "tClientSecretsRequest\032).tokenbroker.v1.L" +
+      "istClientSecretsResponse\022k\n\022RotateClient" +
+      "Secret\022).tokenbroker.v1.RotateClientSecr" +
+      "etRequest\032*.tokenbroker.v1.RotateClientS" +
+      "ecretResponseBy\n\022dev.tokenbroker.v1B\027Int" +
+      "egrationServiceProtoP\001ZHgithub.com/token" +
+      "broker/tokenbroker/client/go/tokenbroker" +
+      "v1;tokenbrokerv1b\006proto3"
     };
     descriptor = com.google.protobuf.Descriptors.FileDescriptor
       .internalBuildGeneratedFileFrom(descriptorData,
         new com.google.protobuf.Descriptors.FileDescriptor[] {
           com.google.protobuf.DurationProto.getDescriptor(),
           com.google.protobuf.FieldMaskProto.getDescriptor(),
+          com.google.protobuf.TimestampProto.getDescriptor(),
           dev.tokenbroker.v1.IntegrationProto.getDescriptor(),
         });
     internal_static_tokenbroker_v1_CreateIntegrationRequest_descriptor =
@@ -246,8 +296,39 @@ public final class IntegrationServiceProto {
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_tokenbroker_v1_ImportIntegrationsResponse_Skipped_descriptor,
         new java.lang.String[] { "JsonPath", "CredentialName", "Reason", });
+    internal_static_tokenbroker_v1_ListClientSecretsRequest_descriptor =
+      getDescriptor().getMessageTypes().get(12);
+    internal_static_tokenbroker_v1_ListClientSecretsRequest_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
+        internal_static_tokenbroker_v1_ListClientSecretsRequest_descriptor,
+        new java.lang.String[] { "Parent", });
+    internal_static_tokenbroker_v1_ConsoleClientSecret_descriptor =
+      getDescriptor().getMessageTypes().get(13);
+    internal_static_tokenbroker_v1_ConsoleClientSecret_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
+        internal_static_tokenbroker_v1_ConsoleClientSecret_descriptor,
+        new java.lang.String[] { "Uuid", "CreateTime", "LastUseTime", "Held", "InUse", "Fingerprint", "StoreTime", });
+    internal_static_tokenbroker_v1_ListClientSecretsResponse_descriptor =
+      getDescriptor().getMessageTypes().get(14);
+    internal_static_tokenbroker_v1_ListClientSecretsResponse_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
+        internal_static_tokenbroker_v1_ListClientSecretsResponse_descriptor,
+        new java.lang.String[] { "ClientSecrets", "HeldUnmatchedCount", });
+    internal_static_tokenbroker_v1_RotateClientSecretRequest_descriptor =
+      getDescriptor().getMessageTypes().get(15);
+    internal_static_tokenbroker_v1_RotateClientSecretRequest_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
+        internal_static_tokenbroker_v1_RotateClientSecretRequest_descriptor,
+        new java.lang.String[] { "Parent", "Immediate", });
+    internal_static_tokenbroker_v1_RotateClientSecretResponse_descriptor =
+      getDescriptor().getMessageTypes().get(16);
+    internal_static_tokenbroker_v1_RotateClientSecretResponse_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
+        internal_static_tokenbroker_v1_RotateClientSecretResponse_descriptor,
+        new java.lang.String[] { "State", "Detail", "Fingerprint", "ConsoleUuid", "DeletedConsoleUuids", });
     com.google.protobuf.DurationProto.getDescriptor();
     com.google.protobuf.FieldMaskProto.getDescriptor();
+    com.google.protobuf.TimestampProto.getDescriptor();
     dev.tokenbroker.v1.IntegrationProto.getDescriptor();
   }
 
