@@ -97,10 +97,10 @@ const std::vector<CommandSpec>& Commands() {
        "Secrets"},
       {Command::kSecretsRotate, "secrets rotate", "", "", true,
        "Rotates the client secret at the Developer Console: adds one, stores it,\n"
-       "proves it at IMS, switches to it, and deletes the old one once the Console\n"
-       "reports it unused for the server's --secret-rotation-grace (run again to\n"
-       "finish; a crash mid-way resumes). --now: the secret leaked, delete the old\n"
-       "one as soon as the new one works.",
+       "proves it at IMS, switches to it, and deletes the old one once the\n"
+       "Console reports it unused for the server's --secret-rotation-grace (run\n"
+       "again to finish; after a crash, run again to resume). --now: the secret\n"
+       "leaked: delete the old one as soon as the new one works.",
        "Secrets"},
       {Command::kTokenGet, "token get", "", "", true,
        "Prints only the access token, so that $(tokenctl token get ID) works.\n"

@@ -37,6 +37,7 @@ absl::Status CheckRequest(const v1::ImportIntegrationsRequest& request) {
 
 std::string Names(const std::vector<ImportedCredential>& credentials) {
   std::vector<std::string> names;
+  names.reserve(credentials.size());
   for (const ImportedCredential& c : credentials) names.push_back(QuoteInput(c.credential_name));
   return names.empty() ? "none" : absl::StrJoin(names, ", ");
 }

@@ -56,7 +56,8 @@ class FakeAdobe final : public ConsoleSecrets, public TokenExchanger {
   }
   // IMS: the first secret of the integration must be one of the credential's.
   absl::StatusOr<AccessToken> Exchange(const Integration& integration) override {
-    if (refuse_new_secrets && integration.credentials.client_secrets.front().value() != "secret-1") {
+    if (refuse_new_secrets &&
+        integration.credentials.client_secrets.front().value() != "secret-1") {
       return absl::UnavailableError("IMS does not know the new secret yet");
     }
     for (auto& [uuid, s] : secrets_) {
