@@ -87,8 +87,8 @@ absl::Status CheckConsoleId(absl::string_view value, absl::string_view field) {
   if (value.empty()) return InvalidField(field, "required when console_credential is set");
   if (value.size() > 32) return InvalidField(field, "longer than 32 characters");
   for (char c : value) {
-    if (!absl::ascii_isalnum(c) && c != '-' && c != '_') {
-      return InvalidField(field, "only letters, digits, '-' and '_' are allowed");
+    if (!absl::ascii_isalnum(c) && c != '-') {
+      return InvalidField(field, "only letters, digits and '-' are allowed");
     }
   }
   return absl::OkStatus();

@@ -28,7 +28,7 @@ absl::Status ValidateIntegrationId(absl::string_view id, absl::string_view field
 std::string IntegrationName(absl::string_view id);
 
 // Validates a complete integration (after create or update merge): every
-// field, the Console ids (both or neither, `[A-Za-z0-9_-]`, at most 32) and
+// field, the Console ids (both or neither, `[A-Za-z0-9-]`, at most 32) and
 // the rotation period (0, or 1h..3650 days and then only for OAuth S2S with
 // Console ids).
 absl::Status ValidateIntegration(const Integration& integration, const ValidationOptions& options,

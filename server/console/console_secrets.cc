@@ -22,6 +22,8 @@ constexpr char kReasonConsoleRefused[] = "CONSOLE_REFUSED";
 constexpr char kReasonConsoleUnavailable[] = "CONSOLE_UNAVAILABLE";
 constexpr char kReasonConsoleBadResponse[] = "CONSOLE_BAD_RESPONSE";
 constexpr size_t kMaxQuotedMessage = 200;
+// The largest client secret tokenbroker stores (ValidateIntegration's rule).
+constexpr size_t kMaxSecretBytes = 1024;
 
 // Path segments we put in a URL: the Console's ids and uuids.
 bool IsPathSafe(absl::string_view s) {
@@ -100,15 +102,24 @@ absl::Status BadResponse(absl::string_view what, absl::string_view why) {
                        kReasonConsoleBadResponse, {});
 }
 
+// Milliseconds since the epoch; nullopt when absent, not an integer, or
+// outside years 1970..9999 (a float or a huge number is not a time).
 std::optional<absl::Time> MillisField(const json& object, const char* key) {
+  constexpr int64_t kYear10000Millis = 253402300800000;
   auto it = object.find(key);
-  if (it == object.end() || !it->is_number()) return std::nullopt;
-  return absl::FromUnixMillis(it->get<int64_t>());
+  if (it == object.end() || !it->is_number_integer()) return std::nullopt;
+  if (it->is_number_unsigned() && it->get<uint64_t>() > uint64_t{kYear10000Millis}) {
+    return std::nullopt;
+  }
+  int64_t millis = it->get<int64_t>();
+  if (millis < 0 || millis > kYear10000Millis) return std::nullopt;
+  return absl::FromUnixMillis(millis);
 }
 
 absl::StatusOr<ConsoleSecret> SecretOf(const json& item) {
-  if (!item.is_object() || !item.contains("uuid") || !item["uuid"].is_string()) {
-    return BadResponse("the listing", "a secret without a uuid");
+  if (!item.is_object() || !item.contains("uuid") || !item["uuid"].is_string() ||
+      !IsPathSafe(item["uuid"].get_ref<const std::string&>())) {
+    return BadResponse("the listing", "a secret without a well-formed uuid");
   }
   ConsoleSecret secret;
   secret.uuid = item["uuid"].get<std::string>();
@@ -177,9 +188,14 @@ absl::StatusOr<AddedConsoleSecret> HttpConsoleSecrets::Add(const ConsoleTarget& 
   }
   json body = ParseBody(*response);
   if (!body.is_object() || !body.contains("client_secret") || !body["client_secret"].is_string() ||
-      body["client_secret"].get_ref<const std::string&>().empty() || !body.contains("uuid") ||
-      !body["uuid"].is_string()) {
-    return BadResponse("the new secret", "no client_secret and uuid");
+      !body.contains("uuid") || !body["uuid"].is_string() ||
+      !IsPathSafe(body["uuid"].get_ref<const std::string&>())) {
+    return BadResponse("the new secret", "no client_secret and well-formed uuid");
+  }
+  const std::string& value = body["client_secret"].get_ref<const std::string&>();
+  if (value.empty() || value.size() > kMaxSecretBytes ||
+      !std::all_of(value.begin(), value.end(), [](char c) { return c > 0x20 && c < 0x7f; })) {
+    return BadResponse("the new secret", "a client_secret that is empty, too long or not ASCII");
   }
   AddedConsoleSecret added;
   added.uuid = body["uuid"].get<std::string>();

@@ -138,5 +138,32 @@ TEST_F(ConsoleSecretsTest, UnreadableAnswersAndMissingIdsAreRefusedWithoutSendin
   EXPECT_EQ(transport_->request_count(), 2);
 }
 
+TEST_F(ConsoleSecretsTest, AUuidThatIsNotAPathSegmentIsABadResponseNotAUrl) {
+  transport_->EnqueueJson(200, {{"client_secrets", {{{"uuid", "../../admin"}}}}});
+  absl::StatusOr<std::vector<ConsoleSecret>> listed = console_.List(kCredential, token_);
+  EXPECT_EQ(listed.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_THAT(std::string(listed.status().message()), HasSubstr("well-formed uuid"));
+}
+
+TEST_F(ConsoleSecretsTest, ANewSecretThatIsNotPrintableAsciiIsABadResponse) {
+  transport_->EnqueueJson(200, {{"client_secret", "p8e new\nsecret"}, {"uuid", "u-4"}});
+  absl::StatusOr<AddedConsoleSecret> added = console_.Add(kCredential, token_);
+  EXPECT_EQ(added.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_THAT(std::string(added.status().message()), Not(HasSubstr("p8e")));
+}
+
+TEST_F(ConsoleSecretsTest, TimesThatAreNotIntegerMillisecondsReadAsUnknown) {
+  transport_->EnqueueJson(
+      200,
+      {{"client_secrets",
+        {{{"uuid", "u-1"}, {"created_at", 1.7e300}},
+         {{"uuid", "u-2"}, {"created_at", -5}, {"secret_usages", {{{"last_used_at", "x"}}}}}}}});
+  absl::StatusOr<std::vector<ConsoleSecret>> listed = console_.List(kCredential, token_);
+  ASSERT_TRUE(listed.ok()) << listed.status();
+  EXPECT_EQ((*listed)[0].created, absl::InfinitePast());
+  EXPECT_EQ((*listed)[1].created, absl::InfinitePast());
+  EXPECT_FALSE((*listed)[1].last_used.has_value());
+}
+
 }  // namespace
 }  // namespace tokenbroker
