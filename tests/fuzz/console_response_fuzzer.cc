@@ -75,7 +75,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   tokenbroker::HttpConsoleSecrets console(std::make_shared<ScriptedTransport>(std::move(response)),
                                           "https://api.example.test", absl::Seconds(5));
   const tokenbroker::ConsoleTarget target{"25591412", "17950", "client"};
-  const tokenbroker::SecretString token(kToken);
+  const tokenbroker::SecretString token{std::string(kToken)};
   if (call == 0) {
     auto listed = console.List(target, token);
     if (!listed.ok()) {
