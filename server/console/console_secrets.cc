@@ -10,6 +10,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
 #include "nlohmann/json.hpp"
 #include "server/common/error_details.h"
 
@@ -37,10 +38,13 @@ json ParseBody(const HttpResponse& response) {
   return json::parse(body.begin(), body.end(), /*cb=*/nullptr, /*allow_exceptions=*/false);
 }
 
-// Adobe's `{"error_code", "message"}`: printable, bounded, for our message.
-std::string AdobeMessage(const json& body, absl::string_view key, size_t max) {
+// Adobe's `{"error_code", "message"}`: printable, bounded, for our message,
+// with the bearer token we sent cut out wherever the answer echoes it.
+std::string AdobeMessage(const json& body, absl::string_view key, size_t max,
+                         const SecretString& token) {
   if (!body.is_object() || !body.contains(key) || !body[std::string(key)].is_string()) return "";
   std::string text = body[std::string(key)].get<std::string>();
+  if (!token.empty()) text = absl::StrReplaceAll(text, {{token.value(), "<token>"}});
   for (char& c : text) {
     if (c < 0x20 || c > 0x7e) c = '?';
   }
@@ -69,12 +73,14 @@ std::string Remedy(int status) {
   }
 }
 
-absl::Status StatusOf(const HttpResponse& response, absl::string_view what) {
+absl::Status StatusOf(const HttpResponse& response, absl::string_view what,
+                      const SecretString& token) {
   const int code = response.status_code;
   json body = ParseBody(response);
   std::map<std::string, std::string> metadata = {
-      {"http_status", absl::StrCat(code)}, {"error_code", AdobeMessage(body, "error_code", 32)}};
-  std::string adobe = AdobeMessage(body, "message", kMaxQuotedMessage);
+      {"http_status", absl::StrCat(code)},
+      {"error_code", AdobeMessage(body, "error_code", 32, token)}};
+  std::string adobe = AdobeMessage(body, "message", kMaxQuotedMessage, token);
   std::string message = absl::StrCat("Developer Console refused to ", what, ": HTTP ", code,
                                      adobe.empty() ? "" : absl::StrCat(" (", adobe, ")"));
   if (code == 429 || code >= 500) {
@@ -165,7 +171,7 @@ absl::StatusOr<std::vector<ConsoleSecret>> HttpConsoleSecrets::List(const Consol
                                                                     const SecretString& token) {
   absl::StatusOr<HttpResponse> response = Call("GET", credential, token, "");
   if (!response.ok()) return response.status();
-  if (response->status_code != 200) return StatusOf(*response, "list the client secrets");
+  if (response->status_code != 200) return StatusOf(*response, "list the client secrets", token);
   json body = ParseBody(*response);
   if (!body.is_object() || !body.contains("client_secrets") || !body["client_secrets"].is_array()) {
     return BadResponse("the listing", "no client_secrets array");
@@ -184,7 +190,7 @@ absl::StatusOr<AddedConsoleSecret> HttpConsoleSecrets::Add(const ConsoleTarget& 
   absl::StatusOr<HttpResponse> response = Call("POST", credential, token, "");
   if (!response.ok()) return response.status();
   if (response->status_code != 200 && response->status_code != 201) {
-    return StatusOf(*response, "add a client secret");
+    return StatusOf(*response, "add a client secret", token);
   }
   json body = ParseBody(*response);
   if (!body.is_object() || !body.contains("client_secret") || !body["client_secret"].is_string() ||
@@ -211,7 +217,7 @@ absl::Status HttpConsoleSecrets::Delete(const ConsoleTarget& credential, const S
       Call("DELETE", credential, token, absl::StrCat("/", uuid));
   if (!response.ok()) return response.status();
   if (response->status_code / 100 != 2) {
-    return StatusOf(*response, absl::StrCat("delete client secret ", uuid));
+    return StatusOf(*response, absl::StrCat("delete client secret ", uuid), token);
   }
   return absl::OkStatus();
 }

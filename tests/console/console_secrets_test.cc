@@ -165,5 +165,15 @@ TEST_F(ConsoleSecretsTest, TimesThatAreNotIntegerMillisecondsReadAsUnknown) {
   EXPECT_FALSE((*listed)[1].last_used.has_value());
 }
 
+TEST_F(ConsoleSecretsTest, AnAnswerEchoingTheTokenHasItCutOutOfTheError) {
+  transport_->EnqueueJson(
+      403, {{"error_code", kToken}, {"message", absl::StrCat("Bearer ", kToken, " is not valid")}});
+  absl::StatusOr<std::vector<ConsoleSecret>> listed = console_.List(kCredential, token_);
+  EXPECT_EQ(listed.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(std::string(listed.status().message()), HasSubstr("Bearer <token> is not valid"));
+  EXPECT_THAT(std::string(listed.status().message()), Not(HasSubstr(kToken)));
+  EXPECT_EQ(GetErrorInfo(listed.status())->metadata().at("error_code"), "<token>");
+}
+
 }  // namespace
 }  // namespace tokenbroker

@@ -3,7 +3,8 @@
 // list, an add or a delete. Input: byte 0 picks the HTTP status, byte 1 the
 // call and whether a Retry-After header (the next 8 bytes) comes along; the
 // rest is the body. Invariants: an error is FAILED_PRECONDITION, NOT_FOUND or
-// UNAVAILABLE with a short message that never holds the bearer token; a
+// UNAVAILABLE with a short message and details that never hold the bearer
+// token (an answer may echo it); a
 // listing's uuids and a new secret's uuid are safe URL path segments; a new
 // secret is 1-1024 printable ASCII bytes.
 #include <cstdint>
@@ -11,6 +12,7 @@
 #include <string>
 
 #include "absl/strings/match.h"
+#include "server/common/error_details.h"
 #include "server/console/console_secrets.h"
 #include "tests/fuzz/fuzz_util.h"
 
@@ -52,6 +54,11 @@ void CheckError(const absl::Status& status) {
              absl::IsUnavailable(status));
   FUZZ_CHECK(status.message().size() <= 1024);
   FUZZ_CHECK(!absl::StrContains(status.message(), kToken));
+  if (auto info = tokenbroker::GetErrorInfo(status)) {
+    for (const auto& [key, value] : info->metadata()) {
+      FUZZ_CHECK(!absl::StrContains(value, kToken));
+    }
+  }
 }
 
 }  // namespace
