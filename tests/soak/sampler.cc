@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
-#include <optional>
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
@@ -42,33 +41,34 @@ void ProcessSeries::Add(const Sample& sample) {
   samples_.push_back(sample);
 }
 
-Growth ProcessSeries::Of(int64_t Sample::*field, Level level, absl::Duration warm_up,
-                         absl::Duration window) const {
+Growth ProcessSeries::Of(int64_t Sample::*field, Level baseline_level, Level later_level,
+                         absl::Duration warm_up, absl::Duration window) const {
   absl::MutexLock lock(&mu_);
-  auto fold = [level](std::optional<double>& acc, double value) {
-    if (!acc) {
-      acc = value;
-    } else {
-      acc = level == Level::kPeak ? std::max(*acc, value) : std::min(*acc, value);
-    }
-  };
-  std::optional<double> baseline, later;
+  std::vector<double> baseline, later;
   for (const Sample& s : samples_) {
     if (s.at < warm_up) continue;
-    fold(s.at < warm_up + window ? baseline : later, static_cast<double>(s.*field));
+    (s.at < warm_up + window ? baseline : later).push_back(static_cast<double>(s.*field));
   }
+  auto level_of = [](std::vector<double>& values, Level level) -> double {
+    if (values.empty()) return 0;
+    if (level == Level::kPeak) return *std::max_element(values.begin(), values.end());
+    if (level == Level::kFloor) return *std::min_element(values.begin(), values.end());
+    auto middle = values.begin() + static_cast<std::ptrdiff_t>(values.size() / 2);
+    std::nth_element(values.begin(), middle, values.end());
+    return *middle;
+  };
   Growth growth;
-  growth.baseline = baseline.value_or(0);
-  growth.peak = later.value_or(growth.baseline);
+  growth.baseline = level_of(baseline, baseline_level);
+  growth.peak = later.empty() ? growth.baseline : level_of(later, later_level);
   return growth;
 }
 
 Growth ProcessSeries::Rss(absl::Duration warm_up, absl::Duration window) const {
-  return Of(&Sample::rss_kib, Level::kPeak, warm_up, window);
+  return Of(&Sample::rss_kib, Level::kPeak, Level::kPeak, warm_up, window);
 }
 
 Growth ProcessSeries::Fds(absl::Duration warm_up, absl::Duration window) const {
-  return Of(&Sample::fds, Level::kFloor, warm_up, window);
+  return Of(&Sample::fds, Level::kMedian, Level::kFloor, warm_up, window);
 }
 
 std::string ProcessSeries::Describe() const {

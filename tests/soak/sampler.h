@@ -23,12 +23,15 @@ struct Sample {
 // VmRSS (KiB) and the entries of /proc/PID/fd; false when the process is gone.
 bool ReadProc(pid_t pid, int64_t* rss_kib, int64_t* fds);
 
-// Growth of one series: a level after the baseline window against the same
-// level within [warm-up end, warm-up end + baseline window]. The level is the
-// peak for RSS and the floor (minimum) for fds: a leaked descriptor is never
-// closed and lifts the floor, while sockets of requests in flight (an IMS
-// answer hanging up to --ims-timeout, a burst of refreshes when IMS comes
-// back) come and go and move only the peak.
+// Growth of one series: a level of the samples after the baseline window
+// against a level of the samples within [warm-up end, warm-up end + baseline
+// window]. RSS: the later peak against the earlier peak. Fds: the later
+// floor (fewest held) against the earlier median. A leaked descriptor is
+// never closed and lifts every later sample, the quietest included; the
+// sockets of requests in flight (an IMS answer hanging up to --ims-timeout,
+// a burst of refreshes when IMS comes back) are spikes, and a database
+// restart a dip (the pool's connections closed and opened again), which
+// move neither an earlier median nor a later floor up.
 struct Growth {
   double baseline = 0;
   double peak = 0;
@@ -41,7 +44,7 @@ class ProcessSeries {
   void Add(const Sample& sample);
   // `warm_up`: samples before it are ignored; the baseline is the level over
   // [warm_up, warm_up + baseline_window); `peak` is the level over the rest.
-  // Rss: peaks. Fds: floors.
+  // Rss: peaks. Fds: the later floor against the earlier median.
   Growth Rss(absl::Duration warm_up, absl::Duration baseline_window) const;
   Growth Fds(absl::Duration warm_up, absl::Duration baseline_window) const;
   // "name: rss KiB min/first/last/max, fds ..."
@@ -50,8 +53,8 @@ class ProcessSeries {
   std::string Csv() const;
 
  private:
-  enum class Level { kPeak, kFloor };
-  Growth Of(int64_t Sample::*field, Level level, absl::Duration warm_up,
+  enum class Level { kPeak, kMedian, kFloor };
+  Growth Of(int64_t Sample::*field, Level baseline_level, Level later_level, absl::Duration warm_up,
             absl::Duration window) const;
   std::string name_;
   mutable absl::Mutex mu_;

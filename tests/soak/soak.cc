@@ -56,8 +56,8 @@ ABSL_FLAG(absl::Duration, db_down, absl::Seconds(5), "How long the database stay
 ABSL_FLAG(double, warm_up, 0.25,
           "Fraction of the run before memory and fd growth is measured. The rest is split in "
           "halves: the first holds the IMS outage and the database restart, the second is steady "
-          "state after them; growth is the second half's RSS peak and fd floor against the first "
-          "half's.");
+          "state after them; growth is the second half's RSS peak against the first half's, and "
+          "its fewest open fds against the first half's median.");
 ABSL_FLAG(std::string, logs_out, "",
           "Also write the servers' and the emulator's logs here at the end.");
 ABSL_FLAG(std::string, samples_out, "",
@@ -443,7 +443,7 @@ bool Soak::ReportMemory() {
     ok = ok && good;
     std::printf(
         "   %s\n     growth after the %.0f s warm-up: RSS %+.1f %% (%.0f -> %.0f KiB), "
-        "fd floor %+.1f %% (%.0f -> %.0f)  (must be < 10 %%)%s\n",
+        "fds (earlier median -> later floor) %+.1f %% (%.0f -> %.0f)  (must be < 10 %%)%s\n",
         series->Describe().c_str(), absl::ToDoubleSeconds(warm_up), 100 * rss.ratio(), rss.baseline,
         rss.peak, 100 * fds.ratio(), fds.baseline, fds.peak, good ? "" : "  FAIL");
   }
