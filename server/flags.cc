@@ -13,6 +13,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
+#include "server/api/convert.h"
 #include "server/common/error_details.h"
 #include "server/common/flag_names.h"
 #include "server/common/log.h"
@@ -105,6 +106,16 @@ ABSL_FLAG(absl::Duration, secret_rotation_grace, absl::Minutes(15),
           "A client-secret rotation deletes the replaced secret at the Developer Console once "
           "the Console reports it unused this long (every replica has switched); "
           "'tokenctl secrets rotate --now' does not wait. Env: TOKENBROKER_SECRET_ROTATION_GRACE.");
+ABSL_FLAG(absl::Duration, secret_rotation_period, absl::ZeroDuration(),
+          "Rotate the client secret of every OAuth Server-to-Server integration with Console ids "
+          "this long after its last rotation (or since its secret was stored), unless the "
+          "integration sets its own period; 0 (the default): only integrations with their own "
+          "period are rotated on a schedule. 0 or 1h..87600h. "
+          "Env: TOKENBROKER_SECRET_ROTATION_PERIOD.");
+ABSL_FLAG(absl::Duration, secret_rotation_check_interval, absl::Minutes(1),
+          "How often each replica looks for client secrets due for rotation, and for rotations "
+          "waiting for --secret-rotation-grace (one replica rotates, under a store lease). "
+          "Env: TOKENBROKER_SECRET_ROTATION_CHECK_INTERVAL.");
 ABSL_FLAG(absl::Duration, ims_connect_timeout, absl::Seconds(5),
           "TCP+TLS connect timeout for IMS. Env: TOKENBROKER_IMS_CONNECT_TIMEOUT.");
 ABSL_FLAG(absl::Duration, ims_timeout, absl::Seconds(30),
@@ -217,6 +228,8 @@ constexpr const char* kFlagNames[] = {"tls_cert",
                                       "ims_jwt_path",
                                       "console_api_url",
                                       "secret_rotation_grace",
+                                      "secret_rotation_period",
+                                      "secret_rotation_check_interval",
                                       "ims_connect_timeout",
                                       "ims_timeout",
                                       "ims_max_attempts",
@@ -351,6 +364,16 @@ absl::StatusOr<ServerOptions> ParseServerFlags(int argc, char** argv,
   o.ims_ca_file = absl::GetFlag(FLAGS_ims_ca_file);
   o.console_api_url = absl::GetFlag(FLAGS_console_api_url);
   o.secret_rotation_grace = absl::GetFlag(FLAGS_secret_rotation_grace);
+  o.secret_rotation_period = absl::GetFlag(FLAGS_secret_rotation_period);
+  if (o.secret_rotation_period != absl::ZeroDuration() &&
+      (o.secret_rotation_period < kMinSecretRotationPeriod ||
+       o.secret_rotation_period > kMaxSecretRotationPeriod)) {
+    return InvalidField("--secret-rotation-period", "0 (off), or between 1h and 87600h");
+  }
+  o.secret_rotation_check_interval = absl::GetFlag(FLAGS_secret_rotation_check_interval);
+  if (o.secret_rotation_check_interval <= absl::ZeroDuration()) {
+    return InvalidField("--secret-rotation-check-interval", "must be positive");
+  }
   o.allow_insecure_ims_http = absl::GetFlag(FLAGS_allow_insecure_ims_http);
   o.ims_token_path = absl::GetFlag(FLAGS_ims_token_path);
   o.ims_jwt_path = absl::GetFlag(FLAGS_ims_jwt_path);

@@ -18,6 +18,7 @@
 #include <thread>
 
 #include "absl/strings/match.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "server/api/call_guard.h"
@@ -39,6 +40,7 @@
 #include "server/ims/jwt_exchanger.h"
 #include "server/ims/oauth_s2s_exchanger.h"
 #include "server/lifecycle/client_secrets.h"
+#include "server/lifecycle/rotation_scheduler.h"
 #include "server/metrics/instrumented_store.h"
 #include "server/metrics/metrics.h"
 #include "server/store/memory_credential_store.h"
@@ -67,6 +69,7 @@ struct Server::Components {
   ApiContext api;
   std::unique_ptr<TokenServiceImpl> token_service;
   std::unique_ptr<IntegrationServiceImpl> integration_service;
+  std::unique_ptr<RotationScheduler> rotation;
   std::unique_ptr<MetricsHttpServer> metrics_server;
 
   // Readiness: the store answers (checked every readiness_interval).
@@ -386,6 +389,8 @@ absl::StatusOr<std::unique_ptr<Server>> Server::BuildAndStart(const ServerOption
                                                    options.ims_timeout);
   ClientSecretOptions secret_options;
   secret_options.grace = options.secret_rotation_grace;
+  secret_options.coordination = c.storage.coordination;
+  secret_options.replica_id = options.replica_id;
   c.client_secrets = std::make_unique<ClientSecretManager>(
       store, c.console.get(), c.exchanger.get(), SystemClock::Get(), secret_options);
 
@@ -458,6 +463,8 @@ absl::StatusOr<std::unique_ptr<Server>> Server::BuildAndStart(const ServerOption
   c.integration_service = std::make_unique<IntegrationServiceImpl>(
       store, c.admin_pool.get(), validation, &c.api, SystemClock::Get(), c.client_secrets.get());
 
+  StartRotationScheduler(options, store, c);
+
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
@@ -505,6 +512,60 @@ absl::StatusOr<std::unique_ptr<Server>> Server::BuildAndStart(const ServerOption
   return server;
 }
 
+namespace {
+
+// A scheduled rotation's audit line: the RPC's method, the scheduler as
+// caller, no peer.
+AuditRecord RotationAuditRecord(const RotationOutcome& outcome) {
+  AuditRecord record;
+  record.time = absl::Now();
+  unsigned char bytes[8];
+  RAND_bytes(bytes, sizeof(bytes));
+  record.request_id =
+      absl::BytesToHexString(absl::string_view(reinterpret_cast<char*>(bytes), sizeof(bytes)));
+  record.caller = "tokenbroker/secret-rotation-scheduler";
+  record.method = "/tokenbroker.v1.IntegrationService/RotateClientSecret";
+  record.integration = outcome.integration;
+  record.code = outcome.status.code();
+  return record;
+}
+
+}  // namespace
+
+// Scheduled rotations report to the metrics and the audit log; the
+// scheduler's readings feed the client-secret gauges.
+void Server::StartRotationScheduler(const ServerOptions& options, CredentialStore* store,
+                                    Components& c) {
+  RotationScheduleOptions schedule;
+  schedule.default_period = options.secret_rotation_period;
+  schedule.check_interval = options.secret_rotation_check_interval;
+  Metrics* metrics = c.metrics.get();
+  AuditLogger* audit = c.audit.get();
+  c.rotation = std::make_unique<RotationScheduler>(
+      store, c.client_secrets.get(), SystemClock::Get(), schedule,
+      [metrics, audit](const RotationOutcome& outcome) {
+        const bool waiting = outcome.phase == RotationResult::Phase::kWaiting;
+        metrics->RecordSecretRotation(!outcome.status.ok() ? "failed"
+                                      : waiting            ? "waiting"
+                                                           : "done");
+        if (audit != nullptr) audit->Record(RotationAuditRecord(outcome));
+      });
+  RotationScheduler* rotation = c.rotation.get();
+  metrics->SetClientSecretSource([rotation] {
+    std::vector<ClientSecretSample> samples;
+    for (const SecretAgeSample& s : rotation->Samples()) {
+      samples.push_back({s.integration, s.oldest_secret_time, s.last_rotation_time});
+    }
+    return samples;
+  });
+  c.rotation->Start();
+  Log(LogLevel::kInfo, "client-secret rotation scheduler started",
+      {{"default_period", options.secret_rotation_period == absl::ZeroDuration()
+                              ? std::string("off")
+                              : absl::FormatDuration(options.secret_rotation_period)},
+       {"check_interval", absl::FormatDuration(options.secret_rotation_check_interval)}});
+}
+
 Server::~Server() {
   if (grpc_server_ != nullptr) Shutdown(absl::ZeroDuration());
 }
@@ -547,6 +608,8 @@ void Server::Shutdown(absl::Duration grace, absl::Duration delay) {
   // 2. New calls are refused (UNAVAILABLE: clients retry elsewhere) and
   //    watch streams end now with UNAVAILABLE, so their clients reconnect.
   c.api.draining = true;
+  // A rotation under way finishes its step (each one is stored).
+  if (c.rotation != nullptr) c.rotation->Stop();
   c.broker->EndWatches(absl::UnavailableError(
       "the server is shutting down; reconnect (another replica will serve)"));
   // 3. In-flight calls get until the grace is over. gRPC's own Shutdown

@@ -76,6 +76,10 @@ struct ServerOptions {
   std::string console_api_url = "https://api.adobe.io";
   // How long a replaced client secret must be unused before it is deleted.
   absl::Duration secret_rotation_grace = absl::Minutes(15);
+  // Scheduled rotation: the default period (zero: only integrations with
+  // their own), and how often each replica checks.
+  absl::Duration secret_rotation_period = absl::ZeroDuration();
+  absl::Duration secret_rotation_check_interval = absl::Minutes(1);
   absl::Duration ims_connect_timeout = absl::Seconds(5);
   absl::Duration ims_timeout = absl::Seconds(30);
   int ims_max_attempts = 4;
@@ -142,6 +146,8 @@ class Server {
   // Health services "", "readiness" and the API's follow readiness;
   // "liveness" is SERVING until shutdown.
   bool CheckReady(CredentialStore* store);
+  static void StartRotationScheduler(const ServerOptions& options, CredentialStore* store,
+                                     Components& c);
   void SetReady(bool ready);
 
   std::unique_ptr<Components> components_;

@@ -1,5 +1,6 @@
 #include "server/lifecycle/client_secrets.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -40,6 +41,25 @@ SecretListing MatchSecrets(const Integration& integration,
   }
   for (bool m : matched) listing.held_unmatched += m ? 0 : 1;
   return listing;
+}
+
+absl::Time NextRotationTime(const Integration& integration, absl::Duration default_period) {
+  if (integration.auth_method != AuthMethod::kOAuthServerToServer || integration.console.empty()) {
+    return absl::InfiniteFuture();
+  }
+  for (const ClientSecretInfo& info : integration.client_secret_info) {
+    if (info.rotation != SecretRotationRole::kNone) return absl::InfinitePast();
+  }
+  const absl::Duration period = integration.secret_rotation_period.value_or(default_period);
+  if (period <= absl::ZeroDuration() || integration.state != IntegrationState::kActive) {
+    return absl::InfiniteFuture();
+  }
+  absl::Time since = integration.last_secret_rotation_time;
+  if (!integration.client_secret_info.empty()) {
+    since = std::max(since, integration.client_secret_info.front().create_time);
+  }
+  if (since == absl::InfinitePast()) since = integration.create_time;
+  return since + period;
 }
 
 absl::StatusOr<Integration> ClientSecretManager::Rotatable(absl::string_view id) {

@@ -12,6 +12,9 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_set.h"
+#include "absl/synchronization/mutex.h"
+
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
@@ -19,6 +22,7 @@
 #include "server/console/console_secrets.h"
 #include "server/ims/token_exchanger.h"
 #include "server/store/credential_store.h"
+#include "server/store/replica_coordination.h"
 
 namespace tokenbroker {
 
@@ -49,6 +53,14 @@ struct ClientSecretOptions {
   // been replaced that long) before a rotation deletes it: every replica
   // has switched (--secret-rotation-grace).
   absl::Duration grace = absl::Minutes(15);
+  // Replicas sharing the store (PostgreSQL) take the lease
+  // "secret-rotation/ID" for the length of a Rotate call, so that one
+  // rotates at a time; null for a store only this process uses. Not owned.
+  ReplicaCoordination* coordination = nullptr;
+  std::string replica_id = "tokenbroker";
+  // Longer than any Rotate call (a few IMS and Console requests, each
+  // bounded by --ims-timeout): a replica that dies holding it loses it then.
+  absl::Duration lease_ttl = absl::Minutes(5);
 };
 
 struct RotationResult {
@@ -57,6 +69,8 @@ struct RotationResult {
     kDone,
     // Switched to the new secret; the old one waits for the grace period.
     kWaiting,
+    // RotateIfDue only: not due, nothing done.
+    kNotDue,
   };
   Phase phase = Phase::kDone;
   // What the call did or waits for, for humans.
@@ -101,12 +115,21 @@ class ClientSecretManager {
   // Every step is stored before the next one starts, with the etag read, so
   // a crash at any point is resumed by the next call, and a concurrent
   // rotation of the same integration is ABORTED rather than doubled.
+  // One rotation of an integration runs at a time, in this process and (with
+  // options.coordination) across replicas: another one is ABORTED.
   // Errors: as List; FAILED_PRECONDITION (2 secrets at Adobe that
   // tokenbroker cannot tell apart, 2 stored secrets outside a rotation, a
   // migration in progress, missing API permissions, the secret in use
   // deleted in the Console); UNAVAILABLE (the new secret does not work at
-  // IMS yet: call again); ABORTED (changed concurrently).
+  // IMS yet: call again); ABORTED (changed concurrently, or a rotation of
+  // it is under way here or on another replica).
   absl::StatusOr<RotationResult> Rotate(absl::string_view id, bool now);
+
+  // The scheduler's Rotate: decides under the rotation lease, on the
+  // integration as stored then, whether it is due (NextRotationTime under
+  // `default_period`), so that a replica that read it before another one
+  // rotated it does not rotate it twice. kNotDue when it is not.
+  absl::StatusOr<RotationResult> RotateIfDue(absl::string_view id, absl::Duration default_period);
 
  private:
   struct RotationRun;
@@ -119,6 +142,11 @@ class ClientSecretManager {
   void StoreToken(RotationRun& run);
   // Stores `in` with the etag it was read with; `in` becomes the stored one.
   absl::Status Save(Integration& in);
+  // Rotate under the rotation lease; `due_under`: RotateIfDue's period.
+  absl::StatusOr<RotationResult> RotateLeased(absl::string_view id, bool now,
+                                              std::optional<absl::Duration> due_under);
+  absl::StatusOr<RotationResult> RotateUnleased(absl::string_view id, bool now,
+                                                std::optional<absl::Duration> due_under);
 
   // The integration, checked to have Console secrets at all.
   absl::StatusOr<Integration> Rotatable(absl::string_view id);
@@ -130,11 +158,21 @@ class ClientSecretManager {
   TokenExchanger* const exchanger_;
   const Clock* const clock_;
   const ClientSecretOptions options_;
+  absl::Mutex mu_;
+  absl::flat_hash_set<std::string> rotating_ ABSL_GUARDED_BY(mu_);  // ids, in this process
 };
 
 // `listed` matched with `integration`'s stored secrets (pure).
 SecretListing MatchSecrets(const Integration& integration,
                            const std::vector<ConsoleSecret>& listed);
+
+// When `integration`'s client secret is next due for rotation: its own
+// rotation period, else `default_period` (zero: never), after the later of
+// its last rotation and when its secret in use was stored (its creation
+// when neither is known). InfinitePast while a rotation is under way (resume
+// it now); InfiniteFuture when it is never rotated (not OAuth
+// Server-to-Server, no Console ids, no period, or disabled).
+absl::Time NextRotationTime(const Integration& integration, absl::Duration default_period);
 
 // Where the Console API addresses `integration`.
 ConsoleTarget TargetOf(const Integration& integration);

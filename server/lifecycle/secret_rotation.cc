@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <utility>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
 #include "server/common/error_details.h"
 #include "server/common/log.h"
@@ -55,8 +56,58 @@ absl::Status ClientSecretManager::Save(Integration& in) {
 }
 
 absl::StatusOr<RotationResult> ClientSecretManager::Rotate(absl::string_view id, bool now) {
+  return RotateLeased(id, now, std::nullopt);
+}
+
+absl::StatusOr<RotationResult> ClientSecretManager::RotateIfDue(absl::string_view id,
+                                                                absl::Duration default_period) {
+  return RotateLeased(id, /*now=*/false, default_period);
+}
+
+// Two rotations of one integration at once would both add a secret at Adobe
+// (the store's etag stops only the second write): one runs, in this process
+// (rotating_) and across replicas (the store's lease).
+absl::StatusOr<RotationResult> ClientSecretManager::RotateLeased(
+    absl::string_view id, bool now, std::optional<absl::Duration> due_under) {
+  const std::string key(id);
+  {
+    absl::MutexLock lock(&mu_);
+    if (!rotating_.insert(key).second) {
+      return absl::AbortedError(
+          absl::StrCat("a rotation of integration '", id, "' is under way: try again later"));
+    }
+  }
+  absl::Cleanup done = [this, &key] {
+    absl::MutexLock lock(&mu_);
+    rotating_.erase(key);
+  };
+  ReplicaCoordination* const coordination = options_.coordination;
+  if (coordination == nullptr) return RotateUnleased(id, now, due_under);
+  const std::string lease = absl::StrCat("secret-rotation/", id);
+  TB_ASSIGN_OR_RETURN(bool held,
+                      coordination->TryAcquireLease(lease, options_.replica_id, options_.lease_ttl));
+  if (!held) {
+    return absl::AbortedError(absl::StrCat("a rotation of integration '", id,
+                                           "' is under way on another replica: try again later"));
+  }
+  absl::StatusOr<RotationResult> result = RotateUnleased(id, now, due_under);
+  absl::Status released = coordination->ReleaseLease(lease, options_.replica_id);
+  if (!released.ok()) {
+    Log(LogLevel::kWarning, "releasing the secret-rotation lease failed (it expires by itself)",
+        {{"integration", key}, {"error", std::string(released.message())}});
+  }
+  return result;
+}
+
+absl::StatusOr<RotationResult> ClientSecretManager::RotateUnleased(
+    absl::string_view id, bool now, std::optional<absl::Duration> due_under) {
   RotationRun run;
   TB_ASSIGN_OR_RETURN(run.in, Rotatable(id));
+  if (due_under && NextRotationTime(run.in, *due_under) > clock_->Now()) {
+    run.result.phase = RotationResult::Phase::kNotDue;
+    run.result.detail = "not due";
+    return std::move(run.result);
+  }
   // Fitted by the SQL stores; the memory store keeps what it was given.
   run.in.client_secret_info.resize(run.in.credentials.client_secrets.size());
   TB_ASSIGN_OR_RETURN(run.token, ConsoleToken(run.in));

@@ -32,6 +32,74 @@ std::string FailureReason(const absl::Status& status) {
   return CodeName(status.code());
 }
 
+prometheus::MetricFamily CounterFamily(const char* name, const char* help, double value) {
+  prometheus::MetricFamily family{name, help, prometheus::MetricType::Counter, {}};
+  prometheus::ClientMetric metric;
+  metric.counter.value = value;
+  family.metric.push_back(std::move(metric));
+  return family;
+}
+
+void AddCacheFamilies(const CacheSample& sample, absl::Time now,
+                      std::vector<prometheus::MetricFamily>& families) {
+  families.push_back(CounterFamily("tokenbroker_cache_hits_total",
+                                   "Token requests answered from the cache.",
+                                   static_cast<double>(sample.hits)));
+  families.push_back(CounterFamily("tokenbroker_cache_misses_total",
+                                   "Token requests that waited for the store or an exchange.",
+                                   static_cast<double>(sample.misses)));
+  prometheus::MetricFamily entries{
+      "tokenbroker_cache_entries", "Integrations with a cache entry.",
+      prometheus::MetricType::Gauge, {}};
+  entries.metric.emplace_back();
+  entries.metric.back().gauge.value = static_cast<double>(sample.entries);
+  families.push_back(std::move(entries));
+  prometheus::MetricFamily expiry{
+      "tokenbroker_token_expiry_seconds",
+      "Seconds until the cached token of each integration expires (negative: expired, "
+      "will be re-minted before it is served).",
+      prometheus::MetricType::Gauge,
+      {}};
+  for (auto& [id, expire] : sample.tokens) {
+    prometheus::ClientMetric metric;
+    metric.label.push_back({"integration", id});
+    metric.gauge.value = absl::ToDoubleSeconds(expire - now);
+    expiry.metric.push_back(std::move(metric));
+  }
+  families.push_back(std::move(expiry));
+}
+
+// Integrations whose time is unknown have no sample in that family.
+void AddSecretFamilies(const std::vector<ClientSecretSample>& samples, absl::Time now,
+                       std::vector<prometheus::MetricFamily>& families) {
+  prometheus::MetricFamily age{
+      "tokenbroker_client_secret_oldest_age_seconds",
+      "Seconds since the oldest client secret tokenbroker stores for each integration was "
+      "stored (as of the last rotation check).",
+      prometheus::MetricType::Gauge,
+      {}};
+  prometheus::MetricFamily rotated{
+      "tokenbroker_client_secret_last_rotation_timestamp_seconds",
+      "When each integration's client secret was last rotated (Unix time; integrations never "
+      "rotated have no sample).",
+      prometheus::MetricType::Gauge,
+      {}};
+  for (const ClientSecretSample& sample : samples) {
+    prometheus::ClientMetric metric;
+    metric.label.push_back({"integration", sample.integration});
+    if (sample.oldest_secret_time != absl::InfinitePast()) {
+      metric.gauge.value = absl::ToDoubleSeconds(now - sample.oldest_secret_time);
+      age.metric.push_back(metric);
+    }
+    if (sample.last_rotation_time != absl::InfinitePast()) {
+      metric.gauge.value = absl::ToDoubleSeconds(sample.last_rotation_time - absl::UnixEpoch());
+      rotated.metric.push_back(std::move(metric));
+    }
+  }
+  families.push_back(std::move(age));
+  families.push_back(std::move(rotated));
+}
+
 // Families whose samples are computed at scrape time.
 class ScrapeCollectable final : public prometheus::Collectable {
  public:
@@ -39,56 +107,30 @@ class ScrapeCollectable final : public prometheus::Collectable {
     absl::MutexLock lock(&mu_);
     source_ = std::move(source);
   }
+  void set_secret_source(std::function<std::vector<ClientSecretSample>()> source) {
+    absl::MutexLock lock(&mu_);
+    secret_source_ = std::move(source);
+  }
 
   std::vector<prometheus::MetricFamily> Collect() const override {
     std::function<CacheSample()> source;
+    std::function<std::vector<ClientSecretSample>()> secret_source;
     {
       absl::MutexLock lock(&mu_);
       source = source_;
+      secret_source = secret_source_;
     }
-    if (!source) return {};
-    CacheSample sample = source();
-    auto counter = [](const char* name, const char* help, double value) {
-      prometheus::MetricFamily family{name, help, prometheus::MetricType::Counter, {}};
-      prometheus::ClientMetric metric;
-      metric.counter.value = value;
-      family.metric.push_back(std::move(metric));
-      return family;
-    };
     std::vector<prometheus::MetricFamily> families;
-    families.push_back(counter("tokenbroker_cache_hits_total",
-                               "Token requests answered from the cache.",
-                               static_cast<double>(sample.hits)));
-    families.push_back(counter("tokenbroker_cache_misses_total",
-                               "Token requests that waited for the store or an exchange.",
-                               static_cast<double>(sample.misses)));
-    prometheus::MetricFamily entries{"tokenbroker_cache_entries",
-                                     "Integrations with a cache entry.",
-                                     prometheus::MetricType::Gauge,
-                                     {}};
-    entries.metric.emplace_back();
-    entries.metric.back().gauge.value = static_cast<double>(sample.entries);
-    families.push_back(std::move(entries));
-    prometheus::MetricFamily expiry{
-        "tokenbroker_token_expiry_seconds",
-        "Seconds until the cached token of each integration expires (negative: expired, "
-        "will be re-minted before it is served).",
-        prometheus::MetricType::Gauge,
-        {}};
-    absl::Time now = absl::Now();
-    for (auto& [id, expire] : sample.tokens) {
-      prometheus::ClientMetric metric;
-      metric.label.push_back({"integration", id});
-      metric.gauge.value = absl::ToDoubleSeconds(expire - now);
-      expiry.metric.push_back(std::move(metric));
-    }
-    families.push_back(std::move(expiry));
+    const absl::Time now = absl::Now();
+    if (source) AddCacheFamilies(source(), now, families);
+    if (secret_source) AddSecretFamilies(secret_source(), now, families);
     return families;
   }
 
  private:
   mutable absl::Mutex mu_;
   std::function<CacheSample()> source_ ABSL_GUARDED_BY(mu_);
+  std::function<std::vector<ClientSecretSample>()> secret_source_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace
@@ -107,6 +149,7 @@ struct Metrics::Impl {
   prometheus::Family<prometheus::Counter>* refresh_failures = nullptr;
   prometheus::Family<prometheus::Counter>* store_errors = nullptr;
   prometheus::Family<prometheus::Counter>* replica_events = nullptr;
+  prometheus::Family<prometheus::Counter>* secret_rotations = nullptr;
   prometheus::Gauge* ready = nullptr;
 
   // Labelled children created on first use (rare events only).
@@ -161,6 +204,12 @@ Metrics::Metrics(const std::vector<std::string>& rpc_methods) : impl_(std::make_
                               "Replica cooperation: adopted (token minted by another replica), "
                               "lease_busy (another replica was minting), lease_error.")
                           .Register(r);
+  m.secret_rotations = &prometheus::BuildCounter()
+                            .Name("tokenbroker_secret_rotations_total")
+                            .Help("Scheduled client-secret rotation attempts that did something, "
+                                  "by result: done, waiting (switched; the old secret waits for "
+                                  "its grace period), failed.")
+                            .Register(r);
   m.ready = &prometheus::BuildGauge()
                  .Name("tokenbroker_ready")
                  .Help("1 when the server is ready (store reachable, keyring loaded), else 0.")
@@ -214,6 +263,15 @@ void Metrics::RecordStoreError(absl::string_view operation, absl::StatusCode cod
 void Metrics::RecordReplicaEvent(absl::string_view event) {
   Impl& m = *impl_;
   m.Child(m.replica_events, {{"event", std::string(event)}}).Increment();
+}
+
+void Metrics::RecordSecretRotation(absl::string_view result) {
+  Impl& m = *impl_;
+  m.Child(m.secret_rotations, {{"result", std::string(result)}}).Increment();
+}
+
+void Metrics::SetClientSecretSource(std::function<std::vector<ClientSecretSample>()> source) {
+  impl_->scrape->set_secret_source(std::move(source));
 }
 
 void Metrics::SetReady(bool ready) { impl_->ready->Set(ready ? 1 : 0); }

@@ -20,6 +20,14 @@
 
 namespace tokenbroker {
 
+// The client-secret facts of one integration (the rotation scheduler's last
+// reading). InfinitePast: unknown / never.
+struct ClientSecretSample {
+  std::string integration;
+  absl::Time oldest_secret_time = absl::InfinitePast();
+  absl::Time last_rotation_time = absl::InfinitePast();
+};
+
 // Thread-safe. The broker reports to it as its BrokerObserver.
 class Metrics final : public BrokerObserver {
  public:
@@ -43,6 +51,8 @@ class Metrics final : public BrokerObserver {
   // "lease_busy" (another replica is minting), "lease_error".
   void RecordReplicaEvent(absl::string_view event);
   void SetReady(bool ready);
+  // A scheduled client-secret rotation attempt: "done", "waiting", "failed".
+  void RecordSecretRotation(absl::string_view result);
 
   // BrokerObserver.
   void OnImsExchange(absl::string_view flow, absl::Duration latency,
@@ -55,6 +65,8 @@ class Metrics final : public BrokerObserver {
   void OnReplicaEvent(absl::string_view event) override { RecordReplicaEvent(event); }
   // Called at every scrape for the cache counters and per-token gauges.
   void SetCacheSource(std::function<CacheSample()> source);
+  // Called at every scrape for the per-integration client-secret gauges.
+  void SetClientSecretSource(std::function<std::vector<ClientSecretSample>()> source);
 
   // The exposition text, as GET /metrics answers it.
   std::string Render() const;

@@ -479,6 +479,37 @@ absl::Status PostgresCredentialStore::ReleaseRefreshLease(absl::string_view id,
   });
 }
 
+absl::StatusOr<bool> PostgresCredentialStore::TryAcquireLease(absl::string_view name,
+                                                              absl::string_view holder,
+                                                              absl::Duration ttl) {
+  if (holder.empty() || name.empty()) {
+    return absl::InvalidArgumentError("lease name or holder is empty");
+  }
+  // The refresh lease's INSERT without the token read: one atomic statement
+  // timed by the database's clock; a retry by the same holder only extends.
+  bool held = false;
+  TB_RETURN_IF_ERROR(pool_->Run([&](PgConnection& conn, bool*) -> absl::Status {
+    TB_ASSIGN_OR_RETURN(
+        PgRows rows,
+        conn.Exec("taking a lease",
+                  "INSERT INTO refresh_leases AS l (integration_id, holder, expires_at) "
+                  "VALUES ($1, $2, now() + $3::bigint * interval '1 microsecond') "
+                  "ON CONFLICT (integration_id) DO UPDATE "
+                  "SET holder = excluded.holder, expires_at = excluded.expires_at "
+                  "WHERE l.holder = excluded.holder OR l.expires_at <= now() RETURNING 1",
+                  PgParams().Add(name).Add(holder).Add(absl::ToInt64Microseconds(ttl)),
+                  options_.query_timeout));
+    held = rows.size() == 1;
+    return absl::OkStatus();
+  }));
+  return held;
+}
+
+absl::Status PostgresCredentialStore::ReleaseLease(absl::string_view name,
+                                                   absl::string_view holder) {
+  return ReleaseRefreshLease(name, holder);
+}
+
 void PostgresCredentialStore::SetChangeListener(StoreChangeListener listener) {
   const bool start = listener != nullptr;
   feed_.SetListener(std::move(listener));

@@ -135,6 +135,9 @@ class PostgresCredentialStore final : public CredentialStore,
   absl::Status PutTokenAndReleaseLease(absl::string_view id, const AccessToken& token,
                                        absl::string_view holder) override;
   absl::Status ReleaseRefreshLease(absl::string_view id, absl::string_view holder) override;
+  absl::StatusOr<bool> TryAcquireLease(absl::string_view name, absl::string_view holder,
+                                       absl::Duration ttl) override;
+  absl::Status ReleaseLease(absl::string_view name, absl::string_view holder) override;
   // The listener hears this process's writes on the writer's thread after
   // the commit, and every replica's from the LISTEN thread.
   void SetChangeListener(StoreChangeListener listener) override;

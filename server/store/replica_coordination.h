@@ -51,6 +51,18 @@ class ReplicaCoordination {
                                                absl::string_view holder) = 0;
   // Gives the lease back; a no-op when `holder` does not hold it.
   virtual absl::Status ReleaseRefreshLease(absl::string_view id, absl::string_view holder) = 0;
+
+  // A named lease for work that one replica at a time must do, e.g.
+  // "secret-rotation/ID" (a client-secret rotation: two replicas adding a
+  // secret at Adobe at once would leave one behind). Taken, extended and
+  // timed like the refresh lease (the same table on PostgreSQL: a name with
+  // a '/' never collides with an integration id). Returns whether `holder`
+  // holds it now. Errors: INVALID_ARGUMENT (empty holder or name),
+  // UNAVAILABLE (store unreachable).
+  virtual absl::StatusOr<bool> TryAcquireLease(absl::string_view name, absl::string_view holder,
+                                               absl::Duration ttl) = 0;
+  // Gives a named lease back; a no-op when `holder` does not hold it.
+  virtual absl::Status ReleaseLease(absl::string_view name, absl::string_view holder) = 0;
 };
 
 }  // namespace tokenbroker

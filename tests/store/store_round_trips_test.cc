@@ -88,6 +88,15 @@ class CountingStore final : public CredentialStore, public ReplicaCoordination {
     ++calls_;
     return coordination_->ReleaseRefreshLease(id, holder);
   }
+  absl::StatusOr<bool> TryAcquireLease(absl::string_view name, absl::string_view holder,
+                                       absl::Duration ttl) override {
+    ++calls_;
+    return coordination_->TryAcquireLease(name, holder, ttl);
+  }
+  absl::Status ReleaseLease(absl::string_view name, absl::string_view holder) override {
+    ++calls_;
+    return coordination_->ReleaseLease(name, holder);
+  }
 
  private:
   CredentialStore* const store_;

@@ -78,6 +78,15 @@ class FakeReplicaCoordination final : public ReplicaCoordination {
     table_->Release(std::string(id), std::string(holder));
     return absl::OkStatus();
   }
+  absl::StatusOr<bool> TryAcquireLease(absl::string_view name, absl::string_view holder,
+                                       absl::Duration ttl) override {
+    if (!failure_.ok()) return failure_;
+    return table_->TryAcquire(std::string(name), std::string(holder), ttl);
+  }
+  absl::Status ReleaseLease(absl::string_view name, absl::string_view holder) override {
+    table_->Release(std::string(name), std::string(holder));
+    return absl::OkStatus();
+  }
   void FailWith(absl::Status status) { failure_ = std::move(status); }
 
  private:
