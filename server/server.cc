@@ -552,11 +552,11 @@ void Server::StartRotationScheduler(const ServerOptions& options, CredentialStor
       });
   RotationScheduler* rotation = c.rotation.get();
   metrics->SetClientSecretSource([rotation] {
-    std::vector<ClientSecretSample> samples;
+    ClientSecretReading reading{rotation->passes()};
     for (const SecretAgeSample& s : rotation->Samples()) {
-      samples.push_back({s.integration, s.oldest_secret_time, s.last_rotation_time});
+      reading.samples.push_back({s.integration, s.oldest_secret_time, s.last_rotation_time});
     }
-    return samples;
+    return reading;
   });
   c.rotation->Start();
   Log(LogLevel::kInfo, "client-secret rotation scheduler started",

@@ -92,6 +92,8 @@ std::vector<RotationOutcome> RotationScheduler::RunOnce() {
       outcomes.push_back(*std::move(outcome));
     }
   }
+  absl::MutexLock lock(&mu_);
+  ++passes_;
   return outcomes;
 }
 
@@ -118,6 +120,11 @@ std::optional<RotationOutcome> RotationScheduler::Attempt(const std::string& id)
        {"error", std::string(result.status().message())},
        {"retry_in", absl::FormatDuration(backoff.delay)}});
   return outcome;
+}
+
+int64_t RotationScheduler::passes() const {
+  absl::MutexLock lock(&mu_);
+  return passes_;
 }
 
 std::vector<SecretAgeSample> RotationScheduler::Samples() const {

@@ -78,6 +78,8 @@ class RotationScheduler {
 
   // What the last pass read of each integration's secrets.
   std::vector<SecretAgeSample> Samples() const;
+  // Passes finished (attempts included).
+  int64_t passes() const;
 
  private:
   // Due now, and not backing off after a failure.
@@ -98,6 +100,7 @@ class RotationScheduler {
 
   mutable absl::Mutex mu_;
   std::vector<SecretAgeSample> samples_ ABSL_GUARDED_BY(mu_);
+  int64_t passes_ ABSL_GUARDED_BY(mu_) = 0;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::thread thread_;
 };

@@ -70,8 +70,11 @@ void AddCacheFamilies(const CacheSample& sample, absl::Time now,
 }
 
 // Integrations whose time is unknown have no sample in that family.
-void AddSecretFamilies(const std::vector<ClientSecretSample>& samples, absl::Time now,
+void AddSecretFamilies(const ClientSecretReading& reading, absl::Time now,
                        std::vector<prometheus::MetricFamily>& families) {
+  families.push_back(CounterFamily("tokenbroker_secret_rotation_checks_total",
+                                   "Passes of the client-secret rotation scheduler finished.",
+                                   static_cast<double>(reading.checks)));
   prometheus::MetricFamily age{
       "tokenbroker_client_secret_oldest_age_seconds",
       "Seconds since the oldest client secret tokenbroker stores for each integration was "
@@ -84,7 +87,7 @@ void AddSecretFamilies(const std::vector<ClientSecretSample>& samples, absl::Tim
       "rotated have no sample).",
       prometheus::MetricType::Gauge,
       {}};
-  for (const ClientSecretSample& sample : samples) {
+  for (const ClientSecretSample& sample : reading.samples) {
     prometheus::ClientMetric metric;
     metric.label.push_back({"integration", sample.integration});
     if (sample.oldest_secret_time != absl::InfinitePast()) {
@@ -107,14 +110,14 @@ class ScrapeCollectable final : public prometheus::Collectable {
     absl::MutexLock lock(&mu_);
     source_ = std::move(source);
   }
-  void set_secret_source(std::function<std::vector<ClientSecretSample>()> source) {
+  void set_secret_source(std::function<ClientSecretReading()> source) {
     absl::MutexLock lock(&mu_);
     secret_source_ = std::move(source);
   }
 
   std::vector<prometheus::MetricFamily> Collect() const override {
     std::function<CacheSample()> source;
-    std::function<std::vector<ClientSecretSample>()> secret_source;
+    std::function<ClientSecretReading()> secret_source;
     {
       absl::MutexLock lock(&mu_);
       source = source_;
@@ -130,7 +133,7 @@ class ScrapeCollectable final : public prometheus::Collectable {
  private:
   mutable absl::Mutex mu_;
   std::function<CacheSample()> source_ ABSL_GUARDED_BY(mu_);
-  std::function<std::vector<ClientSecretSample>()> secret_source_ ABSL_GUARDED_BY(mu_);
+  std::function<ClientSecretReading()> secret_source_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace
@@ -270,7 +273,7 @@ void Metrics::RecordSecretRotation(absl::string_view result) {
   m.Child(m.secret_rotations, {{"result", std::string(result)}}).Increment();
 }
 
-void Metrics::SetClientSecretSource(std::function<std::vector<ClientSecretSample>()> source) {
+void Metrics::SetClientSecretSource(std::function<ClientSecretReading()> source) {
   impl_->scrape->set_secret_source(std::move(source));
 }
 

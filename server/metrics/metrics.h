@@ -28,6 +28,12 @@ struct ClientSecretSample {
   absl::Time last_rotation_time = absl::InfinitePast();
 };
 
+// The rotation scheduler's last reading, and how many passes it finished.
+struct ClientSecretReading {
+  int64_t checks = 0;
+  std::vector<ClientSecretSample> samples;
+};
+
 // Thread-safe. The broker reports to it as its BrokerObserver.
 class Metrics final : public BrokerObserver {
  public:
@@ -66,7 +72,7 @@ class Metrics final : public BrokerObserver {
   // Called at every scrape for the cache counters and per-token gauges.
   void SetCacheSource(std::function<CacheSample()> source);
   // Called at every scrape for the per-integration client-secret gauges.
-  void SetClientSecretSource(std::function<std::vector<ClientSecretSample>()> source);
+  void SetClientSecretSource(std::function<ClientSecretReading()> source);
 
   // The exposition text, as GET /metrics answers it.
   std::string Render() const;

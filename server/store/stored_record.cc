@@ -62,15 +62,22 @@ absl::Status MalformedSecretInfo(absl::string_view why) {
   return absl::DataLossError(absl::StrCat("column client_secret_info ", why));
 }
 
+// Whether `value` is an integer that fits an int64 (nlohmann reads a
+// non-negative one as unsigned).
+bool FitsInt64(const nlohmann::json& value) {
+  return value.is_number_integer() &&
+         (!value.is_number_unsigned() ||
+          value.get<uint64_t>() <= uint64_t{std::numeric_limits<int64_t>::max()});
+}
+
 absl::StatusOr<ClientSecretInfo> SecretInfoFromJsonItem(const nlohmann::json& item) {
   if (!item.is_object()) return MalformedSecretInfo("holds a non-object");
   ClientSecretInfo info;
   auto time = item.find("create_time_ns");
   if (time != item.end() && !time->is_null()) {
-    const bool fits = time->is_number_integer() &&
-                      (!time->is_number_unsigned() ||
-                       time->get<uint64_t>() <= uint64_t{std::numeric_limits<int64_t>::max()});
-    if (!fits) return MalformedSecretInfo("holds a create_time_ns that is not a 64-bit integer");
+    if (!FitsInt64(*time)) {
+      return MalformedSecretInfo("holds a create_time_ns that is not a 64-bit integer");
+    }
     info.create_time = TimeFromColumn(time->get<int64_t>());
   }
   auto uuid = item.find("console_uuid");
@@ -89,8 +96,8 @@ absl::StatusOr<ClientSecretInfo> SecretInfoFromJsonItem(const nlohmann::json& it
     }
   }
   auto retired = item.find("retire_time_ns");
-  if (retired != item.end()) {
-    if (!retired->is_number_integer() || retired->is_number_unsigned()) {
+  if (retired != item.end() && !retired->is_null()) {
+    if (!FitsInt64(*retired)) {
       return MalformedSecretInfo("holds a retire_time_ns that is not a 64-bit integer");
     }
     info.retire_time = TimeFromColumn(retired->get<int64_t>());

@@ -3,7 +3,6 @@
 #include <grpcpp/grpcpp.h>
 #include <httplib.h>
 
-#include <regex>
 #include <thread>
 
 #include "absl/cleanup/cleanup.h"
@@ -28,14 +27,6 @@ nlohmann::json Client(const std::string& client_id) {
           {"client_secrets", {kSecret}},
           {"org_id", "ORG1@AdobeOrg"},
           {"scopes", {"openid", "AdobeID"}}};
-}
-
-// The port the broker logged for its metrics endpoint.
-int MetricsPort(const std::string& log) {
-  std::smatch match;
-  std::regex pattern(R"re("msg":"metrics serving".*"port":"(\d+)")re");
-  if (!std::regex_search(log, match, pattern)) return 0;
-  return std::stoi(match[1]);
 }
 
 // The value of the sample whose line starts with `series` (name{labels}).
@@ -67,7 +58,7 @@ class OperationsTest : public ::testing::Test {
     auto broker = BrokerProcess::Start(flags);
     ASSERT_TRUE(broker.ok()) << broker.status();
     broker_ = std::move(*broker);
-    metrics_port_ = MetricsPort(broker_->log());
+    metrics_port_ = broker_->metrics_port();
     ASSERT_GT(metrics_port_, 0) << broker_->log();
   }
 

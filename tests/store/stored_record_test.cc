@@ -108,6 +108,20 @@ TEST(StoredColumnsTest, SecretInfoJsonRoundTripsUnknownAndExtremeTimes) {
   EXPECT_TRUE(out == infos);
 }
 
+// A rotation under way: the roles and a retire time since the epoch (read
+// back by nlohmann as an unsigned number, which must fit an int64).
+TEST(StoredColumnsTest, SecretInfoJsonRoundTripsARotationUnderWay) {
+  const absl::Time t = absl::FromUnixNanos(1'790'000'000'123'456'789);
+  std::vector<ClientSecretInfo> infos = {
+      {t, "new", SecretRotationRole::kNone},
+      {t - absl::Hours(1), "old", SecretRotationRole::kRetiring, t},
+      {t, "added", SecretRotationRole::kPending}};
+  std::vector<ClientSecretInfo> out;
+  absl::Status read = SecretInfoFromJson(SecretInfoToJson(infos).value(), &out);
+  ASSERT_TRUE(read.ok()) << read;
+  EXPECT_TRUE(out == infos);
+}
+
 TEST(StoredColumnsTest, SecretInfoFromJsonReadsMissingKeysAsUnknownAndIgnoresOthers) {
   std::vector<ClientSecretInfo> out;
   ASSERT_TRUE(SecretInfoFromJson(R"([{}, {"console_uuid": "u", "later": [1]}])", &out).ok());
@@ -121,7 +135,9 @@ TEST(StoredColumnsTest, SecretInfoFromJsonRejectsMalformedColumnsAsDataLoss) {
   for (const char* bad :
        {"", "not json", "{}", "null", "[1]", "[[]]", R"([{"create_time_ns": "soon"}])",
         R"([{"create_time_ns": 1.5}])", R"([{"create_time_ns": 9223372036854775808}])",
-        R"([{"console_uuid": 7}])", R"([{"console_uuid": null}])"}) {
+        R"([{"console_uuid": 7}])", R"([{"console_uuid": null}])",
+        R"([{"retire_time_ns": "soon"}])", R"([{"retire_time_ns": 9223372036854775808}])",
+        R"([{"rotation": "done"}])"}) {
     std::vector<ClientSecretInfo> out;
     absl::Status status = SecretInfoFromJson(bad, &out);
     EXPECT_EQ(status.code(), absl::StatusCode::kDataLoss) << bad;

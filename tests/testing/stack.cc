@@ -6,6 +6,8 @@
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
 
+#include <regex>
+
 #include "absl/strings/str_cat.h"
 
 namespace tokenbroker::testing {
@@ -134,6 +136,20 @@ absl::StatusOr<std::unique_ptr<BrokerProcess>> BrokerProcess::Start(
   broker->port_ = *port;
   broker->channel_ = grpc::CreateChannel(broker->address(), grpc::InsecureChannelCredentials());
   return broker;
+}
+
+int BrokerProcess::metrics_port() const {
+  std::smatch match;
+  const std::string text = log();
+  std::regex pattern(R"re("msg":"metrics serving".*"port":"(\d+)")re");
+  if (!std::regex_search(text, match, pattern)) return 0;
+  return std::stoi(match[1]);
+}
+
+std::string BrokerProcess::ScrapeMetrics() const {
+  httplib::Client client("127.0.0.1", metrics_port());
+  auto response = client.Get("/metrics");
+  return response && response->status == 200 ? response->body : "";
 }
 
 v1::CreateIntegrationRequest OAuthIntegration(const std::string& id, const std::string& client_id,

@@ -71,6 +71,10 @@ class BrokerProcess {
   }
   std::string log() const { return ReadFile(dir_.File("broker.log")); }
   Subprocess* process() { return process_.get(); }
+  // With --metrics-listen: the port it logged (0 if none), and GET /metrics
+  // ("" when it fails).
+  int metrics_port() const;
+  std::string ScrapeMetrics() const;
 
  private:
   BrokerProcess() = default;
