@@ -78,18 +78,32 @@ bool HasScope(const Bearer& bearer, absl::string_view scope) {
 
 }  // namespace
 
+const ClientConfig* ImsEmulator::ConsoleClientLocked(absl::string_view org_id,
+                                                     absl::string_view credential_id) const {
+  for (const auto& [id, candidate] : clients_) {
+    if (!candidate.console_org_id.empty() && candidate.console_org_id == org_id &&
+        candidate.console_credential_id == credential_id) {
+      return &candidate;
+    }
+  }
+  return nullptr;
+}
+
+std::string ImsEmulator::ConsoleClientId(absl::string_view org_id,
+                                         absl::string_view credential_id) const {
+  absl::MutexLock lock(&mu_);
+  const ClientConfig* client = ConsoleClientLocked(org_id, credential_id);
+  return client == nullptr ? "" : client->client_id;
+}
+
 bool ImsEmulator::AuthorizeConsole(const ConsoleRequest& request, absl::string_view scope,
                                    bool rotates, absl::Time now, std::string* client_id,
                                    Reply* reply) {
   ClientConfig client;
   {
     absl::MutexLock lock(&mu_);
-    for (const auto& [id, candidate] : clients_) {
-      if (!candidate.console_org_id.empty() && candidate.console_org_id == request.org_id &&
-          candidate.console_credential_id == request.credential_id) {
-        client = candidate;
-      }
-    }
+    const ClientConfig* found = ConsoleClientLocked(request.org_id, request.credential_id);
+    if (found != nullptr) client = *found;
   }
   if (client.client_id.empty()) {
     *reply = ConsoleError(404, "404001", "credential not found in this organization");
@@ -203,6 +217,26 @@ Reply ImsEmulator::DeleteSecret(const ConsoleRequest& request, absl::Time now) {
   held.erase(std::find(held.begin(), held.end(), *victim));
   MetaOf(client_id, now);  // drops the deleted secret's metadata
   return Reply{204, ""};
+}
+
+Reply ImsEmulator::AdminSecrets(absl::string_view client_id, absl::Time now) {
+  absl::MutexLock lock(&mu_);
+  const std::string id(client_id);
+  if (!clients_.contains(id)) {
+    return Reply{404, ordered_json{{"error", "not_found"},
+                                   {"error_description", "no client with this client_id"}}
+                          .dump()};
+  }
+  ordered_json secrets = ordered_json::array();
+  for (const auto& [value, meta] : MetaOf(id, now)) {
+    ordered_json last_used = nullptr;
+    if (meta.last_used != absl::InfinitePast()) last_used = absl::ToUnixMillis(meta.last_used);
+    secrets.push_back({{"uuid", meta.uuid},
+                       {"value", value},
+                       {"created_at", absl::ToUnixMillis(meta.created)},
+                       {"last_used_at", last_used}});
+  }
+  return Reply{200, ordered_json{{"client_id", id}, {"secrets", secrets}}.dump()};
 }
 
 }  // namespace tokenbroker::emulator

@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <utility>
 
 #include "absl/strings/escaping.h"
@@ -94,7 +95,23 @@ int ConnectionSocket(const httplib::Request& req) {
 void ResetConnection(int fd) {
   sockaddr unspec{};
   unspec.sa_family = AF_UNSPEC;
-  ::connect(fd, &unspec, sizeof(unspec));
+  (void)::connect(fd, &unspec, sizeof(unspec));  // best effort: the request fails either way
+}
+
+// Ends a request with no HTTP answer: shuts its connection down (FIN) or
+// resets it (RST). httplib's write of the 500 set here then fails and it
+// closes the socket; the 500 is sent only if the socket cannot be found.
+void DropConnection(const httplib::Request& req, httplib::Response& res, bool reset,
+                    std::string* note) {
+  int fd = ConnectionSocket(req);
+  if (fd < 0) {
+    absl::StrAppend(note, " (socket not found, answered 500)");
+  } else if (reset) {
+    ResetConnection(fd);
+  } else {
+    ::shutdown(fd, SHUT_RDWR);
+  }
+  SetError(res, 500, "server_error", "connection drop failed (emulated)");
 }
 
 std::string FormatUrl(bool plain_http, const std::string& host, int port) {
@@ -136,6 +153,7 @@ absl::StatusOr<std::unique_ptr<EmulatorServer>> EmulatorServer::New(ServerOption
   if (!emulator.ok()) return emulator.status();
   server->emulator_ = *std::move(emulator);
   server->emulator_->SetFaults(server->options_.faults);
+  server->holds_ = std::make_unique<HoldGate>(server->options_.hold_timeout);
   std::string& public_url = server->options_.public_url;
   while (!public_url.empty() && public_url.back() == '/') public_url.pop_back();
 
@@ -218,6 +236,8 @@ absl::StatusOr<int> EmulatorServer::Bind() {
 void EmulatorServer::Serve() { http_->listen_after_bind(); }
 
 void EmulatorServer::Stop() {
+  // Held requests would keep their threads (and stop()) until the timeout.
+  if (holds_ != nullptr) holds_->Set(std::nullopt);
   if (http_ != nullptr) http_->stop();
 }
 
@@ -236,22 +256,36 @@ std::string EmulatorServer::HandleToken(Flow flow, const httplib::Request& req,
                                         httplib::Response& res) {
   Form form = ExtractForm(req);
   emulator_->CountTokenRequest(form["client_id"], absl::Now());
-  FaultSettings faults = emulator_->faults();
-  if (faults.latency > absl::ZeroDuration() && faults.AppliesTo(form["client_id"])) {
-    absl::SleepFor(faults.latency);
-  }
   std::string note = absl::StrCat("client_id=", absl::CHexEscape(form["client_id"]));
-  Fault fault = emulator_->DrawFault(form["client_id"]);
-  if (fault != Fault::kNone) {
-    emulator_->CountFault();
-    absl::StrAppend(&note, " fault=", FaultName(fault));
+  // A held request is the test's scenario: no random fault on top of it.
+  std::optional<HoldGate::Ticket> hold = holds_->Arrive(HoldEndpoint::kToken, form["client_id"]);
+  if (hold && !hold->after) return Held(*hold, req, res, std::move(note));
+  if (!hold) {
+    FaultSettings faults = emulator_->faults();
+    if (faults.latency > absl::ZeroDuration() && faults.AppliesTo(form["client_id"])) {
+      absl::SleepFor(faults.latency);
+    }
+    Fault fault = emulator_->DrawFault(form["client_id"]);
+    if (fault != Fault::kNone) {
+      emulator_->CountFault();
+      absl::StrAppend(&note, " fault=", FaultName(fault));
+    }
+    if (AnswerFault(fault, faults, req, res, &note)) return note;
   }
-  if (AnswerFault(fault, faults, req, res, &note)) return note;
 
   absl::Time now = absl::Now();
   Reply reply = flow == Flow::kClientCredentials ? emulator_->ClientCredentials(form, now)
                                                  : emulator_->ExchangeJwt(form, BaseUrl(req), now);
+  if (hold) return Held(*hold, req, res, std::move(note));
   SetJson(res, reply.status, reply.body);
+  return note;
+}
+
+std::string EmulatorServer::Held(const HoldGate::Ticket& ticket, const httplib::Request& req,
+                                 httplib::Response& res, std::string note) {
+  holds_->Block(ticket);
+  absl::StrAppend(&note, " held=", ticket.after ? "after" : "before", " dropped");
+  DropConnection(req, res, /*reset=*/false, &note);
   return note;
 }
 
@@ -269,22 +303,11 @@ bool EmulatorServer::AnswerFault(Fault fault, const FaultSettings& faults,
       return true;
     case Fault::kDrop:
     case Fault::kReset:
-    case Fault::kHang: {
-      // No response: the connection is shut down (drop: FIN) or reset
-      // (reset, and hang after its wait: RST). httplib's write of whatever
-      // we return then fails and it closes the socket.
+    case Fault::kHang:
+      // No response: a drop is a FIN, a reset (and a hang after its wait) a RST.
       if (fault == Fault::kHang) absl::SleepFor(faults.hang);
-      int fd = ConnectionSocket(req);
-      if (fd < 0) {
-        absl::StrAppend(note, " (socket not found, answered 500)");
-      } else if (fault == Fault::kDrop) {
-        ::shutdown(fd, SHUT_RDWR);
-      } else {
-        ResetConnection(fd);
-      }
-      SetError(res, 500, "server_error", "connection drop failed (emulated)");
+      DropConnection(req, res, /*reset=*/fault != Fault::kDrop, note);
       return true;
-    }
     case Fault::kServerError:
       SetError(res, 500, "server_error", "internal server error (emulated)");
       return true;
@@ -302,7 +325,8 @@ bool EmulatorServer::AnswerFault(Fault fault, const FaultSettings& faults,
   return false;
 }
 
-// The Developer Console's secrets API (ImsEmulator::ConsoleRequest). Never faulted.
+// The Developer Console's secrets API (ImsEmulator::ConsoleRequest). Never
+// faulted; held only by an explicit POST /emulator/hold.
 template <typename Wrap>
 void EmulatorServer::AddConsoleRoutes(const Wrap& wrap) {
   using httplib::Request;
@@ -325,16 +349,49 @@ void EmulatorServer::AddConsoleRoutes(const Wrap& wrap) {
     }
     return absl::StrCat("console=", reply.status);
   };
-  http_->Get(kSecrets, wrap([this, console_request, answer](const Request& req, Response& res) {
-               return answer(res, emulator_->ListSecrets(console_request(req), absl::Now()));
-             }));
-  http_->Post(kSecrets, wrap([this, console_request, answer](const Request& req, Response& res) {
-                return answer(res, emulator_->AddSecret(console_request(req), absl::Now()));
-              }));
+  // A call of `method`, subject to the hold of `endpoint` (before its effect,
+  // or after it and before the answer).
+  auto serve = [this, console_request, answer](HoldEndpoint endpoint, auto method) {
+    return [this, console_request, answer, endpoint, method](const Request& req, Response& res) {
+      ImsEmulator::ConsoleRequest request = console_request(req);
+      std::optional<HoldGate::Ticket> hold = holds_->Arrive(
+          endpoint, emulator_->ConsoleClientId(request.org_id, request.credential_id));
+      if (hold && !hold->after) return Held(*hold, req, res, "console");
+      Reply reply = ((*emulator_).*method)(request, absl::Now());
+      if (hold) return Held(*hold, req, res, absl::StrCat("console=", reply.status));
+      return answer(res, reply);
+    };
+  };
+  http_->Get(kSecrets, wrap(serve(HoldEndpoint::kList, &ImsEmulator::ListSecrets)));
+  http_->Post(kSecrets, wrap(serve(HoldEndpoint::kAdd, &ImsEmulator::AddSecret)));
   http_->Delete(absl::StrCat(kSecrets, "/([^/]+)"),
-                wrap([this, console_request, answer](const Request& req, Response& res) {
-                  return answer(res, emulator_->DeleteSecret(console_request(req), absl::Now()));
-                }));
+                wrap(serve(HoldEndpoint::kDelete, &ImsEmulator::DeleteSecret)));
+}
+
+// What tests set and inspect: the hold (hold_gate.h) and a client's secrets.
+template <typename Wrap>
+void EmulatorServer::AddTestRoutes(const Wrap& wrap) {
+  using httplib::Request;
+  using httplib::Response;
+  http_->Get("/emulator/hold", wrap([this](const Request&, Response& res) {
+               SetJson(res, 200, holds_->Status().dump());
+               return std::string();
+             }));
+  http_->Post("/emulator/hold", wrap([this](const Request& req, Response& res) {
+                auto spec = ParseHoldSpec(req.body);
+                if (!spec.ok()) {
+                  SetError(res, 400, "bad_request", spec.status().message());
+                  return std::string();
+                }
+                holds_->Set(*spec);
+                SetJson(res, 200, holds_->Status().dump());
+                return std::string(spec->has_value() ? "hold set" : "hold released");
+              }));
+  http_->Get("/emulator/secrets", wrap([this](const Request& req, Response& res) {
+               Reply reply = emulator_->AdminSecrets(req.get_param_value("client_id"), absl::Now());
+               SetJson(res, reply.status, reply.body);
+               return std::string();
+             }));
 }
 
 void EmulatorServer::AddRoutes() {
@@ -368,8 +425,11 @@ void EmulatorServer::AddRoutes() {
 
   AddConsoleRoutes(wrap);
 
+  AddTestRoutes(wrap);
   http_->Get("/emulator/stats", wrap([this](const Request&, Response& res) {
-               SetJson(res, 200, emulator_->Stats().dump());
+               nlohmann::json stats = emulator_->Stats();
+               stats["held_now"] = holds_->held_now();
+               SetJson(res, 200, stats.dump());
                return std::string();
              }));
   http_->Post("/emulator/reset", wrap([this](const Request&, Response& res) {
@@ -415,7 +475,7 @@ void EmulatorServer::AddRoutes() {
                      : absl::StrCat("HTTP ", res.status, " for ", req.method, " ", req.path));
         return httplib::Server::HandlerResponse::Handled;
       }));
-  http_->set_exception_handler([](const Request&, Response& res, std::exception_ptr) {
+  http_->set_exception_handler([](const Request&, Response& res, const std::exception_ptr&) {
     if (!res.has_header("x-debug-id")) res.set_header("x-debug-id", RandomHex(16));
     SetError(res, 500, "server_error", "unexpected exception in the emulator");
   });

@@ -11,8 +11,10 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "tests/ims_emulator/clients.h"
 #include "tests/ims_emulator/crypto.h"
+#include "tests/ims_emulator/hold_gate.h"
 #include "tests/ims_emulator/ims_emulator.h"
 
 namespace tokenbroker::emulator {
@@ -36,6 +38,8 @@ struct ServerOptions {
   // Worker threads. httplib holds one thread per open connection, idle
   // keep-alive ones included (for up to 5 s).
   int threads = 8;
+  // The longest a request stays held by POST /emulator/hold (hold_gate.h).
+  absl::Duration hold_timeout = absl::Seconds(60);
   EmulatorOptions emulator;
   FaultSettings faults;
   std::vector<ClientConfig> clients;
@@ -59,6 +63,7 @@ class EmulatorServer {
   // "https://127.0.0.1:PORT" (or http://), valid after Bind().
   std::string url() const;
   ImsEmulator& emulator() { return *emulator_; }
+  HoldGate& holds() { return *holds_; }
 
  private:
   explicit EmulatorServer(ServerOptions options) : options_(std::move(options)) {}
@@ -66,6 +71,9 @@ class EmulatorServer {
   void AddRoutes();
   template <typename Wrap>
   void AddConsoleRoutes(const Wrap& wrap);
+  // /emulator/hold and /emulator/secrets.
+  template <typename Wrap>
+  void AddTestRoutes(const Wrap& wrap);
 
   enum class Flow { kClientCredentials, kJwt };
   // Returns a note for the request log.
@@ -74,11 +82,16 @@ class EmulatorServer {
   // be answered normally.
   bool AnswerFault(Fault fault, const FaultSettings& faults, const httplib::Request& req,
                    httplib::Response& res, std::string* note);
+  // Blocks on `ticket` (HoldGate::Block), then drops the connection: a held
+  // request is never answered. Returns `note` for the request log.
+  std::string Held(const HoldGate::Ticket& ticket, const httplib::Request& req,
+                   httplib::Response& res, std::string note);
   std::string BaseUrl(const httplib::Request& req) const;
 
   ServerOptions options_;
   int port_ = 0;
   std::unique_ptr<ImsEmulator> emulator_;
+  std::unique_ptr<HoldGate> holds_;
   // Generated TLS identity (when no files are given).
   X509Ptr tls_cert_;
   EvpPkeyPtr tls_key_;

@@ -25,6 +25,7 @@
 #include "tests/ims_emulator/crypto.h"
 #include "tests/ims_emulator/ims_emulator.h"
 #include "tests/testing/subprocess.h"
+#include "tests/testing/wait.h"
 
 namespace tokenbroker::emulator {
 namespace {
@@ -40,6 +41,7 @@ using ::tokenbroker::testing::RunCommand;
 using ::tokenbroker::testing::Subprocess;
 using ::tokenbroker::testing::TempDir;
 using ::tokenbroker::testing::WaitForPortFile;
+using ::tokenbroker::testing::WaitUntil;
 using ::tokenbroker::testing::WriteFile;
 
 constexpr char kS2sClient[] = "s2s-client";
@@ -645,6 +647,66 @@ TEST_F(ImsEmulatorTest, ConsoleSecretsApiRotatesASecretOverHttps) {
   EXPECT_THAT(log, Not(HasSubstr(fresh)));
 }
 
+// The hold of a test that kills the broker mid-rotation: an add held after
+// Adobe created the secret is never answered, so its caller never learns the
+// value; a token request held before its effect mints nothing.
+TEST_F(ImsEmulatorTest, HoldLeavesTheChosenRequestUnansweredWithOrWithoutItsEffect) {
+  signal(SIGPIPE, SIG_IGN);  // httplib writes to the dropped socket
+  json client = {
+      {"client_id", "hold-client"},
+      {"client_secrets", {"hold-first"}},
+      {"org_id", kOrg},
+      {"scopes", {"openid", "adobeio_api", "read_client_secret", "manage_client_secrets"}},
+      {"console_org_id", "25591412"},
+      {"console_credential_id", "424242"}};
+  ASSERT_EQ(client_->Post("/emulator/clients", client.dump(), "application/json")->status, 200);
+  httplib::Params form = {{"grant_type", "client_credentials"},
+                          {"client_id", "hold-client"},
+                          {"client_secret", "hold-first"}};
+  auto token = client_->Post("/ims/token/v3", form);
+  ASSERT_EQ(token->status, 200) << token->body;
+  httplib::Headers headers = {
+      {"Authorization", "Bearer " + ParseBody(token)["access_token"].get<std::string>()},
+      {"x-api-key", "hold-client"}};
+  auto held_now = [this] { return ParseBody(client_->Get("/emulator/hold"))["held_now"]; };
+  auto set_hold = [this](const json& hold) {
+    return ParseBody(client_->Post("/emulator/hold", hold.dump(), "application/json"));
+  };
+
+  EXPECT_EQ(
+      set_hold(
+          {{"endpoint", "add"}, {"client", "hold-client"}, {"after", true}})["hold"]["endpoint"],
+      "add");
+  bool added = true;  // whether the add got any answer
+  std::thread adder([&] {
+    added = static_cast<bool>(
+        emulator_->NewClient()->Post("/console/organizations/25591412/credentials/424242/secrets",
+                                     headers, "", "application/json"));
+  });
+  ASSERT_TRUE(WaitUntil([&] { return held_now() == 1; }, absl::Seconds(10), "add held"));
+  EXPECT_EQ(ParseBody(client_->Get("/emulator/stats"))["held_now"], 1);
+  json secrets = ParseBody(client_->Get("/emulator/secrets?client_id=hold-client"))["secrets"];
+  EXPECT_EQ(secrets.size(), 2u) << secrets;  // added before the hold
+  EXPECT_TRUE(set_hold(json::object())["hold"].is_null());
+  adder.join();
+  EXPECT_FALSE(added) << "a held request is never answered";
+  EXPECT_EQ(held_now(), 0);
+
+  json stats_before = ParseBody(client_->Get("/emulator/stats"));
+  set_hold({{"endpoint", "token"}, {"client", "hold-client"}});
+  bool minted = true;
+  std::thread minter(
+      [&] { minted = static_cast<bool>(emulator_->NewClient()->Post("/ims/token/v3", form)); });
+  ASSERT_TRUE(WaitUntil([&] { return held_now() == 1; }, absl::Seconds(10), "token held"));
+  set_hold(json::object());
+  minter.join();
+  EXPECT_FALSE(minted);
+  EXPECT_EQ(ParseBody(client_->Get("/emulator/stats"))["exchanges"]["hold-client"],
+            stats_before["exchanges"]["hold-client"]);
+  ExpectError(client_->Post("/emulator/hold", R"({"endpoint":"mint"})", "application/json"), 400,
+              "bad_request", "endpoint");
+}
+
 TEST_F(ImsEmulatorTest, RequestLogNeverContainsSecretsOrTokens) {
   auto res = client_->Post("/ims/token/v3", S2sForm("first-secret"));
   ASSERT_TRUE(res);
@@ -673,6 +735,7 @@ TEST_F(ImsEmulatorTest, ConcurrentClientsGetUniqueTokens) {
   constexpr int kRequests = 10;
   std::vector<std::vector<std::string>> tokens(kThreads);
   std::vector<std::thread> threads;
+  threads.reserve(kThreads);
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&, t] {
       auto client = emulator_->NewClient();  // One keep-alive connection per thread.
@@ -813,6 +876,7 @@ TEST(ImsEmulatorFlagsTest, HelpDocumentsEveryFlag) {
                            "fault_slow_rate",
                            "fault_slow",
                            "log_requests",
+                           "hold_timeout",
                            "threads"}) {
     EXPECT_THAT(result.out + result.err, HasSubstr(absl::StrCat("--", flag, " ("))) << flag;
   }

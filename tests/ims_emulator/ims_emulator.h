@@ -148,6 +148,17 @@ class ImsEmulator {
   // DELETE: 204, the secret refused from then on (tokens already minted stay
   // valid). 404 for an unknown uuid; 400 for the credential's only secret.
   Reply DeleteSecret(const ConsoleRequest& request, absl::Time now);
+  // The id of the client the Console addresses by `org_id` and
+  // `credential_id`; "" when none.
+  std::string ConsoleClientId(absl::string_view org_id, absl::string_view credential_id) const;
+
+  // GET /emulator/secrets (admin): `{"client_id", "secrets": [{"uuid",
+  // "value", "created_at", "last_used_at"}]}`, times in ms since the epoch,
+  // last_used_at null until a token request presents the secret. Unlike the
+  // Console it shows the values: tests check that no log or output carries
+  // them (a test double's secrets, generated for one run). 404 for an
+  // unknown client.
+  Reply AdminSecrets(absl::string_view client_id, absl::Time now);
 
   // {"total_exchanges":N,"rejected":N,"faults_injected":N,"token_requests":N,
   //  "exchanges":{"<client_id>":N}}: successful exchanges (both flows), 4xx
@@ -189,6 +200,10 @@ class ImsEmulator {
   // longer holds. Empty for an unknown client.
   std::map<std::string, SecretMeta>& MetaOf(const std::string& client_id, absl::Time now)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The client the Console addresses by these ids, if any.
+  const ClientConfig* ConsoleClientLocked(absl::string_view org_id,
+                                          absl::string_view credential_id) const
+      ABSL_SHARED_LOCKS_REQUIRED(mu_);
   // The Console's checks (see ConsoleRequest) for a request needing `scope`;
   // the client's id on success, else fills `reply`.
   bool AuthorizeConsole(const ConsoleRequest& request, absl::string_view scope, bool rotates,

@@ -73,6 +73,9 @@ ABSL_FLAG(absl::Duration, fault_slow, absl::Seconds(2), "How long a slow answer 
 ABSL_FLAG(bool, log_requests, false,
           "Print one line per request on stderr (method, path, status, latency, x-debug-id, "
           "client_id, injected fault; never secrets or tokens).");
+ABSL_FLAG(absl::Duration, hold_timeout, absl::Seconds(60),
+          "The longest a request held by POST /emulator/hold waits for its release (it is "
+          "then dropped unanswered).");
 ABSL_FLAG(int, threads, 8,
           "Worker threads; each open connection (idle keep-alive ones included) holds one.");
 
@@ -112,6 +115,8 @@ int Run() {
   options.public_url = absl::GetFlag(FLAGS_public_url);
   options.log_requests = absl::GetFlag(FLAGS_log_requests);
   options.threads = absl::GetFlag(FLAGS_threads);
+  options.hold_timeout = absl::GetFlag(FLAGS_hold_timeout);
+  if (options.hold_timeout <= absl::ZeroDuration()) return Fail("--hold-timeout must be > 0");
   options.emulator.token_lifetime = absl::GetFlag(FLAGS_token_lifetime);
   options.emulator.jwt_max_exp_ahead = absl::GetFlag(FLAGS_jwt_max_exp_ahead);
   if (options.emulator.token_lifetime < absl::Seconds(1) ||

@@ -6,6 +6,8 @@
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
 
+#include <cstdint>
+#include <memory>
 #include <regex>
 
 #include "absl/strings/str_cat.h"
@@ -13,9 +15,22 @@
 namespace tokenbroker::testing {
 namespace {
 
+// A client of the emulator's admin endpoints, trusting its certificate.
+std::unique_ptr<httplib::SSLClient> AdminClient(int port, const std::string& ca_file) {
+  auto client = std::make_unique<httplib::SSLClient>("127.0.0.1", port);
+  client->set_ca_cert_path(ca_file);
+  client->enable_server_certificate_verification(true);
+  return client;
+}
+
+nlohmann::json ParseOk(const httplib::Result& res) {
+  if (!res || res->status != 200) return nlohmann::json::object();
+  return nlohmann::json::parse(res->body, nullptr, false);
+}
+
 std::string BioToString(BIO* bio) {
   char* data = nullptr;
-  long len = BIO_get_mem_data(bio, &data);
+  int64_t len = BIO_get_mem_data(bio, &data);
   return std::string(data, static_cast<size_t>(len));
 }
 
@@ -74,12 +89,7 @@ absl::StatusOr<std::unique_ptr<ImsEmulatorProcess>> ImsEmulatorProcess::Start(
 }
 
 nlohmann::json ImsEmulatorProcess::Stats() {
-  httplib::SSLClient client("127.0.0.1", port_);
-  client.set_ca_cert_path(ca_file_.c_str());
-  client.enable_server_certificate_verification(true);
-  auto res = client.Get("/emulator/stats");
-  if (!res || res->status != 200) return nlohmann::json::object();
-  return nlohmann::json::parse(res->body, nullptr, false);
+  return ParseOk(AdminClient(port_, ca_file_)->Get("/emulator/stats"));
 }
 
 int ImsEmulatorProcess::Exchanges(const std::string& client_id) {
@@ -105,17 +115,42 @@ std::vector<absl::Time> ImsEmulatorProcess::Arrivals(const std::string& client_i
 }
 
 void ImsEmulatorProcess::SetFaults(const nlohmann::json& faults) {
-  httplib::SSLClient client("127.0.0.1", port_);
-  client.set_ca_cert_path(ca_file_.c_str());
-  client.enable_server_certificate_verification(true);
-  client.Post("/emulator/faults", faults.dump(), "application/json");
+  AdminClient(port_, ca_file_)->Post("/emulator/faults", faults.dump(), "application/json");
 }
 
 void ImsEmulatorProcess::Reset() {
-  httplib::SSLClient client("127.0.0.1", port_);
-  client.set_ca_cert_path(ca_file_.c_str());
-  client.enable_server_certificate_verification(true);
-  client.Post("/emulator/reset", "", "application/json");
+  AdminClient(port_, ca_file_)->Post("/emulator/reset", "", "application/json");
+}
+
+absl::Status ImsEmulatorProcess::PutClient(const nlohmann::json& client) {
+  auto res =
+      AdminClient(port_, ca_file_)->Post("/emulator/clients", client.dump(), "application/json");
+  if (!res || res->status != 200) {
+    return absl::InternalError(
+        absl::StrCat("POST /emulator/clients: ", res ? res->body : "no answer"));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<nlohmann::json> ImsEmulatorProcess::SetHold(const nlohmann::json& hold) {
+  auto res = AdminClient(port_, ca_file_)->Post("/emulator/hold", hold.dump(), "application/json");
+  if (!res || res->status != 200) {
+    return absl::InternalError(
+        absl::StrCat("POST /emulator/hold: ", res ? res->body : "no answer"));
+  }
+  return nlohmann::json::parse(res->body, nullptr, false);
+}
+
+nlohmann::json ImsEmulatorProcess::HoldStatus() {
+  return ParseOk(AdminClient(port_, ca_file_)->Get("/emulator/hold"));
+}
+
+nlohmann::json ImsEmulatorProcess::Secrets(const std::string& client_id) {
+  httplib::Params params = {{"client_id", client_id}};
+  nlohmann::json body =
+      ParseOk(AdminClient(port_, ca_file_)->Get("/emulator/secrets", params, httplib::Headers()));
+  if (!body.is_object() || !body.contains("secrets")) return nlohmann::json::array();
+  return body["secrets"];
 }
 
 absl::StatusOr<std::unique_ptr<BrokerProcess>> BrokerProcess::Start(

@@ -47,6 +47,19 @@ class ImsEmulatorProcess {
   // POST /emulator/faults with `faults`.
   void SetFaults(const nlohmann::json& faults);
   void Reset();
+  // POST /emulator/clients: registers or replaces one client (the clients
+  // file's JSON). Errors: INTERNAL with the emulator's answer.
+  absl::Status PutClient(const nlohmann::json& client);
+  // POST /emulator/hold with `hold` (`{}` releases the requests held);
+  // returns the hold's status, as HoldStatus(). Errors: INTERNAL.
+  absl::StatusOr<nlohmann::json> SetHold(const nlohmann::json& hold);
+  // GET /emulator/hold: {"hold", "held_now", "held_total", "seen"}; {} when
+  // the emulator does not answer.
+  nlohmann::json HoldStatus();
+  // GET /emulator/secrets: the client's secrets at the emulated Developer
+  // Console, values included ({"uuid", "value", "created_at",
+  // "last_used_at"}); an empty array when the emulator does not answer.
+  nlohmann::json Secrets(const std::string& client_id);
 
  private:
   ImsEmulatorProcess() = default;
