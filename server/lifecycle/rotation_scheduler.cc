@@ -37,14 +37,14 @@ RotationScheduler::RotationScheduler(CredentialStore* store, ClientSecretManager
 RotationScheduler::~RotationScheduler() { Stop(); }
 
 void RotationScheduler::Start() {
+  // The first pass comes one interval after the start, not during it.
   thread_ = std::thread([this] {
     absl::MutexLock lock(&mu_);
-    while (!stopping_) {
+    // Wakes early only to stop; the clock seam is for RunOnce's decisions.
+    while (!mu_.AwaitWithTimeout(absl::Condition(&stopping_), options_.check_interval)) {
       mu_.Unlock();
       RunOnce();
       mu_.Lock();
-      // Wakes early only to stop; the clock seam is for RunOnce's decisions.
-      mu_.AwaitWithTimeout(absl::Condition(&stopping_), options_.check_interval);
     }
   });
 }

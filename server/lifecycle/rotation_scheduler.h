@@ -41,9 +41,9 @@ struct RotationScheduleOptions {
 // What one scheduled rotation attempt did (it changed something, or failed).
 struct RotationOutcome {
   std::string integration;
-  absl::Status status;                                   // ok, or why it failed
+  absl::Status status;                                         // ok, or why it failed
   RotationResult::Phase phase = RotationResult::Phase::kDone;  // when ok
-  std::string detail;                                    // RotationResult::detail
+  std::string detail;                                          // RotationResult::detail
 };
 
 // The client-secret facts of one integration, for the metrics.
@@ -67,7 +67,8 @@ class RotationScheduler {
   RotationScheduler(const RotationScheduler&) = delete;
   RotationScheduler& operator=(const RotationScheduler&) = delete;
 
-  // Runs RunOnce every check_interval on a thread of its own.
+  // Runs RunOnce every check_interval (the first one interval from now) on a
+  // thread of its own.
   void Start();
   // Waits for a pass under way to end. Idempotent.
   void Stop();

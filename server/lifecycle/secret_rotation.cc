@@ -84,8 +84,8 @@ absl::StatusOr<RotationResult> ClientSecretManager::RotateLeased(
   ReplicaCoordination* const coordination = options_.coordination;
   if (coordination == nullptr) return RotateUnleased(id, now, due_under);
   const std::string lease = absl::StrCat("secret-rotation/", id);
-  TB_ASSIGN_OR_RETURN(bool held,
-                      coordination->TryAcquireLease(lease, options_.replica_id, options_.lease_ttl));
+  TB_ASSIGN_OR_RETURN(
+      bool held, coordination->TryAcquireLease(lease, options_.replica_id, options_.lease_ttl));
   if (!held) {
     return absl::AbortedError(absl::StrCat("a rotation of integration '", id,
                                            "' is under way on another replica: try again later"));

@@ -48,9 +48,10 @@ void AddCacheFamilies(const CacheSample& sample, absl::Time now,
   families.push_back(CounterFamily("tokenbroker_cache_misses_total",
                                    "Token requests that waited for the store or an exchange.",
                                    static_cast<double>(sample.misses)));
-  prometheus::MetricFamily entries{
-      "tokenbroker_cache_entries", "Integrations with a cache entry.",
-      prometheus::MetricType::Gauge, {}};
+  prometheus::MetricFamily entries{"tokenbroker_cache_entries",
+                                   "Integrations with a cache entry.",
+                                   prometheus::MetricType::Gauge,
+                                   {}};
   entries.metric.emplace_back();
   entries.metric.back().gauge.value = static_cast<double>(sample.entries);
   families.push_back(std::move(entries));
@@ -209,9 +210,10 @@ Metrics::Metrics(const std::vector<std::string>& rpc_methods) : impl_(std::make_
                           .Register(r);
   m.secret_rotations = &prometheus::BuildCounter()
                             .Name("tokenbroker_secret_rotations_total")
-                            .Help("Scheduled client-secret rotation attempts that did something, "
-                                  "by result: done, waiting (switched; the old secret waits for "
-                                  "its grace period), failed.")
+                            .Help(
+                                "Scheduled client-secret rotation attempts that did something, "
+                                "by result: done, waiting (switched; the old secret waits for "
+                                "its grace period), failed.")
                             .Register(r);
   m.ready = &prometheus::BuildGauge()
                  .Name("tokenbroker_ready")

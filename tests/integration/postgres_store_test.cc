@@ -4,6 +4,7 @@
 #include <atomic>
 #include <thread>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -46,14 +47,13 @@ class PostgresStoreBinaryTest : public ::testing::Test {
     kek_ = dir_.File("keyring.json");
     CommandResult created = Tokenbroker({"keyring", "create", "--kek-file=" + kek_});
     ASSERT_EQ(created.exit_code, 0) << created.err;
-    nlohmann::json client = {{"client_id", "acme"},
-                             {"client_secrets", {kSecret}},
-                             {"org_id", "ORG1@AdobeOrg"},
-                             {"console_org_id", "25591412"},
-                             {"console_credential_id", "17606512"},
-                             {"scopes", absl::StrSplit(absl::StrCat("openid,AdobeID,",
-                                                                     kConsoleSecretsScopes),
-                                                        ',')}};
+    nlohmann::json client = {
+        {"client_id", "acme"},
+        {"client_secrets", {kSecret}},
+        {"org_id", "ORG1@AdobeOrg"},
+        {"console_org_id", "25591412"},
+        {"console_credential_id", "17606512"},
+        {"scopes", absl::StrSplit(absl::StrCat("openid,AdobeID,", kConsoleSecretsScopes), ',')}};
     auto ims = ImsEmulatorProcess::Start({client});
     ASSERT_TRUE(ims.ok()) << ims.status();
     ims_ = std::move(*ims);
@@ -155,8 +155,8 @@ TEST_F(PostgresStoreBinaryTest, StartupFailsClearlyWhenTheDatabaseIsDown) {
 TEST_F(PostgresStoreBinaryTest, TwoReplicasRotateAClientSecretOnce) {
   ASSERT_EQ(Tokenbroker({"migrate", "--store-dsn-file=" + dsn_file_}).exit_code, 0);
   std::vector<std::string> flags = Flags("--store-dsn-file=" + dsn_file_);
-  flags.insert(flags.end(), {"--secret-rotation-check-interval=100ms",
-                             "--secret-rotation-grace=1s", "--metrics-listen=127.0.0.1:0"});
+  flags.insert(flags.end(), {"--secret-rotation-check-interval=100ms", "--secret-rotation-grace=1s",
+                             "--metrics-listen=127.0.0.1:0"});
   auto a = BrokerProcess::Start(flags);
   ASSERT_TRUE(a.ok()) << a.status();
   auto b = BrokerProcess::Start(flags);
@@ -184,11 +184,14 @@ TEST_F(PostgresStoreBinaryTest, TwoReplicasRotateAClientSecretOnce) {
       ++calls;
     }
   });
+  absl::Cleanup join_callers = [&] {
+    stop = true;
+    if (callers.joinable()) callers.join();
+  };
   const int64_t aged = absl::ToUnixNanos(absl::Now() - absl::Hours(2));
-  ASSERT_TRUE(pg_->Psql("tokenbroker",
-                        absl::StrCat("UPDATE integrations SET client_secret_info = "
-                                     "'[{\"console_uuid\":\"\",\"create_time_ns\":",
-                                     aged, "}]' WHERE id = 'acme'"))
+  ASSERT_TRUE(pg_->Psql("tokenbroker", absl::StrCat("UPDATE integrations SET client_secret_info = "
+                                                    "'[{\"console_uuid\":\"\",\"create_time_ns\":",
+                                                    aged, "}]' WHERE id = 'acme'"))
                   .ok());
 
   auto secrets = [&] {
@@ -209,8 +212,7 @@ TEST_F(PostgresStoreBinaryTest, TwoReplicasRotateAClientSecretOnce) {
   EXPECT_TRUE(WaitUntil([&] { return rotated_log_lines().second >= 1; }, absl::Seconds(30),
                         "a replica logs 'client secret rotated'"))
       << (*a)->log() << (*b)->log();
-  stop = true;
-  callers.join();
+  std::move(join_callers).Invoke();
   // Two more passes by each replica (the first may have listed before the
   // rotation was stored): neither rotates again.
   for (BrokerProcess* replica : {a->get(), b->get()}) {

@@ -78,6 +78,31 @@ TEST(MetricsTest, CacheFamiliesAreReadFromTheSourceAtEachScrape) {
   EXPECT_EQ(scrapes, 2);
 }
 
+TEST(MetricsTest, ClientSecretFamiliesComeFromTheRotationReading) {
+  Metrics metrics({});
+  const absl::Time rotated = absl::FromUnixSeconds(1'790'000'000);
+  const absl::Time stored = absl::Now() - absl::Hours(48);  // the age is read at the scrape
+  metrics.SetClientSecretSource([&] {
+    ClientSecretReading reading;
+    reading.checks = 12;
+    reading.samples.push_back({"acme", stored, rotated});
+    reading.samples.push_back({"legacy", absl::InfinitePast(), absl::InfinitePast()});
+    return reading;
+  });
+  metrics.RecordSecretRotation("waiting");
+  metrics.RecordSecretRotation("failed");
+  std::string text = metrics.Render();
+  EXPECT_THAT(text, HasSubstr("tokenbroker_secret_rotation_checks_total 12"));
+  EXPECT_THAT(
+      text, HasSubstr("tokenbroker_client_secret_oldest_age_seconds{integration=\"acme\"} 17280"));
+  EXPECT_THAT(text, HasSubstr("tokenbroker_client_secret_last_rotation_timestamp_seconds{"
+                              "integration=\"acme\"} 1790000000"));
+  // Unknown times have no sample rather than a misleading 0.
+  EXPECT_THAT(text, Not(HasSubstr("integration=\"legacy\"")));
+  EXPECT_THAT(text, HasSubstr("tokenbroker_secret_rotations_total{result=\"waiting\"} 1"));
+  EXPECT_THAT(text, HasSubstr("tokenbroker_secret_rotations_total{result=\"failed\"} 1"));
+}
+
 TEST(MetricsTest, ReadyGaugeFollowsSetReady) {
   Metrics metrics({});
   metrics.SetReady(true);
