@@ -46,7 +46,8 @@ Integration JwtIntegration() {
   return in;
 }
 
-v1::MigrateIntegrationRequest Request(std::vector<std::string> scopes, std::string etag = "") {
+v1::MigrateIntegrationRequest Request(const std::vector<std::string>& scopes,
+                                      const std::string& etag = "") {
   v1::MigrateIntegrationRequest request;
   request.set_name("integrations/legacy");
   for (const std::string& scope : scopes) request.add_scopes(scope);
