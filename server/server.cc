@@ -40,6 +40,7 @@
 #include "server/ims/jwt_exchanger.h"
 #include "server/ims/oauth_s2s_exchanger.h"
 #include "server/lifecycle/client_secrets.h"
+#include "server/lifecycle/jwt_migration.h"
 #include "server/lifecycle/rotation_scheduler.h"
 #include "server/metrics/instrumented_store.h"
 #include "server/metrics/metrics.h"
@@ -58,6 +59,7 @@ struct Server::Components {
   std::unique_ptr<TokenExchanger> exchanger;
   std::unique_ptr<ConsoleSecrets> console;
   std::unique_ptr<ClientSecretManager> client_secrets;
+  std::unique_ptr<JwtMigrator> migrator;
   BitGenRandomSource random;
   std::unique_ptr<ThreadPool> exchange_pool;
   std::unique_ptr<ThreadPool> admin_pool;
@@ -393,6 +395,10 @@ absl::StatusOr<std::unique_ptr<Server>> Server::BuildAndStart(const ServerOption
   secret_options.replica_id = options.replica_id;
   c.client_secrets = std::make_unique<ClientSecretManager>(
       store, c.console.get(), c.exchanger.get(), SystemClock::Get(), secret_options);
+  // Mints with the dispatcher: the converted integration is OAuth S2S.
+  // The encrypted stores scrub the dropped private key from their files.
+  c.migrator = std::make_unique<JwtMigrator>(store, c.storage.maintenance, c.exchanger.get(),
+                                             SystemClock::Get());
 
   c.exchange_pool =
       std::make_unique<ThreadPool>(options.exchange_threads, options.exchange_max_threads);
@@ -461,7 +467,8 @@ absl::StatusOr<std::unique_ptr<Server>> Server::BuildAndStart(const ServerOption
   ValidationOptions validation;
   validation.allow_insecure_ims_http = options.allow_insecure_ims_http;
   c.integration_service = std::make_unique<IntegrationServiceImpl>(
-      store, c.admin_pool.get(), validation, &c.api, SystemClock::Get(), c.client_secrets.get());
+      store, c.admin_pool.get(), validation, &c.api, SystemClock::Get(), c.client_secrets.get(),
+      c.migrator.get());
 
   StartRotationScheduler(options, store, c);
 

@@ -25,6 +25,7 @@ constexpr CommandSet kList = Bit(Command::kIntegrationsList);
 constexpr CommandSet kUpdate = Bit(Command::kIntegrationsUpdate);
 constexpr CommandSet kDelete = Bit(Command::kIntegrationsDelete);
 constexpr CommandSet kImport = Bit(Command::kIntegrationsImport);
+constexpr CommandSet kMigrate = Bit(Command::kIntegrationsMigrate);
 constexpr CommandSet kSecretsRotate = Bit(Command::kSecretsRotate);
 constexpr CommandSet kTokenGet = Bit(Command::kTokenGet);
 constexpr CommandSet kTokenHeaders = Bit(Command::kTokenHeaders);
@@ -90,6 +91,14 @@ const std::vector<CommandSpec>& Commands() {
        "path. IDs come from the credentials' names unless --id is given.\n"
        "Secrets come from the file and are never printed.",
        "Integrations", /*takes_file=*/true},
+      {Command::kIntegrationsMigrate, "integrations migrate", "", "", true,
+       "Converts a JWT integration to OAuth Server-to-Server, as Adobe converts\n"
+       "JWT credentials: same client id, org and technical account; --scopes\n"
+       "replace the metascopes; the client secret is --client-secret-file's\n"
+       "(one line; read it again from the Developer Console) or else the stored\n"
+       "one; the private key is deleted. The server first mints a token with\n"
+       "the new flow: if IMS refuses it, nothing changes and the error says why.",
+       "Integrations"},
       {Command::kSecretsList, "secrets list", "", "", true,
        "The credential's client secrets at the Adobe Developer Console (uuid,\n"
        "created, last used), whether tokenbroker holds each and which one it\n"
@@ -177,7 +186,7 @@ const std::vector<FlagSpec>& Flags() {
       {"client-secret-file", &Options::client_secret_file, "FILE",
        "File holding the client secret, one per line (two while rotating);\n"
        "- reads stdin.",
-       kCreate | kUpdate, kCreate, "", "", "credentials.client_secrets"},
+       kCreate | kUpdate | kMigrate, kCreate, "", "", "credentials.client_secrets"},
       {"org-id", &Options::org_id, "ORG",
        "IMS organization id, ...@AdobeOrg.",
        kCreate | kUpdate, kCreate, "", "", "org_id"},
@@ -189,7 +198,7 @@ const std::vector<FlagSpec>& Flags() {
        kCreateJwt | kUpdate, kCreateJwt, "", "", "credentials.private_key_pem"},
       {"scopes", &Options::scopes, "LIST",
        "Comma-separated OAuth scopes (oauth-s2s).",
-       kCreateOAuth | kUpdate, kCreateOAuth, "", "", "scopes"},
+       kCreateOAuth | kUpdate | kMigrate, kCreateOAuth | kMigrate, "", "", "scopes"},
       {"metascopes", &Options::metascopes, "LIST",
        "Comma-separated JWT metascopes (jwt).",
        kCreateJwt | kUpdate, kCreateJwt, "", "", "metascopes"},
@@ -210,7 +219,7 @@ const std::vector<FlagSpec>& Flags() {
        kUpdate, 0, "", "", "state"},
       {"etag", &Options::etag, "ETAG",
        "Only change or delete the integration if its etag still matches.",
-       kUpdate | kDelete, 0, "", "", ""},
+       kUpdate | kDelete | kMigrate, 0, "", "", ""},
       {"rotation-period", &Options::rotation_period, "DURATION",
        "Rotate the client secret this often (e.g. 2160h; 0s: never; default:\n"
        "the server's --secret-rotation-period). OAuth S2S credentials imported\n"

@@ -37,6 +37,7 @@ enum class Command {
   kIntegrationsUpdate,
   kIntegrationsDelete,
   kIntegrationsImport,
+  kIntegrationsMigrate,
   kSecretsList,
   kSecretsRotate,
   kTokenGet,

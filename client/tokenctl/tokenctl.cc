@@ -438,6 +438,42 @@ int IntegrationsDelete(Invocation& inv) {
   return kExitOk;
 }
 
+// --client-secret-file, where given, as the one secret of `request`.
+// Errors: INVALID_ARGUMENT (see secrets.h; more than one secret).
+absl::Status ReadMigrationSecret(Invocation& inv, v1::MigrateIntegrationRequest* request) {
+  if (!inv.Has("client-secret-file")) return absl::OkStatus();
+  absl::StatusOr<std::vector<Secret>> secrets =
+      ReadClientSecrets(inv.options().client_secret_file, inv.in());
+  if (!secrets.ok()) return secrets.status();
+  if (secrets->size() != 1) {
+    return absl::InvalidArgumentError(
+        "--client-secret-file: a migration takes one client secret (the Server-to-Server "
+        "credential's current one), not two");
+  }
+  request->set_client_secret(std::string(secrets->front().value()));
+  return absl::OkStatus();
+}
+
+int IntegrationsMigrate(Invocation& inv) {
+  v1::MigrateIntegrationRequest request;
+  request.set_name(inv.name());
+  request.set_etag(inv.options().etag);
+  for (const std::string& scope : inv.options().scopes) request.add_scopes(scope);
+  if (absl::Status s = ReadMigrationSecret(inv, &request); !s.ok()) return inv.UsageError(s);
+
+  auto stub = NewStub<v1::IntegrationService>(inv);
+  if (!stub.ok()) return inv.UsageError(stub.status());
+  grpc::ClientContext rpc;
+  inv.Prepare(&rpc);
+  v1::MigrateIntegrationResponse response;
+  grpc::Status status = (*stub)->MigrateIntegration(&rpc, request, &response);
+  std::string* secret = request.mutable_client_secret();
+  OPENSSL_cleanse(secret->data(), secret->size());
+  if (!status.ok()) return inv.RpcError(status);
+  PrintIntegration(inv, response.integration());
+  return kExitOk;
+}
+
 std::string ActionName(v1::ImportIntegrationsResponse::Imported::Action action, bool dry_run) {
   bool created = action == v1::ImportIntegrationsResponse::Imported::ACTION_CREATED;
   if (dry_run) return created ? "would create" : "would replace";
@@ -831,6 +867,8 @@ CommandFunction FunctionOf(Command command) {
       return IntegrationsUpdate;
     case Command::kIntegrationsImport:
       return IntegrationsImport;
+    case Command::kIntegrationsMigrate:
+      return IntegrationsMigrate;
     case Command::kSecretsList:
       return SecretsList;
     case Command::kSecretsRotate:

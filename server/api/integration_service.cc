@@ -18,6 +18,8 @@ constexpr int kMaxPageSize = 1000;
 // Page tokens and etags the server hands out are far shorter.
 constexpr size_t kMaxPageTokenBytes = 512;
 constexpr size_t kMaxEtagBytes = 128;
+// As ValidateIntegration's limit of each stored client secret.
+constexpr size_t kMaxClientSecretBytes = 1024;
 
 absl::Status CheckEtag(const std::string& etag, absl::string_view field) {
   if (etag.size() > kMaxEtagBytes) {
@@ -191,6 +193,30 @@ absl::Status IntegrationServiceImpl::RotateSecret(const v1::RotateClientSecretRe
   return absl::OkStatus();
 }
 
+absl::StatusOr<v1::Integration> IntegrationServiceImpl::Migrate(
+    const v1::MigrateIntegrationRequest& request) {
+  JwtMigrationRequest migration;
+  TB_ASSIGN_OR_RETURN(migration.id, ParseIntegrationName(request.name(), "name"));
+  TB_RETURN_IF_ERROR(CheckEtag(request.etag(), "etag"));
+  if (request.scopes().empty()) {
+    return InvalidField("scopes", "required: the OAuth scopes of the Server-to-Server credential");
+  }
+  if (request.client_secret().size() > kMaxClientSecretBytes) {
+    return InvalidField("client_secret",
+                        absl::StrCat("longer than ", kMaxClientSecretBytes, " bytes"));
+  }
+  if (!request.client_secret().empty())
+    migration.client_secret = SecretString(request.client_secret());
+  migration.scopes.assign(request.scopes().begin(), request.scopes().end());
+  migration.etag = request.etag();
+  // As a create of an S2S integration: the scopes' field is `scopes`.
+  migration.validate = [this](const Integration& converted) {
+    return ValidateIntegration(converted, options_, "");
+  };
+  TB_ASSIGN_OR_RETURN(Integration migrated, migrator_->Migrate(migration));
+  return ToProto(migrated);
+}
+
 grpc::ServerUnaryReactor* IntegrationServiceImpl::CreateIntegration(
     grpc::CallbackServerContext* context, const v1::CreateIntegrationRequest* request,
     v1::CreateIntegrationResponse* response) {
@@ -264,6 +290,18 @@ grpc::ServerUnaryReactor* IntegrationServiceImpl::RotateClientSecret(
                   "/tokenbroker.v1.IntegrationService/RotateClientSecret",
                   Permission::kManageIntegrations, *request, IdOf(request->parent()),
                   [this, request, response] { return RotateSecret(*request, response); });
+}
+
+grpc::ServerUnaryReactor* IntegrationServiceImpl::MigrateIntegration(
+    grpc::CallbackServerContext* context, const v1::MigrateIntegrationRequest* request,
+    v1::MigrateIntegrationResponse* response) {
+  return RunAsync(context, executor_, *api_,
+                  "/tokenbroker.v1.IntegrationService/MigrateIntegration",
+                  Permission::kManageIntegrations, *request, IdOf(request->name()),
+                  [this, request, response]() -> absl::Status {
+                    TB_ASSIGN_OR_RETURN(*response->mutable_integration(), Migrate(*request));
+                    return absl::OkStatus();
+                  });
 }
 
 }  // namespace tokenbroker

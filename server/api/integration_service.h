@@ -7,6 +7,7 @@
 #include "server/common/clock.h"
 #include "server/common/executor.h"
 #include "server/lifecycle/client_secrets.h"
+#include "server/lifecycle/jwt_migration.h"
 #include "server/store/credential_store.h"
 #include "tokenbroker/v1/integration_service.grpc.pb.h"
 
@@ -19,18 +20,22 @@ class IntegrationServiceImpl final : public v1::IntegrationService::CallbackServ
   // `api` must outlive the service. The broker needs no telling: it hears
   // of every change through the store's change feed.
   // `clock` stamps when client secrets were stored; `secrets` answers
-  // ListClientSecrets. Neither is owned.
+  // ListClientSecrets and RotateClientSecret, `migrator`
+  // MigrateIntegration. None is owned.
   IntegrationServiceImpl(CredentialStore* store, Executor* executor, ValidationOptions options,
-                         const ApiContext* api, const Clock* clock, ClientSecretManager* secrets)
+                         const ApiContext* api, const Clock* clock, ClientSecretManager* secrets,
+                         JwtMigrator* migrator)
       : store_(store),
         executor_(executor),
         options_(options),
         api_(api),
         clock_(clock),
-        secrets_(secrets) {
+        secrets_(secrets),
+        migrator_(migrator) {
     SetMessageAllocatorFor_CreateIntegration(&create_allocator_);
     SetMessageAllocatorFor_UpdateIntegration(&update_allocator_);
     SetMessageAllocatorFor_ImportIntegrations(&import_allocator_);
+    SetMessageAllocatorFor_MigrateIntegration(&migrate_allocator_);
   }
 
   grpc::ServerUnaryReactor* CreateIntegration(grpc::CallbackServerContext* context,
@@ -57,6 +62,9 @@ class IntegrationServiceImpl final : public v1::IntegrationService::CallbackServ
   grpc::ServerUnaryReactor* RotateClientSecret(grpc::CallbackServerContext* context,
                                                const v1::RotateClientSecretRequest* request,
                                                v1::RotateClientSecretResponse* response) override;
+  grpc::ServerUnaryReactor* MigrateIntegration(grpc::CallbackServerContext* context,
+                                               const v1::MigrateIntegrationRequest* request,
+                                               v1::MigrateIntegrationResponse* response) override;
 
   // The operations themselves, synchronous; public for unit tests.
   absl::StatusOr<v1::Integration> Create(const v1::CreateIntegrationRequest& request);
@@ -73,6 +81,9 @@ class IntegrationServiceImpl final : public v1::IntegrationService::CallbackServ
                            v1::ListClientSecretsResponse* response);
   absl::Status RotateSecret(const v1::RotateClientSecretRequest& request,
                             v1::RotateClientSecretResponse* response);
+  // JWT -> OAuth S2S (JwtMigrator::Migrate), the request's fields checked
+  // first and the converted integration validated as an S2S create.
+  absl::StatusOr<v1::Integration> Migrate(const v1::MigrateIntegrationRequest& request);
 
  private:
   CredentialStore* const store_;
@@ -81,6 +92,7 @@ class IntegrationServiceImpl final : public v1::IntegrationService::CallbackServ
   const ApiContext* const api_;
   const Clock* const clock_;
   ClientSecretManager* const secrets_;
+  JwtMigrator* const migrator_;
   // Wipe the credentials of the requests when gRPC frees them.
   WipingMessageAllocator<v1::CreateIntegrationRequest, v1::CreateIntegrationResponse>
       create_allocator_;
@@ -88,6 +100,8 @@ class IntegrationServiceImpl final : public v1::IntegrationService::CallbackServ
       update_allocator_;
   WipingMessageAllocator<v1::ImportIntegrationsRequest, v1::ImportIntegrationsResponse>
       import_allocator_;
+  WipingMessageAllocator<v1::MigrateIntegrationRequest, v1::MigrateIntegrationResponse>
+      migrate_allocator_;
 };
 
 }  // namespace tokenbroker

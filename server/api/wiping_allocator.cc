@@ -28,6 +28,10 @@ void WipeSecrets(v1::ImportIntegrationsRequest* request) {
   WipeString(request->mutable_credential_file());
 }
 
+void WipeSecrets(v1::MigrateIntegrationRequest* request) {
+  WipeString(request->mutable_client_secret());
+}
+
 void WipeSecrets(v1::GetAccessTokenResponse* response) {
   if (response->has_token()) WipeToken(response->mutable_token());
 }

@@ -22,6 +22,7 @@ namespace tokenbroker {
 void WipeSecrets(v1::CreateIntegrationRequest* request);
 void WipeSecrets(v1::UpdateIntegrationRequest* request);
 void WipeSecrets(v1::ImportIntegrationsRequest* request);
+void WipeSecrets(v1::MigrateIntegrationRequest* request);
 void WipeSecrets(v1::GetAccessTokenResponse* response);
 void WipeSecrets(v1::RefreshAccessTokenResponse* response);
 void WipeSecrets(v1::GetRequestHeadersResponse* response);

@@ -47,7 +47,8 @@ enum class Role { kAdmin, kReader, kAuditor };
 enum class Permission {
   kReadTokens,          // TokenService.*, on one integration
   kReadIntegrations,    // IntegrationService.Get/List
-  kManageIntegrations,  // IntegrationService.Create/Update/Delete
+  kManageIntegrations,  // IntegrationService.Create/Update/Delete/Import,
+                        // MigrateIntegration, RotateClientSecret
 };
 
 class Policy {

@@ -148,6 +148,14 @@ class PostgresCredentialStore final : public CredentialStore,
   absl::StatusOr<Counts> Count() override;
   absl::StatusOr<std::string> CheckStructure() override;
   absl::Status Backup(const std::string& to_path) override;
+  // `VACUUM integrations` (outside a transaction; its TOAST table included):
+  // old row versions, e.g. a dropped private key's ciphertext, become free
+  // space that later writes overwrite. It cannot reach the WAL, standbys,
+  // base backups or pages not yet reused: README "JWT -> OAuth
+  // Server-to-Server" says what is left and how rekeying makes it
+  // unreadable. Errors: FAILED_PRECONDITION (the role does not own the
+  // table: PostgreSQL only warns, which is reported), UNAVAILABLE.
+  absl::Status ScrubFreedData() override;
   // As SqliteCredentialStore::Rekey: re-wraps every ciphertext not on the
   // cipher's primary KEK, `batch_size` rows per transaction, compare-and-set
   // on the old ciphertext (a concurrent writer wins), online and resumable.

@@ -497,10 +497,22 @@ absl::StatusOr<StoreMaintenance::RekeyProgress> SqliteCredentialStore::Rekey(
   // Old wrappings live on in WAL frames until they are checkpointed and the
   // WAL truncated. Best effort: a long reader can keep it from completing,
   // and the next automatic checkpoint catches up.
-  absl::MutexLock lock(&mu_);
-  absl::StatusOr<SqliteQuery> q = db_->Prepare("PRAGMA wal_checkpoint(TRUNCATE)");
-  if (q.ok()) q->Run().IgnoreError();
+  ScrubFreedData().IgnoreError();
   return progress;
+}
+
+absl::Status SqliteCredentialStore::ScrubFreedData() {
+  absl::MutexLock lock(&mu_);
+  TB_ASSIGN_OR_RETURN(SqliteQuery q, db_->Prepare("PRAGMA wal_checkpoint(TRUNCATE)"));
+  TB_ASSIGN_OR_RETURN(bool row, q.Step());
+  // One row: busy (1 when a reader or writer kept it from completing), WAL
+  // frames, frames checkpointed.
+  if (row && q.Int(0) != 0) {
+    return absl::UnavailableError(
+        absl::StrCat("SQLite store '", path_,
+                     "': the WAL checkpoint could not complete (a reader holds an old snapshot)"));
+  }
+  return absl::OkStatus();
 }
 
 // The writes tell the change feed after they commit.

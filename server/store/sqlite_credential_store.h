@@ -117,6 +117,14 @@ class SqliteCredentialStore final : public CredentialStore, public StoreMaintena
   // directory), UNAVAILABLE (I/O). A failed backup removes its partial file.
   absl::Status Backup(const std::string& to_path) override;
 
+  // Checkpoints the WAL into the database file and truncates it (`PRAGMA
+  // wal_checkpoint(TRUNCATE)`, waiting up to the busy timeout for readers),
+  // so replaced rows, which secure_delete zeroes in the database's pages,
+  // survive in no WAL frame either. Errors: UNAVAILABLE (a reader held an
+  // old snapshot past the busy timeout: the WAL is not truncated; the next
+  // checkpoint catches up).
+  absl::Status ScrubFreedData() override;
+
   // Re-wraps every credentials and token ciphertext whose KEK is not the
   // cipher's primary (EnvelopeCipher::Rewrap: the data key is re-wrapped,
   // the payload is untouched), `batch_size` rows per transaction, and calls
@@ -125,8 +133,9 @@ class SqliteCredentialStore final : public CredentialStore, public StoreMaintena
   // held only to read and to write a batch, and a row changed by a writer in
   // between is left to the writer (compare-and-set on the old ciphertext).
   // Resumable: committed batches stay done, and a new run skips rows already
-  // on the primary. Afterwards the WAL is checkpointed and truncated so old
-  // wrappings do not linger there (freed pages are zeroed: secure_delete).
+  // on the primary. Afterwards the WAL is checkpointed and truncated
+  // (ScrubFreedData, best effort) so old wrappings do not linger there
+  // (freed pages are zeroed: secure_delete).
   //
   // A cached token that cannot be re-wrapped (DATA_LOSS, unknown KEK) is
   // deleted and logged: it is only a cache, the broker mints a new one.

@@ -58,6 +58,17 @@ class StoreMaintenance {
   // overwritten). FAILED_PRECONDITION on stores that are backed up with
   // their database's own tools (PostgreSQL: pg_dump).
   virtual absl::Status Backup(const std::string& to_path) = 0;
+  // After a write that removed a secret (a JWT integration's private key on
+  // migration): makes the bytes of replaced and deleted rows unreadable in
+  // the database's files, as far as the backend can. SQLite zeroes freed
+  // cells and pages itself (secure_delete); this checkpoints the WAL into
+  // the database and truncates it, so no old page survives in the WAL.
+  // PostgreSQL: VACUUM of `integrations` (old row versions become free
+  // space, to be overwritten; the WAL, replicas and backups keep theirs:
+  // README "JWT -> OAuth Server-to-Server"). Errors: UNAVAILABLE (a reader
+  // kept the WAL from being truncated within the busy timeout; the backend
+  // failed), FAILED_PRECONDITION (PostgreSQL: the role may not VACUUM).
+  virtual absl::Status ScrubFreedData() = 0;
 };
 
 }  // namespace tokenbroker

@@ -168,7 +168,8 @@ TEST(ApiMethodNamesTest, ListsEveryRpcOfBothServicesByFullName) {
                                     "/tokenbroker.v1.IntegrationService/DeleteIntegration",
                                     "/tokenbroker.v1.IntegrationService/ImportIntegrations",
                                     "/tokenbroker.v1.IntegrationService/ListClientSecrets",
-                                    "/tokenbroker.v1.IntegrationService/RotateClientSecret"));
+                                    "/tokenbroker.v1.IntegrationService/RotateClientSecret",
+                                    "/tokenbroker.v1.IntegrationService/MigrateIntegration"));
 }
 
 }  // namespace

@@ -49,7 +49,8 @@ std::string FieldOf(const absl::Status& status) {
 
 class ImportTest : public ::testing::Test {
  protected:
-  ImportTest() : service_(&store_, nullptr, ValidationOptions(), nullptr, &clock_, nullptr) {}
+  ImportTest()
+      : service_(&store_, nullptr, ValidationOptions(), nullptr, &clock_, nullptr, nullptr) {}
 
   absl::StatusOr<v1::ImportIntegrationsResponse> Import(const json& file) {
     request_.set_credential_file(file.dump());

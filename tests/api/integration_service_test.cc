@@ -60,7 +60,7 @@ class IntegrationServiceTest : public ::testing::Test {
           EXPECT_TRUE(store->Update(other, other.etag).ok());
         }),
         service_(&store_, /*executor=*/nullptr, ValidationOptions(), /*api=*/nullptr, &clock_,
-                 /*secrets=*/nullptr) {
+                 /*secrets=*/nullptr, /*migrator=*/nullptr) {
     absl::StatusOr<v1::Integration> created =
         service_.Create(OAuthIntegration("acme", "client-acme", "secret-acme", ""));
     EXPECT_TRUE(created.ok()) << created.status();

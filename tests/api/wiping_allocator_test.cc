@@ -28,6 +28,15 @@ TEST(WipeSecretsTest, UpdateRequestLosesItsCredentials) {
   EXPECT_EQ(request.integration().credentials().client_secrets(0), "");
 }
 
+TEST(WipeSecretsTest, MigrateRequestLosesItsClientSecretAndKeepsTheRest) {
+  v1::MigrateIntegrationRequest request;
+  request.set_name("integrations/legacy");
+  request.set_client_secret("s2s-secret");
+  WipeSecrets(&request);
+  EXPECT_EQ(request.client_secret(), "");
+  EXPECT_EQ(request.name(), "integrations/legacy");
+}
+
 TEST(WipeSecretsTest, TokenResponsesLoseTheirToken) {
   v1::GetAccessTokenResponse get;
   get.mutable_token()->set_access_token("eyJ-token");

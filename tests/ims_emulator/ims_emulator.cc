@@ -173,6 +173,10 @@ json ImsEmulator::Stats() const {
   absl::MutexLock lock(&mu_);
   json exchanges = json::object();
   for (const auto& [id, n] : exchanges_) exchanges[id] = n;
+  json by_grant = json::object();
+  for (const auto& [grant, counts] : grant_exchanges_) {
+    for (const auto& [id, n] : counts) by_grant[grant][id] = n;
+  }
   json arrivals = json::object();
   for (const auto& [id, times] : arrivals_ms_) arrivals[id] = times;
   return json{{"total_exchanges", total_exchanges_},
@@ -180,12 +184,14 @@ json ImsEmulator::Stats() const {
               {"faults_injected", faults_injected_},
               {"token_requests", token_requests_},
               {"exchanges", exchanges},
+              {"exchanges_by_grant", by_grant},
               {"arrivals_ms", arrivals}};
 }
 
 void ImsEmulator::ResetStats() {
   absl::MutexLock lock(&mu_);
   exchanges_.clear();
+  grant_exchanges_.clear();
   total_exchanges_ = 0;
   rejected_ = 0;
   faults_injected_ = 0;
@@ -308,14 +314,16 @@ std::string ImsEmulator::MintAccessToken(const ClientConfig& client, absl::strin
                       Base64UrlEncode(signature.ok() ? *signature : std::string("x")));
 }
 
-Reply ImsEmulator::Success(const ClientConfig& client, absl::string_view user_id,
-                           absl::string_view scope, absl::Time now, bool milliseconds) {
+Reply ImsEmulator::Success(const ClientConfig& client, absl::string_view grant_type,
+                           absl::string_view user_id, absl::string_view scope, absl::Time now,
+                           bool milliseconds) {
   absl::Duration lifetime = client.token_lifetime.value_or(options_.token_lifetime);
   std::string token = MintAccessToken(client, user_id, scope, now, lifetime);
   {
     absl::MutexLock lock(&mu_);
     ++total_exchanges_;
     ++exchanges_[client.client_id];
+    ++grant_exchanges_[std::string(grant_type)][client.client_id];
   }
   Reply reply;
   if (milliseconds) {
@@ -356,7 +364,7 @@ Reply ImsEmulator::ClientCredentials(const Form& form, absl::Time now) {
   std::string user_id = client.technical_account_id.empty()
                             ? absl::StrCat(client.client_id, "@AdobeID")
                             : client.technical_account_id;
-  return Success(client, user_id, scope, now, /*milliseconds=*/false);
+  return Success(client, "client_credentials", user_id, scope, now, /*milliseconds=*/false);
 }
 
 Reply ImsEmulator::ExchangeJwt(const Form& form, absl::string_view base_url, absl::Time now) {
@@ -441,8 +449,8 @@ Reply ImsEmulator::ExchangeJwt(const Form& form, absl::string_view base_url, abs
       return Error(400, "invalid_jti", "jti has already been used");
     }
   }
-  return Success(client, client.technical_account_id, absl::StrJoin(metascopes, ","), now,
-                 /*milliseconds=*/true);
+  return Success(client, "jwt_bearer", client.technical_account_id, absl::StrJoin(metascopes, ","),
+                 now, /*milliseconds=*/true);
 }
 
 bool ImsEmulator::RecordJti(const std::string& client_id, const std::string& jti,

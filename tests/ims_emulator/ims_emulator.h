@@ -161,7 +161,9 @@ class ImsEmulator {
   Reply AdminSecrets(absl::string_view client_id, absl::Time now);
 
   // {"total_exchanges":N,"rejected":N,"faults_injected":N,"token_requests":N,
-  //  "exchanges":{"<client_id>":N}}: successful exchanges (both flows), 4xx
+  //  "exchanges":{"<client_id>":N},"exchanges_by_grant":{"client_credentials"|
+  //  "jwt_bearer":{"<client_id>":N}}}: successful exchanges (both flows, and
+  //  each flow apart), 4xx
   // answers, injected faults, and token requests received (counted on
   // arrival, before any latency fault: tests wait on it to know a request is
   // in flight).
@@ -212,8 +214,10 @@ class ImsEmulator {
   // A JWT-shaped access token signed with signing_key_.
   std::string MintAccessToken(const ClientConfig& client, absl::string_view user_id,
                               absl::string_view scope, absl::Time now, absl::Duration lifetime);
-  Reply Success(const ClientConfig& client, absl::string_view user_id, absl::string_view scope,
-                absl::Time now, bool milliseconds);
+  // `grant_type`: client_credentials or jwt_bearer, counted per client in
+  // Stats().
+  Reply Success(const ClientConfig& client, absl::string_view grant_type, absl::string_view user_id,
+                absl::string_view scope, absl::Time now, bool milliseconds);
   // Records `jti` until `expires`; false if it is already recorded.
   bool RecordJti(const std::string& client_id, const std::string& jti, absl::Time expires,
                  absl::Time now);
@@ -228,6 +232,8 @@ class ImsEmulator {
   std::map<std::string, std::map<std::string, SecretMeta>> secret_meta_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, absl::Time> jtis_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, int64_t> exchanges_ ABSL_GUARDED_BY(mu_);
+  // grant type -> client id -> successful exchanges.
+  std::map<std::string, std::map<std::string, int64_t>> grant_exchanges_ ABSL_GUARDED_BY(mu_);
   int64_t total_exchanges_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t rejected_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t faults_injected_ ABSL_GUARDED_BY(mu_) = 0;

@@ -553,6 +553,26 @@ TEST_F(PostgresStoreTest, SecretsAreEncryptedAtRest) {
   EXPECT_THAT(*raw, Not(HasSubstr(kTokenMarker)));
 }
 
+TEST_F(PostgresStoreTest, ScrubFreedDataVacuumsTheIntegrationsTable) {
+  std::string dsn = FreshDsn();
+  auto store = OpenStore(dsn);
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->Create(Sample("acme")).ok());
+  Integration s2s = store->Get("acme").value();
+  s2s.auth_method = AuthMethod::kOAuthServerToServer;
+  s2s.credentials.private_key_pem = SecretString();
+  ASSERT_TRUE(store->Update(s2s, s2s.etag).ok());  // the old row version is dead
+
+  absl::Status scrubbed = store->ScrubFreedData();
+  ASSERT_TRUE(scrubbed.ok()) << scrubbed;
+  absl::StatusOr<std::string> vacuums = SharedServer()->Psql(
+      DatabaseOf(dsn),
+      "SELECT vacuum_count FROM pg_stat_user_tables WHERE relname = 'integrations'");
+  ASSERT_TRUE(vacuums.ok()) << vacuums.status();
+  EXPECT_THAT(*vacuums, HasSubstr("1"));
+  EXPECT_TRUE(store->Get("acme").ok());
+}
+
 TEST_F(PostgresStoreTest, StoresTheSameCiphertextsAsSqlite) {
   // Same record encoding and envelope contexts: the fake cipher's
   // "ciphertext" shows both in clear.

@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "gmock/gmock.h"
+#include "server/crypto/envelope_cipher.h"
 #include "server/crypto/keyring.h"
 #include "server/server.h"
 #include "server/store/sqlite_db.h"
@@ -418,6 +419,43 @@ TEST_F(SqliteCredentialStoreTest, SecretsNeverReachTheFilesInPlaintext) {
   expect_no_secrets(path_ + "-wal");  // before any checkpoint: all in the WAL
   RawDb(path_).Exec("PRAGMA wal_checkpoint(FULL)");
   expect_no_secrets(path_);
+}
+
+// How many 32-byte windows of `blob` (every 16 bytes) occur in `bytes`.
+int WindowsFound(const std::string& blob, const std::string& bytes) {
+  int found = 0;
+  for (size_t at = 0; at + 32 <= blob.size(); at += 16) {
+    if (bytes.find(blob.substr(at, 32)) != std::string::npos) ++found;
+  }
+  return found;
+}
+
+TEST_F(SqliteCredentialStoreTest, ScrubFreedDataLeavesNoReplacedCiphertextInTheFiles) {
+  // A real cipher: the fake one seals equal secrets to equal bytes, which
+  // the new record would share with the old one.
+  auto real = KeyringEnvelopeCipher::New(*Keyring::Generate());
+  ASSERT_TRUE(real.ok()) << real.status();
+  auto opened = SqliteCredentialStore::Open(path_, real->get(), &clock_);
+  ASSERT_TRUE(opened.ok()) << opened.status();
+  std::unique_ptr<SqliteCredentialStore> store = *std::move(opened);
+  Integration jwt = Sample("acme");
+  jwt.credentials.private_key_pem = SecretString(std::string(1700, 'k'));  // a key's size
+  ASSERT_TRUE(store->Create(jwt).ok());
+  const std::string old_blob =
+      RawDb(path_).Text("SELECT credentials FROM integrations WHERE id = ?", "acme");
+  ASSERT_GT(old_blob.size(), 1700u);
+
+  Integration s2s = store->Get("acme").value();
+  s2s.auth_method = AuthMethod::kOAuthServerToServer;
+  s2s.credentials.private_key_pem = SecretString();
+  ASSERT_TRUE(store->Update(s2s, s2s.etag).ok());
+  // Without the scrub the old frames are still in the WAL: the check can fail.
+  ASSERT_GT(WindowsFound(old_blob, ReadFile(path_ + "-wal")), 0);
+
+  ASSERT_TRUE(store->ScrubFreedData().ok());
+  EXPECT_EQ(ReadFile(path_ + "-wal").size(), 0u) << "truncated";
+  EXPECT_EQ(WindowsFound(old_blob, ReadFile(path_)), 0) << "zeroed by secure_delete";
+  EXPECT_TRUE(store->Get("acme").ok());
 }
 
 TEST_F(SqliteCredentialStoreTest, FlippedByteInCredentialsIsDataLossForThatIdOnly) {

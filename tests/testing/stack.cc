@@ -98,6 +98,14 @@ int ImsEmulatorProcess::Exchanges(const std::string& client_id) {
   return stats["exchanges"][client_id].get<int>();
 }
 
+int ImsEmulatorProcess::Exchanges(const std::string& client_id, const std::string& grant_type) {
+  nlohmann::json stats = Stats();
+  if (!stats.contains("exchanges_by_grant")) return 0;
+  const nlohmann::json& by_grant = stats["exchanges_by_grant"];
+  if (!by_grant.contains(grant_type) || !by_grant[grant_type].contains(client_id)) return 0;
+  return by_grant[grant_type][client_id].get<int>();
+}
+
 int ImsEmulatorProcess::TokenRequests() {
   nlohmann::json stats = Stats();
   if (!stats.contains("token_requests")) return 0;

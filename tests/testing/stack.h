@@ -39,6 +39,9 @@ class ImsEmulatorProcess {
   // GET /emulator/stats.
   nlohmann::json Stats();
   int Exchanges(const std::string& client_id);
+  // Successful exchanges of `client_id` by `grant_type`: client_credentials
+  // (OAuth S2S, /ims/token/v3) or jwt_bearer (/ims/exchange/jwt).
+  int Exchanges(const std::string& client_id, const std::string& grant_type);
   // Token requests received so far, counted on arrival (before any latency
   // fault): > 0 means a request is in flight or answered.
   int TokenRequests();

@@ -142,7 +142,8 @@ type Integration struct {
 	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
 	// Optional. A human-readable name, at most 128 characters.
 	DisplayName string `protobuf:"bytes,2,opt,name=display_name,json=displayName,proto3" json:"display_name,omitempty"`
-	// Required. How tokenbroker obtains tokens from IMS. Immutable.
+	// Required. How tokenbroker obtains tokens from IMS. Immutable, except
+	// that MigrateIntegration turns AUTH_METHOD_JWT into OAuth S2S.
 	AuthMethod AuthMethod `protobuf:"varint,3,opt,name=auth_method,json=authMethod,proto3,enum=tokenbroker.v1.AuthMethod" json:"auth_method,omitempty"`
 	// Required. The credential's client id (also sent as `x-api-key`).
 	ClientId string `protobuf:"bytes,4,opt,name=client_id,json=clientId,proto3" json:"client_id,omitempty"`

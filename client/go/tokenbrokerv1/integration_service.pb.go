@@ -1130,6 +1130,131 @@ func (x *RotateClientSecretResponse) GetDeletedConsoleUuids() []string {
 	return nil
 }
 
+// Request for MigrateIntegration.
+type MigrateIntegrationRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Required. `integrations/{integration_id}` of an AUTH_METHOD_JWT
+	// integration.
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// Required. The OAuth scopes of the credential's Server-to-Server form
+	// (they replace the metascopes), e.g. `openid`, `AdobeID`; validated as
+	// the scopes of CreateIntegration.
+	Scopes []string `protobuf:"bytes,2,rep,name=scopes,proto3" json:"scopes,omitempty"`
+	// Optional. Input only: the client secret of the Server-to-Server
+	// credential (read it again from the Developer Console). Unset: the JWT
+	// integration's stored client secret(s). Never returned or logged.
+	ClientSecret string `protobuf:"bytes,3,opt,name=client_secret,json=clientSecret,proto3" json:"client_secret,omitempty"`
+	// Optional. When set, the migration happens only if it matches the
+	// stored etag (else ABORTED).
+	Etag          string `protobuf:"bytes,4,opt,name=etag,proto3" json:"etag,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MigrateIntegrationRequest) Reset() {
+	*x = MigrateIntegrationRequest{}
+	mi := &file_tokenbroker_v1_integration_service_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MigrateIntegrationRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MigrateIntegrationRequest) ProtoMessage() {}
+
+func (x *MigrateIntegrationRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenbroker_v1_integration_service_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MigrateIntegrationRequest.ProtoReflect.Descriptor instead.
+func (*MigrateIntegrationRequest) Descriptor() ([]byte, []int) {
+	return file_tokenbroker_v1_integration_service_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *MigrateIntegrationRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *MigrateIntegrationRequest) GetScopes() []string {
+	if x != nil {
+		return x.Scopes
+	}
+	return nil
+}
+
+func (x *MigrateIntegrationRequest) GetClientSecret() string {
+	if x != nil {
+		return x.ClientSecret
+	}
+	return ""
+}
+
+func (x *MigrateIntegrationRequest) GetEtag() string {
+	if x != nil {
+		return x.Etag
+	}
+	return ""
+}
+
+// Response of MigrateIntegration.
+type MigrateIntegrationResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The migrated integration (no secrets).
+	Integration   *Integration `protobuf:"bytes,1,opt,name=integration,proto3" json:"integration,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MigrateIntegrationResponse) Reset() {
+	*x = MigrateIntegrationResponse{}
+	mi := &file_tokenbroker_v1_integration_service_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MigrateIntegrationResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MigrateIntegrationResponse) ProtoMessage() {}
+
+func (x *MigrateIntegrationResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenbroker_v1_integration_service_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MigrateIntegrationResponse.ProtoReflect.Descriptor instead.
+func (*MigrateIntegrationResponse) Descriptor() ([]byte, []int) {
+	return file_tokenbroker_v1_integration_service_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *MigrateIntegrationResponse) GetIntegration() *Integration {
+	if x != nil {
+		return x.Integration
+	}
+	return nil
+}
+
 // What happened to each credential imported.
 type ImportIntegrationsResponse_Imported struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1146,7 +1271,7 @@ type ImportIntegrationsResponse_Imported struct {
 
 func (x *ImportIntegrationsResponse_Imported) Reset() {
 	*x = ImportIntegrationsResponse_Imported{}
-	mi := &file_tokenbroker_v1_integration_service_proto_msgTypes[17]
+	mi := &file_tokenbroker_v1_integration_service_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1158,7 +1283,7 @@ func (x *ImportIntegrationsResponse_Imported) String() string {
 func (*ImportIntegrationsResponse_Imported) ProtoMessage() {}
 
 func (x *ImportIntegrationsResponse_Imported) ProtoReflect() protoreflect.Message {
-	mi := &file_tokenbroker_v1_integration_service_proto_msgTypes[17]
+	mi := &file_tokenbroker_v1_integration_service_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1210,7 +1335,7 @@ type ImportIntegrationsResponse_Skipped struct {
 
 func (x *ImportIntegrationsResponse_Skipped) Reset() {
 	*x = ImportIntegrationsResponse_Skipped{}
-	mi := &file_tokenbroker_v1_integration_service_proto_msgTypes[18]
+	mi := &file_tokenbroker_v1_integration_service_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1222,7 +1347,7 @@ func (x *ImportIntegrationsResponse_Skipped) String() string {
 func (*ImportIntegrationsResponse_Skipped) ProtoMessage() {}
 
 func (x *ImportIntegrationsResponse_Skipped) ProtoReflect() protoreflect.Message {
-	mi := &file_tokenbroker_v1_integration_service_proto_msgTypes[18]
+	mi := &file_tokenbroker_v1_integration_service_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1340,7 +1465,14 @@ const file_tokenbroker_v1_integration_service_proto_rawDesc = "" +
 	"\x11STATE_UNSPECIFIED\x10\x00\x12\x0e\n" +
 	"\n" +
 	"STATE_DONE\x10\x01\x12\x11\n" +
-	"\rSTATE_WAITING\x10\x022\xde\x06\n" +
+	"\rSTATE_WAITING\x10\x02\"\x80\x01\n" +
+	"\x19MigrateIntegrationRequest\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x16\n" +
+	"\x06scopes\x18\x02 \x03(\tR\x06scopes\x12#\n" +
+	"\rclient_secret\x18\x03 \x01(\tR\fclientSecret\x12\x12\n" +
+	"\x04etag\x18\x04 \x01(\tR\x04etag\"[\n" +
+	"\x1aMigrateIntegrationResponse\x12=\n" +
+	"\vintegration\x18\x01 \x01(\v2\x1b.tokenbroker.v1.IntegrationR\vintegration2\xcb\a\n" +
 	"\x12IntegrationService\x12h\n" +
 	"\x11CreateIntegration\x12(.tokenbroker.v1.CreateIntegrationRequest\x1a).tokenbroker.v1.CreateIntegrationResponse\x12_\n" +
 	"\x0eGetIntegration\x12%.tokenbroker.v1.GetIntegrationRequest\x1a&.tokenbroker.v1.GetIntegrationResponse\x12e\n" +
@@ -1349,7 +1481,8 @@ const file_tokenbroker_v1_integration_service_proto_rawDesc = "" +
 	"\x11DeleteIntegration\x12(.tokenbroker.v1.DeleteIntegrationRequest\x1a).tokenbroker.v1.DeleteIntegrationResponse\x12k\n" +
 	"\x12ImportIntegrations\x12).tokenbroker.v1.ImportIntegrationsRequest\x1a*.tokenbroker.v1.ImportIntegrationsResponse\x12h\n" +
 	"\x11ListClientSecrets\x12(.tokenbroker.v1.ListClientSecretsRequest\x1a).tokenbroker.v1.ListClientSecretsResponse\x12k\n" +
-	"\x12RotateClientSecret\x12).tokenbroker.v1.RotateClientSecretRequest\x1a*.tokenbroker.v1.RotateClientSecretResponseBy\n" +
+	"\x12RotateClientSecret\x12).tokenbroker.v1.RotateClientSecretRequest\x1a*.tokenbroker.v1.RotateClientSecretResponse\x12k\n" +
+	"\x12MigrateIntegration\x12).tokenbroker.v1.MigrateIntegrationRequest\x1a*.tokenbroker.v1.MigrateIntegrationResponseBy\n" +
 	"\x12dev.tokenbroker.v1B\x17IntegrationServiceProtoP\x01ZHgithub.com/tokenbroker/tokenbroker/client/go/tokenbrokerv1;tokenbrokerv1b\x06proto3"
 
 var (
@@ -1365,7 +1498,7 @@ func file_tokenbroker_v1_integration_service_proto_rawDescGZIP() []byte {
 }
 
 var file_tokenbroker_v1_integration_service_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_tokenbroker_v1_integration_service_proto_msgTypes = make([]protoimpl.MessageInfo, 19)
+var file_tokenbroker_v1_integration_service_proto_msgTypes = make([]protoimpl.MessageInfo, 21)
 var file_tokenbroker_v1_integration_service_proto_goTypes = []any{
 	(ImportIntegrationsResponse_Imported_Action)(0), // 0: tokenbroker.v1.ImportIntegrationsResponse.Imported.Action
 	(RotateClientSecretResponse_State)(0),           // 1: tokenbroker.v1.RotateClientSecretResponse.State
@@ -1386,52 +1519,57 @@ var file_tokenbroker_v1_integration_service_proto_goTypes = []any{
 	(*ListClientSecretsResponse)(nil),               // 16: tokenbroker.v1.ListClientSecretsResponse
 	(*RotateClientSecretRequest)(nil),               // 17: tokenbroker.v1.RotateClientSecretRequest
 	(*RotateClientSecretResponse)(nil),              // 18: tokenbroker.v1.RotateClientSecretResponse
-	(*ImportIntegrationsResponse_Imported)(nil),     // 19: tokenbroker.v1.ImportIntegrationsResponse.Imported
-	(*ImportIntegrationsResponse_Skipped)(nil),      // 20: tokenbroker.v1.ImportIntegrationsResponse.Skipped
-	(*Integration)(nil),                             // 21: tokenbroker.v1.Integration
-	(*fieldmaskpb.FieldMask)(nil),                   // 22: google.protobuf.FieldMask
-	(*durationpb.Duration)(nil),                     // 23: google.protobuf.Duration
-	(*timestamppb.Timestamp)(nil),                   // 24: google.protobuf.Timestamp
+	(*MigrateIntegrationRequest)(nil),               // 19: tokenbroker.v1.MigrateIntegrationRequest
+	(*MigrateIntegrationResponse)(nil),              // 20: tokenbroker.v1.MigrateIntegrationResponse
+	(*ImportIntegrationsResponse_Imported)(nil),     // 21: tokenbroker.v1.ImportIntegrationsResponse.Imported
+	(*ImportIntegrationsResponse_Skipped)(nil),      // 22: tokenbroker.v1.ImportIntegrationsResponse.Skipped
+	(*Integration)(nil),                             // 23: tokenbroker.v1.Integration
+	(*fieldmaskpb.FieldMask)(nil),                   // 24: google.protobuf.FieldMask
+	(*durationpb.Duration)(nil),                     // 25: google.protobuf.Duration
+	(*timestamppb.Timestamp)(nil),                   // 26: google.protobuf.Timestamp
 }
 var file_tokenbroker_v1_integration_service_proto_depIdxs = []int32{
-	21, // 0: tokenbroker.v1.CreateIntegrationRequest.integration:type_name -> tokenbroker.v1.Integration
-	21, // 1: tokenbroker.v1.CreateIntegrationResponse.integration:type_name -> tokenbroker.v1.Integration
-	21, // 2: tokenbroker.v1.GetIntegrationResponse.integration:type_name -> tokenbroker.v1.Integration
-	21, // 3: tokenbroker.v1.ListIntegrationsResponse.integrations:type_name -> tokenbroker.v1.Integration
-	21, // 4: tokenbroker.v1.UpdateIntegrationRequest.integration:type_name -> tokenbroker.v1.Integration
-	22, // 5: tokenbroker.v1.UpdateIntegrationRequest.update_mask:type_name -> google.protobuf.FieldMask
-	21, // 6: tokenbroker.v1.UpdateIntegrationResponse.integration:type_name -> tokenbroker.v1.Integration
-	23, // 7: tokenbroker.v1.ImportIntegrationsRequest.secret_rotation_period:type_name -> google.protobuf.Duration
-	19, // 8: tokenbroker.v1.ImportIntegrationsResponse.imported:type_name -> tokenbroker.v1.ImportIntegrationsResponse.Imported
-	20, // 9: tokenbroker.v1.ImportIntegrationsResponse.skipped:type_name -> tokenbroker.v1.ImportIntegrationsResponse.Skipped
-	24, // 10: tokenbroker.v1.ConsoleClientSecret.create_time:type_name -> google.protobuf.Timestamp
-	24, // 11: tokenbroker.v1.ConsoleClientSecret.last_use_time:type_name -> google.protobuf.Timestamp
-	24, // 12: tokenbroker.v1.ConsoleClientSecret.store_time:type_name -> google.protobuf.Timestamp
+	23, // 0: tokenbroker.v1.CreateIntegrationRequest.integration:type_name -> tokenbroker.v1.Integration
+	23, // 1: tokenbroker.v1.CreateIntegrationResponse.integration:type_name -> tokenbroker.v1.Integration
+	23, // 2: tokenbroker.v1.GetIntegrationResponse.integration:type_name -> tokenbroker.v1.Integration
+	23, // 3: tokenbroker.v1.ListIntegrationsResponse.integrations:type_name -> tokenbroker.v1.Integration
+	23, // 4: tokenbroker.v1.UpdateIntegrationRequest.integration:type_name -> tokenbroker.v1.Integration
+	24, // 5: tokenbroker.v1.UpdateIntegrationRequest.update_mask:type_name -> google.protobuf.FieldMask
+	23, // 6: tokenbroker.v1.UpdateIntegrationResponse.integration:type_name -> tokenbroker.v1.Integration
+	25, // 7: tokenbroker.v1.ImportIntegrationsRequest.secret_rotation_period:type_name -> google.protobuf.Duration
+	21, // 8: tokenbroker.v1.ImportIntegrationsResponse.imported:type_name -> tokenbroker.v1.ImportIntegrationsResponse.Imported
+	22, // 9: tokenbroker.v1.ImportIntegrationsResponse.skipped:type_name -> tokenbroker.v1.ImportIntegrationsResponse.Skipped
+	26, // 10: tokenbroker.v1.ConsoleClientSecret.create_time:type_name -> google.protobuf.Timestamp
+	26, // 11: tokenbroker.v1.ConsoleClientSecret.last_use_time:type_name -> google.protobuf.Timestamp
+	26, // 12: tokenbroker.v1.ConsoleClientSecret.store_time:type_name -> google.protobuf.Timestamp
 	15, // 13: tokenbroker.v1.ListClientSecretsResponse.client_secrets:type_name -> tokenbroker.v1.ConsoleClientSecret
 	1,  // 14: tokenbroker.v1.RotateClientSecretResponse.state:type_name -> tokenbroker.v1.RotateClientSecretResponse.State
-	21, // 15: tokenbroker.v1.ImportIntegrationsResponse.Imported.integration:type_name -> tokenbroker.v1.Integration
-	0,  // 16: tokenbroker.v1.ImportIntegrationsResponse.Imported.action:type_name -> tokenbroker.v1.ImportIntegrationsResponse.Imported.Action
-	2,  // 17: tokenbroker.v1.IntegrationService.CreateIntegration:input_type -> tokenbroker.v1.CreateIntegrationRequest
-	4,  // 18: tokenbroker.v1.IntegrationService.GetIntegration:input_type -> tokenbroker.v1.GetIntegrationRequest
-	6,  // 19: tokenbroker.v1.IntegrationService.ListIntegrations:input_type -> tokenbroker.v1.ListIntegrationsRequest
-	8,  // 20: tokenbroker.v1.IntegrationService.UpdateIntegration:input_type -> tokenbroker.v1.UpdateIntegrationRequest
-	10, // 21: tokenbroker.v1.IntegrationService.DeleteIntegration:input_type -> tokenbroker.v1.DeleteIntegrationRequest
-	12, // 22: tokenbroker.v1.IntegrationService.ImportIntegrations:input_type -> tokenbroker.v1.ImportIntegrationsRequest
-	14, // 23: tokenbroker.v1.IntegrationService.ListClientSecrets:input_type -> tokenbroker.v1.ListClientSecretsRequest
-	17, // 24: tokenbroker.v1.IntegrationService.RotateClientSecret:input_type -> tokenbroker.v1.RotateClientSecretRequest
-	3,  // 25: tokenbroker.v1.IntegrationService.CreateIntegration:output_type -> tokenbroker.v1.CreateIntegrationResponse
-	5,  // 26: tokenbroker.v1.IntegrationService.GetIntegration:output_type -> tokenbroker.v1.GetIntegrationResponse
-	7,  // 27: tokenbroker.v1.IntegrationService.ListIntegrations:output_type -> tokenbroker.v1.ListIntegrationsResponse
-	9,  // 28: tokenbroker.v1.IntegrationService.UpdateIntegration:output_type -> tokenbroker.v1.UpdateIntegrationResponse
-	11, // 29: tokenbroker.v1.IntegrationService.DeleteIntegration:output_type -> tokenbroker.v1.DeleteIntegrationResponse
-	13, // 30: tokenbroker.v1.IntegrationService.ImportIntegrations:output_type -> tokenbroker.v1.ImportIntegrationsResponse
-	16, // 31: tokenbroker.v1.IntegrationService.ListClientSecrets:output_type -> tokenbroker.v1.ListClientSecretsResponse
-	18, // 32: tokenbroker.v1.IntegrationService.RotateClientSecret:output_type -> tokenbroker.v1.RotateClientSecretResponse
-	25, // [25:33] is the sub-list for method output_type
-	17, // [17:25] is the sub-list for method input_type
-	17, // [17:17] is the sub-list for extension type_name
-	17, // [17:17] is the sub-list for extension extendee
-	0,  // [0:17] is the sub-list for field type_name
+	23, // 15: tokenbroker.v1.MigrateIntegrationResponse.integration:type_name -> tokenbroker.v1.Integration
+	23, // 16: tokenbroker.v1.ImportIntegrationsResponse.Imported.integration:type_name -> tokenbroker.v1.Integration
+	0,  // 17: tokenbroker.v1.ImportIntegrationsResponse.Imported.action:type_name -> tokenbroker.v1.ImportIntegrationsResponse.Imported.Action
+	2,  // 18: tokenbroker.v1.IntegrationService.CreateIntegration:input_type -> tokenbroker.v1.CreateIntegrationRequest
+	4,  // 19: tokenbroker.v1.IntegrationService.GetIntegration:input_type -> tokenbroker.v1.GetIntegrationRequest
+	6,  // 20: tokenbroker.v1.IntegrationService.ListIntegrations:input_type -> tokenbroker.v1.ListIntegrationsRequest
+	8,  // 21: tokenbroker.v1.IntegrationService.UpdateIntegration:input_type -> tokenbroker.v1.UpdateIntegrationRequest
+	10, // 22: tokenbroker.v1.IntegrationService.DeleteIntegration:input_type -> tokenbroker.v1.DeleteIntegrationRequest
+	12, // 23: tokenbroker.v1.IntegrationService.ImportIntegrations:input_type -> tokenbroker.v1.ImportIntegrationsRequest
+	14, // 24: tokenbroker.v1.IntegrationService.ListClientSecrets:input_type -> tokenbroker.v1.ListClientSecretsRequest
+	17, // 25: tokenbroker.v1.IntegrationService.RotateClientSecret:input_type -> tokenbroker.v1.RotateClientSecretRequest
+	19, // 26: tokenbroker.v1.IntegrationService.MigrateIntegration:input_type -> tokenbroker.v1.MigrateIntegrationRequest
+	3,  // 27: tokenbroker.v1.IntegrationService.CreateIntegration:output_type -> tokenbroker.v1.CreateIntegrationResponse
+	5,  // 28: tokenbroker.v1.IntegrationService.GetIntegration:output_type -> tokenbroker.v1.GetIntegrationResponse
+	7,  // 29: tokenbroker.v1.IntegrationService.ListIntegrations:output_type -> tokenbroker.v1.ListIntegrationsResponse
+	9,  // 30: tokenbroker.v1.IntegrationService.UpdateIntegration:output_type -> tokenbroker.v1.UpdateIntegrationResponse
+	11, // 31: tokenbroker.v1.IntegrationService.DeleteIntegration:output_type -> tokenbroker.v1.DeleteIntegrationResponse
+	13, // 32: tokenbroker.v1.IntegrationService.ImportIntegrations:output_type -> tokenbroker.v1.ImportIntegrationsResponse
+	16, // 33: tokenbroker.v1.IntegrationService.ListClientSecrets:output_type -> tokenbroker.v1.ListClientSecretsResponse
+	18, // 34: tokenbroker.v1.IntegrationService.RotateClientSecret:output_type -> tokenbroker.v1.RotateClientSecretResponse
+	20, // 35: tokenbroker.v1.IntegrationService.MigrateIntegration:output_type -> tokenbroker.v1.MigrateIntegrationResponse
+	27, // [27:36] is the sub-list for method output_type
+	18, // [18:27] is the sub-list for method input_type
+	18, // [18:18] is the sub-list for extension type_name
+	18, // [18:18] is the sub-list for extension extendee
+	0,  // [0:18] is the sub-list for field type_name
 }
 
 func init() { file_tokenbroker_v1_integration_service_proto_init() }
@@ -1446,7 +1584,7 @@ func file_tokenbroker_v1_integration_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tokenbroker_v1_integration_service_proto_rawDesc), len(file_tokenbroker_v1_integration_service_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   19,
+			NumMessages:   21,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -27,6 +27,7 @@ const (
 	IntegrationService_ImportIntegrations_FullMethodName = "/tokenbroker.v1.IntegrationService/ImportIntegrations"
 	IntegrationService_ListClientSecrets_FullMethodName  = "/tokenbroker.v1.IntegrationService/ListClientSecrets"
 	IntegrationService_RotateClientSecret_FullMethodName = "/tokenbroker.v1.IntegrationService/RotateClientSecret"
+	IntegrationService_MigrateIntegration_FullMethodName = "/tokenbroker.v1.IntegrationService/MigrateIntegration"
 )
 
 // IntegrationServiceClient is the client API for IntegrationService service.
@@ -89,6 +90,22 @@ type IntegrationServiceClient interface {
 	// permissions (the message says what to do); UNAVAILABLE (the new secret
 	// not accepted by IMS yet: call again); ABORTED (a concurrent rotation).
 	RotateClientSecret(ctx context.Context, in *RotateClientSecretRequest, opts ...grpc.CallOption) (*RotateClientSecretResponse, error)
+	// Converts a JWT integration to OAuth Server-to-Server, as Adobe does with
+	// the remaining JWT credentials: same client id, organization, technical
+	// account and Console ids; `scopes` replace the metascopes; the client
+	// secret is the one given, else the JWT credential's stored one(s). A token
+	// is minted with the S2S flow at IMS before anything is written: refused
+	// or unreachable, the integration stays as it was (still JWT, same etag).
+	// Then the integration is stored with the etag read, the private key
+	// dropped, and the new token handed to the broker. On SQLite the key's
+	// ciphertext is also zeroed in the database file and its WAL; PostgreSQL
+	// keeps old row versions until VACUUM (README "JWT -> OAuth
+	// Server-to-Server"). Needs the admin role.
+	// Errors: INVALID_ARGUMENT (a field, named), NOT_FOUND, FAILED_PRECONDITION
+	// (not a JWT integration, or IMS refused the S2S credential: the message
+	// says what IMS answered and what to do), UNAVAILABLE (IMS unreachable),
+	// ABORTED (etag mismatch, or changed concurrently).
+	MigrateIntegration(ctx context.Context, in *MigrateIntegrationRequest, opts ...grpc.CallOption) (*MigrateIntegrationResponse, error)
 }
 
 type integrationServiceClient struct {
@@ -179,6 +196,16 @@ func (c *integrationServiceClient) RotateClientSecret(ctx context.Context, in *R
 	return out, nil
 }
 
+func (c *integrationServiceClient) MigrateIntegration(ctx context.Context, in *MigrateIntegrationRequest, opts ...grpc.CallOption) (*MigrateIntegrationResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(MigrateIntegrationResponse)
+	err := c.cc.Invoke(ctx, IntegrationService_MigrateIntegration_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // IntegrationServiceServer is the server API for IntegrationService service.
 // All implementations must embed UnimplementedIntegrationServiceServer
 // for forward compatibility.
@@ -239,6 +266,22 @@ type IntegrationServiceServer interface {
 	// permissions (the message says what to do); UNAVAILABLE (the new secret
 	// not accepted by IMS yet: call again); ABORTED (a concurrent rotation).
 	RotateClientSecret(context.Context, *RotateClientSecretRequest) (*RotateClientSecretResponse, error)
+	// Converts a JWT integration to OAuth Server-to-Server, as Adobe does with
+	// the remaining JWT credentials: same client id, organization, technical
+	// account and Console ids; `scopes` replace the metascopes; the client
+	// secret is the one given, else the JWT credential's stored one(s). A token
+	// is minted with the S2S flow at IMS before anything is written: refused
+	// or unreachable, the integration stays as it was (still JWT, same etag).
+	// Then the integration is stored with the etag read, the private key
+	// dropped, and the new token handed to the broker. On SQLite the key's
+	// ciphertext is also zeroed in the database file and its WAL; PostgreSQL
+	// keeps old row versions until VACUUM (README "JWT -> OAuth
+	// Server-to-Server"). Needs the admin role.
+	// Errors: INVALID_ARGUMENT (a field, named), NOT_FOUND, FAILED_PRECONDITION
+	// (not a JWT integration, or IMS refused the S2S credential: the message
+	// says what IMS answered and what to do), UNAVAILABLE (IMS unreachable),
+	// ABORTED (etag mismatch, or changed concurrently).
+	MigrateIntegration(context.Context, *MigrateIntegrationRequest) (*MigrateIntegrationResponse, error)
 	mustEmbedUnimplementedIntegrationServiceServer()
 }
 
@@ -272,6 +315,9 @@ func (UnimplementedIntegrationServiceServer) ListClientSecrets(context.Context, 
 }
 func (UnimplementedIntegrationServiceServer) RotateClientSecret(context.Context, *RotateClientSecretRequest) (*RotateClientSecretResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method RotateClientSecret not implemented")
+}
+func (UnimplementedIntegrationServiceServer) MigrateIntegration(context.Context, *MigrateIntegrationRequest) (*MigrateIntegrationResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method MigrateIntegration not implemented")
 }
 func (UnimplementedIntegrationServiceServer) mustEmbedUnimplementedIntegrationServiceServer() {}
 func (UnimplementedIntegrationServiceServer) testEmbeddedByValue()                            {}
@@ -438,6 +484,24 @@ func _IntegrationService_RotateClientSecret_Handler(srv interface{}, ctx context
 	return interceptor(ctx, in, info, handler)
 }
 
+func _IntegrationService_MigrateIntegration_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(MigrateIntegrationRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IntegrationServiceServer).MigrateIntegration(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IntegrationService_MigrateIntegration_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IntegrationServiceServer).MigrateIntegration(ctx, req.(*MigrateIntegrationRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // IntegrationService_ServiceDesc is the grpc.ServiceDesc for IntegrationService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -476,6 +540,10 @@ var IntegrationService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "RotateClientSecret",
 			Handler:    _IntegrationService_RotateClientSecret_Handler,
+		},
+		{
+			MethodName: "MigrateIntegration",
+			Handler:    _IntegrationService_MigrateIntegration_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

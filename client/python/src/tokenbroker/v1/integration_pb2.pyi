@@ -109,7 +109,9 @@ class Integration(_message.Message):
     display_name: _builtins.str
     """Optional. A human-readable name, at most 128 characters."""
     auth_method: Global___AuthMethod.ValueType
-    """Required. How tokenbroker obtains tokens from IMS. Immutable."""
+    """Required. How tokenbroker obtains tokens from IMS. Immutable, except
+    that MigrateIntegration turns AUTH_METHOD_JWT into OAuth S2S.
+    """
     client_id: _builtins.str
     """Required. The credential's client id (also sent as `x-api-key`)."""
     org_id: _builtins.str

@@ -651,3 +651,73 @@ class RotateClientSecretResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___RotateClientSecretResponse: _TypeAlias = RotateClientSecretResponse  # noqa: Y015
+
+@_typing.final
+class MigrateIntegrationRequest(_message.Message):
+    """Request for MigrateIntegration."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NAME_FIELD_NUMBER: _builtins.int
+    SCOPES_FIELD_NUMBER: _builtins.int
+    CLIENT_SECRET_FIELD_NUMBER: _builtins.int
+    ETAG_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    """Required. `integrations/{integration_id}` of an AUTH_METHOD_JWT
+    integration.
+    """
+    client_secret: _builtins.str
+    """Optional. Input only: the client secret of the Server-to-Server
+    credential (read it again from the Developer Console). Unset: the JWT
+    integration's stored client secret(s). Never returned or logged.
+    """
+    etag: _builtins.str
+    """Optional. When set, the migration happens only if it matches the
+    stored etag (else ABORTED).
+    """
+    @_builtins.property
+    def scopes(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Required. The OAuth scopes of the credential's Server-to-Server form
+        (they replace the metascopes), e.g. `openid`, `AdobeID`; validated as
+        the scopes of CreateIntegration.
+        """
+
+    def __init__(
+        self,
+        *,
+        name: _builtins.str = ...,
+        scopes: _abc.Iterable[_builtins.str] | None = ...,
+        client_secret: _builtins.str = ...,
+        etag: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["client_secret", b"client_secret", "etag", b"etag", "name", b"name", "scopes", b"scopes"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___MigrateIntegrationRequest: _TypeAlias = MigrateIntegrationRequest  # noqa: Y015
+
+@_typing.final
+class MigrateIntegrationResponse(_message.Message):
+    """Response of MigrateIntegration."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    INTEGRATION_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def integration(self) -> _integration_pb2.Integration:
+        """The migrated integration (no secrets)."""
+
+    def __init__(
+        self,
+        *,
+        integration: _integration_pb2.Integration | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["integration", b"integration"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["integration", b"integration"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___MigrateIntegrationResponse: _TypeAlias = MigrateIntegrationResponse  # noqa: Y015

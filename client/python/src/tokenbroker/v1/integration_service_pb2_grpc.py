@@ -79,6 +79,11 @@ class IntegrationServiceStub(object):
                 request_serializer=tokenbroker_dot_v1_dot_integration__service__pb2.RotateClientSecretRequest.SerializeToString,
                 response_deserializer=tokenbroker_dot_v1_dot_integration__service__pb2.RotateClientSecretResponse.FromString,
                 _registered_method=True)
+        self.MigrateIntegration = channel.unary_unary(
+                '/tokenbroker.v1.IntegrationService/MigrateIntegration',
+                request_serializer=tokenbroker_dot_v1_dot_integration__service__pb2.MigrateIntegrationRequest.SerializeToString,
+                response_deserializer=tokenbroker_dot_v1_dot_integration__service__pb2.MigrateIntegrationResponse.FromString,
+                _registered_method=True)
 
 
 class IntegrationServiceServicer(object):
@@ -179,6 +184,27 @@ class IntegrationServiceServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def MigrateIntegration(self, request, context):
+        """Converts a JWT integration to OAuth Server-to-Server, as Adobe does with
+        the remaining JWT credentials: same client id, organization, technical
+        account and Console ids; `scopes` replace the metascopes; the client
+        secret is the one given, else the JWT credential's stored one(s). A token
+        is minted with the S2S flow at IMS before anything is written: refused
+        or unreachable, the integration stays as it was (still JWT, same etag).
+        Then the integration is stored with the etag read, the private key
+        dropped, and the new token handed to the broker. On SQLite the key's
+        ciphertext is also zeroed in the database file and its WAL; PostgreSQL
+        keeps old row versions until VACUUM (README "JWT -> OAuth
+        Server-to-Server"). Needs the admin role.
+        Errors: INVALID_ARGUMENT (a field, named), NOT_FOUND, FAILED_PRECONDITION
+        (not a JWT integration, or IMS refused the S2S credential: the message
+        says what IMS answered and what to do), UNAVAILABLE (IMS unreachable),
+        ABORTED (etag mismatch, or changed concurrently).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_IntegrationServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -221,6 +247,11 @@ def add_IntegrationServiceServicer_to_server(servicer, server):
                     servicer.RotateClientSecret,
                     request_deserializer=tokenbroker_dot_v1_dot_integration__service__pb2.RotateClientSecretRequest.FromString,
                     response_serializer=tokenbroker_dot_v1_dot_integration__service__pb2.RotateClientSecretResponse.SerializeToString,
+            ),
+            'MigrateIntegration': grpc.unary_unary_rpc_method_handler(
+                    servicer.MigrateIntegration,
+                    request_deserializer=tokenbroker_dot_v1_dot_integration__service__pb2.MigrateIntegrationRequest.FromString,
+                    response_serializer=tokenbroker_dot_v1_dot_integration__service__pb2.MigrateIntegrationResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -444,6 +475,33 @@ class IntegrationService(object):
             '/tokenbroker.v1.IntegrationService/RotateClientSecret',
             tokenbroker_dot_v1_dot_integration__service__pb2.RotateClientSecretRequest.SerializeToString,
             tokenbroker_dot_v1_dot_integration__service__pb2.RotateClientSecretResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def MigrateIntegration(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/tokenbroker.v1.IntegrationService/MigrateIntegration',
+            tokenbroker_dot_v1_dot_integration__service__pb2.MigrateIntegrationRequest.SerializeToString,
+            tokenbroker_dot_v1_dot_integration__service__pb2.MigrateIntegrationResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -96,6 +96,23 @@ class IntegrationServiceStub:
     permissions (the message says what to do); UNAVAILABLE (the new secret
     not accepted by IMS yet: call again); ABORTED (a concurrent rotation).
     """
+    MigrateIntegration: _grpc.UnaryUnaryMultiCallable[_integration_service_pb2.MigrateIntegrationRequest, _integration_service_pb2.MigrateIntegrationResponse]
+    """Converts a JWT integration to OAuth Server-to-Server, as Adobe does with
+    the remaining JWT credentials: same client id, organization, technical
+    account and Console ids; `scopes` replace the metascopes; the client
+    secret is the one given, else the JWT credential's stored one(s). A token
+    is minted with the S2S flow at IMS before anything is written: refused
+    or unreachable, the integration stays as it was (still JWT, same etag).
+    Then the integration is stored with the etag read, the private key
+    dropped, and the new token handed to the broker. On SQLite the key's
+    ciphertext is also zeroed in the database file and its WAL; PostgreSQL
+    keeps old row versions until VACUUM (README "JWT -> OAuth
+    Server-to-Server"). Needs the admin role.
+    Errors: INVALID_ARGUMENT (a field, named), NOT_FOUND, FAILED_PRECONDITION
+    (not a JWT integration, or IMS refused the S2S credential: the message
+    says what IMS answered and what to do), UNAVAILABLE (IMS unreachable),
+    ABORTED (etag mismatch, or changed concurrently).
+    """
 
 @_typing.type_check_only
 class IntegrationServiceAsyncStub(IntegrationServiceStub):
@@ -164,6 +181,23 @@ class IntegrationServiceAsyncStub(IntegrationServiceStub):
     holding 2 secrets, a JWT -> S2S migration in progress or missing API
     permissions (the message says what to do); UNAVAILABLE (the new secret
     not accepted by IMS yet: call again); ABORTED (a concurrent rotation).
+    """
+    MigrateIntegration: _aio.UnaryUnaryMultiCallable[_integration_service_pb2.MigrateIntegrationRequest, _integration_service_pb2.MigrateIntegrationResponse]  # type: ignore[assignment]
+    """Converts a JWT integration to OAuth Server-to-Server, as Adobe does with
+    the remaining JWT credentials: same client id, organization, technical
+    account and Console ids; `scopes` replace the metascopes; the client
+    secret is the one given, else the JWT credential's stored one(s). A token
+    is minted with the S2S flow at IMS before anything is written: refused
+    or unreachable, the integration stays as it was (still JWT, same etag).
+    Then the integration is stored with the etag read, the private key
+    dropped, and the new token handed to the broker. On SQLite the key's
+    ciphertext is also zeroed in the database file and its WAL; PostgreSQL
+    keeps old row versions until VACUUM (README "JWT -> OAuth
+    Server-to-Server"). Needs the admin role.
+    Errors: INVALID_ARGUMENT (a field, named), NOT_FOUND, FAILED_PRECONDITION
+    (not a JWT integration, or IMS refused the S2S credential: the message
+    says what IMS answered and what to do), UNAVAILABLE (IMS unreachable),
+    ABORTED (etag mismatch, or changed concurrently).
     """
 
 class IntegrationServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -278,6 +312,29 @@ class IntegrationServiceServicer(metaclass=_abc_1.ABCMeta):
         holding 2 secrets, a JWT -> S2S migration in progress or missing API
         permissions (the message says what to do); UNAVAILABLE (the new secret
         not accepted by IMS yet: call again); ABORTED (a concurrent rotation).
+        """
+
+    @_abc_1.abstractmethod
+    def MigrateIntegration(
+        self,
+        request: _integration_service_pb2.MigrateIntegrationRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_integration_service_pb2.MigrateIntegrationResponse, _abc.Awaitable[_integration_service_pb2.MigrateIntegrationResponse]]:
+        """Converts a JWT integration to OAuth Server-to-Server, as Adobe does with
+        the remaining JWT credentials: same client id, organization, technical
+        account and Console ids; `scopes` replace the metascopes; the client
+        secret is the one given, else the JWT credential's stored one(s). A token
+        is minted with the S2S flow at IMS before anything is written: refused
+        or unreachable, the integration stays as it was (still JWT, same etag).
+        Then the integration is stored with the etag read, the private key
+        dropped, and the new token handed to the broker. On SQLite the key's
+        ciphertext is also zeroed in the database file and its WAL; PostgreSQL
+        keeps old row versions until VACUUM (README "JWT -> OAuth
+        Server-to-Server"). Needs the admin role.
+        Errors: INVALID_ARGUMENT (a field, named), NOT_FOUND, FAILED_PRECONDITION
+        (not a JWT integration, or IMS refused the S2S credential: the message
+        says what IMS answered and what to do), UNAVAILABLE (IMS unreachable),
+        ABORTED (etag mismatch, or changed concurrently).
         """
 
 def add_IntegrationServiceServicer_to_server(servicer: IntegrationServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

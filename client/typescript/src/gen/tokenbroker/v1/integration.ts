@@ -40,7 +40,10 @@ export interface Integration {
   name: string;
   /** Optional. A human-readable name, at most 128 characters. */
   displayName: string;
-  /** Required. How tokenbroker obtains tokens from IMS. Immutable. */
+  /**
+   * Required. How tokenbroker obtains tokens from IMS. Immutable, except
+   * that MigrateIntegration turns AUTH_METHOD_JWT into OAuth S2S.
+   */
   authMethod: AuthMethod;
   /** Required. The credential's client id (also sent as `x-api-key`). */
   clientId: string;

@@ -270,6 +270,38 @@ export enum RotateClientSecretResponse_State {
   UNRECOGNIZED = -1,
 }
 
+/** Request for MigrateIntegration. */
+export interface MigrateIntegrationRequest {
+  /**
+   * Required. `integrations/{integration_id}` of an AUTH_METHOD_JWT
+   * integration.
+   */
+  name: string;
+  /**
+   * Required. The OAuth scopes of the credential's Server-to-Server form
+   * (they replace the metascopes), e.g. `openid`, `AdobeID`; validated as
+   * the scopes of CreateIntegration.
+   */
+  scopes: string[];
+  /**
+   * Optional. Input only: the client secret of the Server-to-Server
+   * credential (read it again from the Developer Console). Unset: the JWT
+   * integration's stored client secret(s). Never returned or logged.
+   */
+  clientSecret: string;
+  /**
+   * Optional. When set, the migration happens only if it matches the
+   * stored etag (else ABORTED).
+   */
+  etag: string;
+}
+
+/** Response of MigrateIntegration. */
+export interface MigrateIntegrationResponse {
+  /** The migrated integration (no secrets). */
+  integration?: Integration | undefined;
+}
+
 function createBaseCreateIntegrationRequest(): CreateIntegrationRequest {
   return { integrationId: "", integration: undefined };
 }
@@ -1664,6 +1696,154 @@ export const RotateClientSecretResponse: MessageFns<RotateClientSecretResponse> 
   },
 };
 
+function createBaseMigrateIntegrationRequest(): MigrateIntegrationRequest {
+  return { name: "", scopes: [], clientSecret: "", etag: "" };
+}
+
+export const MigrateIntegrationRequest: MessageFns<MigrateIntegrationRequest> = {
+  encode(message: MigrateIntegrationRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    for (const v of message.scopes) {
+      writer.uint32(18).string(v!);
+    }
+    if (message.clientSecret !== "") {
+      writer.uint32(26).string(message.clientSecret);
+    }
+    if (message.etag !== "") {
+      writer.uint32(34).string(message.etag);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): MigrateIntegrationRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseMigrateIntegrationRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.scopes.push(reader.string());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.clientSecret = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.etag = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<MigrateIntegrationRequest>, I>>(base?: I): MigrateIntegrationRequest {
+    return MigrateIntegrationRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<MigrateIntegrationRequest>, I>>(object: I): MigrateIntegrationRequest {
+    const message = createBaseMigrateIntegrationRequest();
+    message.name = object.name ?? "";
+    message.scopes = object.scopes?.map((e) => e) || [];
+    message.clientSecret = object.clientSecret ?? "";
+    message.etag = object.etag ?? "";
+    return message;
+  },
+};
+
+function createBaseMigrateIntegrationResponse(): MigrateIntegrationResponse {
+  return { integration: undefined };
+}
+
+export const MigrateIntegrationResponse: MessageFns<MigrateIntegrationResponse> = {
+  encode(message: MigrateIntegrationResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.integration !== undefined) {
+      Integration.encode(message.integration, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): MigrateIntegrationResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseMigrateIntegrationResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.integration = Integration.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<MigrateIntegrationResponse>, I>>(base?: I): MigrateIntegrationResponse {
+    return MigrateIntegrationResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<MigrateIntegrationResponse>, I>>(object: I): MigrateIntegrationResponse {
+    const message = createBaseMigrateIntegrationResponse();
+    message.integration = (object.integration !== undefined && object.integration !== null)
+      ? Integration.fromPartial(object.integration)
+      : undefined;
+    return message;
+  },
+};
+
 /**
  * Manages integrations and their credentials.
  *
@@ -1819,6 +1999,34 @@ export const IntegrationServiceService = {
       Buffer.from(RotateClientSecretResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): RotateClientSecretResponse => RotateClientSecretResponse.decode(value),
   },
+  /**
+   * Converts a JWT integration to OAuth Server-to-Server, as Adobe does with
+   * the remaining JWT credentials: same client id, organization, technical
+   * account and Console ids; `scopes` replace the metascopes; the client
+   * secret is the one given, else the JWT credential's stored one(s). A token
+   * is minted with the S2S flow at IMS before anything is written: refused
+   * or unreachable, the integration stays as it was (still JWT, same etag).
+   * Then the integration is stored with the etag read, the private key
+   * dropped, and the new token handed to the broker. On SQLite the key's
+   * ciphertext is also zeroed in the database file and its WAL; PostgreSQL
+   * keeps old row versions until VACUUM (README "JWT -> OAuth
+   * Server-to-Server"). Needs the admin role.
+   * Errors: INVALID_ARGUMENT (a field, named), NOT_FOUND, FAILED_PRECONDITION
+   * (not a JWT integration, or IMS refused the S2S credential: the message
+   * says what IMS answered and what to do), UNAVAILABLE (IMS unreachable),
+   * ABORTED (etag mismatch, or changed concurrently).
+   */
+  migrateIntegration: {
+    path: "/tokenbroker.v1.IntegrationService/MigrateIntegration" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: MigrateIntegrationRequest): Buffer =>
+      Buffer.from(MigrateIntegrationRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): MigrateIntegrationRequest => MigrateIntegrationRequest.decode(value),
+    responseSerialize: (value: MigrateIntegrationResponse): Buffer =>
+      Buffer.from(MigrateIntegrationResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): MigrateIntegrationResponse => MigrateIntegrationResponse.decode(value),
+  },
 } as const;
 
 export interface IntegrationServiceServer extends UntypedServiceImplementation {
@@ -1888,6 +2096,24 @@ export interface IntegrationServiceServer extends UntypedServiceImplementation {
    * not accepted by IMS yet: call again); ABORTED (a concurrent rotation).
    */
   rotateClientSecret: handleUnaryCall<RotateClientSecretRequest, RotateClientSecretResponse>;
+  /**
+   * Converts a JWT integration to OAuth Server-to-Server, as Adobe does with
+   * the remaining JWT credentials: same client id, organization, technical
+   * account and Console ids; `scopes` replace the metascopes; the client
+   * secret is the one given, else the JWT credential's stored one(s). A token
+   * is minted with the S2S flow at IMS before anything is written: refused
+   * or unreachable, the integration stays as it was (still JWT, same etag).
+   * Then the integration is stored with the etag read, the private key
+   * dropped, and the new token handed to the broker. On SQLite the key's
+   * ciphertext is also zeroed in the database file and its WAL; PostgreSQL
+   * keeps old row versions until VACUUM (README "JWT -> OAuth
+   * Server-to-Server"). Needs the admin role.
+   * Errors: INVALID_ARGUMENT (a field, named), NOT_FOUND, FAILED_PRECONDITION
+   * (not a JWT integration, or IMS refused the S2S credential: the message
+   * says what IMS answered and what to do), UNAVAILABLE (IMS unreachable),
+   * ABORTED (etag mismatch, or changed concurrently).
+   */
+  migrateIntegration: handleUnaryCall<MigrateIntegrationRequest, MigrateIntegrationResponse>;
 }
 
 export interface IntegrationServiceClient extends Client {
@@ -2068,6 +2294,38 @@ export interface IntegrationServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: RotateClientSecretResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Converts a JWT integration to OAuth Server-to-Server, as Adobe does with
+   * the remaining JWT credentials: same client id, organization, technical
+   * account and Console ids; `scopes` replace the metascopes; the client
+   * secret is the one given, else the JWT credential's stored one(s). A token
+   * is minted with the S2S flow at IMS before anything is written: refused
+   * or unreachable, the integration stays as it was (still JWT, same etag).
+   * Then the integration is stored with the etag read, the private key
+   * dropped, and the new token handed to the broker. On SQLite the key's
+   * ciphertext is also zeroed in the database file and its WAL; PostgreSQL
+   * keeps old row versions until VACUUM (README "JWT -> OAuth
+   * Server-to-Server"). Needs the admin role.
+   * Errors: INVALID_ARGUMENT (a field, named), NOT_FOUND, FAILED_PRECONDITION
+   * (not a JWT integration, or IMS refused the S2S credential: the message
+   * says what IMS answered and what to do), UNAVAILABLE (IMS unreachable),
+   * ABORTED (etag mismatch, or changed concurrently).
+   */
+  migrateIntegration(
+    request: MigrateIntegrationRequest,
+    callback: (error: ServiceError | null, response: MigrateIntegrationResponse) => void,
+  ): ClientUnaryCall;
+  migrateIntegration(
+    request: MigrateIntegrationRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: MigrateIntegrationResponse) => void,
+  ): ClientUnaryCall;
+  migrateIntegration(
+    request: MigrateIntegrationRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: MigrateIntegrationResponse) => void,
   ): ClientUnaryCall;
 }
 

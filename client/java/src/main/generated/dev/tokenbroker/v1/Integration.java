@@ -306,7 +306,8 @@ private static final long serialVersionUID = 0L;
   private int authMethod_ = 0;
   /**
    * <pre>
-   * Required. How tokenbroker obtains tokens from IMS. Immutable.
+   * Required. How tokenbroker obtains tokens from IMS. Immutable, except
+   * that MigrateIntegration turns AUTH_METHOD_JWT into OAuth S2S.
    * </pre>
    *
    * <code>.tokenbroker.v1.AuthMethod auth_method = 3;</code>
@@ -317,7 +318,8 @@ private static final long serialVersionUID = 0L;
   }
   /**
    * <pre>
-   * Required. How tokenbroker obtains tokens from IMS. Immutable.
+   * Required. How tokenbroker obtains tokens from IMS. Immutable, except
+   * that MigrateIntegration turns AUTH_METHOD_JWT into OAuth S2S.
    * </pre>
    *
    * <code>.tokenbroker.v1.AuthMethod auth_method = 3;</code>
@@ -2167,7 +2169,8 @@ private static final long serialVersionUID = 0L;
     private int authMethod_ = 0;
     /**
      * <pre>
-     * Required. How tokenbroker obtains tokens from IMS. Immutable.
+     * Required. How tokenbroker obtains tokens from IMS. Immutable, except
+     * that MigrateIntegration turns AUTH_METHOD_JWT into OAuth S2S.
      * </pre>
      *
      * <code>.tokenbroker.v1.AuthMethod auth_method = 3;</code>
@@ -2178,7 +2181,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Required. How tokenbroker obtains tokens from IMS. Immutable.
+     * Required. How tokenbroker obtains tokens from IMS. Immutable, except
+     * that MigrateIntegration turns AUTH_METHOD_JWT into OAuth S2S.
      * </pre>
      *
      * <code>.tokenbroker.v1.AuthMethod auth_method = 3;</code>
@@ -2193,7 +2197,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Required. How tokenbroker obtains tokens from IMS. Immutable.
+     * Required. How tokenbroker obtains tokens from IMS. Immutable, except
+     * that MigrateIntegration turns AUTH_METHOD_JWT into OAuth S2S.
      * </pre>
      *
      * <code>.tokenbroker.v1.AuthMethod auth_method = 3;</code>
@@ -2206,7 +2211,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Required. How tokenbroker obtains tokens from IMS. Immutable.
+     * Required. How tokenbroker obtains tokens from IMS. Immutable, except
+     * that MigrateIntegration turns AUTH_METHOD_JWT into OAuth S2S.
      * </pre>
      *
      * <code>.tokenbroker.v1.AuthMethod auth_method = 3;</code>
@@ -2224,7 +2230,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Required. How tokenbroker obtains tokens from IMS. Immutable.
+     * Required. How tokenbroker obtains tokens from IMS. Immutable, except
+     * that MigrateIntegration turns AUTH_METHOD_JWT into OAuth S2S.
      * </pre>
      *
      * <code>.tokenbroker.v1.AuthMethod auth_method = 3;</code>

@@ -50,7 +50,8 @@ public interface IntegrationOrBuilder extends
 
   /**
    * <pre>
-   * Required. How tokenbroker obtains tokens from IMS. Immutable.
+   * Required. How tokenbroker obtains tokens from IMS. Immutable, except
+   * that MigrateIntegration turns AUTH_METHOD_JWT into OAuth S2S.
    * </pre>
    *
    * <code>.tokenbroker.v1.AuthMethod auth_method = 3;</code>
@@ -59,7 +60,8 @@ public interface IntegrationOrBuilder extends
   int getAuthMethodValue();
   /**
    * <pre>
-   * Required. How tokenbroker obtains tokens from IMS. Immutable.
+   * Required. How tokenbroker obtains tokens from IMS. Immutable, except
+   * that MigrateIntegration turns AUTH_METHOD_JWT into OAuth S2S.
    * </pre>
    *
    * <code>.tokenbroker.v1.AuthMethod auth_method = 3;</code>

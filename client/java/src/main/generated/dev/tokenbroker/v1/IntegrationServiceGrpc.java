@@ -266,6 +266,37 @@ public final class IntegrationServiceGrpc {
     return getRotateClientSecretMethod;
   }
 
+  private static volatile io.grpc.MethodDescriptor<dev.tokenbroker.v1.MigrateIntegrationRequest,
+      dev.tokenbroker.v1.MigrateIntegrationResponse> getMigrateIntegrationMethod;
+
+  @io.grpc.stub.annotations.RpcMethod(
+      fullMethodName = SERVICE_NAME + '/' + "MigrateIntegration",
+      requestType = dev.tokenbroker.v1.MigrateIntegrationRequest.class,
+      responseType = dev.tokenbroker.v1.MigrateIntegrationResponse.class,
+      methodType = io.grpc.MethodDescriptor.MethodType.UNARY)
+  public static io.grpc.MethodDescriptor<dev.tokenbroker.v1.MigrateIntegrationRequest,
+      dev.tokenbroker.v1.MigrateIntegrationResponse> getMigrateIntegrationMethod() {
+    io.grpc.MethodDescriptor<dev.tokenbroker.v1.MigrateIntegrationRequest, dev.tokenbroker.v1.MigrateIntegrationResponse> getMigrateIntegrationMethod;
+    if ((getMigrateIntegrationMethod = IntegrationServiceGrpc.getMigrateIntegrationMethod) == null) {
+      synchronized (IntegrationServiceGrpc.class) {
+        if ((getMigrateIntegrationMethod = IntegrationServiceGrpc.getMigrateIntegrationMethod) == null) {
+          IntegrationServiceGrpc.getMigrateIntegrationMethod = getMigrateIntegrationMethod =
+              io.grpc.MethodDescriptor.<dev.tokenbroker.v1.MigrateIntegrationRequest, dev.tokenbroker.v1.MigrateIntegrationResponse>newBuilder()
+              .setType(io.grpc.MethodDescriptor.MethodType.UNARY)
+              .setFullMethodName(generateFullMethodName(SERVICE_NAME, "MigrateIntegration"))
+              .setSampledToLocalTracing(true)
+              .setRequestMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
+                  dev.tokenbroker.v1.MigrateIntegrationRequest.getDefaultInstance()))
+              .setResponseMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
+                  dev.tokenbroker.v1.MigrateIntegrationResponse.getDefaultInstance()))
+              .setSchemaDescriptor(new IntegrationServiceMethodDescriptorSupplier("MigrateIntegration"))
+              .build();
+        }
+      }
+    }
+    return getMigrateIntegrationMethod;
+  }
+
   /**
    * Creates a new async stub that supports all call types for the service
    */
@@ -448,6 +479,30 @@ public final class IntegrationServiceGrpc {
         io.grpc.stub.StreamObserver<dev.tokenbroker.v1.RotateClientSecretResponse> responseObserver) {
       io.grpc.stub.ServerCalls.asyncUnimplementedUnaryCall(getRotateClientSecretMethod(), responseObserver);
     }
+
+    /**
+     * <pre>
+     * Converts a JWT integration to OAuth Server-to-Server, as Adobe does with
+     * the remaining JWT credentials: same client id, organization, technical
+     * account and Console ids; `scopes` replace the metascopes; the client
+     * secret is the one given, else the JWT credential's stored one(s). A token
+     * is minted with the S2S flow at IMS before anything is written: refused
+     * or unreachable, the integration stays as it was (still JWT, same etag).
+     * Then the integration is stored with the etag read, the private key
+     * dropped, and the new token handed to the broker. On SQLite the key's
+     * ciphertext is also zeroed in the database file and its WAL; PostgreSQL
+     * keeps old row versions until VACUUM (README "JWT -&gt; OAuth
+     * Server-to-Server"). Needs the admin role.
+     * Errors: INVALID_ARGUMENT (a field, named), NOT_FOUND, FAILED_PRECONDITION
+     * (not a JWT integration, or IMS refused the S2S credential: the message
+     * says what IMS answered and what to do), UNAVAILABLE (IMS unreachable),
+     * ABORTED (etag mismatch, or changed concurrently).
+     * </pre>
+     */
+    default void migrateIntegration(dev.tokenbroker.v1.MigrateIntegrationRequest request,
+        io.grpc.stub.StreamObserver<dev.tokenbroker.v1.MigrateIntegrationResponse> responseObserver) {
+      io.grpc.stub.ServerCalls.asyncUnimplementedUnaryCall(getMigrateIntegrationMethod(), responseObserver);
+    }
   }
 
   /**
@@ -610,6 +665,31 @@ public final class IntegrationServiceGrpc {
       io.grpc.stub.ClientCalls.asyncUnaryCall(
           getChannel().newCall(getRotateClientSecretMethod(), getCallOptions()), request, responseObserver);
     }
+
+    /**
+     * <pre>
+     * Converts a JWT integration to OAuth Server-to-Server, as Adobe does with
+     * the remaining JWT credentials: same client id, organization, technical
+     * account and Console ids; `scopes` replace the metascopes; the client
+     * secret is the one given, else the JWT credential's stored one(s). A token
+     * is minted with the S2S flow at IMS before anything is written: refused
+     * or unreachable, the integration stays as it was (still JWT, same etag).
+     * Then the integration is stored with the etag read, the private key
+     * dropped, and the new token handed to the broker. On SQLite the key's
+     * ciphertext is also zeroed in the database file and its WAL; PostgreSQL
+     * keeps old row versions until VACUUM (README "JWT -&gt; OAuth
+     * Server-to-Server"). Needs the admin role.
+     * Errors: INVALID_ARGUMENT (a field, named), NOT_FOUND, FAILED_PRECONDITION
+     * (not a JWT integration, or IMS refused the S2S credential: the message
+     * says what IMS answered and what to do), UNAVAILABLE (IMS unreachable),
+     * ABORTED (etag mismatch, or changed concurrently).
+     * </pre>
+     */
+    public void migrateIntegration(dev.tokenbroker.v1.MigrateIntegrationRequest request,
+        io.grpc.stub.StreamObserver<dev.tokenbroker.v1.MigrateIntegrationResponse> responseObserver) {
+      io.grpc.stub.ClientCalls.asyncUnaryCall(
+          getChannel().newCall(getMigrateIntegrationMethod(), getCallOptions()), request, responseObserver);
+    }
   }
 
   /**
@@ -747,6 +827,30 @@ public final class IntegrationServiceGrpc {
       return io.grpc.stub.ClientCalls.blockingV2UnaryCall(
           getChannel(), getRotateClientSecretMethod(), getCallOptions(), request);
     }
+
+    /**
+     * <pre>
+     * Converts a JWT integration to OAuth Server-to-Server, as Adobe does with
+     * the remaining JWT credentials: same client id, organization, technical
+     * account and Console ids; `scopes` replace the metascopes; the client
+     * secret is the one given, else the JWT credential's stored one(s). A token
+     * is minted with the S2S flow at IMS before anything is written: refused
+     * or unreachable, the integration stays as it was (still JWT, same etag).
+     * Then the integration is stored with the etag read, the private key
+     * dropped, and the new token handed to the broker. On SQLite the key's
+     * ciphertext is also zeroed in the database file and its WAL; PostgreSQL
+     * keeps old row versions until VACUUM (README "JWT -&gt; OAuth
+     * Server-to-Server"). Needs the admin role.
+     * Errors: INVALID_ARGUMENT (a field, named), NOT_FOUND, FAILED_PRECONDITION
+     * (not a JWT integration, or IMS refused the S2S credential: the message
+     * says what IMS answered and what to do), UNAVAILABLE (IMS unreachable),
+     * ABORTED (etag mismatch, or changed concurrently).
+     * </pre>
+     */
+    public dev.tokenbroker.v1.MigrateIntegrationResponse migrateIntegration(dev.tokenbroker.v1.MigrateIntegrationRequest request) throws io.grpc.StatusException {
+      return io.grpc.stub.ClientCalls.blockingV2UnaryCall(
+          getChannel(), getMigrateIntegrationMethod(), getCallOptions(), request);
+    }
   }
 
   /**
@@ -883,6 +987,30 @@ public final class IntegrationServiceGrpc {
     public dev.tokenbroker.v1.RotateClientSecretResponse rotateClientSecret(dev.tokenbroker.v1.RotateClientSecretRequest request) {
       return io.grpc.stub.ClientCalls.blockingUnaryCall(
           getChannel(), getRotateClientSecretMethod(), getCallOptions(), request);
+    }
+
+    /**
+     * <pre>
+     * Converts a JWT integration to OAuth Server-to-Server, as Adobe does with
+     * the remaining JWT credentials: same client id, organization, technical
+     * account and Console ids; `scopes` replace the metascopes; the client
+     * secret is the one given, else the JWT credential's stored one(s). A token
+     * is minted with the S2S flow at IMS before anything is written: refused
+     * or unreachable, the integration stays as it was (still JWT, same etag).
+     * Then the integration is stored with the etag read, the private key
+     * dropped, and the new token handed to the broker. On SQLite the key's
+     * ciphertext is also zeroed in the database file and its WAL; PostgreSQL
+     * keeps old row versions until VACUUM (README "JWT -&gt; OAuth
+     * Server-to-Server"). Needs the admin role.
+     * Errors: INVALID_ARGUMENT (a field, named), NOT_FOUND, FAILED_PRECONDITION
+     * (not a JWT integration, or IMS refused the S2S credential: the message
+     * says what IMS answered and what to do), UNAVAILABLE (IMS unreachable),
+     * ABORTED (etag mismatch, or changed concurrently).
+     * </pre>
+     */
+    public dev.tokenbroker.v1.MigrateIntegrationResponse migrateIntegration(dev.tokenbroker.v1.MigrateIntegrationRequest request) {
+      return io.grpc.stub.ClientCalls.blockingUnaryCall(
+          getChannel(), getMigrateIntegrationMethod(), getCallOptions(), request);
     }
   }
 
@@ -1029,6 +1157,31 @@ public final class IntegrationServiceGrpc {
       return io.grpc.stub.ClientCalls.futureUnaryCall(
           getChannel().newCall(getRotateClientSecretMethod(), getCallOptions()), request);
     }
+
+    /**
+     * <pre>
+     * Converts a JWT integration to OAuth Server-to-Server, as Adobe does with
+     * the remaining JWT credentials: same client id, organization, technical
+     * account and Console ids; `scopes` replace the metascopes; the client
+     * secret is the one given, else the JWT credential's stored one(s). A token
+     * is minted with the S2S flow at IMS before anything is written: refused
+     * or unreachable, the integration stays as it was (still JWT, same etag).
+     * Then the integration is stored with the etag read, the private key
+     * dropped, and the new token handed to the broker. On SQLite the key's
+     * ciphertext is also zeroed in the database file and its WAL; PostgreSQL
+     * keeps old row versions until VACUUM (README "JWT -&gt; OAuth
+     * Server-to-Server"). Needs the admin role.
+     * Errors: INVALID_ARGUMENT (a field, named), NOT_FOUND, FAILED_PRECONDITION
+     * (not a JWT integration, or IMS refused the S2S credential: the message
+     * says what IMS answered and what to do), UNAVAILABLE (IMS unreachable),
+     * ABORTED (etag mismatch, or changed concurrently).
+     * </pre>
+     */
+    public com.google.common.util.concurrent.ListenableFuture<dev.tokenbroker.v1.MigrateIntegrationResponse> migrateIntegration(
+        dev.tokenbroker.v1.MigrateIntegrationRequest request) {
+      return io.grpc.stub.ClientCalls.futureUnaryCall(
+          getChannel().newCall(getMigrateIntegrationMethod(), getCallOptions()), request);
+    }
   }
 
   private static final int METHODID_CREATE_INTEGRATION = 0;
@@ -1039,6 +1192,7 @@ public final class IntegrationServiceGrpc {
   private static final int METHODID_IMPORT_INTEGRATIONS = 5;
   private static final int METHODID_LIST_CLIENT_SECRETS = 6;
   private static final int METHODID_ROTATE_CLIENT_SECRET = 7;
+  private static final int METHODID_MIGRATE_INTEGRATION = 8;
 
   private static final class MethodHandlers<Req, Resp> implements
       io.grpc.stub.ServerCalls.UnaryMethod<Req, Resp>,
@@ -1088,6 +1242,10 @@ public final class IntegrationServiceGrpc {
         case METHODID_ROTATE_CLIENT_SECRET:
           serviceImpl.rotateClientSecret((dev.tokenbroker.v1.RotateClientSecretRequest) request,
               (io.grpc.stub.StreamObserver<dev.tokenbroker.v1.RotateClientSecretResponse>) responseObserver);
+          break;
+        case METHODID_MIGRATE_INTEGRATION:
+          serviceImpl.migrateIntegration((dev.tokenbroker.v1.MigrateIntegrationRequest) request,
+              (io.grpc.stub.StreamObserver<dev.tokenbroker.v1.MigrateIntegrationResponse>) responseObserver);
           break;
         default:
           throw new AssertionError();
@@ -1163,6 +1321,13 @@ public final class IntegrationServiceGrpc {
               dev.tokenbroker.v1.RotateClientSecretRequest,
               dev.tokenbroker.v1.RotateClientSecretResponse>(
                 service, METHODID_ROTATE_CLIENT_SECRET)))
+        .addMethod(
+          getMigrateIntegrationMethod(),
+          io.grpc.stub.ServerCalls.asyncUnaryCall(
+            new MethodHandlers<
+              dev.tokenbroker.v1.MigrateIntegrationRequest,
+              dev.tokenbroker.v1.MigrateIntegrationResponse>(
+                service, METHODID_MIGRATE_INTEGRATION)))
         .build();
   }
 
@@ -1219,6 +1384,7 @@ public final class IntegrationServiceGrpc {
               .addMethod(getImportIntegrationsMethod())
               .addMethod(getListClientSecretsMethod())
               .addMethod(getRotateClientSecretMethod())
+              .addMethod(getMigrateIntegrationMethod())
               .build();
         }
       }

@@ -110,6 +110,16 @@ public final class IntegrationServiceProto {
   static final 
     com.google.protobuf.GeneratedMessageV3.FieldAccessorTable
       internal_static_tokenbroker_v1_RotateClientSecretResponse_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_tokenbroker_v1_MigrateIntegrationRequest_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessageV3.FieldAccessorTable
+      internal_static_tokenbroker_v1_MigrateIntegrationRequest_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_tokenbroker_v1_MigrateIntegrationResponse_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessageV3.FieldAccessorTable
+      internal_static_tokenbroker_v1_MigrateIntegrationResponse_fieldAccessorTable;
 
   public static com.google.protobuf.Descriptors.FileDescriptor
       getDescriptor() {
@@ -177,32 +187,39 @@ public final class IntegrationServiceProto {
       "l\030\002 \001(\t\022\023\n\013fingerprint\030\003 \001(\t\022\024\n\014console_" +
       "uuid\030\004 \001(\t\022\035\n\025deleted_console_uuids\030\005 \003(" +
       "\t\"A\n\005State\022\025\n\021STATE_UNSPECIFIED\020\000\022\016\n\nSTA" +
-      "TE_DONE\020\001\022\021\n\rSTATE_WAITING\020\0022\336\006\n\022Integra" +
-      "tionService\022h\n\021CreateIntegration\022(.token" +
-      "broker.v1.CreateIntegrationRequest\032).tok" +
-      "enbroker.v1.CreateIntegrationResponse\022_\n" +
-      "\016GetIntegration\022%.tokenbroker.v1.GetInte" +
-      "grationRequest\032&.tokenbroker.v1.GetInteg" +
-      "rationResponse\022e\n\020ListIntegrations\022\'.tok" +
-      "enbroker.v1.ListIntegrationsRequest\032(.to" +
-      "kenbroker.v1.ListIntegrationsResponse\022h\n" +
-      "\021UpdateIntegration\022(.tokenbroker.v1.Upda" +
-      "teIntegrationRequest\032).tokenbroker.v1.Up" +
-      "dateIntegrationResponse\022h\n\021DeleteIntegra" +
-      "tion\022(.tokenbroker.v1.DeleteIntegrationR" +
-      "equest\032).tokenbroker.v1.DeleteIntegratio" +
-      "nResponse\022k\n\022ImportIntegrations\022).tokenb" +
-      "roker.v1.ImportIntegrationsRequest\032*.tok" +
-      "enbroker.v1.ImportIntegrationsResponse\022h" +
-      "\n\021ListClientSecrets\022(.tokenbroker.v1.Lis" +
-      "tClientSecretsRequest\032).tokenbroker.v1.L" +
-      "istClientSecretsResponse\022k\n\022RotateClient" +
-      "Secret\022).tokenbroker.v1.RotateClientSecr" +
-      "etRequest\032*.tokenbroker.v1.RotateClientS" +
-      "ecretResponseBy\n\022dev.tokenbroker.v1B\027Int" +
-      "egrationServiceProtoP\001ZHgithub.com/token" +
-      "broker/tokenbroker/client/go/tokenbroker" +
-      "v1;tokenbrokerv1b\006proto3"
+      "TE_DONE\020\001\022\021\n\rSTATE_WAITING\020\002\"^\n\031MigrateI" +
+      "ntegrationRequest\022\014\n\004name\030\001 \001(\t\022\016\n\006scope" +
+      "s\030\002 \003(\t\022\025\n\rclient_secret\030\003 \001(\t\022\014\n\004etag\030\004" +
+      " \001(\t\"N\n\032MigrateIntegrationResponse\0220\n\013in" +
+      "tegration\030\001 \001(\0132\033.tokenbroker.v1.Integra" +
+      "tion2\313\007\n\022IntegrationService\022h\n\021CreateInt" +
+      "egration\022(.tokenbroker.v1.CreateIntegrat" +
+      "ionRequest\032).tokenbroker.v1.CreateIntegr" +
+      "ationResponse\022_\n\016GetIntegration\022%.tokenb" +
+      "roker.v1.GetIntegrationRequest\032&.tokenbr" +
+      "oker.v1.GetIntegrationResponse\022e\n\020ListIn" +
+      "tegrations\022\'.tokenbroker.v1.ListIntegrat" +
+      "ionsRequest\032(.tokenbroker.v1.ListIntegra" +
+      "tionsResponse\022h\n\021UpdateIntegration\022(.tok" +
+      "enbroker.v1.UpdateIntegrationRequest\032).t" +
+      "okenbroker.v1.UpdateIntegrationResponse\022" +
+      "h\n\021DeleteIntegration\022(.tokenbroker.v1.De" +
+      "leteIntegrationRequest\032).tokenbroker.v1." +
+      "DeleteIntegrationResponse\022k\n\022ImportInteg" +
+      "rations\022).tokenbroker.v1.ImportIntegrati" +
+      "onsRequest\032*.tokenbroker.v1.ImportIntegr" +
+      "ationsResponse\022h\n\021ListClientSecrets\022(.to" +
+      "kenbroker.v1.ListClientSecretsRequest\032)." +
+      "tokenbroker.v1.ListClientSecretsResponse" +
+      "\022k\n\022RotateClientSecret\022).tokenbroker.v1." +
+      "RotateClientSecretRequest\032*.tokenbroker." +
+      "v1.RotateClientSecretResponse\022k\n\022Migrate" +
+      "Integration\022).tokenbroker.v1.MigrateInte" +
+      "grationRequest\032*.tokenbroker.v1.MigrateI" +
+      "ntegrationResponseBy\n\022dev.tokenbroker.v1" +
+      "B\027IntegrationServiceProtoP\001ZHgithub.com/" +
+      "tokenbroker/tokenbroker/client/go/tokenb" +
+      "rokerv1;tokenbrokerv1b\006proto3"
     };
     descriptor = com.google.protobuf.Descriptors.FileDescriptor
       .internalBuildGeneratedFileFrom(descriptorData,
@@ -326,6 +343,18 @@ public final class IntegrationServiceProto {
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_tokenbroker_v1_RotateClientSecretResponse_descriptor,
         new java.lang.String[] { "State", "Detail", "Fingerprint", "ConsoleUuid", "DeletedConsoleUuids", });
+    internal_static_tokenbroker_v1_MigrateIntegrationRequest_descriptor =
+      getDescriptor().getMessageTypes().get(17);
+    internal_static_tokenbroker_v1_MigrateIntegrationRequest_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
+        internal_static_tokenbroker_v1_MigrateIntegrationRequest_descriptor,
+        new java.lang.String[] { "Name", "Scopes", "ClientSecret", "Etag", });
+    internal_static_tokenbroker_v1_MigrateIntegrationResponse_descriptor =
+      getDescriptor().getMessageTypes().get(18);
+    internal_static_tokenbroker_v1_MigrateIntegrationResponse_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
+        internal_static_tokenbroker_v1_MigrateIntegrationResponse_descriptor,
+        new java.lang.String[] { "Integration", });
     com.google.protobuf.DurationProto.getDescriptor();
     com.google.protobuf.FieldMaskProto.getDescriptor();
     com.google.protobuf.TimestampProto.getDescriptor();
