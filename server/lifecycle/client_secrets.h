@@ -10,6 +10,7 @@
 
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/container/flat_hash_set.h"
@@ -91,7 +92,11 @@ class ClientSecretManager {
   // Console tokens (OAuth Server-to-Server).
   ClientSecretManager(CredentialStore* store, ConsoleSecrets* console, TokenExchanger* exchanger,
                       const Clock* clock, ClientSecretOptions options = {})
-      : store_(store), console_(console), exchanger_(exchanger), clock_(clock), options_(options) {}
+      : store_(store),
+        console_(console),
+        exchanger_(exchanger),
+        clock_(clock),
+        options_(std::move(options)) {}
 
   // The credential's secrets at Adobe, matched with the stored ones.
   // Errors: NOT_FOUND (no such integration; or the Console does not know
