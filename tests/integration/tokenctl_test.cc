@@ -60,7 +60,26 @@ class TokenctlTest : public ::testing::Test {
     delete dir_;
   }
 
-  void SetUp() override { ASSERT_THAT(*setup_error_, IsEmpty()); }
+  // Every test starts from the emulator's client as the file registers it:
+  // a rotation test replaces its secret at the Console.
+  void SetUp() override {
+    ASSERT_THAT(*setup_error_, IsEmpty());
+    httplib::SSLClient client("127.0.0.1", emulator_port_);
+    client.set_ca_cert_path(dir_->File("emulator.pem"));
+    client.enable_server_certificate_verification(true);
+    httplib::Result put =
+        client.Post("/emulator/clients", EmulatorClient().dump(), "application/json");
+    ASSERT_TRUE(put && put->status == 200) << (put ? put->body : "POST /emulator/clients failed");
+  }
+
+  static nlohmann::json EmulatorClient() {
+    return {{"client_id", kClientId},
+            {"client_secrets", {kSecret}},
+            {"org_id", kOrgId},
+            {"console_org_id", "25591412"},
+            {"console_credential_id", "1"},
+            {"scopes", absl::StrSplit(kConsoleSecretsScopes, ',')}};
+  }
 
   // Starts the emulator and the server; returns "" or what went wrong.
   static std::string StartProcesses() {
@@ -68,13 +87,7 @@ class TokenctlTest : public ::testing::Test {
       std::string path = absl::StrCat(BinDir(), "/", binary);
       if (!Exists(path)) return absl::StrCat("missing ", path, ": build target ", binary);
     }
-    nlohmann::json clients = {{"clients",
-                               {{{"client_id", kClientId},
-                                 {"client_secrets", {kSecret}},
-                                 {"org_id", kOrgId},
-                                 {"console_org_id", "25591412"},
-                                 {"console_credential_id", "1"},
-                                 {"scopes", absl::StrSplit(kConsoleSecretsScopes, ',')}}}}};
+    nlohmann::json clients = {{"clients", {EmulatorClient()}}};
     WriteFile(dir_->File("clients.json"), clients.dump());
 
     // The server and the emulator parse their flags with absl, whose names
