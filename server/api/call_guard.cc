@@ -23,21 +23,35 @@ std::string RandomRequestId() {
   return absl::BytesToHexString(absl::string_view(reinterpret_cast<char*>(bytes), sizeof(bytes)));
 }
 
-// A client-supplied x-request-id, kept only if short and printable.
-std::string RequestId(const grpc::CallbackServerContext& context) {
-  auto it = context.client_metadata().find("x-request-id");
-  if (it != context.client_metadata().end()) {
-    absl::string_view value(it->second.data(), it->second.size());
-    if (!value.empty() && value.size() <= 64 && std::all_of(value.begin(), value.end(), [](char c) {
-          return absl::ascii_isalnum(c) || c == '-' || c == '_' || c == '.';
-        })) {
-      return std::string(value);
-    }
+}  // namespace
+
+std::string RequestIdOr(absl::string_view candidate) {
+  if (!candidate.empty() && candidate.size() <= 64 &&
+      std::all_of(candidate.begin(), candidate.end(), [](char c) {
+        return absl::ascii_isalnum(c) || c == '-' || c == '_' || c == '.';
+      })) {
+    return std::string(candidate);
   }
   return RandomRequestId();
 }
 
-}  // namespace
+CallOrigin OriginOf(const grpc::CallbackServerContext& context, bool with_audit_fields) {
+  CallOrigin origin;
+  const auto& metadata = context.client_metadata();
+  if (with_audit_fields) {
+    origin.peer = context.peer();
+    auto it = metadata.find("x-request-id");
+    origin.request_id =
+        RequestIdOr(it == metadata.end() ? absl::string_view()
+                                         : absl::string_view(it->second.data(), it->second.size()));
+  }
+  std::shared_ptr<const grpc::AuthContext> auth = context.auth_context();
+  if (auth != nullptr) origin.certificate_identity = CertificateIdentity(*auth);
+  auto it = metadata.find("authorization");
+  if (it != metadata.end())
+    origin.authorization = std::string(it->second.data(), it->second.size());
+  return origin;
+}
 
 absl::Status RefreshRateLimiter::Acquire(const std::string& integration_id) {
   absl::Time now = clock_->Now();
@@ -124,27 +138,34 @@ std::optional<std::string> CertificateIdentity(const grpc::AuthContext& auth) {
 const std::vector<std::string>& ApiMethodNames() {
   static const auto* names = [] {
     auto* names = new std::vector<std::string>();
-    for (const char* service :
-         {"tokenbroker.v1.TokenService", "tokenbroker.v1.IntegrationService"}) {
+    for (const char* service : {"tokenbroker.v1.TokenService", "tokenbroker.v1.IntegrationService",
+                                "envoy.service.auth.v3.Authorization"}) {
       const google::protobuf::ServiceDescriptor* descriptor =
           google::protobuf::DescriptorPool::generated_pool()->FindServiceByName(service);
       for (int i = 0; descriptor != nullptr && i < descriptor->method_count(); ++i) {
         names->push_back(absl::StrCat("/", service, "/", descriptor->method(i)->name()));
       }
     }
+    // The local HTTP endpoint's routes (server/edge/http_token_endpoint.h).
+    names->push_back(kHttpTokenMethod);
+    names->push_back(kHttpHeadersMethod);
     return names;
   }();
   return *names;
 }
 
 RpcScope::RpcScope(const ApiContext& api, grpc::CallbackServerContext* context, const char* method)
-    : api_(api), context_(context) {
+    : RpcScope(api, OriginOf(*context, /*with_audit_fields=*/api.audit != nullptr), method) {}
+
+RpcScope::RpcScope(const ApiContext& api, CallOrigin origin, const char* method)
+    : api_(api), origin_(std::move(origin)) {
   api_.active.fetch_add(1);
   record_.method = method;
   if (api_.audit != nullptr) {  // only pay for what the audit line needs
     record_.time = absl::Now();
-    record_.peer = context->peer();
-    record_.request_id = RequestId(*context);
+    record_.peer = origin_.peer;
+    record_.request_id =
+        origin_.request_id.empty() ? RequestIdOr(absl::string_view()) : origin_.request_id;
   }
 }
 
@@ -156,11 +177,9 @@ absl::Status RpcScope::Authenticate() {
     return absl::UnavailableError("the server is shutting down; retry on another replica");
   }
   CallerCredentials credentials;
-  std::shared_ptr<const grpc::AuthContext> auth = context_->auth_context();
-  if (auth != nullptr) credentials.certificate_identity = CertificateIdentity(*auth);
-  auto it = context_->client_metadata().find("authorization");
-  if (it != context_->client_metadata().end()) {
-    absl::string_view value(it->second.data(), it->second.size());
+  credentials.certificate_identity = origin_.certificate_identity;
+  if (origin_.authorization.has_value()) {
+    absl::string_view value = *origin_.authorization;
     if (absl::StartsWithIgnoreCase(value, "bearer ") && value.size() > 7) {
       credentials.bearer_token = std::string(absl::StripAsciiWhitespace(value.substr(7)));
     } else {
@@ -171,6 +190,27 @@ absl::Status RpcScope::Authenticate() {
   if (!identity.ok()) return identity.status();
   record_.caller = *identity;
   authenticated_ = true;
+  return absl::OkStatus();
+}
+
+absl::Status RpcScope::ActFor(absl::string_view workload) {
+  absl::Status authenticated = Authenticate();
+  if (!authenticated.ok()) return authenticated;
+  const bool vouches =
+      api_.authorizer->enforcing() &&
+      api_.authorizer->Authorize(record_.caller, Permission::kActForWorkloads, "").ok();
+  if (!vouches) {
+    record_.workload = std::string(workload);  // recorded; the proxy decides
+    return absl::OkStatus();
+  }
+  if (workload.empty()) {
+    return absl::UnauthenticatedError(absl::StrCat(
+        "proxy ", QuoteInput(record_.caller),
+        " reported no workload identity (source.principal is empty: the workload's connection to "
+        "the proxy is not mutual TLS)"));
+  }
+  record_.via = record_.caller;
+  record_.caller = std::string(workload);
   return absl::OkStatus();
 }
 

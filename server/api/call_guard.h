@@ -83,13 +83,38 @@ struct ApiContext {
   mutable std::atomic<int> active{0};  // counted by RpcScope
 };
 
-// The full names of every method RpcScope records (metrics labels).
+// The HTTP endpoint's calls, as RpcScope records them.
+inline constexpr char kHttpTokenMethod[] = "GET /v1/integrations/{id}/token";
+inline constexpr char kHttpHeadersMethod[] = "GET /v1/integrations/{id}/headers";
+
+// The full names of every method RpcScope records (metrics labels): the gRPC
+// services' (those not linked in are left out) and the HTTP endpoint's.
 const std::vector<std::string>& ApiMethodNames();
 
-// One RPC: who called, what it touched, and its audit line.
+// Who is calling, independent of the transport (gRPC, the ext_authz port,
+// the local HTTP endpoint): what RpcScope authenticates and audits.
+struct CallOrigin {
+  std::string peer;        // "ipv4:10.0.0.7:51234"
+  std::string request_id;  // the caller's x-request-id if short and printable, else random
+  // The verified client certificate's identity (see CertificateIdentity).
+  std::optional<std::string> certificate_identity;
+  // The raw `authorization` header, if the caller sent one.
+  std::optional<std::string> authorization;
+};
+
+// The origin of a gRPC call. Peer and request id only when `with_audit_fields`
+// (they are only needed for the audit line).
+CallOrigin OriginOf(const grpc::CallbackServerContext& context, bool with_audit_fields);
+
+// `candidate` if it is an acceptable client request id (1..64 of [A-Za-z0-9._-]),
+// else a random one.
+std::string RequestIdOr(absl::string_view candidate);
+
+// One call: who called, what it touched, and its audit line.
 class RpcScope {
  public:
   RpcScope(const ApiContext& api, grpc::CallbackServerContext* context, const char* method);
+  RpcScope(const ApiContext& api, CallOrigin origin, const char* method);
   ~RpcScope();
   RpcScope(const RpcScope&) = delete;
   RpcScope& operator=(const RpcScope&) = delete;
@@ -100,6 +125,14 @@ class RpcScope {
   absl::Status Admit(Permission permission, absl::string_view integration_id = "");
   // Authentication only (before the request is parsed).
   absl::Status Authenticate();
+  // A proxy (Envoy's ext_authz filter) calling for a workload: once the
+  // proxy authenticated, `workload` (its SPIFFE id as the proxy reports it)
+  // becomes the caller Admit authorizes, if the policy binds the proxy's
+  // identity to the role "proxy"; the audit line then names the workload as
+  // caller and the proxy as `via`. Without such a binding the proxy's own
+  // identity stays the caller (and `workload` is only recorded). With the
+  // binding, an empty `workload` is UNAUTHENTICATED.
+  absl::Status ActFor(absl::string_view workload);
 
   void set_integration(std::string id) { record_.integration = std::move(id); }
   // Writes the audit line for the outcome; `snapshot` is the token handed
@@ -112,7 +145,7 @@ class RpcScope {
 
  private:
   const ApiContext& api_;
-  grpc::CallbackServerContext* const context_;
+  CallOrigin origin_;
   AuditRecord record_;
   bool authenticated_ = false;
   bool finished_ = false;

@@ -147,6 +147,8 @@ std::string AuditLogger::ToJson(const AuditRecord& r, const std::string& fingerp
   line["time"] = absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", r.time, absl::UTCTimeZone());
   line["request_id"] = r.request_id;
   line["caller"] = r.caller;
+  if (!r.via.empty()) line["via"] = r.via;
+  if (!r.workload.empty()) line["workload"] = r.workload;
   line["peer"] = r.peer;
   line["method"] = r.method;
   if (!r.integration.empty()) line["integration"] = r.integration;

@@ -32,6 +32,10 @@ struct AuditRecord {
   absl::Time time;
   std::string request_id;
   std::string caller;
+  // A proxy's calls for workloads (ext_authz): the proxy, when the policy
+  // lets it speak for `caller`; else the workload it reported, if any.
+  std::string via;
+  std::string workload;
   std::string peer;
   std::string method;
   std::string integration;

@@ -15,6 +15,8 @@ const char* PermissionName(Permission permission) {
       return "reading integrations (role auditor or admin)";
     case Permission::kManageIntegrations:
       return "managing integrations (role admin)";
+    case Permission::kActForWorkloads:
+      return "calling for workloads (role proxy)";
   }
   return "?";
 }

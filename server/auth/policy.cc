@@ -103,8 +103,10 @@ absl::StatusOr<Policy> Policy::Parse(absl::string_view json) {
         binding.role = Role::kReader;
       } else if (role == "auditor") {
         binding.role = Role::kAuditor;
+      } else if (role == "proxy") {
+        binding.role = Role::kProxy;
       } else {
-        return Bad(where, "role must be admin, reader or auditor");
+        return Bad(where, "role must be admin, reader, auditor or proxy");
       }
       if (entry.contains("integrations")) {
         if (!entry["integrations"].is_array()) return Bad(where, "integrations must be an array");
@@ -158,6 +160,9 @@ bool Policy::Allows(absl::string_view identity, Permission permission,
         break;
       case Permission::kReadIntegrations:
         if (binding.role == Role::kAdmin || binding.role == Role::kAuditor) return true;
+        break;
+      case Permission::kActForWorkloads:
+        if (binding.role == Role::kProxy) return true;
         break;
       case Permission::kReadTokens:
         if (binding.role == Role::kReader) {

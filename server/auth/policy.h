@@ -26,6 +26,10 @@
 //            RefreshAccessToken, WatchAccessTokens) of the integrations
 //            whose ids match one of `integrations`.
 //   auditor  get and list integrations (never secrets); no tokens.
+//   proxy    a proxy that calls for workloads (Envoy's ext_authz filter, an
+//            Istio egress gateway): the workload identity it reports
+//            (source.principal) is then the caller the policy decides on.
+//            Grants nothing by itself.
 // Anything not granted is denied. Tokens must be random (tokenbroker
 // caller-token create makes 256-bit ones): the salted HMAC is a fast hash,
 // fit for random tokens, not for passwords.
@@ -41,7 +45,7 @@
 
 namespace tokenbroker {
 
-enum class Role { kAdmin, kReader, kAuditor };
+enum class Role { kAdmin, kReader, kAuditor, kProxy };
 
 // What an RPC needs.
 enum class Permission {
@@ -49,6 +53,7 @@ enum class Permission {
   kReadIntegrations,    // IntegrationService.Get/List
   kManageIntegrations,  // IntegrationService.Create/Update/Delete/Import,
                         // MigrateIntegration, RotateClientSecret
+  kActForWorkloads,     // ext_authz Check: the reported workload identity decides
 };
 
 class Policy {

@@ -156,20 +156,22 @@ TEST(CertificateIdentityTest, CertificateWithoutAnyNameIsNullopt) {
 // ---- ApiMethodNames --------------------------------------------------------
 
 TEST(ApiMethodNamesTest, ListsEveryRpcOfBothServicesByFullName) {
-  EXPECT_THAT(ApiMethodNames(), ::testing::UnorderedElementsAre(
-                                    "/tokenbroker.v1.TokenService/GetAccessToken",
-                                    "/tokenbroker.v1.TokenService/GetRequestHeaders",
-                                    "/tokenbroker.v1.TokenService/RefreshAccessToken",
-                                    "/tokenbroker.v1.TokenService/WatchAccessTokens",
-                                    "/tokenbroker.v1.IntegrationService/CreateIntegration",
-                                    "/tokenbroker.v1.IntegrationService/GetIntegration",
-                                    "/tokenbroker.v1.IntegrationService/ListIntegrations",
-                                    "/tokenbroker.v1.IntegrationService/UpdateIntegration",
-                                    "/tokenbroker.v1.IntegrationService/DeleteIntegration",
-                                    "/tokenbroker.v1.IntegrationService/ImportIntegrations",
-                                    "/tokenbroker.v1.IntegrationService/ListClientSecrets",
-                                    "/tokenbroker.v1.IntegrationService/RotateClientSecret",
-                                    "/tokenbroker.v1.IntegrationService/MigrateIntegration"));
+  EXPECT_THAT(ApiMethodNames(),
+              ::testing::UnorderedElementsAre(
+                  "/tokenbroker.v1.TokenService/GetAccessToken",
+                  "/tokenbroker.v1.TokenService/GetRequestHeaders",
+                  "/tokenbroker.v1.TokenService/RefreshAccessToken",
+                  "/tokenbroker.v1.TokenService/WatchAccessTokens",
+                  "/tokenbroker.v1.IntegrationService/CreateIntegration",
+                  "/tokenbroker.v1.IntegrationService/GetIntegration",
+                  "/tokenbroker.v1.IntegrationService/ListIntegrations",
+                  "/tokenbroker.v1.IntegrationService/UpdateIntegration",
+                  "/tokenbroker.v1.IntegrationService/DeleteIntegration",
+                  "/tokenbroker.v1.IntegrationService/ImportIntegrations",
+                  "/tokenbroker.v1.IntegrationService/ListClientSecrets",
+                  "/tokenbroker.v1.IntegrationService/RotateClientSecret",
+                  "/tokenbroker.v1.IntegrationService/MigrateIntegration",
+                  "GET /v1/integrations/{id}/token", "GET /v1/integrations/{id}/headers"));
 }
 
 }  // namespace

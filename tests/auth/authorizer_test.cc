@@ -224,7 +224,8 @@ TEST_F(AuthorizerTest, ReloadInvalidFileIsRejectedAndTheLastValidPolicyStays) {
   WritePolicy(R"({"version": 1, "bindings": [{"identity": "x", "role": "wizard"}]})");
   absl::Status reloaded = authorizer_->Reload();
   EXPECT_EQ(reloaded.code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(std::string(reloaded.message()), HasSubstr("role must be admin, reader or auditor"));
+  EXPECT_THAT(std::string(reloaded.message()),
+              HasSubstr("role must be admin, reader, auditor or proxy"));
   EXPECT_TRUE(authorizer_->Authorize("svc-reader", Permission::kReadTokens, "acme").ok());
   EXPECT_EQ(*authorizer_->Authenticate(Bearer(kReaderToken)), "svc-reader");
 }
