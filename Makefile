@@ -58,7 +58,7 @@ stage = @s=$$(date +%s); echo "== stage $(1)"; ( $(2) ) || exit 1; \
 MAKE_STAGE = $(MAKE) --no-print-directory
 test: build
 	@: > $(STAGE_TIMES)
-	$(call stage,unit,cd $(BUILD_DIR) && ctest --output-on-failure --timeout 300 -L 'unit|conformance')
+	$(call stage,unit,cd $(BUILD_DIR) && ctest --output-on-failure --timeout 300 -j $(JOBS) -L 'unit|conformance')
 	$(call stage,chart,$(MAKE_STAGE) test-chart)
 	$(call stage,image,$(MAKE_STAGE) test-image)
 	$(call stage,sdk,$(MAKE_STAGE) test-sdk)
@@ -78,9 +78,10 @@ test-unit: build
 test-integration: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -L integration
 
-# The short fault soaks (README "Soak"): SQLite for 60 s, 3 PostgreSQL replicas for 180 s.
+# The short fault soaks (README "Soak"): SQLite for 60 s, 3 PostgreSQL replicas for 180 s, at
+# the same time (their thresholds were measured so).
 test-soak: build
-	cd $(BUILD_DIR) && ctest --output-on-failure -L soak
+	cd $(BUILD_DIR) && ctest --output-on-failure -j 2 -L soak
 
 # The broker, store, API and client unit tests under ThreadSanitizer, in build/tsan, against an
 # Abseil built with -fsanitize=thread (downloaded and built once into build/tsan-abseil).
