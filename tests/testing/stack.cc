@@ -181,21 +181,23 @@ absl::StatusOr<std::unique_ptr<BrokerProcess>> BrokerProcess::Start(
   return broker;
 }
 
-int BrokerProcess::metrics_port() const {
+namespace {
+
+// The port of the listener whose start-up log line is `msg` (0 if none yet).
+int LoggedPort(const std::string& log, const std::string& msg) {
   std::smatch match;
-  const std::string text = log();
-  std::regex pattern(R"re("msg":"metrics serving".*"port":"(\d+)")re");
-  if (!std::regex_search(text, match, pattern)) return 0;
+  std::regex pattern("\"msg\":\"" + msg + R"re(".*"port":"(\d+)")re");
+  if (!std::regex_search(log, match, pattern)) return 0;
   return std::stoi(match[1]);
 }
 
-int BrokerProcess::http_port() const {
-  std::smatch match;
-  const std::string text = log();
-  std::regex pattern(R"re("msg":"http token endpoint serving".*"port":"(\d+)")re");
-  if (!std::regex_search(text, match, pattern)) return 0;
-  return std::stoi(match[1]);
-}
+}  // namespace
+
+int BrokerProcess::metrics_port() const { return LoggedPort(log(), "metrics serving"); }
+
+int BrokerProcess::http_port() const { return LoggedPort(log(), "http token endpoint serving"); }
+
+int BrokerProcess::ext_authz_port() const { return LoggedPort(log(), "ext_authz serving"); }
 
 std::string BrokerProcess::ScrapeMetrics() const {
   httplib::Client client("127.0.0.1", metrics_port());
