@@ -84,6 +84,7 @@ notes_say sqlite-unauthenticated "It is NOT highly available"
 notes_say sqlite-unauthenticated "anyone who reaches the gRPC port gets tokens"
 notes_say postgres-mtls-hpa "PostgreSQL mode: 3-10 pods (HorizontalPodAutoscaler)"
 notes_say postgres-mtls-hpa "(TLS, mutual)"
+notes_say postgres-ext-authz "ext_authz: tb-tokenbroker.default.svc.cluster.local:50052"
 
 echo "== values that must be refused"
 # must_fail NAME FRAGMENT ARGS...: helm template with the base values and ARGS fails, and its
@@ -126,6 +127,27 @@ must_fail "bad ServiceMonitor interval" "/metrics/serviceMonitor/interval" "${ba
 must_fail "port out of range" "/server/grpcPort" "${base[@]}" --set server.grpcPort=70000
 must_fail "plain-http IMS URL" "/ims/url" "${base[@]}" --set ims.url=http://ims.example
 must_fail "Kubernetes older than 1.30" "kubeVersion" "${base[@]}" --kube-version 1.29.0
+ext=(--set extAuthz.enabled=true)
+must_fail "ext_authz on the gRPC port" "extAuthz.port (50051) must differ" "${base[@]}" "${ext[@]}" \
+  --set extAuthz.port=50051
+must_fail "ext_authz on the metrics Service port" "extAuthz.servicePort (9090) must differ" "${base[@]}" \
+  "${ext[@]}" --set extAuthz.servicePort=9090
+must_fail "ext_authz port out of range" "/extAuthz/port" "${base[@]}" "${ext[@]}" --set extAuthz.port=0
+must_fail "existing and inline routes together" "exclusive" "${base[@]}" "${ext[@]}" \
+  --set extAuthz.routes.existingConfigMap=r --set 'extAuthz.routes.inline[0].host=a.adobe.io' \
+  --set 'extAuthz.routes.inline[0].integration=i'
+must_fail "a route without its integration" "integration" "${base[@]}" "${ext[@]}" \
+  --set 'extAuthz.routes.inline[0].host=a.adobe.io'
+must_fail "a route with a bad host pattern" "/extAuthz/routes/inline/0/host" "${base[@]}" "${ext[@]}" \
+  --set 'extAuthz.routes.inline[0].host=*adobe.io' --set 'extAuthz.routes.inline[0].integration=i'
+must_fail "a route with a relative path prefix" "/extAuthz/routes/inline/0/path_prefix" "${base[@]}" \
+  "${ext[@]}" --set 'extAuthz.routes.inline[0].host=a.adobe.io' \
+  --set 'extAuthz.routes.inline[0].integration=i' --set 'extAuthz.routes.inline[0].path_prefix=v1'
+must_fail "NetworkPolicy admitting no proxy to ext_authz" "networkPolicy.extAuthzFrom is empty" \
+  "${base[@]}" "${ext[@]}" --set networkPolicy.enabled=true \
+  --set 'networkPolicy.grpcFrom[0].namespaceSelector.matchLabels.a=b'
+must_fail "the local HTTP endpoint through extraArgs" "does not run the local HTTP token endpoint" \
+  "${base[@]}" --set 'server.extraArgs[0]=--http-listen=127.0.0.1:8080'
 if "$HELM" lint --strict "$chart" "${base[@]}" --set store.mode=mysql >"$out/neg.out" 2>&1; then
   fail "helm lint --strict accepts a bad store mode"
 else
@@ -190,6 +212,33 @@ kind: ServiceMonitor
 metadata: {name: x}
 spec: {port: metrics, endpoints: [{port: metrics}], selector: {}}
 EOF
+must_reject "an unknown Istio field" 'unknown field "nam"' <<'EOF'
+apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: x}
+spec: {action: CUSTOM, provider: {nam: tokenbroker}}
+EOF
+must_reject "an Istio enum value that does not exist" 'invalid value for enum' <<'EOF'
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: x}
+spec: {host: a.adobe.io, trafficPolicy: {tls: {mode: ORIGINATE}}}
+EOF
+must_reject "an Istio kind it does not know" 'not known to kubevalidate' <<'EOF'
+apiVersion: networking.istio.io/v1
+kind: Sidecars
+metadata: {name: x}
+spec: {}
+EOF
+printf 'meshConfig:\n  extensionProviders:\n    - name: t\n      envoyExtAuthzGrpc: {service: s, port: 1, failopen: false}\n' \
+  >"$out/bad-mesh.yaml"
+if "$KUBEVALIDATE" -meshconfig "$out/bad-mesh.yaml" /dev/null >"$out/kv.out" 2>&1; then
+  fail "kubevalidate accepted a misspelt meshConfig field"
+elif grep -qF 'unknown field "failopen"' "$out/kv.out"; then
+  pass "kubevalidate rejects a misspelt meshConfig field"
+else
+  fail "kubevalidate rejected the meshConfig without naming the field:"; sed 's/^/        /' "$out/kv.out"
+fi
 
 # 6. The chart and the server agree: the real binaries accept every flag the rendered
 #    containers, probes, the migrations Job and the helm test pod pass them.
