@@ -6,7 +6,10 @@
 #   3. values that must be refused: helm template (and lint) must FAIL, saying why;
 #   4. the validator itself must reject bad manifests (so a green run means something);
 #   5. every key of values.yaml is commented, and NOTES.txt says what it must;
-#   6. the real tokenbroker/tokenctl binaries accept every flag the chart passes them.
+#   6. the real tokenbroker/tokenctl binaries accept every flag the chart passes them;
+#   7. the Istio example (helm/examples/istio-egress): the chart rendered with its values goes
+#      through 2. and 6., its Istio objects and meshConfig are decoded strictly into Istio's
+#      API types, and its pieces agree with each other and the chart (check_istio_example.py).
 # Installs its tools on first use (install-tools.sh). Ends with "N passed, M failed".
 set -euo pipefail
 
@@ -55,6 +58,23 @@ for c in "${cases[@]}"; do
     fail "render $c: kubevalidate"; sed 's/^/        /' "$out/$c.kv"
   fi
 done
+
+echo "== the Istio example: tokenbroker's values, rendered as its README installs them"
+example="$root/helm/examples/istio-egress"
+ex_values=(--namespace tokenbroker -f "$example/tokenbroker-values.yaml"
+           --set keyring.existingSecret=tokenbroker-keyring)
+if ! "$HELM" lint --strict "$chart" "${ex_values[@]}" >"$out/lint-example.log" 2>&1; then
+  fail "lint example-istio-egress"; sed 's/^/        /' "$out/lint-example.log"
+elif ! "$HELM" template tokenbroker "$chart" "${ex_values[@]}" \
+    >"$out/example-istio-egress.yaml" 2>"$out/example.err"; then
+  fail "render example-istio-egress"; sed 's/^/        /' "$out/example.err"
+elif "$KUBEVALIDATE" -json "$out/example-istio-egress.json" "$out/example-istio-egress.yaml" \
+    >"$out/example.kv" 2>&1; then
+  pass "lint and render example-istio-egress: $(cat "$out/example.kv")"
+else
+  fail "render example-istio-egress: kubevalidate"; sed 's/^/        /' "$out/example.kv"
+fi
+[[ -f "$out/example-istio-egress.json" ]] && cases+=(example-istio-egress)
 
 echo "== assertions on the rendered objects"
 rendered=()
@@ -238,6 +258,24 @@ elif grep -qF 'unknown field "failopen"' "$out/kv.out"; then
   pass "kubevalidate rejects a misspelt meshConfig field"
 else
   fail "kubevalidate rejected the meshConfig without naming the field:"; sed 's/^/        /' "$out/kv.out"
+fi
+
+echo "== the Istio example: Istio's own API types, and its pieces agree"
+if "$KUBEVALIDATE" -json "$out/istio.json" -meshconfig "$example/istiod-values.yaml" \
+    -meshconfig-json "$out/mesh.json" "$example/egress.yaml" "$example/ext-authz.yaml" \
+    >"$out/istio.kv" 2>&1; then
+  pass "Istio objects and meshConfig of the example: $(cat "$out/istio.kv")"
+else
+  fail "Istio objects and meshConfig of the example"; sed 's/^/        /' "$out/istio.kv"
+fi
+if [[ -f "$out/example-istio-egress.json" && -f "$out/mesh.json" ]] &&
+    python3 "$here/check_istio_example.py" "$out/example-istio-egress.json" "$out/istio.json" \
+      "$out/mesh.json" >"$out/istio-example.log" 2>&1; then
+  pass "$(tail -n 1 "$out/istio-example.log") (each listed with TEST_VERBOSE=1)"
+  if [[ "${TEST_VERBOSE:-}" == 1 ]]; then grep '^  ok' "$out/istio-example.log"; fi
+else
+  fail "the Istio example's pieces disagree"
+  if [[ -f "$out/istio-example.log" ]]; then grep -E '^  FAIL|Error|line' "$out/istio-example.log" | sed 's/^/      /'; fi
 fi
 
 # 6. The chart and the server agree: the real binaries accept every flag the rendered
