@@ -105,6 +105,14 @@ notes_say sqlite-unauthenticated "anyone who reaches the gRPC port gets tokens"
 notes_say postgres-mtls-hpa "PostgreSQL mode: 3-10 pods (HorizontalPodAutoscaler)"
 notes_say postgres-mtls-hpa "(TLS, mutual)"
 notes_say postgres-ext-authz "ext_authz: tb-tokenbroker.default.svc.cluster.local:50052"
+# ... and with no caller authentication, that the ext_authz port hands out tokens too.
+"$HELM" install tb "$chart" --dry-run=client --set keyring.existingSecret=tb-keyring \
+  --set auth.allowUnauthenticated=true --set extAuthz.enabled=true >"$out/notes" 2>&1 || true
+if sed -n '/^NOTES:/,$p' "$out/notes" | tr '\n' ' ' | grep -qF "gRPC port or the ext_authz port gets tokens"; then
+  pass "NOTES warn that an unauthenticated ext_authz port hands out tokens"
+else
+  fail "NOTES do not warn that an unauthenticated ext_authz port hands out tokens"
+fi
 
 echo "== values that must be refused"
 # must_fail NAME FRAGMENT ARGS...: helm template with the base values and ARGS fails, and its
