@@ -58,7 +58,8 @@ EXPECT = {
                                               inline_routes=[
                                                   {"host": "*.adobe.io", "path_prefix": "/", "integration": "adobe-prod"},
                                                   {"host": "analytics.adobe.io", "path_prefix": "/api/",
-                                                   "integration": "adobe-analytics"}],
+                                                   "integration": "adobe-analytics"},
+                                                  {"host": "*", "integration": "adobe-default"}],
                                               proxies=ISTIO_GATEWAY_PEERS)),
     "sqlite-ext-authz-routes-existing": dict(tls=True, tls_secret="tb-server-tls", ca=("tb-server-tls", "ca.crt"),
                                              policy_cm=("tb-policy", "policy.json"),
