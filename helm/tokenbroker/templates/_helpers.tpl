@@ -137,7 +137,7 @@ message that says what to change. Included by every workload template.
 {{- end }}
 {{- range .Values.server.extraArgs }}
 {{- if hasPrefix "--http-listen" . }}
-{{- fail "server.extraArgs: the chart does not run the local HTTP token endpoint (--http-listen): in a shared Deployment its only loopback neighbours are kubectl port-forward and exec, and on the pod network it would hand out tokens over plain HTTP; use the gRPC API or the ext_authz port (extAuthz.enabled), see the chart README" }}
+{{- fail "server.extraArgs: the chart does not run the local HTTP token endpoint (--http-listen): it is for a program beside tokenbroker, and this chart's pods have none; beyond loopback it would be a second token API with no Service port or NetworkPolicy rule. Use the gRPC API, or the ext_authz port (extAuthz.enabled) for programs without an SDK; see the chart README" }}
 {{- end }}
 {{- end }}
 {{- end }}
