@@ -151,6 +151,16 @@ ABSL_FLAG(absl::Duration, shutdown_delay, absl::ZeroDuration(),
 ABSL_FLAG(std::string, metrics_listen, "",
           "Serve Prometheus metrics (GET /metrics) on this host:port, e.g. 0.0.0.0:9090. "
           "Empty: off. Env: TOKENBROKER_METRICS_LISTEN.");
+ABSL_FLAG(std::string, http_listen, "",
+          "Serve the local HTTP token endpoint (GET /v1/integrations/{id}/token and /headers, "
+          "JSON; callers send 'Tokenbroker-Request: true') on this host:port, e.g. "
+          "127.0.0.1:8080; port 0 picks a free one. HTTPS with --tls-cert/--tls-key, client "
+          "certificates verified with --client-ca-file; caller tokens and the policy as on the "
+          "gRPC port. Beyond loopback only with caller authentication (or "
+          "--allow-unauthenticated-non-loopback). Empty: off. Env: TOKENBROKER_HTTP_LISTEN.");
+ABSL_FLAG(int, http_threads, 16,
+          "HTTP token endpoint: connections served at once (one thread each, keep-alive "
+          "included; idle ones close after 5s); more wait. Env: TOKENBROKER_HTTP_THREADS.");
 ABSL_FLAG(std::string, replica_id, "",
           "This replica's name in the refresh leases of a shared (PostgreSQL) store. Empty: "
           "hostname and process id. In Kubernetes, the pod name. Env: TOKENBROKER_REPLICA_ID.");
@@ -241,6 +251,8 @@ constexpr const char* kFlagNames[] = {"tls_cert",
                                       "shutdown_grace",
                                       "shutdown_delay",
                                       "metrics_listen",
+                                      "http_listen",
+                                      "http_threads",
                                       "replica_id",
                                       "refresh_lease_ttl",
                                       "readiness_interval",
@@ -386,6 +398,11 @@ absl::StatusOr<ServerOptions> ParseServerFlags(int argc, char** argv,
   o.exchange_threads = absl::GetFlag(FLAGS_exchange_threads);
   o.exchange_max_threads = absl::GetFlag(FLAGS_exchange_max_threads);
   o.metrics_listen = absl::GetFlag(FLAGS_metrics_listen);
+  o.http_listen = absl::GetFlag(FLAGS_http_listen);
+  o.http_threads = absl::GetFlag(FLAGS_http_threads);
+  if (o.http_threads < 1 || o.http_threads > 1024) {
+    return InvalidField("--http-threads", "between 1 and 1024");
+  }
   o.replica_id = absl::GetFlag(FLAGS_replica_id);
   if (o.replica_id.empty()) {
     char host[256] = {};

@@ -35,6 +35,7 @@
 #include "server/console/console_secrets.h"
 #include "server/crypto/keyring.h"
 #include "server/crypto/reloading_envelope_cipher.h"
+#include "server/edge/http_token_endpoint.h"
 #include "server/http/curl_http_transport.h"
 #include "server/ims/dispatching_exchanger.h"
 #include "server/ims/jwt_exchanger.h"
@@ -73,6 +74,7 @@ struct Server::Components {
   std::unique_ptr<IntegrationServiceImpl> integration_service;
   std::unique_ptr<RotationScheduler> rotation;
   std::unique_ptr<MetricsHttpServer> metrics_server;
+  std::unique_ptr<HttpTokenEndpoint> http_endpoint;
 
   // Readiness: the store answers (checked every readiness_interval).
   absl::Notification stop_readiness;
@@ -213,6 +215,45 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> ServerCredentials(const
     tls.set_cert_request_type(GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE);
   }
   return grpc::experimental::TlsServerCredentials(tls);
+}
+
+// --http-listen: the rules of ServerCredentials for --listen (which checked
+// the TLS flags already). Beyond loopback it needs a policy (caller tokens),
+// mutual TLS, or --allow-unauthenticated-non-loopback.
+absl::Status CheckHttpListen(const ServerOptions& o) {
+  if (o.http_listen.empty() || IsLoopback(o.http_listen)) return absl::OkStatus();
+  if (!o.policy_file.empty() || !o.client_ca_file.empty() || o.allow_unauthenticated_non_loopback) {
+    return absl::OkStatus();
+  }
+  return InvalidField(
+      "--http-listen",
+      absl::StrCat(o.http_listen,
+                   " is not a loopback address and no caller authentication is configured: "
+                   "anyone who can reach it could take every integration's tokens. Use "
+                   "--tls-cert/--tls-key with --client-ca-file, or --policy-file with caller "
+                   "tokens, or pass --allow-unauthenticated-non-loopback if something else "
+                   "guards it"));
+}
+
+// Starts --http-listen's endpoint (if set) with the gRPC port's TLS files.
+absl::Status StartHttpEndpoint(const ServerOptions& o, TokenBroker* broker, const ApiContext* api,
+                               std::unique_ptr<HttpTokenEndpoint>* out) {
+  if (o.http_listen.empty()) return absl::OkStatus();
+  HttpEndpointOptions http;
+  http.listen = o.http_listen;
+  http.tls_cert = o.tls_cert;
+  http.tls_key = o.tls_key;
+  http.client_ca_file = o.client_ca_file;
+  http.client_certificate_optional = !o.policy_file.empty();  // as the gRPC port
+  http.threads = o.http_threads;
+  http.max_request_bytes = static_cast<size_t>(o.limits.max_token_request_bytes);
+  TB_ASSIGN_OR_RETURN(*out, HttpTokenEndpoint::Start(http, broker, api));
+  Log(IsLoopback(o.http_listen) || !o.tls_cert.empty() ? LogLevel::kInfo : LogLevel::kWarning,
+      "http token endpoint serving",
+      {{"listen", o.http_listen},
+       {"port", absl::StrCat((*out)->port())},
+       {"tls", o.tls_cert.empty() ? "off" : (o.client_ca_file.empty() ? "on" : "mutual")}});
+  return absl::OkStatus();
 }
 
 absl::Status WritePortFile(const std::string& path, int port) {
@@ -361,6 +402,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::BuildAndStart(const ServerOption
 
   TB_ASSIGN_OR_RETURN(std::shared_ptr<grpc::ServerCredentials> credentials,
                       ServerCredentials(options));
+  TB_RETURN_IF_ERROR(CheckHttpListen(options));
   c.metrics = std::make_unique<Metrics>(ApiMethodNames());
   TB_ASSIGN_OR_RETURN(c.storage, OpenStorage(options));
   c.instrumented_store =
@@ -493,6 +535,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::BuildAndStart(const ServerOption
     Log(LogLevel::kInfo, "metrics serving",
         {{"listen", options.metrics_listen}, {"port", absl::StrCat(c.metrics_server->port())}});
   }
+  TB_RETURN_IF_ERROR(StartHttpEndpoint(options, c.broker.get(), &c.api, &c.http_endpoint));
   c.readiness = std::thread([server = server.get(), store, interval = options.readiness_interval] {
     while (!server->components_->stop_readiness.WaitForNotificationWithTimeout(interval)) {
       server->SetReady(server->CheckReady(store));
@@ -603,6 +646,10 @@ int Server::metrics_port() const {
   return components_->metrics_server == nullptr ? 0 : components_->metrics_server->port();
 }
 
+int Server::http_port() const {
+  return components_->http_endpoint == nullptr ? 0 : components_->http_endpoint->port();
+}
+
 void Server::Shutdown(absl::Duration grace, absl::Duration delay) {
   if (grpc_server_ == nullptr) return;
   Components& c = *components_;
@@ -634,6 +681,9 @@ void Server::Shutdown(absl::Duration grace, absl::Duration delay) {
     c.broker->FailWaiters(absl::UnavailableError(
         "the server is shutting down and the call did not finish within its grace; retry"));
   }
+  // The HTTP endpoint's calls were counted in `active` too: stop it now
+  // (idle keep-alive connections close; none is waiting for the broker).
+  if (c.http_endpoint != nullptr) c.http_endpoint->Stop();
   grpc_server_->GetHealthCheckService()->SetServingStatus(false);
   grpc_server_->Shutdown(absl::ToChronoTime(absl::Now()));
   grpc_server_->Wait();

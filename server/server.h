@@ -89,6 +89,12 @@ struct ServerOptions {
   int admin_threads = 4;
   // Prometheus metrics (GET /metrics) on this host:port; empty: off.
   std::string metrics_listen;
+  // The local HTTP token endpoint (server/edge/http_token_endpoint.h) on
+  // this host:port; empty: off. Same TLS files and caller authentication as
+  // the gRPC port; beyond loopback only with authentication (as --listen).
+  std::string http_listen;
+  // Its connections served at once (one thread each).
+  int http_threads = 16;
   // This replica's name in refresh leases (shared stores).
   std::string replica_id;
   absl::Duration refresh_lease_ttl = absl::Seconds(30);
@@ -131,6 +137,8 @@ class Server {
   int port() const { return port_; }
   // The metrics port (0: --metrics-listen is off).
   int metrics_port() const;
+  // The HTTP token endpoint's port (0: --http-listen is off).
+  int http_port() const;
   // Drains: readiness goes NOT_SERVING, then after `delay` (for load
   // balancers to notice) watch streams end with UNAVAILABLE, new calls are
   // refused and in-flight ones get until `grace` before they are cancelled;

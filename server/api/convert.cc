@@ -372,11 +372,14 @@ absl::StatusOr<std::optional<absl::Duration>> ParseMinValidity(
     const google::protobuf::Duration* duration, bool has) {
   if (!has) return std::optional<absl::Duration>();
   absl::Duration d = absl::Seconds(duration->seconds()) + absl::Nanoseconds(duration->nanos());
-  if (d < absl::ZeroDuration()) {
-    return InvalidField("min_remaining_validity", "must not be negative");
-  }
-  if (d > absl::Hours(12)) return InvalidField("min_remaining_validity", "at most 12h");
+  TB_RETURN_IF_ERROR(CheckMinValidity(d, "min_remaining_validity"));
   return std::optional<absl::Duration>(d);
+}
+
+absl::Status CheckMinValidity(absl::Duration validity, absl::string_view field) {
+  if (validity < absl::ZeroDuration()) return InvalidField(field, "must not be negative");
+  if (validity > kMaxMinValidity) return InvalidField(field, "at most 12h");
+  return absl::OkStatus();
 }
 
 std::vector<std::pair<std::string, std::string>> AdobeHeaders(const TokenSnapshot& snapshot) {

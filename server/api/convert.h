@@ -56,6 +56,11 @@ void ToProto(absl::Time time, google::protobuf::Timestamp* out);
 // min_remaining_validity -> nullopt (unset) or a duration in [0, 12h].
 absl::StatusOr<std::optional<absl::Duration>> ParseMinValidity(
     const google::protobuf::Duration* duration, bool has);
+// The rule ParseMinValidity applies, for other transports (the HTTP
+// endpoint's `min_validity`): INVALID_ARGUMENT naming `field` unless
+// `validity` lies in [0, kMaxMinValidity].
+inline constexpr absl::Duration kMaxMinValidity = absl::Hours(12);
+absl::Status CheckMinValidity(absl::Duration validity, absl::string_view field);
 
 // The headers Adobe APIs want with the token, in a stable order.
 std::vector<std::pair<std::string, std::string>> AdobeHeaders(const TokenSnapshot& snapshot);

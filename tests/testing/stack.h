@@ -91,6 +91,8 @@ class BrokerProcess {
   // ("" when it fails).
   int metrics_port() const;
   std::string ScrapeMetrics() const;
+  // With --http-listen: the HTTP token endpoint's port it logged (0 if none).
+  int http_port() const;
 
  private:
   BrokerProcess() = default;
