@@ -161,6 +161,20 @@ ABSL_FLAG(std::string, http_listen, "",
 ABSL_FLAG(int, http_threads, 16,
           "HTTP token endpoint: connections served at once (one thread each, keep-alive "
           "included; idle ones close after 5s); more wait. Env: TOKENBROKER_HTTP_THREADS.");
+ABSL_FLAG(std::string, ext_authz_listen, "",
+          "Serve Envoy's external authorization API (envoy.service.auth.v3.Authorization, "
+          "gRPC) on this host:port, e.g. 0.0.0.0:50052 (port 0 picks a free port): a proxy's "
+          "ext_authz filter asks before each request and allowed requests go upstream with the "
+          "integration's Adobe headers. Same TLS, client CA and caller policy as --listen (a "
+          "proxy bound to the role 'proxy' speaks for the workload it reports); plaintext only on "
+          "loopback. Empty: off. Env: TOKENBROKER_EXT_AUTHZ_LISTEN.");
+ABSL_FLAG(std::string, ext_authz_routes, "",
+          "ext_authz route table (JSON array of {\"host\", \"path_prefix\", \"integration\"}; "
+          "host exact, \"*.example.com\" or \"*\"; the longest path prefix wins) for requests "
+          "whose route sets no context extension tokenbroker.integration and that send no "
+          "x-tokenbroker-integration header. Re-read when it changes (checked every "
+          "--policy-reload-interval); an invalid new file is rejected and the old table stays. "
+          "Env: TOKENBROKER_EXT_AUTHZ_ROUTES.");
 ABSL_FLAG(std::string, replica_id, "",
           "This replica's name in the refresh leases of a shared (PostgreSQL) store. Empty: "
           "hostname and process id. In Kubernetes, the pod name. Env: TOKENBROKER_REPLICA_ID.");
@@ -253,6 +267,8 @@ constexpr const char* kFlagNames[] = {"tls_cert",
                                       "metrics_listen",
                                       "http_listen",
                                       "http_threads",
+                                      "ext_authz_listen",
+                                      "ext_authz_routes",
                                       "replica_id",
                                       "refresh_lease_ttl",
                                       "readiness_interval",
@@ -402,6 +418,11 @@ absl::StatusOr<ServerOptions> ParseServerFlags(int argc, char** argv,
   o.http_threads = absl::GetFlag(FLAGS_http_threads);
   if (o.http_threads < 1 || o.http_threads > 1024) {
     return InvalidField("--http-threads", "between 1 and 1024");
+  }
+  o.ext_authz_listen = absl::GetFlag(FLAGS_ext_authz_listen);
+  o.ext_authz_routes = absl::GetFlag(FLAGS_ext_authz_routes);
+  if (!o.ext_authz_routes.empty() && o.ext_authz_listen.empty()) {
+    return InvalidField("--ext-authz-routes", "needs --ext-authz-listen (the port it serves)");
   }
   o.replica_id = absl::GetFlag(FLAGS_replica_id);
   if (o.replica_id.empty()) {

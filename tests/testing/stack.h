@@ -93,6 +93,9 @@ class BrokerProcess {
   std::string ScrapeMetrics() const;
   // With --http-listen: the HTTP token endpoint's port it logged (0 if none).
   int http_port() const;
+  // With --ext-authz-listen: the port it logged ("ext_authz serving"; 0 if
+  // none). Logged before the port file is written, so known once Start returns.
+  int ext_authz_port() const;
 
  private:
   BrokerProcess() = default;
