@@ -11,7 +11,7 @@ import json
 import re
 import sys
 
-NS = "default"  # helm template's namespace
+NS = "default"  # helm template's namespace (test.sh), unless a case says otherwise
 RELEASE = "tb"
 
 # What each case's values ask for; keys absent here take the defaults of DEFAULT.
@@ -21,8 +21,13 @@ DEFAULT = dict(
     dsn=None, migrations=True, unauthenticated=False, netpol=False, servicemonitor=False,
     pdb=True, tests=True, tls_secret=None, ca=None, client_ca=None, anti_affinity="soft",
     spread=True, audit=False, audit_key=None, ims_ca=None, sa="tb-tokenbroker", sa_created=True,
-    image="ghcr.io/tokenbroker/tokenbroker:0.1.0",
+    image="ghcr.io/tokenbroker/tokenbroker:0.1.0", ns=NS, release=RELEASE,
+    # The ext_authz port: None (off) or dict(port, service_port, routes_cm=(ConfigMap, key) or
+    # None, inline_routes=[...] or None, proxies=the NetworkPolicy peers or None).
+    ext_authz=None,
 )
+ISTIO_GATEWAY_PEERS = [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "istio-system"}},
+                        "podSelector": {"matchLabels": {"istio": "egressgateway"}}}]
 EXPECT = {
     "sqlite-unauthenticated": dict(unauthenticated=True),
     "sqlite-policy-inline": dict(keyring=("tb-keyring", "ring.json"), inline_policy=True,
@@ -44,6 +49,35 @@ EXPECT = {
                           audit_key="tb-audit-key", ims_ca="egress-proxy-ca", anti_affinity="none",
                           spread=False, sa="tokenbroker-sa", sa_created=False,
                           image="registry.example.org/mirror/tokenbroker:1.2.3"),
+    "postgres-ext-authz": dict(mode="postgres", dsn=("tb-db", "dsn"), tls=True, mtls=True,
+                               tls_secret="tb-server-tls", ca=("tb-server-tls", "ca.crt"),
+                               client_ca=("tb-server-tls", "ca.crt"), inline_policy=True,
+                               policy_cm=("tb-tokenbroker-policy", "policy.json"), netpol=True,
+                               ext_authz=dict(port=50052, service_port=50052,
+                                              routes_cm=("tb-tokenbroker-ext-authz-routes", "routes.json"),
+                                              inline_routes=[
+                                                  {"host": "*.adobe.io", "path_prefix": "/", "integration": "adobe-prod"},
+                                                  {"host": "analytics.adobe.io", "path_prefix": "/api/",
+                                                   "integration": "adobe-analytics"},
+                                                  {"host": "*", "integration": "adobe-default"}],
+                                              proxies=ISTIO_GATEWAY_PEERS)),
+    "sqlite-ext-authz-routes-existing": dict(tls=True, tls_secret="tb-server-tls", ca=("tb-server-tls", "ca.crt"),
+                                             policy_cm=("tb-policy", "policy.json"),
+                                             ext_authz=dict(port=9443, service_port=443,
+                                                            routes_cm=("tb-routes", "table.json"),
+                                                            inline_routes=None, proxies=None)),
+    # helm/examples/istio-egress/tokenbroker-values.yaml, installed as the README says.
+    "example-istio-egress": dict(ns="tokenbroker", release="tokenbroker", fullname="tokenbroker",
+                                 sa="tokenbroker", keyring=("tokenbroker-keyring", "keyring.json"),
+                                 tls=True, mtls=True, tls_secret="tokenbroker-tls",
+                                 ca=("tokenbroker-tls", "ca.crt"), client_ca=("tokenbroker-tls", "ca.crt"),
+                                 inline_policy=True, policy_cm=("tokenbroker-policy", "policy.json"),
+                                 netpol=True,
+                                 ext_authz=dict(port=50052, service_port=50052,
+                                                routes_cm=("tokenbroker-ext-authz-routes", "routes.json"),
+                                                inline_routes=[{"host": "*.adobe.io", "path_prefix": "/",
+                                                                "integration": "adobe-prod"}],
+                                                proxies=ISTIO_GATEWAY_PEERS)),
 }
 
 passed = failed = 0
@@ -126,6 +160,46 @@ def check_security(case, what, pod):
               bool(c.get("resources", {}).get("requests")) and bool(c.get("resources", {}).get("limits")))
 
 
+def check_ext_authz(case, e, objs, pod, c, sports, annotations):
+    """The ext_authz edge port: flags, container and Service ports, route table, probes."""
+    args = c["args"]
+    x = e["ext_authz"]
+    cports = {p["name"]: p for p in c["ports"]}
+    if not x:
+        check(case, "no ext_authz flags, container port or Service port",
+              flag(args, "ext-authz-listen") is None and flag(args, "ext-authz-routes") is None
+              and "grpc-ext-authz" not in cports and "grpc-ext-authz" not in sports, (args, sports))
+        return
+    check(case, f"--ext-authz-listen on all addresses, port {x['port']}",
+          flag(args, "ext-authz-listen") == f"0.0.0.0:{x['port']}", flag(args, "ext-authz-listen"))
+    check(case, "container port grpc-ext-authz", cports.get("grpc-ext-authz", {}).get("containerPort") == x["port"]
+          and cports["grpc-ext-authz"].get("protocol") == "TCP", cports)
+    sp = sports.get("grpc-ext-authz", {})
+    check(case, "Service port grpc-ext-authz (appProtocol grpc, so Istio speaks gRPC to it)",
+          sp.get("port") == x["service_port"] and sp.get("targetPort") == "grpc-ext-authz"
+          and sp.get("appProtocol") == "grpc" and sp.get("protocol") == "TCP", sp)
+    check(case, "the gRPC API keeps its own port", flag(args, "listen") == "0.0.0.0:50051"
+          and sports.get("grpc", {}).get("port") == 50051)
+    for probe in ("startupProbe", "livenessProbe", "readinessProbe"):
+        check(case, f"{probe}: unchanged, not on the ext_authz port",
+              "grpc-ext-authz" not in json.dumps(c[probe]) and str(x["port"]) not in json.dumps(c[probe]), c[probe])
+    routes_file = flag(args, "ext-authz-routes")
+    check(case, "--ext-authz-routes from the routes ConfigMap, mounted as a directory",
+          configmap_file(pod, c, routes_file or "/x") == x["routes_cm"]
+          and "subPath" not in (mount(c, (routes_file or "/x").rsplit("/", 1)[0]) or {"subPath": 1}),
+          (routes_file, configmap_file(pod, c, routes_file or "/x")))
+    cms = {o["metadata"]["name"]: o for o in of_kind(objs, "ConfigMap")}
+    if x["inline_routes"]:
+        name, key = x["routes_cm"]
+        body = json.loads(cms.get(name, {}).get("data", {}).get(key, "null"))
+        check(case, "route table ConfigMap holds the routes as a JSON list", body == x["inline_routes"], body)
+        check(case, "checksum/ext-authz-routes annotation",
+              bool(re.fullmatch(r"[0-9a-f]{64}", annotations.get("checksum/ext-authz-routes", ""))), annotations)
+    else:
+        check(case, "no route table ConfigMap rendered, no checksum annotation",
+              x["routes_cm"][0] not in cms and "checksum/ext-authz-routes" not in annotations)
+
+
 def check_case(case, objs):
     e = dict(DEFAULT, **EXPECT[case])
     kinds = sorted(o["kind"] for o in objs)
@@ -138,18 +212,19 @@ def check_case(case, objs):
             "Job": int(postgres and e["migrations"]), "PodDisruptionBudget": int(postgres and e["pdb"]),
             "HorizontalPodAutoscaler": int(bool(e["hpa"])), "NetworkPolicy": int(e["netpol"]),
             "ServiceMonitor": int(e["servicemonitor"]), "Pod": int(e["tests"]),
-            "ServiceAccount": int(e["sa_created"]), "ConfigMap": int(e["inline_policy"])}
+            "ServiceAccount": int(e["sa_created"]),
+            "ConfigMap": int(e["inline_policy"]) + int(bool(e["ext_authz"] and e["ext_authz"]["inline_routes"]))}
     for kind, n in want.items():
         check(case, f"{n} {kind}", kinds.count(kind) == n, kinds)
     for o in objs:
         labels = o["metadata"].get("labels", {})
         check(case, f"{o['kind']}/{o['metadata']['name']}: standard labels",
               labels.get("helm.sh/chart", "").startswith("tokenbroker-")
-              and labels.get("app.kubernetes.io/instance") == RELEASE
+              and labels.get("app.kubernetes.io/instance") == e["release"]
               and labels.get("app.kubernetes.io/managed-by") == "Helm"
               and "app.kubernetes.io/name" in labels and "app.kubernetes.io/version" in labels, labels)
         check(case, f"{o['kind']}/{o['metadata']['name']}: in the release namespace",
-              o["metadata"].get("namespace") == NS)
+              o["metadata"].get("namespace") == e["ns"])
 
     workload = one(objs, "Deployment" if postgres else "StatefulSet")
     if workload is None:
@@ -261,7 +336,7 @@ def check_case(case, objs):
     check(case, "checksum/policy annotation exactly with an inline policy",
           bool(re.fullmatch(r"[0-9a-f]{64}", annotations.get("checksum/policy", ""))) == e["inline_policy"])
     if e["inline_policy"]:
-        cm = one(objs, "ConfigMap")
+        cm = next(o for o in of_kind(objs, "ConfigMap") if o["metadata"]["name"] == e["policy_cm"][0])
         body = json.loads(cm["data"][e["policy_cm"][1]])
         check(case, "inline policy rendered as JSON with its version", body.get("version") == 1, body)
 
@@ -282,6 +357,7 @@ def check_case(case, objs):
           and sports.get("metrics", {}).get("targetPort") == "metrics", sports)
     check(case, "Service selects the server pods",
           all(pod_labels.get(k) == v for k, v in svc["spec"]["selector"].items()), svc["spec"]["selector"])
+    check_ext_authz(case, e, objs, pod, c, sports, annotations)
     check(case, "workload selector matches its pods",
           all(pod_labels.get(k) == v for k, v in spec["selector"]["matchLabels"].items()))
 
@@ -331,7 +407,7 @@ def check_case(case, objs):
         check(case, "test pod is a helm test hook", test["metadata"]["annotations"].get("helm.sh/hook") == "test")
         check(case, "test pod runs tokenctl health against the Service",
               tc["command"] == ["/usr/local/bin/tokenctl"] and targs[-1] == "health"
-              and flag(targs, "server") == f"{fullname}.{NS}.svc:50051", targs)
+              and flag(targs, "server") == f"{fullname}.{e['ns']}.svc:50051", targs)
         check(case, "test pod speaks TLS exactly when the server does",
               (secret_file(test["spec"], tc, flag(targs, "ca-file") or "/x") == e["ca"]
                and flag(targs, "plaintext") is None) if e["tls"]
@@ -344,7 +420,12 @@ def check_case(case, objs):
     np = one(objs, "NetworkPolicy")
     if np:
         rules = {tuple(p["port"] for p in r["ports"]): r["from"] for r in np["spec"]["ingress"]}
-        check(case, "NetworkPolicy: ingress only to grpc and metrics", set(rules) == {("grpc",), ("metrics",)}, rules)
+        want_ports = {("grpc",), ("metrics",)} | ({("grpc-ext-authz",)} if e["ext_authz"] else set())
+        check(case, "NetworkPolicy: ingress only to " + ", ".join(sorted(p for (p,) in want_ports)),
+              set(rules) == want_ports, rules)
+        if e["ext_authz"]:
+            check(case, "NetworkPolicy: ext_authz port from exactly the listed proxies (not the test pod)",
+                  rules.get(("grpc-ext-authz",)) == e["ext_authz"]["proxies"], rules.get(("grpc-ext-authz",)))
         check(case, "NetworkPolicy: grpc from the listed namespaces and the test pod",
               any("namespaceSelector" in p for p in rules[("grpc",)])
               and any(p.get("podSelector", {}).get("matchLabels", {}).get("app.kubernetes.io/component") == "helm-test"

@@ -6,7 +6,10 @@
 #   3. values that must be refused: helm template (and lint) must FAIL, saying why;
 #   4. the validator itself must reject bad manifests (so a green run means something);
 #   5. every key of values.yaml is commented, and NOTES.txt says what it must;
-#   6. the real tokenbroker/tokenctl binaries accept every flag the chart passes them.
+#   6. the real tokenbroker/tokenctl binaries accept every flag the chart passes them;
+#   7. the Istio example (helm/examples/istio-egress): the chart rendered with its values goes
+#      through 2. and 6., its Istio objects and meshConfig are decoded strictly into Istio's
+#      API types, and its pieces agree with each other and the chart (check_istio_example.py).
 # Installs its tools on first use (install-tools.sh). Ends with "N passed, M failed".
 set -euo pipefail
 
@@ -56,6 +59,23 @@ for c in "${cases[@]}"; do
   fi
 done
 
+echo "== the Istio example: tokenbroker's values, rendered as its README installs them"
+example="$root/helm/examples/istio-egress"
+ex_values=(--namespace tokenbroker -f "$example/tokenbroker-values.yaml"
+           --set keyring.existingSecret=tokenbroker-keyring)
+if ! "$HELM" lint --strict "$chart" "${ex_values[@]}" >"$out/lint-example.log" 2>&1; then
+  fail "lint example-istio-egress"; sed 's/^/        /' "$out/lint-example.log"
+elif ! "$HELM" template tokenbroker "$chart" "${ex_values[@]}" \
+    >"$out/example-istio-egress.yaml" 2>"$out/example.err"; then
+  fail "render example-istio-egress"; sed 's/^/        /' "$out/example.err"
+elif "$KUBEVALIDATE" -json "$out/example-istio-egress.json" "$out/example-istio-egress.yaml" \
+    >"$out/example.kv" 2>&1; then
+  pass "lint and render example-istio-egress: $(cat "$out/example.kv")"
+else
+  fail "render example-istio-egress: kubevalidate"; sed 's/^/        /' "$out/example.kv"
+fi
+[[ -f "$out/example-istio-egress.json" ]] && cases+=(example-istio-egress)
+
 echo "== assertions on the rendered objects"
 rendered=()
 for c in "${cases[@]}"; do [[ -f "$out/$c.json" ]] && rendered+=("$c"); done
@@ -84,6 +104,15 @@ notes_say sqlite-unauthenticated "It is NOT highly available"
 notes_say sqlite-unauthenticated "anyone who reaches the gRPC port gets tokens"
 notes_say postgres-mtls-hpa "PostgreSQL mode: 3-10 pods (HorizontalPodAutoscaler)"
 notes_say postgres-mtls-hpa "(TLS, mutual)"
+notes_say postgres-ext-authz "ext_authz: tb-tokenbroker.default.svc.cluster.local:50052"
+# ... and with no caller authentication, that the ext_authz port hands out tokens too.
+"$HELM" install tb "$chart" --dry-run=client --set keyring.existingSecret=tb-keyring \
+  --set auth.allowUnauthenticated=true --set extAuthz.enabled=true >"$out/notes" 2>&1 || true
+if sed -n '/^NOTES:/,$p' "$out/notes" | tr '\n' ' ' | grep -qF "gRPC port or the ext_authz port gets tokens"; then
+  pass "NOTES warn that an unauthenticated ext_authz port hands out tokens"
+else
+  fail "NOTES do not warn that an unauthenticated ext_authz port hands out tokens"
+fi
 
 echo "== values that must be refused"
 # must_fail NAME FRAGMENT ARGS...: helm template with the base values and ARGS fails, and its
@@ -126,6 +155,27 @@ must_fail "bad ServiceMonitor interval" "/metrics/serviceMonitor/interval" "${ba
 must_fail "port out of range" "/server/grpcPort" "${base[@]}" --set server.grpcPort=70000
 must_fail "plain-http IMS URL" "/ims/url" "${base[@]}" --set ims.url=http://ims.example
 must_fail "Kubernetes older than 1.30" "kubeVersion" "${base[@]}" --kube-version 1.29.0
+ext=(--set extAuthz.enabled=true)
+must_fail "ext_authz on the gRPC port" "extAuthz.port (50051) must differ" "${base[@]}" "${ext[@]}" \
+  --set extAuthz.port=50051
+must_fail "ext_authz on the metrics Service port" "extAuthz.servicePort (9090) must differ" "${base[@]}" \
+  "${ext[@]}" --set extAuthz.servicePort=9090
+must_fail "ext_authz port out of range" "/extAuthz/port" "${base[@]}" "${ext[@]}" --set extAuthz.port=0
+must_fail "existing and inline routes together" "exclusive" "${base[@]}" "${ext[@]}" \
+  --set extAuthz.routes.existingConfigMap=r --set 'extAuthz.routes.inline[0].host=a.adobe.io' \
+  --set 'extAuthz.routes.inline[0].integration=i'
+must_fail "a route without its integration" "integration" "${base[@]}" "${ext[@]}" \
+  --set 'extAuthz.routes.inline[0].host=a.adobe.io'
+must_fail "a route with a bad host pattern" "/extAuthz/routes/inline/0/host" "${base[@]}" "${ext[@]}" \
+  --set 'extAuthz.routes.inline[0].host=*adobe.io' --set 'extAuthz.routes.inline[0].integration=i'
+must_fail "a route with a relative path prefix" "/extAuthz/routes/inline/0/path_prefix" "${base[@]}" \
+  "${ext[@]}" --set 'extAuthz.routes.inline[0].host=a.adobe.io' \
+  --set 'extAuthz.routes.inline[0].integration=i' --set 'extAuthz.routes.inline[0].path_prefix=v1'
+must_fail "NetworkPolicy admitting no proxy to ext_authz" "networkPolicy.extAuthzFrom is empty" \
+  "${base[@]}" "${ext[@]}" --set networkPolicy.enabled=true \
+  --set 'networkPolicy.grpcFrom[0].namespaceSelector.matchLabels.a=b'
+must_fail "the local HTTP endpoint through extraArgs" "does not run the local HTTP token endpoint" \
+  "${base[@]}" --set 'server.extraArgs[0]=--http-listen=127.0.0.1:8080'
 if "$HELM" lint --strict "$chart" "${base[@]}" --set store.mode=mysql >"$out/neg.out" 2>&1; then
   fail "helm lint --strict accepts a bad store mode"
 else
@@ -190,6 +240,51 @@ kind: ServiceMonitor
 metadata: {name: x}
 spec: {port: metrics, endpoints: [{port: metrics}], selector: {}}
 EOF
+must_reject "an unknown Istio field" 'unknown field "nam"' <<'EOF'
+apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: x}
+spec: {action: CUSTOM, provider: {nam: tokenbroker}}
+EOF
+must_reject "an Istio enum value that does not exist" 'invalid value for enum' <<'EOF'
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: x}
+spec: {host: a.adobe.io, trafficPolicy: {tls: {mode: ORIGINATE}}}
+EOF
+must_reject "an Istio kind it does not know" 'not known to kubevalidate' <<'EOF'
+apiVersion: networking.istio.io/v1
+kind: Sidecars
+metadata: {name: x}
+spec: {}
+EOF
+printf 'meshConfig:\n  extensionProviders:\n    - name: t\n      envoyExtAuthzGrpc: {service: s, port: 1, failopen: false}\n' \
+  >"$out/bad-mesh.yaml"
+if "$KUBEVALIDATE" -meshconfig "$out/bad-mesh.yaml" /dev/null >"$out/kv.out" 2>&1; then
+  fail "kubevalidate accepted a misspelt meshConfig field"
+elif grep -qF 'unknown field "failopen"' "$out/kv.out"; then
+  pass "kubevalidate rejects a misspelt meshConfig field"
+else
+  fail "kubevalidate rejected the meshConfig without naming the field:"; sed 's/^/        /' "$out/kv.out"
+fi
+
+echo "== the Istio example: Istio's own API types, and its pieces agree"
+if "$KUBEVALIDATE" -json "$out/istio.json" -meshconfig "$example/istiod-values.yaml" \
+    -meshconfig-json "$out/mesh.json" "$example/egress.yaml" "$example/ext-authz.yaml" \
+    >"$out/istio.kv" 2>&1; then
+  pass "Istio objects and meshConfig of the example: $(cat "$out/istio.kv")"
+else
+  fail "Istio objects and meshConfig of the example"; sed 's/^/        /' "$out/istio.kv"
+fi
+if [[ -f "$out/example-istio-egress.json" && -f "$out/mesh.json" ]] &&
+    python3 "$here/check_istio_example.py" "$out/example-istio-egress.json" "$out/istio.json" \
+      "$out/mesh.json" >"$out/istio-example.log" 2>&1; then
+  pass "$(tail -n 1 "$out/istio-example.log") (each listed with TEST_VERBOSE=1)"
+  if [[ "${TEST_VERBOSE:-}" == 1 ]]; then grep '^  ok' "$out/istio-example.log"; fi
+else
+  fail "the Istio example's pieces disagree"
+  if [[ -f "$out/istio-example.log" ]]; then grep -E '^  FAIL|Error|line' "$out/istio-example.log" | sed 's/^/      /'; fi
+fi
 
 # 6. The chart and the server agree: the real binaries accept every flag the rendered
 #    containers, probes, the migrations Job and the helm test pod pass them.

@@ -72,6 +72,15 @@ app.kubernetes.io/component: server
 {{- if or .Values.policy.existingConfigMap (not (empty .Values.policy.inline)) }}true{{ end }}
 {{- end }}
 
+{{- define "tokenbroker.extAuthzRoutesConfigMapName" -}}
+{{- default (printf "%s-ext-authz-routes" (include "tokenbroker.fullname" .)) .Values.extAuthz.routes.existingConfigMap }}
+{{- end }}
+
+{{/* "true" when the ext_authz port is on and has a route table (existing ConfigMap or inline). */}}
+{{- define "tokenbroker.hasExtAuthzRoutes" -}}
+{{- if and .Values.extAuthz.enabled (or .Values.extAuthz.routes.existingConfigMap (not (empty .Values.extAuthz.routes.inline))) }}true{{ end }}
+{{- end }}
+
 {{- define "tokenbroker.mtls" -}}
 {{- if and .Values.tls.enabled .Values.tls.clientCA.enabled }}true{{ end }}
 {{- end }}
@@ -111,6 +120,25 @@ message that says what to change. Included by every workload template.
 {{- end }}
 {{- if and .Values.networkPolicy.enabled (empty .Values.networkPolicy.grpcFrom) }}
 {{- fail "networkPolicy.grpcFrom is empty: no caller could reach the gRPC port; list the namespaces or pods that call tokenbroker" }}
+{{- end }}
+{{- if .Values.extAuthz.enabled }}
+{{- if and .Values.extAuthz.routes.existingConfigMap (not (empty .Values.extAuthz.routes.inline)) }}
+{{- fail "extAuthz.routes.existingConfigMap and extAuthz.routes.inline are exclusive: set one" }}
+{{- end }}
+{{- if has (int .Values.extAuthz.port) (list (int .Values.server.grpcPort) (int .Values.server.metricsPort)) }}
+{{- fail (printf "extAuthz.port (%v) must differ from server.grpcPort and server.metricsPort" .Values.extAuthz.port) }}
+{{- end }}
+{{- if has (int .Values.extAuthz.servicePort) (list (int .Values.service.port) (int .Values.service.metricsPort)) }}
+{{- fail (printf "extAuthz.servicePort (%v) must differ from service.port and service.metricsPort" .Values.extAuthz.servicePort) }}
+{{- end }}
+{{- if and .Values.networkPolicy.enabled (empty .Values.networkPolicy.extAuthzFrom) }}
+{{- fail "networkPolicy.extAuthzFrom is empty: no proxy could reach the ext_authz port; list the Envoy or Istio gateway pods that call it" }}
+{{- end }}
+{{- end }}
+{{- range .Values.server.extraArgs }}
+{{- if hasPrefix "--http-listen" . }}
+{{- fail "server.extraArgs: the chart does not run the local HTTP token endpoint (--http-listen): it is for a program beside tokenbroker, and this chart's pods have none; beyond loopback it would be a second token API with no Service port or NetworkPolicy rule. Use the gRPC API, or the ext_authz port (extAuthz.enabled) for programs without an SDK; see the chart README" }}
+{{- end }}
 {{- end }}
 {{- end }}
 

@@ -6,11 +6,16 @@ metadata:
     {{- with .Values.podLabels }}
     {{- toYaml . | nindent 4 }}
     {{- end }}
-  {{- if or (not (empty .Values.policy.inline)) .Values.podAnnotations }}
+  {{- $inlineRoutes := and .Values.extAuthz.enabled (not (empty .Values.extAuthz.routes.inline)) }}
+  {{- if or (not (empty .Values.policy.inline)) $inlineRoutes .Values.podAnnotations }}
   annotations:
     {{- if not (empty .Values.policy.inline) }}
     # Rolls the pods when the inline policy changes.
     checksum/policy: {{ include (print $.Template.BasePath "/configmap-policy.yaml") . | sha256sum }}
+    {{- end }}
+    {{- if $inlineRoutes }}
+    # Rolls the pods when the inline ext_authz route table changes.
+    checksum/ext-authz-routes: {{ include (print $.Template.BasePath "/configmap-ext-authz-routes.yaml") . | sha256sum }}
     {{- end }}
     {{- with .Values.podAnnotations }}
     {{- toYaml . | nindent 4 }}
@@ -38,6 +43,12 @@ spec:
       args:
         - --listen=0.0.0.0:{{ .Values.server.grpcPort }}
         - --metrics-listen=0.0.0.0:{{ .Values.server.metricsPort }}
+        {{- if .Values.extAuthz.enabled }}
+        - --ext-authz-listen=0.0.0.0:{{ .Values.extAuthz.port }}
+        {{- end }}
+        {{- if include "tokenbroker.hasExtAuthzRoutes" . }}
+        - --ext-authz-routes=/etc/tokenbroker/ext-authz/routes.json
+        {{- end }}
         {{- include "tokenbroker.storeArgs" . | nindent 8 }}
         {{- if .Values.tls.enabled }}
         - --tls-cert=/etc/tokenbroker/tls/tls.crt
@@ -84,6 +95,11 @@ spec:
         - name: metrics
           containerPort: {{ .Values.server.metricsPort }}
           protocol: TCP
+        {{- if .Values.extAuthz.enabled }}
+        - name: grpc-ext-authz
+          containerPort: {{ .Values.extAuthz.port }}
+          protocol: TCP
+        {{- end }}
       {{- if .Values.tls.enabled }}
       # Native gRPC probes cannot speak TLS: start-up and liveness are TCP connects to the gRPC
       # port (the process is up and accepting), readiness asks the health service "readiness"
@@ -140,6 +156,11 @@ spec:
           mountPath: /etc/tokenbroker/policy
           readOnly: true
         {{- end }}
+        {{- if include "tokenbroker.hasExtAuthzRoutes" . }}
+        - name: ext-authz-routes
+          mountPath: /etc/tokenbroker/ext-authz
+          readOnly: true
+        {{- end }}
         {{- if .Values.audit.keySecret.name }}
         - name: audit-key
           mountPath: /etc/tokenbroker/audit
@@ -160,6 +181,16 @@ spec:
         items:
           - key: {{ .Values.policy.key }}
             path: policy.json
+    {{- end }}
+    {{- if include "tokenbroker.hasExtAuthzRoutes" . }}
+    # A directory mount (never subPath): the kubelet replaces the file when the ConfigMap
+    # changes, and the server re-reads it.
+    - name: ext-authz-routes
+      configMap:
+        name: {{ include "tokenbroker.extAuthzRoutesConfigMapName" . }}
+        items:
+          - key: {{ .Values.extAuthz.routes.key }}
+            path: routes.json
     {{- end }}
     {{- if .Values.audit.keySecret.name }}
     - name: audit-key

@@ -1,13 +1,15 @@
 // Command kubevalidate checks rendered Kubernetes manifests against Kubernetes' own Go API types,
 // the way an API server would decode them, with no cluster and no network.
 //
-// Usage: kubevalidate [-json OUT] FILE...   (no FILE, or "-": standard input)
+// Usage: kubevalidate [-json OUT] [-meshconfig VALUES [-meshconfig-json OUT]] FILE...   (no FILE, or "-": standard input)
 //
 // Every YAML document is decoded STRICTLY: an unknown field, a duplicate field, a value of the
 // wrong type, an unknown kind or an API version that a current cluster no longer serves is an
 // error. Built-in kinds go through client-go's scheme with the strict YAML serializer; the
 // ServiceMonitor custom resource (monitoring.coreos.com/v1) is decoded strictly into the local
-// mirror of its schema in servicemonitor.go. On top of decoding, a few checks that the API
+// mirror of its schema in servicemonitor.go, and the Istio kinds of the chart's Istio example
+// (networking.istio.io/v1, security.istio.io/v1) into istio.io/api's messages (istio.go).
+// With -meshconfig, the meshConfig of an istiod Helm values file is checked the same way. On top of decoding, a few checks that the API
 // server's validation would make and that a chart gets wrong easily: object, label, annotation,
 // container, port and env names; one handler per probe; volume mounts that name a volume;
 // selectors that match the pod template's labels.
@@ -47,12 +49,16 @@ var servedGroupVersions = map[string]bool{
 	"networking.k8s.io/v1":         true,
 	"rbac.authorization.k8s.io/v1": true,
 	"monitoring.coreos.com/v1":     true,
+	"networking.istio.io/v1":       true,
+	"security.istio.io/v1":         true,
 }
 
 func main() {
 	jsonOut := flag.String("json", "", "also write every object, as one JSON array, to this file")
+	meshConfig := flag.String("meshconfig", "", "also check the meshConfig key of this istiod Helm values file")
+	meshJSON := flag.String("meshconfig-json", "", "write that meshConfig, as JSON, to this file")
 	flag.Usage = func() {
-		fmt.Fprintln(os.Stderr, "usage: kubevalidate [-json OUT] FILE...  (no FILE or '-': stdin)")
+		fmt.Fprintln(os.Stderr, "usage: kubevalidate [-json OUT] [-meshconfig VALUES [-meshconfig-json OUT]] FILE...  (no FILE or '-': stdin)")
 	}
 	flag.Parse()
 	inputs := flag.Args()
@@ -65,6 +71,19 @@ func main() {
 
 	var objects []json.RawMessage
 	failures, docs := 0, 0
+	if *meshConfig != "" {
+		mesh, problems := checkMeshConfigFile(*meshConfig)
+		for _, p := range problems {
+			fmt.Fprintf(os.Stderr, "%s: %s\n", *meshConfig, p)
+			failures++
+		}
+		if *meshJSON != "" && mesh != nil {
+			if err := os.WriteFile(*meshJSON, mesh, 0o644); err != nil {
+				fmt.Fprintln(os.Stderr, err)
+				os.Exit(2)
+			}
+		}
+	}
 	for _, input := range inputs {
 		documents, err := readDocuments(input)
 		if err != nil {
@@ -167,6 +186,13 @@ func validateDocument(strict runtime.Decoder, doc []byte) (json.RawMessage, stri
 	}
 	if gv.Group == monitoringGroup {
 		obj, err := decodeMonitoring(head.Kind, doc)
+		if err != nil {
+			return asJSON, label, append(problems, err.Error())
+		}
+		return asJSON, label, append(problems, messages(checkMeta(false, obj))...)
+	}
+	if isIstioGroup(gv.Group) {
+		obj, err := decodeIstio(head.APIVersion, head.Kind, doc)
 		if err != nil {
 			return asJSON, label, append(problems, err.Error())
 		}
