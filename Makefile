@@ -98,7 +98,7 @@ $(ASAN_BUILD_DIR)/build.ninja: CMakeLists.txt
 # What the unit, conformance and integration tiers run (not the benchmarks or the SDK suites):
 # a test folder missing here shows as a failed "_NOT_BUILT" test, never as a silent skip.
 ASAN_TARGETS := tokenbroker tokenctl ims-emulator tokenctl_tests ims_emulator_tests \
-  $(patsubst %,%_tests,common auth audit console crypto store http ims broker api metrics integration cluster)
+  $(patsubst %,%_tests,common auth audit console crypto store http ims broker api edge metrics integration cluster)
 
 build-asan: deps $(ASAN_BUILD_DIR)/build.ninja
 	cmake --build $(ASAN_BUILD_DIR) -j $(JOBS) --target $(ASAN_TARGETS)

@@ -151,6 +151,20 @@ ABSL_FLAG(absl::Duration, shutdown_delay, absl::ZeroDuration(),
 ABSL_FLAG(std::string, metrics_listen, "",
           "Serve Prometheus metrics (GET /metrics) on this host:port, e.g. 0.0.0.0:9090. "
           "Empty: off. Env: TOKENBROKER_METRICS_LISTEN.");
+ABSL_FLAG(std::string, ext_authz_listen, "",
+          "Serve Envoy's external authorization API (envoy.service.auth.v3.Authorization, "
+          "gRPC) on this host:port, e.g. 0.0.0.0:50052 (port 0 picks a free port): a proxy's "
+          "ext_authz filter asks before each request and allowed requests go upstream with the "
+          "integration's Adobe headers. Same TLS, client CA and caller policy as --listen (a "
+          "proxy bound to the role 'proxy' speaks for the workload it reports); plaintext only on "
+          "loopback. Empty: off. Env: TOKENBROKER_EXT_AUTHZ_LISTEN.");
+ABSL_FLAG(std::string, ext_authz_routes, "",
+          "ext_authz route table (JSON array of {\"host\", \"path_prefix\", \"integration\"}; "
+          "host exact, \"*.example.com\" or \"*\"; the longest path prefix wins) for requests "
+          "whose route sets no context extension tokenbroker.integration and that send no "
+          "x-tokenbroker-integration header. Re-read when it changes (checked every "
+          "--policy-reload-interval); an invalid new file is rejected and the old table stays. "
+          "Env: TOKENBROKER_EXT_AUTHZ_ROUTES.");
 ABSL_FLAG(std::string, replica_id, "",
           "This replica's name in the refresh leases of a shared (PostgreSQL) store. Empty: "
           "hostname and process id. In Kubernetes, the pod name. Env: TOKENBROKER_REPLICA_ID.");
@@ -241,6 +255,8 @@ constexpr const char* kFlagNames[] = {"tls_cert",
                                       "shutdown_grace",
                                       "shutdown_delay",
                                       "metrics_listen",
+                                      "ext_authz_listen",
+                                      "ext_authz_routes",
                                       "replica_id",
                                       "refresh_lease_ttl",
                                       "readiness_interval",
@@ -386,6 +402,11 @@ absl::StatusOr<ServerOptions> ParseServerFlags(int argc, char** argv,
   o.exchange_threads = absl::GetFlag(FLAGS_exchange_threads);
   o.exchange_max_threads = absl::GetFlag(FLAGS_exchange_max_threads);
   o.metrics_listen = absl::GetFlag(FLAGS_metrics_listen);
+  o.ext_authz_listen = absl::GetFlag(FLAGS_ext_authz_listen);
+  o.ext_authz_routes = absl::GetFlag(FLAGS_ext_authz_routes);
+  if (!o.ext_authz_routes.empty() && o.ext_authz_listen.empty()) {
+    return InvalidField("--ext-authz-routes", "needs --ext-authz-listen (the port it serves)");
+  }
   o.replica_id = absl::GetFlag(FLAGS_replica_id);
   if (o.replica_id.empty()) {
     char host[256] = {};

@@ -35,6 +35,8 @@
 #include "server/console/console_secrets.h"
 #include "server/crypto/keyring.h"
 #include "server/crypto/reloading_envelope_cipher.h"
+#include "server/edge/ext_authz_service.h"
+#include "server/edge/route_table.h"
 #include "server/http/curl_http_transport.h"
 #include "server/ims/dispatching_exchanger.h"
 #include "server/ims/jwt_exchanger.h"
@@ -71,6 +73,8 @@ struct Server::Components {
   ApiContext api;
   std::unique_ptr<TokenServiceImpl> token_service;
   std::unique_ptr<IntegrationServiceImpl> integration_service;
+  std::unique_ptr<ReloadingRouteTable> ext_authz_routes;
+  std::unique_ptr<ExtAuthzServiceImpl> ext_authz_service;
   std::unique_ptr<RotationScheduler> rotation;
   std::unique_ptr<MetricsHttpServer> metrics_server;
 
@@ -155,10 +159,14 @@ absl::Status CheckReadable(const std::string& path, const std::string& flag) {
   return absl::OkStatus();
 }
 
+// The credentials of a port listening on `listen` (`flag` names it in
+// errors): --listen and --ext-authz-listen share the TLS files, the client
+// CA and the rule that a non-loopback port must authenticate its callers.
 // TLS 1.2 is gRPC core's minimum version (TLS 1.0/1.1 handshakes fail); the
 // certificate provider re-reads the files every `tls_reload_interval`, so a
 // certificate rotated by Kubernetes is served without a restart.
-absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> ServerCredentials(const ServerOptions& o) {
+absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> ServerCredentials(
+    const ServerOptions& o, const std::string& listen, absl::string_view flag) {
   if (o.tls_cert.empty() != o.tls_key.empty()) {
     return InvalidField(o.tls_cert.empty() ? "--tls-cert" : "--tls-key",
                         "--tls-cert and --tls-key go together");
@@ -167,10 +175,10 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> ServerCredentials(const
     if (!o.client_ca_file.empty()) {
       return InvalidField("--client-ca-file", "needs --tls-cert and --tls-key");
     }
-    if (!IsLoopback(o.listen) && o.policy_file.empty() && !o.allow_unauthenticated_non_loopback) {
+    if (!IsLoopback(listen) && o.policy_file.empty() && !o.allow_unauthenticated_non_loopback) {
       return InvalidField(
-          "--listen",
-          absl::StrCat(o.listen,
+          flag,
+          absl::StrCat(listen,
                        " is not a loopback address and no caller authentication is configured: "
                        "anyone who can reach it could take every integration's tokens. Use "
                        "--tls-cert/--tls-key with --client-ca-file, or pass "
@@ -183,14 +191,13 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> ServerCredentials(const
   if (!o.client_ca_file.empty()) {
     TB_RETURN_IF_ERROR(CheckReadable(o.client_ca_file, "--client-ca-file"));
   }
-  if (o.client_ca_file.empty() && o.policy_file.empty() && !IsLoopback(o.listen) &&
+  if (o.client_ca_file.empty() && o.policy_file.empty() && !IsLoopback(listen) &&
       !o.allow_unauthenticated_non_loopback) {
     return InvalidField(
-        "--listen",
-        absl::StrCat(o.listen,
-                     " is not a loopback address and TLS without --client-ca-file "
-                     "authenticates no caller; pass --client-ca-file, or "
-                     "--allow-unauthenticated-non-loopback if something else guards it"));
+        flag, absl::StrCat(listen,
+                           " is not a loopback address and TLS without --client-ca-file "
+                           "authenticates no caller; pass --client-ca-file, or "
+                           "--allow-unauthenticated-non-loopback if something else guards it"));
   }
   unsigned refresh =
       static_cast<unsigned>(std::max<int64_t>(1, absl::ToInt64Seconds(o.tls_reload_interval)));
@@ -360,7 +367,12 @@ absl::StatusOr<std::unique_ptr<Server>> Server::BuildAndStart(const ServerOption
   Components& c = *server->components_;
 
   TB_ASSIGN_OR_RETURN(std::shared_ptr<grpc::ServerCredentials> credentials,
-                      ServerCredentials(options));
+                      ServerCredentials(options, options.listen, "--listen"));
+  std::shared_ptr<grpc::ServerCredentials> ext_authz_credentials;
+  if (!options.ext_authz_listen.empty()) {
+    TB_ASSIGN_OR_RETURN(ext_authz_credentials,
+                        ServerCredentials(options, options.ext_authz_listen, "--ext-authz-listen"));
+  }
   c.metrics = std::make_unique<Metrics>(ApiMethodNames());
   TB_ASSIGN_OR_RETURN(c.storage, OpenStorage(options));
   c.instrumented_store =
@@ -493,6 +505,10 @@ absl::StatusOr<std::unique_ptr<Server>> Server::BuildAndStart(const ServerOption
     Log(LogLevel::kInfo, "metrics serving",
         {{"listen", options.metrics_listen}, {"port", absl::StrCat(c.metrics_server->port())}});
   }
+  // Before the readiness thread, which then sets both servers' health.
+  if (ext_authz_credentials != nullptr) {
+    TB_RETURN_IF_ERROR(server->StartExtAuthz(options, ext_authz_credentials));
+  }
   c.readiness = std::thread([server = server.get(), store, interval = options.readiness_interval] {
     while (!server->components_->stop_readiness.WaitForNotificationWithTimeout(interval)) {
       server->SetReady(server->CheckReady(store));
@@ -517,6 +533,34 @@ absl::StatusOr<std::unique_ptr<Server>> Server::BuildAndStart(const ServerOption
        {"store", c.storage.spec.Describe()},
        {"ims_url", options.ims_url}});
   return server;
+}
+
+absl::Status Server::StartExtAuthz(const ServerOptions& options,
+                                   const std::shared_ptr<grpc::ServerCredentials>& credentials) {
+  Components& c = *components_;
+  if (!options.ext_authz_routes.empty()) {
+    TB_ASSIGN_OR_RETURN(c.ext_authz_routes,
+                        ReloadingRouteTable::FromFile(options.ext_authz_routes));
+    c.ext_authz_routes->StartReloading(options.policy_reload_interval);
+  }
+  c.ext_authz_service =
+      std::make_unique<ExtAuthzServiceImpl>(c.broker.get(), &c.api, c.ext_authz_routes.get());
+  grpc::ServerBuilder builder;
+  ApplyConnectionLimits(options.limits, builder);
+  builder.AddListeningPort(options.ext_authz_listen, credentials, &ext_authz_port_);
+  builder.RegisterService(c.ext_authz_service.get());
+  ext_authz_server_ = builder.BuildAndStart();
+  if (ext_authz_server_ == nullptr || ext_authz_port_ == 0) {
+    return absl::UnavailableError(
+        absl::StrCat("cannot listen on --ext-authz-listen=", options.ext_authz_listen));
+  }
+  ext_authz_server_->GetHealthCheckService()->SetServingStatus(kLivenessService, true);
+  SetReady(ready_);
+  Log(LogLevel::kInfo, "ext_authz serving",
+      {{"listen", options.ext_authz_listen},
+       {"port", absl::StrCat(ext_authz_port_)},
+       {"routes", options.ext_authz_routes.empty() ? "none" : options.ext_authz_routes}});
+  return absl::OkStatus();
 }
 
 namespace {
@@ -592,6 +636,12 @@ void Server::SetReady(bool ready) {
                               "tokenbroker.v1.IntegrationService"}) {
     health->SetServingStatus(service, ready);
   }
+  if (ext_authz_server_ != nullptr) {
+    grpc::HealthCheckServiceInterface* edge = ext_authz_server_->GetHealthCheckService();
+    for (const char* service : {"", kReadinessService, "envoy.service.auth.v3.Authorization"}) {
+      edge->SetServingStatus(service, ready);
+    }
+  }
   components_->metrics->SetReady(ready);
   if (ready != ready_) {
     Log(ready ? LogLevel::kInfo : LogLevel::kWarning, ready ? "ready" : "not ready");
@@ -636,10 +686,17 @@ void Server::Shutdown(absl::Duration grace, absl::Duration delay) {
   }
   grpc_server_->GetHealthCheckService()->SetServingStatus(false);
   grpc_server_->Shutdown(absl::ToChronoTime(absl::Now()));
+  if (ext_authz_server_ != nullptr) {
+    ext_authz_server_->GetHealthCheckService()->SetServingStatus(false);
+    ext_authz_server_->Shutdown(absl::ToChronoTime(absl::Now()));
+    ext_authz_server_->Wait();
+  }
   grpc_server_->Wait();
   c.broker->Shutdown();
   if (c.audit != nullptr) c.audit->Flush();
   c.metrics_server.reset();
+  if (c.ext_authz_routes != nullptr) c.ext_authz_routes->Stop();
+  ext_authz_server_.reset();
   grpc_server_.reset();
   Log(LogLevel::kInfo, "tokenbroker stopped",
       {{"drain", absl::FormatDuration(absl::Now() - started)}});

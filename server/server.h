@@ -89,6 +89,11 @@ struct ServerOptions {
   int admin_threads = 4;
   // Prometheus metrics (GET /metrics) on this host:port; empty: off.
   std::string metrics_listen;
+  // Envoy's external authorization service (gRPC, same TLS and caller
+  // authentication as --listen) on this host:port; empty: off.
+  std::string ext_authz_listen;
+  // Its route table (host and path prefix -> integration); empty: none.
+  std::string ext_authz_routes;
   // This replica's name in refresh leases (shared stores).
   std::string replica_id;
   absl::Duration refresh_lease_ttl = absl::Seconds(30);
@@ -131,6 +136,8 @@ class Server {
   int port() const { return port_; }
   // The metrics port (0: --metrics-listen is off).
   int metrics_port() const;
+  // The ext_authz port (0: --ext-authz-listen is off).
+  int ext_authz_port() const { return ext_authz_port_; }
   // Drains: readiness goes NOT_SERVING, then after `delay` (for load
   // balancers to notice) watch streams end with UNAVAILABLE, new calls are
   // refused and in-flight ones get until `grace` before they are cancelled;
@@ -148,11 +155,17 @@ class Server {
   bool CheckReady(CredentialStore* store);
   static void StartRotationScheduler(const ServerOptions& options, CredentialStore* store,
                                      Components& c);
+  // The second gRPC server, holding only the Authorization service (and
+  // health). Errors: those of the route table, UNAVAILABLE (cannot listen).
+  absl::Status StartExtAuthz(const ServerOptions& options,
+                             const std::shared_ptr<grpc::ServerCredentials>& credentials);
   void SetReady(bool ready);
 
   std::unique_ptr<Components> components_;
   std::unique_ptr<grpc::Server> grpc_server_;
+  std::unique_ptr<grpc::Server> ext_authz_server_;  // null: --ext-authz-listen is off
   int port_ = 0;
+  int ext_authz_port_ = 0;
   bool ready_ = false;
 };
 

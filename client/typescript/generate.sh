@@ -20,10 +20,11 @@ done
 
 # buf would pick up the repository's buf.yaml, whose module excludes
 # proto/google (the vendored google.rpc subset we need to decode error
-# details), so compile a staged copy that has a bare buf.yaml.
+# details), so compile a staged copy that has a bare buf.yaml. proto/envoy
+# (the server's ext_authz API) is not part of the SDK and stays out.
 stage="$(mktemp -d)"
 trap 'rm -rf "$stage"' EXIT
-(cd ../../proto && find . -name '*.proto' -exec cp --parents {} "$stage/" \;)
+(cd ../../proto && find . -path ./envoy -prune -o -name '*.proto' -exec cp --parents {} "$stage/" \;)
 printf 'version: v2\n' >"$stage/buf.yaml"
 
 rm -rf src/gen

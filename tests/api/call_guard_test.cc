@@ -171,7 +171,8 @@ TEST(ApiMethodNamesTest, ListsEveryRpcOfBothServicesByFullName) {
                   "/tokenbroker.v1.IntegrationService/ListClientSecrets",
                   "/tokenbroker.v1.IntegrationService/RotateClientSecret",
                   "/tokenbroker.v1.IntegrationService/MigrateIntegration",
-                  "GET /v1/integrations/{id}/token", "GET /v1/integrations/{id}/headers"));
+                  "/envoy.service.auth.v3.Authorization/Check", "GET /v1/integrations/{id}/token",
+                  "GET /v1/integrations/{id}/headers"));
 }
 
 }  // namespace

@@ -219,6 +219,33 @@ TEST(PolicyTest, ReaderMayReadTokensOfMatchingIntegrationsOnly) {
   EXPECT_FALSE(policy.Allows(billing, Permission::kManageIntegrations, ""));
 }
 
+TEST(PolicyTest, ProxyMayActForWorkloadsAndNothingElse) {
+  Policy policy = MustParse(Binding(R"(
+      {"identity": "spiffe://mesh/ns/istio-system/sa/*-gateway", "role": "proxy"})"));
+  const std::string gateway = "spiffe://mesh/ns/istio-system/sa/egress-gateway";
+  EXPECT_TRUE(policy.Allows(gateway, Permission::kActForWorkloads, ""));
+  EXPECT_FALSE(policy.Allows(gateway, Permission::kReadTokens, "acme"));
+  EXPECT_FALSE(policy.Allows(gateway, Permission::kReadIntegrations, ""));
+  EXPECT_FALSE(policy.Allows(gateway, Permission::kManageIntegrations, ""));
+  EXPECT_FALSE(policy.Allows("spiffe://mesh/ns/app/sa/api", Permission::kActForWorkloads, ""));
+}
+
+TEST(PolicyTest, NoOtherRoleMayActForWorkloads) {
+  Policy policy = MustParse(Binding(R"(
+      {"identity": "svc", "role": "admin"},
+      {"identity": "svc", "role": "auditor"},
+      {"identity": "svc", "role": "reader", "integrations": ["*"]})"));
+  EXPECT_FALSE(policy.Allows("svc", Permission::kActForWorkloads, ""));
+}
+
+TEST(PolicyTest, ProxyBindingIgnoresIntegrations) {
+  // "integrations" belongs to readers; on a proxy it grants no tokens.
+  Policy policy =
+      MustParse(Binding(R"({"identity": "gw", "role": "proxy", "integrations": ["acme"]})"));
+  EXPECT_TRUE(policy.Allows("gw", Permission::kActForWorkloads, ""));
+  EXPECT_FALSE(policy.Allows("gw", Permission::kReadTokens, "acme"));
+}
+
 TEST(PolicyTest, AllowsIsPerIntegrationForEachBindingOfAnIdentity) {
   Policy policy = MustParse(ExamplePolicy(kSomeHash));
   EXPECT_TRUE(policy.Allows("svc-billing", Permission::kReadTokens, "billing-eu"));

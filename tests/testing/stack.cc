@@ -189,6 +189,14 @@ int BrokerProcess::metrics_port() const {
   return std::stoi(match[1]);
 }
 
+int BrokerProcess::ext_authz_port() const {
+  std::smatch match;
+  const std::string text = log();
+  std::regex pattern(R"re("msg":"ext_authz serving".*"port":"(\d+)")re");
+  if (!std::regex_search(text, match, pattern)) return 0;
+  return std::stoi(match[1]);
+}
+
 std::string BrokerProcess::ScrapeMetrics() const {
   httplib::Client client("127.0.0.1", metrics_port());
   auto response = client.Get("/metrics");

@@ -91,6 +91,9 @@ class BrokerProcess {
   // ("" when it fails).
   int metrics_port() const;
   std::string ScrapeMetrics() const;
+  // With --ext-authz-listen: the port it logged ("ext_authz serving"; 0 if
+  // none). Logged before the port file is written, so known once Start returns.
+  int ext_authz_port() const;
 
  private:
   BrokerProcess() = default;
