@@ -204,7 +204,9 @@ class EnvoyExtAuthzTest : public ::testing::Test {
         {"version", 1},
         {"bindings",
          {{{"identity", kEnvoyIdentity}, {"role", "proxy"}},
-          {{"identity", kAppIdentity}, {"role", "reader"}, {"integrations", {kIntegration, kColdIntegration}}},
+          {{"identity", kAppIdentity},
+           {"role", "reader"},
+           {"integrations", {kIntegration, kColdIntegration}}},
           {{"identity", kOtherIdentity}, {"role", "reader"}, {"integrations", {"other-*"}}},
           {{"identity", "admin.test.local"}, {"role", "admin"}}}}};
     WriteFile(dir_.File("policy.json"), policy.dump(2));
@@ -288,7 +290,10 @@ class EnvoyExtAuthzTest : public ::testing::Test {
         {"stat_prefix", "workloads"},
         {"route_config",
          {{"name", "api"},
-          {"virtual_hosts", {{{"name", "api"}, {"domains", {"*"}}, {"routes", {route("/cold/", kColdIntegration), route("/", kIntegration)}}}}}}},
+          {"virtual_hosts",
+           {{{"name", "api"},
+             {"domains", {"*"}},
+             {"routes", {route("/cold/", kColdIntegration), route("/", kIntegration)}}}}}}},
         {"http_filters",
          {{{"name", "envoy.filters.http.ext_authz"}, {"typed_config", ext_authz}},
           {{"name", "envoy.filters.http.router"},
@@ -362,12 +367,27 @@ class EnvoyExtAuthzTest : public ::testing::Test {
     std::string headers_file = dir_.File("curl-headers");
     std::remove(body_file.c_str());
     std::remove(headers_file.c_str());
-    CommandResult run = RunCommand(
-        {"/usr/bin/curl", "--silent", "--show-error", "--max-time", "20", "--cacert",
-         dir_.File("ca.pem"), "--cert", dir_.File(who + ".pem"), "--key", dir_.File(who + ".key"),
-         "--header", "Authorization: Bearer placeholder", "--dump-header", headers_file,
-         "--output", body_file, "--write-out", "%{http_code}",
-         absl::StrCat("https://127.0.0.1:", envoy_->listener_port(), path)});
+    CommandResult run =
+        RunCommand({"/usr/bin/curl",
+                    "--silent",
+                    "--show-error",
+                    "--max-time",
+                    "20",
+                    "--cacert",
+                    dir_.File("ca.pem"),
+                    "--cert",
+                    dir_.File(who + ".pem"),
+                    "--key",
+                    dir_.File(who + ".key"),
+                    "--header",
+                    "Authorization: Bearer placeholder",
+                    "--dump-header",
+                    headers_file,
+                    "--output",
+                    body_file,
+                    "--write-out",
+                    "%{http_code}",
+                    absl::StrCat("https://127.0.0.1:", envoy_->listener_port(), path)});
     return {std::atoi(run.out.c_str()), ReadFile(headers_file), ReadFile(body_file), run.err};
   }
 
