@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "envoy/service/auth/v3/external_auth.pb.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/unknown_field_set.h"
 #include "gtest/gtest.h"
@@ -156,6 +157,10 @@ TEST(CertificateIdentityTest, CertificateWithoutAnyNameIsNullopt) {
 // ---- ApiMethodNames --------------------------------------------------------
 
 TEST(ApiMethodNamesTest, ListsEveryRpcOfBothServicesByFullName) {
+  // Links the ext_authz service's generated code into this test, as the
+  // server binary links it (server/edge); the integration test
+  // ExtAuthzTest checks the binary's metrics count Check under its name.
+  ASSERT_NE(envoy::service::auth::v3::CheckRequest::descriptor(), nullptr);
   EXPECT_THAT(ApiMethodNames(),
               ::testing::UnorderedElementsAre(
                   "/tokenbroker.v1.TokenService/GetAccessToken",

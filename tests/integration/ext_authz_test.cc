@@ -51,7 +51,8 @@ class ExtAuthzTest : public ::testing::Test {
         {"--tls-cert=" + dir_.File("server.pem"), "--tls-key=" + dir_.File("server.key"),
          "--client-ca-file=" + dir_.File("ca.pem"), "--policy-file=" + dir_.File("policy.json"),
          "--audit-log=" + dir_.File("audit.log"), "--ext-authz-listen=127.0.0.1:0",
-         "--ims-url=" + ims_->url(), "--ims-ca-file=" + ims_->ca_file()});
+         "--metrics-listen=127.0.0.1:0", "--ims-url=" + ims_->url(),
+         "--ims-ca-file=" + ims_->ca_file()});
     ASSERT_TRUE(broker.ok()) << broker.status();
     broker_ = std::move(*broker);
     ASSERT_NE(broker_->ext_authz_port(), 0) << broker_->log();
@@ -141,6 +142,11 @@ TEST_F(ExtAuthzTest, AllowedWorkloadsRequestCarriesTheBrokersCurrentToken) {
   EXPECT_THAT(response.ok_response().headers_to_remove(),
               ::testing::ElementsAre("x-tokenbroker-integration"));
   EXPECT_EQ(ims_->Exchanges("c1"), 1);
+  // Counted under its own method, not "other".
+  ASSERT_GT(broker_->metrics_port(), 0) << broker_->log();
+  EXPECT_THAT(broker_->ScrapeMetrics(),
+              HasSubstr("tokenbroker_grpc_requests_total{code=\"ok\",method=\"/"
+                        "envoy.service.auth.v3.Authorization/Check\"} 1"));
 }
 
 TEST_F(ExtAuthzTest, AfterAForcedRefreshTheNextCheckCarriesTheNewToken) {
