@@ -27,7 +27,7 @@ SDK_GENERATED := client/python/src/tokenbroker/v1 client/go/tokenbrokerv1 \
 
 .PHONY: all deps build test test-unit test-integration test-sdk test-soak test-tsan sdk sdk-check run demo \
   lint lint-proto lint-cpp format format-check bench bench-startup clean \
-  build-asan test-asan fuzz fuzz-ci
+  build-asan test-asan fuzz fuzz-ci envoy bench-edge
 
 all: build
 
@@ -56,7 +56,7 @@ stage = @s=$$(date +%s); echo "== stage $(1)"; ( $(2) ) || exit 1; \
   echo "== stage $(1): $$(( $$(date +%s) - s )) s"; \
   echo "$(1) $$(( $$(date +%s) - s ))" >> $(STAGE_TIMES)
 MAKE_STAGE = $(MAKE) --no-print-directory
-test: build
+test: build envoy
 	@: > $(STAGE_TIMES)
 	$(call stage,unit,cd $(BUILD_DIR) && ctest --output-on-failure --timeout 300 -j $(JOBS) -L 'unit|conformance')
 	$(call stage,chart,$(MAKE_STAGE) test-chart)
@@ -75,7 +75,7 @@ test-chart: build
 test-unit: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -L 'unit|conformance'
 
-test-integration: build
+test-integration: build envoy
 	cd $(BUILD_DIR) && ctest --output-on-failure -L integration
 
 # The short fault soaks (README "Soak"): SQLite for 60 s, 3 PostgreSQL replicas for 180 s, at
@@ -103,7 +103,8 @@ SANITIZER_ENV := UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 
 $(ASAN_BUILD_DIR)/build.ninja: CMakeLists.txt
 	cmake -S . -B $(ASAN_BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-	  -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ -DTOKENBROKER_FUZZ=ON
+	  -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ -DTOKENBROKER_FUZZ=ON \
+	  -DTOKENBROKER_ENVOY=$(abspath $(BUILD_DIR))/envoy-venv/envoy
 
 # What the unit, conformance and integration tiers run (not the benchmarks or the SDK suites):
 # a test folder missing here shows as a failed "_NOT_BUILT" test, never as a silent skip.
@@ -114,7 +115,7 @@ build-asan: deps $(ASAN_BUILD_DIR)/build.ninja
 	cmake --build $(ASAN_BUILD_DIR) -j $(JOBS) --target $(ASAN_TARGETS)
 
 # The unit, conformance and integration tiers under ASan + UBSan: any finding fails its test.
-test-asan: build-asan
+test-asan: build-asan envoy
 	cd $(ASAN_BUILD_DIR) && $(SANITIZER_ENV) ctest --output-on-failure --timeout 600 \
 	  -L 'unit|conformance|integration'
 
