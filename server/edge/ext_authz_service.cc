@@ -44,13 +44,6 @@ bool Retryable(absl::StatusCode code) {
          code == absl::StatusCode::kResourceExhausted;
 }
 
-// Whole seconds, rounded up, at least 1.
-std::string RetryAfterSeconds(const absl::Status& status) {
-  absl::Duration delay = GetRetryDelay(status).value_or(kDefaultRetryAfter);
-  return absl::StrCat(
-      std::max<int64_t>(1, absl::ToInt64Seconds(absl::Ceil(delay, absl::Seconds(1)))));
-}
-
 void WipeSecrets(CheckRequest* request) {
   auto* headers =
       request->mutable_attributes()->mutable_request()->mutable_http()->mutable_headers();
@@ -134,7 +127,9 @@ void FillDenied(const absl::Status& status, CheckResponse* response) {
                                          : envoy::type::v3::ServiceUnavailable);
   AddHeader(denied->mutable_headers(), "content-type", "application/json");
   if (Retryable(status.code()))
-    AddHeader(denied->mutable_headers(), "retry-after", RetryAfterSeconds(status));
+    AddHeader(
+        denied->mutable_headers(), "retry-after",
+        absl::StrCat(RetryAfterSeconds(status).value_or(absl::ToInt64Seconds(kDefaultRetryAfter))));
   nlohmann::json body;
   body["error"] = absl::StatusCodeToString(status.code());
   body["reason"] = std::string(status.message());

@@ -24,6 +24,7 @@
 #include "envoy/service/auth/v3/external_auth.grpc.pb.h"
 #include "server/api/call_guard.h"
 #include "server/broker/token_broker.h"
+#include "server/edge/http_status.h"
 #include "server/edge/route_table.h"
 
 namespace tokenbroker {
@@ -34,8 +35,6 @@ inline constexpr char kExtAuthzCheckMethod[] = "/envoy.service.auth.v3.Authoriza
 // upstream), then the --ext-authz-routes table.
 inline constexpr char kIntegrationContextExtension[] = "tokenbroker.integration";
 inline constexpr char kIntegrationHeader[] = "x-tokenbroker-integration";
-// Retry-After of a 503 when the broker's error carries no retry delay.
-inline constexpr absl::Duration kDefaultRetryAfter = absl::Seconds(5);
 
 // The integration a request is for, and whether the request header named it.
 struct IntegrationChoice {
@@ -64,7 +63,8 @@ void FillAllowed(const TokenSnapshot& snapshot, bool remove_integration_header,
 //       credential the HTTP client could add, so 401 would mislead it);
 //   503 with Retry-After for UNAVAILABLE, DEADLINE_EXCEEDED and
 //       RESOURCE_EXHAUSTED (IMS or the broker cannot serve now; the delay
-//       from the status's RetryInfo, else kDefaultRetryAfter);
+//       from the status's RetryInfo, else kDefaultRetryAfter: the HTTP
+//       endpoint's rule, RetryAfterSeconds in http_status.h);
 //   503 without Retry-After otherwise (e.g. FAILED_PRECONDITION: IMS
 //       rejects the integration's credential; an operator must act).
 // The body is {"error": CODE_NAME, "reason": message} (application/json):
