@@ -28,58 +28,23 @@ if [ ! -x "$ENVOY" ]; then
   echo "no Envoy at $ENVOY: run 'make envoy'" >&2
   exit 1
 fi
-if ! command -v h2load >/dev/null; then
-  echo "installing h2load (nghttp2-client)"
-  SUDO=$([ "$(id -u)" = 0 ] || echo sudo)
-  $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq \
-    nghttp2-client >/dev/null
-fi
-
-WORK=$(mktemp -d /tmp/tokenbroker-bench-edge-XXXXXX)
-PIDS=()
-cleanup() {
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-# Polls for a non-empty file (a port file), 10 s at most.
-wait_for_file() {
-  for _ in $(seq 1 200); do [ -s "$1" ] && return 0; sleep 0.05; done
-  echo "timed out waiting for $1" >&2
-  exit 1
-}
+source "$(dirname "$0")/lib.sh"
+bench_require h2load nghttp2-client
+bench_workdir bench-edge
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 # PKI: a CA, the broker's server certificate, Envoy's and the admin's client certificates.
-PKI="$WORK/pki"
-mkdir "$PKI"
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 \
-  -keyout "$PKI/ca.key" -out "$PKI/ca.pem" -subj "/CN=bench CA" 2>/dev/null
-issue() {  # name subjectAltName
-  openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$PKI/$1.key" \
-    -out "$PKI/$1.csr" -subj "/CN=$1" 2>/dev/null
-  openssl x509 -req -in "$PKI/$1.csr" -CA "$PKI/ca.pem" -CAkey "$PKI/ca.key" -CAcreateserial \
-    -days 1 -out "$PKI/$1.pem" -extfile <(printf 'subjectAltName=%s' "$2") 2>/dev/null
-}
-issue server "IP:127.0.0.1,DNS:localhost"
-issue envoy "URI:spiffe://bench.local/envoy"
-issue admin "DNS:bench-admin.example"
+bench_pki
+bench_issue server "IP:127.0.0.1,DNS:localhost"
+bench_issue envoy "URI:spiffe://bench.local/envoy"
+bench_issue admin "DNS:bench-admin.example"
 cat > "$WORK/policy.json" <<JSON
 {"version": 1, "bindings": [
   {"identity": "spiffe://bench.local/envoy", "role": "reader", "integrations": ["bench"]},
   {"identity": "bench-admin.example", "role": "admin"}]}
 JSON
 
-SECRET=$(openssl rand -hex 16)
-printf '%s\n' "$SECRET" > "$WORK/secret"
-cat > "$WORK/clients.json" <<JSON
-{"clients": [{"client_id": "bench", "client_secrets": ["$SECRET"], "org_id": "BENCH@AdobeOrg",
-  "scopes": ["openid", "AdobeID"]}]}
-JSON
-"$BIN/ims-emulator" --listen=127.0.0.1:0 --port-file="$WORK/ims.port" --cert-out="$WORK/ims-ca.pem" \
-  --clients="$WORK/clients.json" >"$WORK/ims.log" 2>&1 & PIDS+=($!)
-wait_for_file "$WORK/ims.port"
+bench_emulator "$WORK/ims-ca.pem"
 
 # The ext_authz port is logged at info level; the benchmark runs the broker at warning, so it
 # names a free port itself.

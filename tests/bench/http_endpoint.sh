@@ -11,27 +11,11 @@ BIN=$(cd "${1:-build/bin}" && pwd)
 REQUESTS=${BENCH_REQUESTS:-100000}
 CONCURRENCY=${BENCH_CONCURRENCY:-32}
 ROUNDS=${BENCH_ROUNDS:-3}
-if ! command -v h2load >/dev/null; then
-  echo "installing h2load (apt package nghttp2-client)..."
-  SUDO=$([ "$(id -u)" = 0 ] || echo sudo)
-  $SUDO apt-get install -y -qq nghttp2-client >/dev/null || {
-    $SUDO apt-get update -qq && $SUDO apt-get install -y -qq nghttp2-client >/dev/null; }
-fi
-WORK=$(mktemp -d /tmp/tokenbroker-bench-http-XXXXXX)
-PIDS=()
-cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$WORK"; }
-trap cleanup EXIT
-wait_for_file() { for _ in $(seq 1 200); do [ -s "$1" ] && return 0; sleep 0.05; done; exit 1; }
+source "$(dirname "$0")/lib.sh"
+bench_require h2load nghttp2-client
+bench_workdir bench-http
 
-SECRET=$(openssl rand -hex 16)
-printf '%s\n' "$SECRET" > "$WORK/secret"
-cat > "$WORK/clients.json" <<JSON
-{"clients": [{"client_id": "bench", "client_secrets": ["$SECRET"], "org_id": "BENCH@AdobeOrg",
-  "scopes": ["openid", "AdobeID"]}]}
-JSON
-"$BIN/ims-emulator" --listen=127.0.0.1:0 --port-file="$WORK/ims.port" --cert-out="$WORK/ca.pem" \
-  --clients="$WORK/clients.json" >"$WORK/ims.log" 2>&1 & PIDS+=($!)
-wait_for_file "$WORK/ims.port"
+bench_emulator "$WORK/ca.pem"
 # --http-threads: one thread per HTTP/1.1 connection, so as many as the load's connections.
 "$BIN/tokenbroker" --listen=127.0.0.1:0 --port-file="$WORK/broker.port" \
   --http-listen=127.0.0.1:0 --http-threads="$CONCURRENCY" \

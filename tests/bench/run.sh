@@ -23,21 +23,10 @@ if [ ! -x "$GHZ" ]; then
   go install github.com/bojand/ghz/cmd/ghz@v0.120.0
   GHZ="$(go env GOPATH)/bin/ghz"
 fi
-WORK=$(mktemp -d /tmp/tokenbroker-bench-XXXXXX)
-PIDS=()
-cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$WORK"; }
-trap cleanup EXIT
-wait_for_file() { for _ in $(seq 1 200); do [ -s "$1" ] && return 0; sleep 0.05; done; exit 1; }
+source "$(dirname "$0")/lib.sh"
+bench_workdir bench
 
-SECRET=$(openssl rand -hex 16)
-printf '%s\n' "$SECRET" > "$WORK/secret"
-cat > "$WORK/clients.json" <<JSON
-{"clients": [{"client_id": "bench", "client_secrets": ["$SECRET"], "org_id": "BENCH@AdobeOrg",
-  "scopes": ["openid", "AdobeID"]}]}
-JSON
-"$BIN/ims-emulator" --listen=127.0.0.1:0 --port-file="$WORK/ims.port" --cert-out="$WORK/ca.pem" \
-  --clients="$WORK/clients.json" >"$WORK/ims.log" 2>&1 & PIDS+=($!)
-wait_for_file "$WORK/ims.port"
+bench_emulator "$WORK/ca.pem"
 "$BIN/tokenbroker" --listen=127.0.0.1:0 --port-file="$WORK/broker.port" --log-level=warning \
   --ims-url="https://127.0.0.1:$(cat "$WORK/ims.port")" --ims-ca-file="$WORK/ca.pem" \
   ${BENCH_BROKER_FLAGS:-} >"$WORK/broker.log" 2>&1 & PIDS+=($!)
@@ -109,19 +98,10 @@ PY
 fi
 
 # The production configuration. PKI as in README "Securing a deployment".
-PKI="$WORK/pki"
-mkdir "$PKI"
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 \
-  -keyout "$PKI/ca.key" -out "$PKI/ca.pem" -subj "/CN=bench CA" 2>/dev/null
-issue() {  # name subjectAltName
-  openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$PKI/$1.key" \
-    -out "$PKI/$1.csr" -subj "/CN=$1" 2>/dev/null
-  openssl x509 -req -in "$PKI/$1.csr" -CA "$PKI/ca.pem" -CAkey "$PKI/ca.key" -CAcreateserial \
-    -days 1 -out "$PKI/$1.pem" -extfile <(printf 'subjectAltName=%s' "$2") 2>/dev/null
-}
-issue server "IP:127.0.0.1,DNS:localhost"
-issue reader "DNS:bench-reader.example"
-issue admin "DNS:bench-admin.example"
+bench_pki
+bench_issue server "IP:127.0.0.1,DNS:localhost"
+bench_issue reader "DNS:bench-reader.example"
+bench_issue admin "DNS:bench-admin.example"
 cat > "$WORK/policy.json" <<JSON
 {"version": 1, "bindings": [
   {"identity": "bench-reader.example", "role": "reader", "integrations": ["bench"]},
