@@ -35,11 +35,7 @@ class ExtAuthzTest : public ::testing::Test {
                                                          {"scopes", {"openid", "AdobeID"}}}});
     ASSERT_TRUE(ims.ok()) << ims.status();
     ims_ = std::move(*ims);
-    PemPair server = ca_.Issue(
-        {.common_name = "tokenbroker", .dns_names = {"localhost"}, .ip_addresses = {"127.0.0.1"}});
-    WriteFile(dir_.File("server.pem"), server.certificate);
-    WriteFile(dir_.File("server.key"), server.private_key);
-    WriteFile(dir_.File("ca.pem"), ca_.certificate());
+    WriteServerTls(ca_, dir_.path());
     nlohmann::json policy = {
         {"version", 1},
         {"bindings",

@@ -47,11 +47,7 @@ class HttpEndpointTest : public ::testing::Test {
  protected:
   void SetUp() override {
     WriteFile(dir_.File("audit.key"), std::string(48, 'k'));
-    PemPair server = ca_.Issue(
-        {.common_name = "tokenbroker", .dns_names = {"localhost"}, .ip_addresses = {"127.0.0.1"}});
-    WriteFile(dir_.File("server.pem"), server.certificate);
-    WriteFile(dir_.File("server.key"), server.private_key);
-    WriteFile(dir_.File("ca.pem"), ca_.certificate());
+    WriteServerTls(ca_, dir_.path());
   }
 
   void StartStack(const std::vector<nlohmann::json>& clients, std::vector<std::string> flags = {}) {

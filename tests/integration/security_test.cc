@@ -40,11 +40,7 @@ class SecurityTest : public ::testing::Test {
                                                          {"scopes", {"openid", "AdobeID"}}}});
     ASSERT_TRUE(ims.ok()) << ims.status();
     ims_ = std::move(*ims);
-    PemPair server = ca_.Issue(
-        {.common_name = "tokenbroker", .dns_names = {"localhost"}, .ip_addresses = {"127.0.0.1"}});
-    WriteFile(dir_.File("server.pem"), server.certificate);
-    WriteFile(dir_.File("server.key"), server.private_key);
-    WriteFile(dir_.File("ca.pem"), ca_.certificate());
+    WriteServerTls(ca_, dir_.path());
     WriteFile(dir_.File("audit.key"), std::string(48, 'k'));
   }
 

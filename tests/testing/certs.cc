@@ -5,6 +5,8 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include "tests/testing/subprocess.h"
+
 namespace tokenbroker::testing {
 namespace {
 
@@ -91,6 +93,14 @@ PemPair TestCa::Issue(const CertSpec& spec) const {
   X509_free(cert);
   EVP_PKEY_free(key);
   return pair;
+}
+
+void WriteServerTls(const TestCa& ca, const std::string& dir) {
+  PemPair server = ca.Issue(
+      {.common_name = "tokenbroker", .dns_names = {"localhost"}, .ip_addresses = {"127.0.0.1"}});
+  WriteFile(dir + "/server.pem", server.certificate);
+  WriteFile(dir + "/server.key", server.private_key);
+  WriteFile(dir + "/ca.pem", ca.certificate());
 }
 
 }  // namespace tokenbroker::testing

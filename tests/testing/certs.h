@@ -34,6 +34,12 @@ class TestCa {
   void* cert_;  // X509*
 };
 
+// A loopback server's certificate (CN tokenbroker; localhost, 127.0.0.1)
+// issued by `ca`, written to DIR/server.pem and DIR/server.key, with the CA
+// to DIR/ca.pem: what the tests pass as --tls-cert, --tls-key and a client's
+// trusted CA.
+void WriteServerTls(const TestCa& ca, const std::string& dir);
+
 }  // namespace tokenbroker::testing
 
 #endif  // TOKENBROKER_TESTS_TESTING_CERTS_H_
