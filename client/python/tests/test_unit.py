@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+import subprocess
+import sys
 from pathlib import Path
 
 import grpc
@@ -191,3 +194,19 @@ def test_integration_name_normalisation() -> None:
     assert not tokenbroker.is_valid_integration_id("1a")
     assert not tokenbroker.is_valid_integration_id("a-")
     assert not tokenbroker.is_valid_integration_id("a" * 64)
+
+
+def test_library_logger_prints_nothing_in_an_application_without_logging_configured() -> None:
+    # Python's last-resort handler writes a logger's warnings to stderr when no handler
+    # is found; the library's NullHandler keeps an application's stderr quiet.
+    program = (
+        "import logging, tokenbroker\n"
+        "logging.getLogger('tokenbroker').warning('watch of integrations/x failed; re-arming')\n"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, text=True, check=True
+    )
+    assert run.stderr == ""
+    assert any(
+        isinstance(h, logging.NullHandler) for h in logging.getLogger("tokenbroker").handlers
+    )

@@ -11,7 +11,14 @@ process and refresh it ahead of expiry; `tokenbroker.requests_auth` and
 `tokenbroker.httpx_auth` put the Adobe headers on `requests` and `httpx`
 calls. Failures raise `TokenBrokerError` subclasses. The generated stubs are
 in `tokenbroker.v1`.
+
+The library logs to the logger "tokenbroker" and, as a library should, gives
+it only a `logging.NullHandler`: an application that configures no logging
+sees nothing on stderr (a failing watch included); one that does gets the
+records through its own handlers.
 """
+
+import logging as _logging
 
 from ._errors import (
     ERROR_DOMAIN,
@@ -73,3 +80,5 @@ __all__ = [
     "integration_name",
     "is_valid_integration_id",
 ]
+
+_logging.getLogger("tokenbroker").addHandler(_logging.NullHandler())
