@@ -50,7 +50,7 @@ def test_real_broker_over_tls(tmp_path: Path, stack: Stack, certs: Certs) -> Non
             headers = client.get_request_headers("tls")
         # A plaintext client cannot talk to the TLS-only server.
         with tokenbroker.Client(broker.target, retry=None, timeout=3) as plain:
-            with pytest.raises(tokenbroker.TokenBrokerError):
+            with pytest.raises(tokenbroker.TokenbrokerError):
                 plain.get_access_token("tls")
     finally:
         broker.stop()
@@ -76,7 +76,7 @@ def test_real_broker_over_mutual_tls(tmp_path: Path, stack: Stack, certs: Certs)
         with tokenbroker.Client(
             broker.target, tls=TLS(ca_file=certs.ca), retry=None, timeout=3
         ) as no_cert:
-            with pytest.raises(tokenbroker.TokenBrokerError):
+            with pytest.raises(tokenbroker.TokenbrokerError):
                 no_cert.get_access_token("mtls")
     finally:
         broker.stop()

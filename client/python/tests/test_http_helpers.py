@@ -13,8 +13,8 @@ import requests
 
 import tokenbroker
 from tokenbroker.aio import AsyncClient
-from tokenbroker.httpx_auth import TokenBrokerAuth as HttpxAuth
-from tokenbroker.requests_auth import TokenBrokerAuth as RequestsAuth
+from tokenbroker.httpx_auth import TokenbrokerAuth as HttpxAuth
+from tokenbroker.requests_auth import TokenbrokerAuth as RequestsAuth
 
 from conftest import APP_CLIENT
 from harness import ORG

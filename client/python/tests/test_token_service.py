@@ -210,7 +210,7 @@ def test_unreachable_server_retries_within_deadline(tmp_path) -> None:
     retry = RetryPolicy(max_attempts=50, initial_backoff=0.05, max_backoff=0.2)
     with tokenbroker.Client(f"127.0.0.1:{port}", retry=retry) as client:
         started = time.monotonic()
-        with pytest.raises(tokenbroker.TokenBrokerError) as info:
+        with pytest.raises(tokenbroker.TokenbrokerError) as info:
             client.get_access_token("app", timeout=1.0)
         elapsed = time.monotonic() - started
 

@@ -140,7 +140,7 @@ def test_error_from_status_without_details_or_with_garbage() -> None:
     assert isinstance(plain, tokenbroker.UnavailableError) and plain.reason is None
     assert plain.ims_error is None and plain.x_debug_id is None and plain.http_status is None
     assert isinstance(garbage, tokenbroker.InternalError) and garbage.message == "boom"
-    assert type(unknown) is tokenbroker.TokenBrokerError
+    assert type(unknown) is tokenbroker.TokenbrokerError
     assert unknown.code == grpc.StatusCode.DATA_LOSS
 
 
@@ -210,3 +210,16 @@ def test_library_logger_prints_nothing_in_an_application_without_logging_configu
     assert any(
         isinstance(h, logging.NullHandler) for h in logging.getLogger("tokenbroker").handlers
     )
+
+
+def test_old_spellings_still_work_with_a_deprecation_warning() -> None:
+    from tokenbroker import httpx_auth, requests_auth
+
+    with pytest.warns(DeprecationWarning, match="TokenBrokerError is deprecated"):
+        assert tokenbroker.TokenBrokerError is tokenbroker.TokenbrokerError
+    with pytest.warns(DeprecationWarning, match="use TokenbrokerAuth"):
+        assert requests_auth.TokenBrokerAuth is requests_auth.TokenbrokerAuth
+    with pytest.warns(DeprecationWarning, match="use TokenbrokerAuth"):
+        assert httpx_auth.TokenBrokerAuth is httpx_auth.TokenbrokerAuth
+    with pytest.raises(AttributeError):
+        _ = tokenbroker.NoSuchName

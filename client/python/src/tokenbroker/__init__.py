@@ -9,7 +9,7 @@
 the broker; `TokenSource` / `AsyncTokenSource` keep the current token in the
 process and refresh it ahead of expiry; `tokenbroker.requests_auth` and
 `tokenbroker.httpx_auth` put the Adobe headers on `requests` and `httpx`
-calls. Failures raise `TokenBrokerError` subclasses. The generated stubs are
+calls. Failures raise `TokenbrokerError` subclasses. The generated stubs are
 in `tokenbroker.v1`.
 
 The library logs to the logger "tokenbroker" and, as a library should, gives
@@ -20,6 +20,7 @@ records through its own handlers.
 
 import logging as _logging
 
+from ._deprecation import aliases as _aliases
 from ._errors import (
     ERROR_DOMAIN,
     AbortedError,
@@ -33,7 +34,7 @@ from ._errors import (
     NotFoundError,
     PermissionDeniedError,
     ResourceExhaustedError,
-    TokenBrokerError,
+    TokenbrokerError,
     UnauthenticatedError,
     UnavailableError,
 )
@@ -71,7 +72,7 @@ __all__ = [
     "RequestHeaders",
     "ResourceExhaustedError",
     "RetryPolicy",
-    "TokenBrokerError",
+    "TokenbrokerError",
     "TokenSource",
     "TokenWatch",
     "UnauthenticatedError",
@@ -82,3 +83,6 @@ __all__ = [
 ]
 
 _logging.getLogger("tokenbroker").addHandler(_logging.NullHandler())
+
+# Deprecated spellings (client/BEHAVIOUR.md: one brand spelling), kept for one minor version.
+__getattr__ = _aliases(globals(), {"TokenBrokerError": "TokenbrokerError"})

@@ -5,7 +5,7 @@ tokenbroker fails calls with the gRPC rich error model: the
 carry a `google.rpc.ErrorInfo` (domain `tokenbroker.dev`, a stable `reason`,
 metadata such as `ims_error`, `x_debug_id`, `http_status`, `field`), and
 sometimes a `google.rpc.RetryInfo` and a `google.rpc.BadRequest`. This module
-turns a failed call into a `TokenBrokerError` subclass that exposes them as
+turns a failed call into a `TokenbrokerError` subclass that exposes them as
 attributes, so callers never parse trailers themselves.
 """
 
@@ -31,7 +31,7 @@ class FieldViolation:
     description: str
 
 
-class TokenBrokerError(Exception):
+class TokenbrokerError(Exception):
     """A failed tokenbroker call.
 
     Attributes:
@@ -119,67 +119,67 @@ class TokenBrokerError(Exception):
         return f"{type(self).__name__}({str(self)!r})"
 
 
-class InvalidArgumentError(TokenBrokerError):
+class InvalidArgumentError(TokenbrokerError):
     """A request field is invalid; `field` names it."""
 
     code = grpc.StatusCode.INVALID_ARGUMENT
 
 
-class NotFoundError(TokenBrokerError):
+class NotFoundError(TokenbrokerError):
     """The integration does not exist (or was deleted while watched)."""
 
     code = grpc.StatusCode.NOT_FOUND
 
 
-class AlreadyExistsError(TokenBrokerError):
+class AlreadyExistsError(TokenbrokerError):
     code = grpc.StatusCode.ALREADY_EXISTS
 
 
-class PermissionDeniedError(TokenBrokerError):
+class PermissionDeniedError(TokenbrokerError):
     code = grpc.StatusCode.PERMISSION_DENIED
 
 
-class UnauthenticatedError(TokenBrokerError):
+class UnauthenticatedError(TokenbrokerError):
     code = grpc.StatusCode.UNAUTHENTICATED
 
 
-class FailedPreconditionError(TokenBrokerError):
+class FailedPreconditionError(TokenbrokerError):
     """The integration is disabled, or IMS rejected its credentials
     (`reason == "IMS_REJECTED"`, see `ims_error` and `x_debug_id`)."""
 
     code = grpc.StatusCode.FAILED_PRECONDITION
 
 
-class AbortedError(TokenBrokerError):
+class AbortedError(TokenbrokerError):
     """An etag did not match (optimistic concurrency)."""
 
     code = grpc.StatusCode.ABORTED
 
 
-class UnavailableError(TokenBrokerError):
+class UnavailableError(TokenbrokerError):
     """The server or IMS is unreachable and no cached token is good enough.
     Retried by the client (see `RetryPolicy`) before it is raised."""
 
     code = grpc.StatusCode.UNAVAILABLE
 
 
-class DeadlineExceededError(TokenBrokerError):
+class DeadlineExceededError(TokenbrokerError):
     code = grpc.StatusCode.DEADLINE_EXCEEDED
 
 
-class CancelledError(TokenBrokerError):
+class CancelledError(TokenbrokerError):
     code = grpc.StatusCode.CANCELLED
 
 
-class ResourceExhaustedError(TokenBrokerError):
+class ResourceExhaustedError(TokenbrokerError):
     code = grpc.StatusCode.RESOURCE_EXHAUSTED
 
 
-class InternalError(TokenBrokerError):
+class InternalError(TokenbrokerError):
     code = grpc.StatusCode.INTERNAL
 
 
-_CLASS_BY_CODE: Dict[grpc.StatusCode, Type[TokenBrokerError]] = {
+_CLASS_BY_CODE: Dict[grpc.StatusCode, Type[TokenbrokerError]] = {
     cls.code: cls
     for cls in (
         InvalidArgumentError,
@@ -212,7 +212,7 @@ def error_from_status(
     trailers: Any = None,
     *,
     attempts: int = 1,
-) -> TokenBrokerError:
+) -> TokenbrokerError:
     """Builds the typed error of a status code, message and trailing metadata
     (a sequence of `(key, value)` pairs, as both grpc and grpc.aio give)."""
     reason = domain = None
@@ -244,7 +244,7 @@ def error_from_status(
                 violations.extend(
                     FieldViolation(v.field, v.description) for v in bad.field_violations
                 )
-    cls = _CLASS_BY_CODE.get(code, TokenBrokerError)
+    cls = _CLASS_BY_CODE.get(code, TokenbrokerError)
     return cls(
         message,
         code=code,
@@ -257,7 +257,7 @@ def error_from_status(
     )
 
 
-def error_from_rpc_error(error: grpc.RpcError, *, attempts: int = 1) -> TokenBrokerError:
+def error_from_rpc_error(error: grpc.RpcError, *, attempts: int = 1) -> TokenbrokerError:
     """Converts a `grpc.RpcError` (sync) or `grpc.aio.AioRpcError` (asyncio)."""
     code = error.code() if hasattr(error, "code") else grpc.StatusCode.UNKNOWN
     message = error.details() if hasattr(error, "details") else str(error)

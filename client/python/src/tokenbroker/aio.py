@@ -27,7 +27,7 @@ import grpc.aio
 from google.protobuf import field_mask_pb2
 
 from . import _cache
-from ._errors import CancelledError, TokenBrokerError, error_from_rpc_error
+from ._errors import CancelledError, TokenbrokerError, error_from_rpc_error
 from ._options import (
     DEFAULT_RETRY,
     DEFAULT_TIMEOUT,
@@ -440,7 +440,7 @@ class AsyncTokenSource:
                 if self._closed:
                     return
                 failures += 1
-            except TokenBrokerError as e:
+            except TokenbrokerError as e:
                 if self._closed:
                     return
                 failures += 1

@@ -24,7 +24,7 @@ from google.protobuf import field_mask_pb2
 from ._errors import (
     CancelledError,
     DeadlineExceededError,
-    TokenBrokerError,
+    TokenbrokerError,
     error_from_rpc_error,
 )
 from ._options import (
@@ -74,7 +74,7 @@ def plan_deadline(settings: CallSettings, timeout: Timeout) -> Optional[float]:
 
 
 def next_delay(
-    policy: RetryPolicy, attempt: int, err: TokenBrokerError, deadline: Optional[float]
+    policy: RetryPolicy, attempt: int, err: TokenbrokerError, deadline: Optional[float]
 ) -> Optional[float]:
     """Seconds to sleep before the next attempt, or None to give up on `err`."""
     if err.code not in policy.retry_codes or attempt >= policy.max_attempts:
@@ -95,7 +95,7 @@ class TokenWatch(Iterator[AccessToken]):
     """The tokens of a `WatchAccessTokens` stream: the current token, then each
     new one as the broker mints it. Iterate it; `cancel()` (or leaving a `with`
     block) ends the stream, after which iteration stops quietly. Errors are
-    raised as `TokenBrokerError` (NOT_FOUND once the integration is deleted).
+    raised as `TokenbrokerError` (NOT_FOUND once the integration is deleted).
     """
 
     def __init__(self, call: Any) -> None:

@@ -10,14 +10,15 @@ from typing import AsyncGenerator, Generator, Optional, Union
 import anyio.to_thread
 import httpx
 
+from ._deprecation import aliases as _aliases
 from ._types import RequestHeaders
 from .aio import AsyncTokenSource
 from .token_source import TokenSource
 
-__all__ = ["TokenBrokerAuth"]
+__all__ = ["TokenbrokerAuth"]
 
 
-class TokenBrokerAuth(httpx.Auth):
+class TokenbrokerAuth(httpx.Auth):
     """Sets the Adobe headers (`Authorization`, `x-api-key`, and
     `x-gw-ims-org-id` / `x-sandbox-name` where configured) on every request.
 
@@ -29,7 +30,7 @@ class TokenBrokerAuth(httpx.Auth):
     Example::
 
         source = client.token_source("demo")
-        with httpx.Client(auth=TokenBrokerAuth(source)) as http:
+        with httpx.Client(auth=TokenbrokerAuth(source)) as http:
             http.get("https://platform.adobe.io/data/foundation/catalog/dataSets")
     """
 
@@ -41,7 +42,7 @@ class TokenBrokerAuth(httpx.Auth):
     ) -> Generator[httpx.Request, httpx.Response, None]:
         if not isinstance(self.source, TokenSource):
             raise TypeError(
-                "TokenBrokerAuth with an AsyncTokenSource works with httpx.AsyncClient only; "
+                "TokenbrokerAuth with an AsyncTokenSource works with httpx.AsyncClient only; "
                 "use a TokenSource (tokenbroker.Client.token_source) with httpx.Client"
             )
         request.headers.update(self.source.headers())
@@ -60,3 +61,7 @@ class TokenBrokerAuth(httpx.Auth):
                 headers = await anyio.to_thread.run_sync(source.headers)
         request.headers.update(headers)
         yield request
+
+
+# Deprecated spellings (client/BEHAVIOUR.md: one brand spelling), kept for one minor version.
+__getattr__ = _aliases(globals(), {"TokenBrokerAuth": "TokenbrokerAuth"})

@@ -1,4 +1,4 @@
-"""Adobe headers for `requests`: `session.auth = TokenBrokerAuth(source)`.
+"""Adobe headers for `requests`: `session.auth = TokenbrokerAuth(source)`.
 
 Needs the `requests` extra: `pip install "tokenbroker[requests]"`.
 """
@@ -8,12 +8,13 @@ from __future__ import annotations
 import requests
 import requests.auth
 
+from ._deprecation import aliases as _aliases
 from .token_source import TokenSource
 
-__all__ = ["TokenBrokerAuth"]
+__all__ = ["TokenbrokerAuth"]
 
 
-class TokenBrokerAuth(requests.auth.AuthBase):
+class TokenbrokerAuth(requests.auth.AuthBase):
     """Sets `Authorization`, `x-api-key` (and `x-gw-ims-org-id` /
     `x-sandbox-name` where the integration has them) on every request, from a
     `TokenSource` (so the token comes from the process cache, refreshed ahead
@@ -23,7 +24,7 @@ class TokenBrokerAuth(requests.auth.AuthBase):
 
         source = client.token_source("demo")
         session = requests.Session()
-        session.auth = TokenBrokerAuth(source)
+        session.auth = TokenbrokerAuth(source)
         session.get("https://platform.adobe.io/data/foundation/catalog/dataSets")
     """
 
@@ -33,3 +34,7 @@ class TokenBrokerAuth(requests.auth.AuthBase):
     def __call__(self, r: requests.PreparedRequest) -> requests.PreparedRequest:
         r.headers.update(self.source.headers())
         return r
+
+
+# Deprecated spellings (client/BEHAVIOUR.md: one brand spelling), kept for one minor version.
+__getattr__ = _aliases(globals(), {"TokenBrokerAuth": "TokenbrokerAuth"})

@@ -20,7 +20,7 @@ import time
 from typing import TYPE_CHECKING, Callable, Optional
 
 from . import _cache
-from ._errors import TokenBrokerError
+from ._errors import TokenbrokerError
 from ._options import Seconds, to_seconds
 from ._types import AccessToken, RequestHeaders, integration_name
 
@@ -75,7 +75,7 @@ class TokenSource:
 
     def token(self) -> AccessToken:
         """A token with more than the margin left: the cached one, or one
-        fetched now. Raises `TokenBrokerError` when none can be had."""
+        fetched now. Raises `TokenbrokerError` when none can be had."""
         token = self._token  # an atomic read: the fast path takes no lock
         if _cache.is_fresh(token, self._clock(), self._min_validity):
             assert token is not None
@@ -192,7 +192,7 @@ class TokenSource:
                 if self._closed.is_set():
                     return
                 failures += 1  # the server ended the stream: re-open it
-            except TokenBrokerError as e:
+            except TokenbrokerError as e:
                 if self._closed.is_set():
                     return
                 failures += 1
