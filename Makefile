@@ -27,7 +27,8 @@ SDK_GENERATED := client/python/src/tokenbroker/v1 client/go/tokenbrokerv1 \
 
 .PHONY: all deps build test test-unit test-integration test-sdk test-soak test-tsan sdk sdk-check run demo \
   lint lint-proto lint-cpp format format-check bench bench-startup clean \
-  build-asan test-asan fuzz fuzz-ci envoy bench-edge
+  build-asan test-asan fuzz fuzz-ci envoy bench-edge \
+  sdk-dist test-sdk-dist bench-sdk
 
 all: build
 
@@ -135,12 +136,40 @@ fuzz-ci: deps $(ASAN_BUILD_DIR)/build.ninja
 test-image: build
 	tests/image/test.sh $(BIN)
 
-# The SDK suites, each in its language's own runner, against the real binaries.
+# The SDK suites, each in its language's own runner, against the real binaries (the shared
+# scenarios of client/conformance/ included), then every distributable artifact installed.
 test-sdk: build
 	cd $(BUILD_DIR) && ctest --output-on-failure --timeout 300 -L sdk
 	@for lang in $(SDK_LANGS); do \
 	  echo "== SDK: $$lang"; \
 	  TOKENBROKER_BIN_DIR=$(abspath $(BIN)) client/$$lang/test.sh || exit 1; \
+	done
+	@$(MAKE) --no-print-directory test-sdk-dist
+
+# Every SDK's distributable artifacts in $(DIST_DIR) (client/<lang>/dist.sh OUT_DIR): the Python
+# wheel and sdist, the npm tarball, the Maven jar/sources/POM, the Go module zip, the C++ SDK's
+# source archive (its own CMake project).
+DIST_DIR ?= $(BUILD_DIR)/dist
+DIST_LANGS := cpp $(SDK_LANGS)
+sdk-dist:
+	@mkdir -p $(DIST_DIR)
+	@for lang in $(DIST_LANGS); do \
+	  echo "== dist: $$lang"; client/$$lang/dist.sh $(abspath $(DIST_DIR)) || exit 1; \
+	done
+
+# Each artifact installed from $(DIST_DIR) into a clean temporary directory the way its README
+# says, and a consumer program built there run against the real binaries.
+test-sdk-dist: build sdk-dist
+	@for lang in $(DIST_LANGS); do \
+	  echo "== install from dist: $$lang"; \
+	  TOKENBROKER_BIN_DIR=$(abspath $(BIN)) client/$$lang/dist_test.sh $(abspath $(DIST_DIR)) || exit 1; \
+	done
+
+# Per-call overhead of each SDK against its language's bare generated stub, same run
+# (client/<lang>/overhead.sh: cached GetAccessToken on one thread after warm-up).
+bench-sdk: build
+	@for lang in $(DIST_LANGS); do \
+	  TOKENBROKER_BIN_DIR=$(abspath $(BIN)) client/$$lang/overhead.sh || exit 1; \
 	done
 
 # Regenerates every SDK's stubs from proto/ with pinned generators.

@@ -172,7 +172,7 @@ const std::vector<FlagSpec>& Flags() {
        kAllCommands, 0, "", "TOKENBROKER_TOKEN_FILE", ""},
       {"timeout", &Options::timeout, "DURATION",
        "Deadline of each RPC (token watch has none). Positive.",
-       kAllCommands, 0, "30s", "", ""},
+       kAllCommands, 0, "10s", "", ""},
       {"json", &Options::json, "",
        "JSON output.",
        kAllCommands, 0, "", "", ""},

@@ -21,6 +21,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "absl/time/time.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "client/common/fingerprint.h"
@@ -84,6 +85,10 @@ class Invocation {
                      "no --plaintext, and --ca-file for a private CA)\n"
                    : " over TLS (is the server running? One without TLS, e.g. make run, "
                      "needs --plaintext)\n");
+    } else if (status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
+      err_ << "tokenctl: no answer within --timeout=" << absl::FormatDuration(options().timeout)
+           << " (a slow IMS: the server keeps minting and the next call gets the token; a "
+              "longer --timeout waits it out)\n";
     }
     return kExitRpcError;
   }

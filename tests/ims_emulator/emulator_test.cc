@@ -566,6 +566,24 @@ TEST(FaultDrawTest, RatesAreFractionsOfRequests) {
   }
 }
 
+// "count": the faults hit the next N requests of the listed clients only, then clear.
+TEST(FaultDrawTest, CountLimitsFaultsToTheNextRequests) {
+  auto key = GenerateRsaKey(1024);
+  ASSERT_TRUE(key.ok());
+  auto emulator = ImsEmulator::New({}, *std::move(key), {});
+  ASSERT_TRUE(emulator.ok());
+  auto faults = ParseFaultSettings(R"({"rate_429":1,"count":2,"clients":["a"]})");
+  ASSERT_TRUE(faults.ok()) << faults.status();
+  (*emulator)->SetFaults(*faults);
+  EXPECT_EQ((*emulator)->DrawFault("b"), Fault::kNone);
+  EXPECT_EQ((*emulator)->DrawFault("a"), Fault::kTooManyRequests);
+  EXPECT_EQ((*emulator)->faults().count, 1);
+  EXPECT_EQ((*emulator)->DrawFault("a"), Fault::kTooManyRequests);
+  EXPECT_EQ((*emulator)->DrawFault("a"), Fault::kNone);
+  EXPECT_EQ((*emulator)->faults().rate_429, 0);
+  EXPECT_FALSE(ParseFaultSettings(R"({"count":-1})").ok());
+}
+
 TEST_F(ImsEmulatorTest, FaultLatencyDelaysTokenResponses) {
   SetFaults({{"latency_ms", 150}});
   absl::Time start = absl::Now();

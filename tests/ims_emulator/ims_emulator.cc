@@ -83,6 +83,11 @@ absl::StatusOr<FaultSettings> ParseFaultSettings(absl::string_view text) {
         }
         faults.clients.push_back(client.get<std::string>());
       }
+    } else if (key == "count") {
+      if (!value.is_number_integer() || value.get<int64_t>() < 0) {
+        return absl::InvalidArgumentError("\"count\" must be an integer >= 0");
+      }
+      faults.count = value.get<int64_t>();
     } else if (key == "down") {
       if (!value.is_boolean()) return absl::InvalidArgumentError("\"down\" must be a boolean");
       faults.down = value.get<bool>();
@@ -107,7 +112,8 @@ json FaultSettingsToJson(const FaultSettings& faults) {
               {"slow_rate", faults.slow_rate},
               {"slow_ms", absl::ToDoubleMilliseconds(faults.slow)},
               {"down", faults.down},
-              {"clients", faults.clients}};
+              {"clients", faults.clients},
+              {"count", faults.count}};
 }
 
 bool FaultSettings::AppliesTo(absl::string_view client_id) const {
@@ -230,12 +236,20 @@ void ImsEmulator::SetFaults(const FaultSettings& faults) {
 Fault ImsEmulator::DrawFault(absl::string_view client_id) {
   absl::MutexLock lock(&mu_);
   if (!faults_.AppliesTo(client_id)) return Fault::kNone;
-  if (faults_.down) return Fault::kDown;
+  if (faults_.count > 0 && --faults_.count == 0) {
+    FaultSettings last = std::exchange(faults_, FaultSettings{});
+    return DrawFrom(last);
+  }
+  return DrawFrom(faults_);
+}
+
+Fault ImsEmulator::DrawFrom(const FaultSettings& faults) {
+  if (faults.down) return Fault::kDown;
   const std::pair<double, Fault> draws[] = {
-      {faults_.drop_rate, Fault::kDrop},           {faults_.error_rate, Fault::kServerError},
-      {faults_.rate_429, Fault::kTooManyRequests}, {faults_.rate_5xx, Fault::kUnavailable},
-      {faults_.malformed_rate, Fault::kMalformed}, {faults_.hang_rate, Fault::kHang},
-      {faults_.reset_rate, Fault::kReset},         {faults_.slow_rate, Fault::kSlow}};
+      {faults.drop_rate, Fault::kDrop},           {faults.error_rate, Fault::kServerError},
+      {faults.rate_429, Fault::kTooManyRequests}, {faults.rate_5xx, Fault::kUnavailable},
+      {faults.malformed_rate, Fault::kMalformed}, {faults.hang_rate, Fault::kHang},
+      {faults.reset_rate, Fault::kReset},         {faults.slow_rate, Fault::kSlow}};
   double draw = absl::Uniform(gen_, 0.0, 1.0);
   double stacked = 0;
   for (const auto& [rate, fault] : draws) {

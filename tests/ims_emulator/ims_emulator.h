@@ -54,6 +54,9 @@ struct FaultSettings {
   // When not empty, the faults (latency included) apply only to token
   // requests of these client ids; the others are answered normally.
   std::vector<std::string> clients;
+  // When > 0: the faults apply to the next `count` token requests (of `clients`) only; then
+  // every setting returns to its default (no faults), e.g. "the next request gets a 429".
+  int64_t count = 0;
 
   bool AppliesTo(absl::string_view client_id) const;
 };
@@ -61,7 +64,7 @@ struct FaultSettings {
 // Parses the admin JSON form: any of {"error_rate", "latency_ms",
 // "rate_429", "retry_after_seconds", "rate_5xx", "drop_rate",
 // "malformed_rate", "hang_rate", "hang_ms", "reset_rate", "slow_rate",
-// "slow_ms", "down", "clients"}; absent keys take the defaults above (the
+// "slow_ms", "down", "clients", "count"}; absent keys take the defaults above (the
 // settings are replaced, not merged). Errors: INVALID_ARGUMENT.
 absl::StatusOr<FaultSettings> ParseFaultSettings(absl::string_view text);
 nlohmann::json FaultSettingsToJson(const FaultSettings& faults);
@@ -179,10 +182,11 @@ class ImsEmulator {
   FaultSettings faults() const;
   void SetFaults(const FaultSettings& faults);
   // Draws the fault for one token request of `client_id` from the current
-  // settings.
+  // settings (counting down `count`, when set).
   Fault DrawFault(absl::string_view client_id);
 
  private:
+  Fault DrawFrom(const FaultSettings& faults) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   ImsEmulator(EmulatorOptions options, EvpPkeyPtr signing_key)
       : options_(options), signing_key_(std::move(signing_key)) {}
 

@@ -127,7 +127,7 @@ TEST(FlagTableTest, DefaultsParse) {
   absl::StatusOr<CommandLine> line = Parse({"version"});
   ASSERT_TRUE(line.ok()) << line.status();
   EXPECT_EQ(line->options.server, "127.0.0.1:50051");
-  EXPECT_EQ(line->options.timeout, absl::Seconds(30));
+  EXPECT_EQ(line->options.timeout, absl::Seconds(10));
   EXPECT_FALSE(line->options.plaintext);
   EXPECT_FALSE(line->options.json);
   EXPECT_EQ(line->options.page_size, 0);

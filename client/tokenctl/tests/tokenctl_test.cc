@@ -57,7 +57,7 @@ TEST(UsageTextTest, DocumentsEveryFlagWithItsDefaultAndEnvironment) {
       EXPECT_THAT(usage, HasSubstr(absl::StrCat("Env ", flag.env))) << flag.name;
     }
   }
-  EXPECT_THAT(usage, HasSubstr("Default 30s."));
+  EXPECT_THAT(usage, HasSubstr("Default 10s."));
   EXPECT_THAT(usage, HasSubstr("Default 127.0.0.1:50051."));
 }
 
