@@ -21,7 +21,6 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
-#include "absl/time/time.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "client/common/fingerprint.h"
