@@ -3,18 +3,14 @@
 #include "absl/strings/str_cat.h"
 #include "server/common/status_macros.h"
 #include "server/store/page_token.h"
+#include "server/store/stored_record.h"
 
 namespace tokenbroker {
 namespace {
 
-absl::Status NotFound(absl::string_view id) {
-  return absl::NotFoundError(absl::StrCat("integration '", id, "' not found"));
-}
-
-absl::Status EtagMismatch(absl::string_view id) {
-  return absl::AbortedError(
-      absl::StrCat("integration '", id, "' was changed concurrently (etag mismatch): re-read it"));
-}
+// The errors the SQL stores answer with, worded alike.
+using internal::EtagMismatch;
+constexpr auto& NotFound = internal::IntegrationNotFound;
 
 absl::Status AlreadyExists(absl::string_view id) {
   return absl::AlreadyExistsError(absl::StrCat("integration '", id, "' already exists"));

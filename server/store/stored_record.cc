@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "nlohmann/json.hpp"
+#include "server/common/error_details.h"
 #include "server/common/log.h"
 #include "server/common/status_macros.h"
 #include "server/store/page_token.h"
@@ -182,7 +183,8 @@ absl::Status DecodeCredentialsRecord(absl::string_view record, Integration* inte
 }
 
 absl::Status IntegrationNotFound(absl::string_view id) {
-  return absl::NotFoundError(absl::StrCat("integration '", id, "' not found"));
+  return WithErrorInfo(absl::NotFoundError(absl::StrCat("integration '", id, "' not found")),
+                       kReasonIntegrationNotFound, {{"integration", std::string(id)}});
 }
 
 absl::Status EtagMismatch(absl::string_view id) {

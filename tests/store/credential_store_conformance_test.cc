@@ -1,6 +1,7 @@
 // The conformance tests themselves (see credential_store_conformance.h).
 #include "tests/store/credential_store_conformance.h"
 
+#include <optional>
 #include <set>
 #include <utility>
 #include <vector>
@@ -9,6 +10,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "gmock/gmock.h"
+#include "server/common/error_details.h"
 #include "tests/testing/fake_clock.h"
 
 namespace tokenbroker::testing {
@@ -125,6 +127,11 @@ TEST_P(CredentialStoreConformanceTest, GetUnknownIsNotFound) {
   absl::StatusOr<Integration> got = f.store->Get("nope");
   EXPECT_EQ(got.status().code(), absl::StatusCode::kNotFound);
   EXPECT_THAT(std::string(got.status().message()), HasSubstr("nope"));
+  // The reason clients type the error by, as on the token path (client/conformance).
+  std::optional<google::rpc::ErrorInfo> info = GetErrorInfo(got.status());
+  ASSERT_TRUE(info.has_value());
+  EXPECT_EQ(info->reason(), kReasonIntegrationNotFound);
+  EXPECT_EQ(info->metadata().at("integration"), "nope");
 }
 
 TEST_P(CredentialStoreConformanceTest, ListPagesInIdOrderToTheEnd) {
