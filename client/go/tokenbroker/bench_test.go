@@ -27,7 +27,7 @@ func BenchmarkClient_AccessToken_OneGoroutine(b *testing.B) {
 	s := benchStack(b)
 	ctx := context.Background()
 	b.ResetTimer()
-	for b.Loop() {
+	for i := 0; i < b.N; i++ {
 		if _, err := s.client.AccessToken(ctx, "app"); err != nil {
 			b.Fatal(err)
 		}
@@ -40,7 +40,7 @@ func BenchmarkClient_RequestHeaders_OneGoroutine(b *testing.B) {
 	s := benchStack(b)
 	ctx := context.Background()
 	b.ResetTimer()
-	for b.Loop() {
+	for i := 0; i < b.N; i++ {
 		if _, _, err := s.client.RequestHeaders(ctx, "app"); err != nil {
 			b.Fatal(err)
 		}
@@ -58,7 +58,7 @@ func BenchmarkTokenSource_AccessToken_OneGoroutine(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.ResetTimer()
-	for b.Loop() {
+	for i := 0; i < b.N; i++ {
 		if _, err := ts.AccessToken(ctx); err != nil {
 			b.Fatal(err)
 		}
@@ -79,7 +79,7 @@ func BenchmarkRawStub_GetAccessToken_OneGoroutine(b *testing.B) {
 	ctx := context.Background()
 	req := &pb.GetAccessTokenRequest{Name: "integrations/app"}
 	b.ResetTimer()
-	for b.Loop() {
+	for i := 0; i < b.N; i++ {
 		if _, err := stub.GetAccessToken(ctx, req); err != nil {
 			b.Fatal(err)
 		}
