@@ -13,11 +13,13 @@ import (
 	pb "github.com/tokenbroker/tokenbroker/client/go/tokenbrokerv1"
 )
 
-// RetryPolicy says how a unary call failing with UNAVAILABLE is retried: up to MaxAttempts
-// attempts in all, sleeping between them a random duration in [0, b) ("full jitter"), where
-// b starts at InitialBackoff and is multiplied by Multiplier after each attempt, up to
-// MaxBackoff. When the server sends a RetryInfo delay, the sleep is at least that. A retry
-// that could not start before the call's deadline is not made: the last error is returned.
+// RetryPolicy says how a unary call failing with UNAVAILABLE is retried (every other code is
+// an answer and returned at once): up to MaxAttempts attempts in all, sleeping between them a
+// random duration in [b/2, b], where b starts at InitialBackoff and is multiplied by
+// Multiplier after each attempt, up to MaxBackoff. When the server sends a RetryInfo delay
+// longer than that sleep, the sleep is the server's delay. A retry whose sleep would end at
+// or past the call's deadline is not made: the last error (with its RetryDelay) is returned
+// at once.
 type RetryPolicy struct {
 	MaxAttempts    int           // attempts in all, first included; < 2 disables retries
 	InitialBackoff time.Duration // bound of the first sleep
@@ -25,7 +27,8 @@ type RetryPolicy struct {
 	Multiplier     float64       // growth of the bound per attempt; < 1 counts as 1
 }
 
-// DefaultRetryPolicy: 4 attempts, sleeps bounded by 100 ms, 200 ms, 400 ms (at most 2 s).
+// DefaultRetryPolicy: 4 attempts, sleeps in [50, 100] ms, [100, 200] ms, [200, 400] ms (each
+// nominal wait capped at 2 s), as in every tokenbroker SDK.
 var DefaultRetryPolicy = RetryPolicy{
 	MaxAttempts:    4,
 	InitialBackoff: 100 * time.Millisecond,
@@ -35,7 +38,7 @@ var DefaultRetryPolicy = RetryPolicy{
 
 // backoff returns the jittered sleep before attempt number attempt+1 (attempt >= 1).
 func (p RetryPolicy) backoff(attempt int, serverDelay time.Duration) time.Duration {
-	bound := float64(p.InitialBackoff)
+	bound := float64(max(p.InitialBackoff, 0))
 	mult := p.Multiplier
 	if mult < 1 {
 		mult = 1
@@ -46,21 +49,23 @@ func (p RetryPolicy) backoff(attempt int, serverDelay time.Duration) time.Durati
 	if bound > float64(p.MaxBackoff) {
 		bound = float64(p.MaxBackoff)
 	}
-	d := time.Duration(0)
-	if bound >= 1 {
-		d = time.Duration(rand.Int64N(int64(bound)))
-	}
+	half := int64(bound) / 2
+	d := time.Duration(half + rand.Int64N(int64(bound)-half+1))
 	if serverDelay > d {
 		d = serverDelay
 	}
 	return d
 }
 
-// nonIdempotent lists the methods that are never retried.
+// nonIdempotent lists the methods that are never retried: after a lost response, a second
+// attempt would answer ALREADY_EXISTS, ABORTED or NOT_FOUND for a change that was made.
+// RotateClientSecret is retried: the server resumes a rotation where it stopped.
 var nonIdempotent = map[string]bool{
-	pb.IntegrationService_CreateIntegration_FullMethodName: true,
-	pb.IntegrationService_UpdateIntegration_FullMethodName: true,
-	pb.IntegrationService_DeleteIntegration_FullMethodName: true,
+	pb.IntegrationService_CreateIntegration_FullMethodName:  true,
+	pb.IntegrationService_UpdateIntegration_FullMethodName:  true,
+	pb.IntegrationService_DeleteIntegration_FullMethodName:  true,
+	pb.IntegrationService_ImportIntegrations_FullMethodName: true,
+	pb.IntegrationService_MigrateIntegration_FullMethodName: true,
 }
 
 // retryInterceptor retries UNAVAILABLE per p.
