@@ -40,8 +40,7 @@ func New(target string, opts ...Option) (*Client, error) {
 	}
 	dial := []grpc.DialOption{
 		grpc.WithUserAgent("tokenbroker-go/" + Version),
-		grpc.WithChainUnaryInterceptor(errorInterceptor, timeoutInterceptor(o.callTimeout),
-			retryInterceptor(o.retry)),
+		grpc.WithChainUnaryInterceptor(unaryInterceptor(o.callTimeout, o.retry)),
 		grpc.WithChainStreamInterceptor(errorStreamInterceptor),
 	}
 	if o.security == securityPlaintext {

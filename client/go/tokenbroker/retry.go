@@ -68,57 +68,50 @@ var nonIdempotent = map[string]bool{
 	pb.IntegrationService_MigrateIntegration_FullMethodName: true,
 }
 
-// retryInterceptor retries UNAVAILABLE per p.
-func retryInterceptor(p RetryPolicy) grpc.UnaryClientInterceptor {
+// unaryInterceptor is the Client's one interceptor of unary calls (one, not a chain of
+// three: it runs on every call): it gives calls without a deadline one of timeout, retries
+// UNAVAILABLE per p within that deadline, and turns every failure into an *Error.
+func unaryInterceptor(timeout time.Duration, p RetryPolicy) grpc.UnaryClientInterceptor {
 	return func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn,
 		invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
-		if p.MaxAttempts < 2 || nonIdempotent[method] {
-			return invoker(ctx, method, req, reply, cc, opts...)
-		}
-		for attempt := 1; ; attempt++ {
-			err := invoker(ctx, method, req, reply, cc, opts...)
-			if err == nil || attempt >= p.MaxAttempts || ctx.Err() != nil {
-				return err
-			}
-			st := status.Convert(err)
-			if st.Code() != codes.Unavailable {
-				return err
-			}
-			sleep := p.backoff(attempt, fromStatus(st).RetryDelay)
-			if dl, ok := ctx.Deadline(); ok && time.Until(dl) <= sleep {
-				return err
-			}
-			t := time.NewTimer(sleep)
-			select {
-			case <-ctx.Done():
-				t.Stop()
-				return err
-			case <-t.C:
-			}
-		}
-	}
-}
-
-// timeoutInterceptor gives calls without a deadline one of d.
-func timeoutInterceptor(d time.Duration) grpc.UnaryClientInterceptor {
-	return func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn,
-		invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
-		if _, ok := ctx.Deadline(); !ok && d > 0 {
+		if _, ok := ctx.Deadline(); !ok && timeout > 0 {
 			var cancel context.CancelFunc
-			ctx, cancel = context.WithTimeout(ctx, d)
+			ctx, cancel = context.WithTimeout(ctx, timeout)
 			defer cancel()
 		}
-		return invoker(ctx, method, req, reply, cc, opts...)
+		err := invoker(ctx, method, req, reply, cc, opts...)
+		if err != nil && p.MaxAttempts >= 2 && !nonIdempotent[method] {
+			err = p.retry(ctx, err, func() error { return invoker(ctx, method, req, reply, cc, opts...) })
+		}
+		if err != nil {
+			return FromError(err)
+		}
+		return nil
 	}
 }
 
-// errorInterceptor turns every failure into an *Error.
-func errorInterceptor(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn,
-	invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
-	if err := invoker(ctx, method, req, reply, cc, opts...); err != nil {
-		return FromError(err)
+// retry makes the further attempts of a call whose first attempt failed with err, while the
+// error is UNAVAILABLE, attempts remain and the next wait ends before ctx's deadline.
+func (p RetryPolicy) retry(ctx context.Context, err error, attempt func() error) error {
+	for n := 1; err != nil && n < p.MaxAttempts && ctx.Err() == nil; n++ {
+		st := status.Convert(err)
+		if st.Code() != codes.Unavailable {
+			return err
+		}
+		sleep := p.backoff(n, fromStatus(st).RetryDelay)
+		if dl, ok := ctx.Deadline(); ok && time.Until(dl) <= sleep {
+			return err
+		}
+		t := time.NewTimer(sleep)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return err
+		case <-t.C:
+		}
+		err = attempt()
 	}
-	return nil
+	return err
 }
 
 // errorStreamInterceptor does the same for streams (io.EOF, the normal end, passes as is).
