@@ -66,7 +66,7 @@ cd "$work/consumer"
 export GOFLAGS=-mod=mod
 go mod init example.com/consumer >/dev/null 2>&1
 go mod edit -require=github.com/tokenbroker/tokenbroker/client/go@v0.0.0 \
-  -replace=github.com/tokenbroker/tokenbroker/client/go="$sdk"
+  -replace=github.com/tokenbroker/tokenbroker/client/go="../tokenbroker-go-$version"
 cat > main.go <<'GO'
 // A program that uses the installed SDK: creates an integration, gets its token.
 package main
