@@ -8,7 +8,7 @@
 # whose version is written into the generated headers.
 set -euo pipefail
 
-PROTOC_GEN_GO_VERSION=v1.36.12       # google.golang.org/protobuf/cmd/protoc-gen-go
+PROTOC_GEN_GO_VERSION=v1.36.6        # google.golang.org/protobuf/cmd/protoc-gen-go
 PROTOC_GEN_GO_GRPC_VERSION=v1.6.2    # google.golang.org/grpc/cmd/protoc-gen-go-grpc
 
 here="$(cd "$(dirname "$0")" && pwd)"

@@ -6,6 +6,7 @@ package tokenbroker_test
 import (
 	"context"
 	"testing"
+	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
@@ -27,7 +28,7 @@ func BenchmarkClient_AccessToken_OneGoroutine(b *testing.B) {
 	s := benchStack(b)
 	ctx := context.Background()
 	b.ResetTimer()
-	for b.Loop() {
+	for i := 0; i < b.N; i++ {
 		if _, err := s.client.AccessToken(ctx, "app"); err != nil {
 			b.Fatal(err)
 		}
@@ -40,7 +41,7 @@ func BenchmarkClient_RequestHeaders_OneGoroutine(b *testing.B) {
 	s := benchStack(b)
 	ctx := context.Background()
 	b.ResetTimer()
-	for b.Loop() {
+	for i := 0; i < b.N; i++ {
 		if _, _, err := s.client.RequestHeaders(ctx, "app"); err != nil {
 			b.Fatal(err)
 		}
@@ -58,7 +59,7 @@ func BenchmarkTokenSource_AccessToken_OneGoroutine(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.ResetTimer()
-	for b.Loop() {
+	for i := 0; i < b.N; i++ {
 		if _, err := ts.AccessToken(ctx); err != nil {
 			b.Fatal(err)
 		}
@@ -79,10 +80,59 @@ func BenchmarkRawStub_GetAccessToken_OneGoroutine(b *testing.B) {
 	ctx := context.Background()
 	req := &pb.GetAccessTokenRequest{Name: "integrations/app"}
 	b.ResetTimer()
-	for b.Loop() {
+	for i := 0; i < b.N; i++ {
 		if _, err := stub.GetAccessToken(ctx, req); err != nil {
 			b.Fatal(err)
 		}
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "calls/s")
+}
+
+// The SDK's cost per cached GetAccessToken call against the bare generated stub, measured in
+// one run (client/go/overhead.sh): one goroutine each, the same broker, each side on its own
+// plaintext connection, after a warm-up, in alternating rounds so that the machine's load
+// falls on both alike. Run once: go test -run '^$' -bench '^BenchmarkOverhead$' -benchtime 1x.
+func BenchmarkOverhead(b *testing.B) {
+	s := benchStack(b)
+	conn, err := grpc.NewClient(s.broker.addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer conn.Close()
+	stub := pb.NewTokenServiceClient(conn)
+	ctx := context.Background()
+	req := &pb.GetAccessTokenRequest{Name: "integrations/app"}
+	sdkCall := func() error { _, err := s.client.AccessToken(ctx, "app"); return err }
+	stubCall := func() error { _, err := stub.GetAccessToken(ctx, req); return err }
+
+	const rounds, round, warmUp = 20, 400 * time.Millisecond, 2 * time.Second
+	timeCalls(b, sdkCall, warmUp)
+	timeCalls(b, stubCall, warmUp)
+	var sdkN, stubN int
+	var sdkT, stubT time.Duration
+	for i := 0; i < rounds; i++ {
+		n, d := timeCalls(b, sdkCall, round)
+		sdkN, sdkT = sdkN+n, sdkT+d
+		n, d = timeCalls(b, stubCall, round)
+		stubN, stubT = stubN+n, stubT+d
+	}
+	perSDK, perStub := sdkT.Seconds()/float64(sdkN), stubT.Seconds()/float64(stubN)
+	b.ReportMetric(1/perSDK, "sdk-calls/s")
+	b.ReportMetric(1/perStub, "stub-calls/s")
+	b.ReportMetric(100*(perSDK-perStub)/perStub, "overhead-%")
+}
+
+// timeCalls calls f for about d and returns the number of calls and the time they took.
+func timeCalls(b *testing.B, f func() error, d time.Duration) (int, time.Duration) {
+	start := time.Now()
+	n := 0
+	for time.Since(start) < d {
+		for i := 0; i < 100; i++ {
+			if err := f(); err != nil {
+				b.Fatal(err)
+			}
+		}
+		n += 100
+	}
+	return n, time.Since(start)
 }

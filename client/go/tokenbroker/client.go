@@ -25,6 +25,7 @@ type Client struct {
 	conn         *grpc.ClientConn
 	tokens       pb.TokenServiceClient
 	integrations pb.IntegrationServiceClient
+	opts         options // as resolved by New
 }
 
 // New connects to the tokenbroker server at target ("host:port", or any gRPC target such as
@@ -39,8 +40,7 @@ func New(target string, opts ...Option) (*Client, error) {
 	}
 	dial := []grpc.DialOption{
 		grpc.WithUserAgent("tokenbroker-go/" + Version),
-		grpc.WithChainUnaryInterceptor(errorInterceptor, timeoutInterceptor(o.callTimeout),
-			retryInterceptor(o.retry)),
+		grpc.WithChainUnaryInterceptor(unaryInterceptor(o.callTimeout, o.retry)),
 		grpc.WithChainStreamInterceptor(errorStreamInterceptor),
 	}
 	if o.security == securityPlaintext {
@@ -65,7 +65,7 @@ func New(target string, opts ...Option) (*Client, error) {
 		return nil, fmt.Errorf("tokenbroker: %w", err)
 	}
 	return &Client{conn: conn, tokens: pb.NewTokenServiceClient(conn),
-		integrations: pb.NewIntegrationServiceClient(conn)}, nil
+		integrations: pb.NewIntegrationServiceClient(conn), opts: o}, nil
 }
 
 // Close closes the connection. Token sources of this Client stop working; Close them first.
@@ -75,11 +75,14 @@ func (c *Client) Close() error { return c.conn.Close() }
 func (c *Client) Conn() *grpc.ClientConn { return c.conn }
 
 // TokenService returns the generated TokenService stub on this connection (with this
-// Client's timeouts, retries, caller token and *Error errors).
+// Client's timeouts, retries, caller token and *Error errors): the escape hatch for what the
+// Client's methods do not cover.
 func (c *Client) TokenService() pb.TokenServiceClient { return c.tokens }
 
-// IntegrationService returns the generated IntegrationService stub on this connection, for
-// managing integrations.
+// IntegrationService returns the generated IntegrationService stub on this connection, with
+// the same timeouts, retries, caller token and *Error errors as the Client's methods
+// (CreateIntegration, GetIntegration, ...): the escape hatch for request fields those methods
+// do not take.
 func (c *Client) IntegrationService() pb.IntegrationServiceClient { return c.integrations }
 
 // IntegrationName returns the resource name of an integration: "integrations/" + id. A

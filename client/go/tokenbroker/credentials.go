@@ -4,7 +4,9 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"strings"
 	"sync"
@@ -56,6 +58,7 @@ func tlsConfig(o *options) (*tls.Config, error) {
 type callerCredentials struct {
 	static     string // the token, or "" when read from path
 	path       string
+	reload     time.Duration // how long a read stays in use
 	requireTLS bool
 
 	mu       sync.Mutex
@@ -63,13 +66,9 @@ type callerCredentials struct {
 	readTime time.Time
 }
 
-// callerTokenReread is how long a token read from a file is used before the file is read
-// again.
-const callerTokenReread = 30 * time.Second
-
 func newCallerCredentials(o *options) (*callerCredentials, error) {
 	c := &callerCredentials{static: o.callerToken, path: o.callerTokenFile,
-		requireTLS: o.security != securityPlaintext}
+		reload: o.callerTokenReload, requireTLS: o.security != securityPlaintext}
 	if c.path != "" {
 		if _, err := c.token(time.Now()); err != nil {
 			return nil, err
@@ -84,29 +83,39 @@ func (c *callerCredentials) token(now time.Time) (string, error) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.cached != "" && now.Sub(c.readTime) < callerTokenReread {
+	if c.cached != "" && now.Sub(c.readTime) < c.reload {
 		return c.cached, nil
 	}
+	// Errors name the file, never its content. The last good token is not kept through a
+	// failed read: a rotation replaces the file atomically, so a failure is real.
+	c.cached = ""
 	b, err := os.ReadFile(c.path)
 	if err != nil {
-		if c.cached != "" {
-			return c.cached, nil // keep the last good token through a file being replaced
-		}
-		return "", fmt.Errorf("tokenbroker: reading caller token file: %w", err)
+		return "", errorf(codes.Unauthenticated, "caller token file %s cannot be read: %v",
+			c.path, pathErrorCause(err))
 	}
 	t := strings.TrimSpace(string(b))
 	if t == "" {
-		return "", fmt.Errorf("tokenbroker: caller token file %s is empty", c.path)
+		return "", errorf(codes.Unauthenticated, "caller token file %s is empty", c.path)
 	}
 	c.cached, c.readTime = t, now
 	return t, nil
+}
+
+// pathErrorCause is the reason of a file error without the path (the message names it once).
+func pathErrorCause(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
 }
 
 // GetRequestMetadata implements credentials.PerRPCCredentials.
 func (c *callerCredentials) GetRequestMetadata(ctx context.Context, _ ...string) (map[string]string, error) {
 	t, err := c.token(time.Now())
 	if err != nil {
-		return nil, errorf(codes.Unauthenticated, "%v", err)
+		return nil, err
 	}
 	return map[string]string{"authorization": "Bearer " + t}, nil
 }

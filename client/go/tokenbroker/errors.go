@@ -156,6 +156,7 @@ var (
 	ErrPermissionDenied   error = &sentinel{codes.PermissionDenied}
 	ErrUnauthenticated    error = &sentinel{codes.Unauthenticated}
 	ErrDeadlineExceeded   error = &sentinel{codes.DeadlineExceeded}
+	ErrResourceExhausted  error = &sentinel{codes.ResourceExhausted}
 )
 
 // FromError converts a gRPC error (from the raw stubs of another connection, say) into an

@@ -466,7 +466,7 @@ func TestTokenSource_StreamLost_ReconnectsAndFallsBack(t *testing.T) {
 		return clock.waitingBefore(start.Add(51 * time.Minute))
 	})
 
-	clock.Advance(time.Second) // past the first reconnection backoff (at most 250 ms)
+	clock.Advance(time.Second) // past the first reconnection backoff (at most 200 ms)
 	waitUntil(t, 5*time.Second, "the stream re-opened", func() bool { return f.watchCalls.Load() >= 2 })
 	clock.Advance(51*time.Minute - time.Second)
 	waitUntil(t, 5*time.Second, "a successor ahead of expiry", func() bool {

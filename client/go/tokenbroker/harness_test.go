@@ -188,6 +188,7 @@ type emulatorStats struct {
 	TotalExchanges int            `json:"total_exchanges"`
 	Rejected       int            `json:"rejected"`
 	FaultsInjected int            `json:"faults_injected"`
+	TokenRequests  int            `json:"token_requests"`
 	Exchanges      map[string]int `json:"exchanges"`
 }
 
@@ -222,14 +223,24 @@ func (e *emulator) setFaults(t testing.TB, faults string) {
 type broker struct {
 	*process
 	addr string
+	args []string // without --listen
 }
 
 func startBroker(t testing.TB, ims *emulator, extra ...string) *broker {
 	t.Helper()
-	args := append([]string{"--listen=127.0.0.1:0", "--store=memory", "--ims-url=" + ims.url,
+	args := append([]string{"--store=memory", "--ims-url=" + ims.url,
 		"--ims-ca-file=" + ims.caFile, "--shutdown-grace=1s", "--log-level=warning"}, extra...)
-	p := startProcess(t, binary(t, "tokenbroker"), args...)
-	return &broker{process: p, addr: fmt.Sprintf("127.0.0.1:%d", p.port)}
+	p := startProcess(t, binary(t, "tokenbroker"), append([]string{"--listen=127.0.0.1:0"}, args...)...)
+	return &broker{process: p, addr: fmt.Sprintf("127.0.0.1:%d", p.port), args: args}
+}
+
+// restart stops the broker (SIGTERM) and starts it again on the same port with the same
+// flags. Its store is memory: integrations must be created again.
+func (b *broker) restart(t testing.TB) {
+	t.Helper()
+	b.stop()
+	listen := fmt.Sprintf("--listen=127.0.0.1:%d", b.port)
+	b.process = startProcess(t, binary(t, "tokenbroker"), append([]string{listen}, b.args...)...)
 }
 
 // stack is an emulator, a broker in front of it, and a plaintext SDK client of the broker.
@@ -257,17 +268,14 @@ func (s *stack) createIntegration(t testing.TB, id, clientID, secret string, org
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	_, err := s.client.IntegrationService().CreateIntegration(ctx, &pb.CreateIntegrationRequest{
-		IntegrationId: id,
-		Integration: &pb.Integration{
-			AuthMethod:         pb.AuthMethod_AUTH_METHOD_OAUTH_SERVER_TO_SERVER,
-			ClientId:           clientID,
-			OrgId:              orgID,
-			TechnicalAccountId: techAccount,
-			Scopes:             []string{"openid", "AdobeID"},
-			IncludeOrgHeader:   orgHeader,
-			Credentials:        &pb.Credentials{ClientSecrets: []string{secret}},
-		},
+	_, err := s.client.CreateIntegration(ctx, id, &pb.Integration{
+		AuthMethod:         pb.AuthMethod_AUTH_METHOD_OAUTH_SERVER_TO_SERVER,
+		ClientId:           clientID,
+		OrgId:              orgID,
+		TechnicalAccountId: techAccount,
+		Scopes:             []string{"openid", "AdobeID"},
+		IncludeOrgHeader:   orgHeader,
+		Credentials:        &pb.Credentials{ClientSecrets: []string{secret}},
 	})
 	if err != nil {
 		t.Fatalf("CreateIntegration(%s): %v", id, err)

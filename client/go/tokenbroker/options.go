@@ -1,7 +1,9 @@
 package tokenbroker
 
 import (
+	"context"
 	"crypto/tls"
+	"log/slog"
 	"time"
 
 	"google.golang.org/grpc"
@@ -19,23 +21,37 @@ const (
 )
 
 type options struct {
-	security        security
-	caFile          string
-	certFile        string
-	keyFile         string
-	tlsConfig       *tls.Config
-	serverName      string
-	callerToken     string
-	callerTokenFile string
-	callTimeout     time.Duration
-	retry           RetryPolicy
-	dialOptions     []grpc.DialOption
+	security          security
+	caFile            string
+	certFile          string
+	keyFile           string
+	tlsConfig         *tls.Config
+	serverName        string
+	callerToken       string
+	callerTokenFile   string
+	callerTokenReload time.Duration
+	callTimeout       time.Duration
+	retry             RetryPolicy
+	logger            *slog.Logger
+	dialOptions       []grpc.DialOption
 }
+
+// The defaults of a Client made with no options (client/BEHAVIOUR.md, the same in every
+// tokenbroker SDK): TLS verified with the system's CAs, DefaultRetryPolicy, and these.
+const (
+	// DefaultCallTimeout bounds every unary call, retries included (WithCallTimeout).
+	DefaultCallTimeout = 10 * time.Second
+	// DefaultCallerTokenReload is how long a caller token read from a file is used before
+	// the file is read again (WithCallerTokenReload).
+	DefaultCallerTokenReload = 5 * time.Second
+)
 
 func defaultOptions() options {
 	return options{
-		callTimeout: 30 * time.Second,
-		retry:       DefaultRetryPolicy,
+		callerTokenReload: DefaultCallerTokenReload,
+		callTimeout:       DefaultCallTimeout,
+		retry:             DefaultRetryPolicy,
+		logger:            discardLogger,
 	}
 }
 
@@ -82,13 +98,23 @@ func WithCallerToken(token string) Option {
 
 // WithCallerTokenFile is WithCallerToken with the token read from path (surrounding white
 // space trimmed), e.g. a Kubernetes projected service-account token. The file is read at
-// New, and again at most every 30 s, so a rotated token is picked up without a restart.
+// New, and again by the first call after the copy in memory is older than the reload
+// interval (WithCallerTokenReload, default 5 s), so a rotated token is picked up without a
+// restart. A call made while the file cannot be read (or is empty) fails with
+// UNAUTHENTICATED naming the file, never quoting it.
 func WithCallerTokenFile(path string) Option {
 	return func(o *options) { o.callerTokenFile = path; o.callerToken = "" }
 }
 
+// WithCallerTokenReload sets how long a caller token read from the WithCallerTokenFile file
+// stays in use before the file is read again (default DefaultCallerTokenReload, 5 s; 0:
+// read at every call).
+func WithCallerTokenReload(d time.Duration) Option {
+	return func(o *options) { o.callerTokenReload = max(d, 0) }
+}
+
 // WithCallTimeout bounds every unary call whose context has no deadline, retries included
-// (default 30 s; 0: no bound). A context deadline always wins. The WatchAccessTokens stream
+// (default DefaultCallTimeout, 10 s; 0: no bound, which must be asked for explicitly). A context deadline always wins. The WatchAccessTokens stream
 // is never bounded by it.
 func WithCallTimeout(d time.Duration) Option {
 	return func(o *options) { o.callTimeout = d }
@@ -111,3 +137,26 @@ func WithoutRetry() Option {
 func WithDialOptions(opts ...grpc.DialOption) Option {
 	return func(o *options) { o.dialOptions = append(o.dialOptions, opts...) }
 }
+
+// WithLogger sends the SDK's own log records to l: today one warning each time a
+// TokenSource's watch stream ends and is reopened. By default they are discarded: the SDK
+// prints nothing by itself (not even through slog.Default). A nil l keeps the default.
+// Records never hold a token or a secret.
+func WithLogger(l *slog.Logger) Option {
+	return func(o *options) {
+		if l != nil {
+			o.logger = l
+		}
+	}
+}
+
+// discardLogger drops every record (slog.DiscardHandler needs Go 1.24; this module
+// supports 1.22).
+var discardLogger = slog.New(discardHandler{})
+
+type discardHandler struct{}
+
+func (discardHandler) Enabled(context.Context, slog.Level) bool  { return false }
+func (discardHandler) Handle(context.Context, slog.Record) error { return nil }
+func (h discardHandler) WithAttrs([]slog.Attr) slog.Handler      { return h }
+func (h discardHandler) WithGroup(string) slog.Handler           { return h }

@@ -13,11 +13,13 @@ import (
 	pb "github.com/tokenbroker/tokenbroker/client/go/tokenbrokerv1"
 )
 
-// RetryPolicy says how a unary call failing with UNAVAILABLE is retried: up to MaxAttempts
-// attempts in all, sleeping between them a random duration in [0, b) ("full jitter"), where
-// b starts at InitialBackoff and is multiplied by Multiplier after each attempt, up to
-// MaxBackoff. When the server sends a RetryInfo delay, the sleep is at least that. A retry
-// that could not start before the call's deadline is not made: the last error is returned.
+// RetryPolicy says how a unary call failing with UNAVAILABLE is retried (every other code is
+// an answer and returned at once): up to MaxAttempts attempts in all, sleeping between them a
+// random duration in [b/2, b], where b starts at InitialBackoff and is multiplied by
+// Multiplier after each attempt, up to MaxBackoff. When the server sends a RetryInfo delay
+// longer than that sleep, the sleep is the server's delay. A retry whose sleep would end at
+// or past the call's deadline is not made: the last error (with its RetryDelay) is returned
+// at once.
 type RetryPolicy struct {
 	MaxAttempts    int           // attempts in all, first included; < 2 disables retries
 	InitialBackoff time.Duration // bound of the first sleep
@@ -25,7 +27,8 @@ type RetryPolicy struct {
 	Multiplier     float64       // growth of the bound per attempt; < 1 counts as 1
 }
 
-// DefaultRetryPolicy: 4 attempts, sleeps bounded by 100 ms, 200 ms, 400 ms (at most 2 s).
+// DefaultRetryPolicy: 4 attempts, sleeps in [50, 100] ms, [100, 200] ms, [200, 400] ms (each
+// nominal wait capped at 2 s), as in every tokenbroker SDK.
 var DefaultRetryPolicy = RetryPolicy{
 	MaxAttempts:    4,
 	InitialBackoff: 100 * time.Millisecond,
@@ -35,7 +38,7 @@ var DefaultRetryPolicy = RetryPolicy{
 
 // backoff returns the jittered sleep before attempt number attempt+1 (attempt >= 1).
 func (p RetryPolicy) backoff(attempt int, serverDelay time.Duration) time.Duration {
-	bound := float64(p.InitialBackoff)
+	bound := float64(max(p.InitialBackoff, 0))
 	mult := p.Multiplier
 	if mult < 1 {
 		mult = 1
@@ -46,74 +49,69 @@ func (p RetryPolicy) backoff(attempt int, serverDelay time.Duration) time.Durati
 	if bound > float64(p.MaxBackoff) {
 		bound = float64(p.MaxBackoff)
 	}
-	d := time.Duration(0)
-	if bound >= 1 {
-		d = time.Duration(rand.Int64N(int64(bound)))
-	}
+	half := int64(bound) / 2
+	d := time.Duration(half + rand.Int64N(int64(bound)-half+1))
 	if serverDelay > d {
 		d = serverDelay
 	}
 	return d
 }
 
-// nonIdempotent lists the methods that are never retried.
+// nonIdempotent lists the methods that are never retried: after a lost response, a second
+// attempt would answer ALREADY_EXISTS, ABORTED or NOT_FOUND for a change that was made.
+// RotateClientSecret is retried: the server resumes a rotation where it stopped.
 var nonIdempotent = map[string]bool{
-	pb.IntegrationService_CreateIntegration_FullMethodName: true,
-	pb.IntegrationService_UpdateIntegration_FullMethodName: true,
-	pb.IntegrationService_DeleteIntegration_FullMethodName: true,
+	pb.IntegrationService_CreateIntegration_FullMethodName:  true,
+	pb.IntegrationService_UpdateIntegration_FullMethodName:  true,
+	pb.IntegrationService_DeleteIntegration_FullMethodName:  true,
+	pb.IntegrationService_ImportIntegrations_FullMethodName: true,
+	pb.IntegrationService_MigrateIntegration_FullMethodName: true,
 }
 
-// retryInterceptor retries UNAVAILABLE per p.
-func retryInterceptor(p RetryPolicy) grpc.UnaryClientInterceptor {
+// unaryInterceptor is the Client's one interceptor of unary calls (one, not a chain of
+// three: it runs on every call): it gives calls without a deadline one of timeout, retries
+// UNAVAILABLE per p within that deadline, and turns every failure into an *Error.
+func unaryInterceptor(timeout time.Duration, p RetryPolicy) grpc.UnaryClientInterceptor {
 	return func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn,
 		invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
-		if p.MaxAttempts < 2 || nonIdempotent[method] {
-			return invoker(ctx, method, req, reply, cc, opts...)
-		}
-		for attempt := 1; ; attempt++ {
-			err := invoker(ctx, method, req, reply, cc, opts...)
-			if err == nil || attempt >= p.MaxAttempts || ctx.Err() != nil {
-				return err
-			}
-			st := status.Convert(err)
-			if st.Code() != codes.Unavailable {
-				return err
-			}
-			sleep := p.backoff(attempt, fromStatus(st).RetryDelay)
-			if dl, ok := ctx.Deadline(); ok && time.Until(dl) <= sleep {
-				return err
-			}
-			t := time.NewTimer(sleep)
-			select {
-			case <-ctx.Done():
-				t.Stop()
-				return err
-			case <-t.C:
-			}
-		}
-	}
-}
-
-// timeoutInterceptor gives calls without a deadline one of d.
-func timeoutInterceptor(d time.Duration) grpc.UnaryClientInterceptor {
-	return func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn,
-		invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
-		if _, ok := ctx.Deadline(); !ok && d > 0 {
+		if _, ok := ctx.Deadline(); !ok && timeout > 0 {
 			var cancel context.CancelFunc
-			ctx, cancel = context.WithTimeout(ctx, d)
+			ctx, cancel = context.WithTimeout(ctx, timeout)
 			defer cancel()
 		}
-		return invoker(ctx, method, req, reply, cc, opts...)
+		err := invoker(ctx, method, req, reply, cc, opts...)
+		if err != nil && p.MaxAttempts >= 2 && !nonIdempotent[method] {
+			err = p.retry(ctx, err, func() error { return invoker(ctx, method, req, reply, cc, opts...) })
+		}
+		if err != nil {
+			return FromError(err)
+		}
+		return nil
 	}
 }
 
-// errorInterceptor turns every failure into an *Error.
-func errorInterceptor(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn,
-	invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
-	if err := invoker(ctx, method, req, reply, cc, opts...); err != nil {
-		return FromError(err)
+// retry makes the further attempts of a call whose first attempt failed with err, while the
+// error is UNAVAILABLE, attempts remain and the next wait ends before ctx's deadline.
+func (p RetryPolicy) retry(ctx context.Context, err error, attempt func() error) error {
+	for n := 1; err != nil && n < p.MaxAttempts && ctx.Err() == nil; n++ {
+		st := status.Convert(err)
+		if st.Code() != codes.Unavailable {
+			return err
+		}
+		sleep := p.backoff(n, fromStatus(st).RetryDelay)
+		if dl, ok := ctx.Deadline(); ok && time.Until(dl) <= sleep {
+			return err
+		}
+		t := time.NewTimer(sleep)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return err
+		case <-t.C:
+		}
+		err = attempt()
 	}
-	return nil
+	return err
 }
 
 // errorStreamInterceptor does the same for streams (io.EOF, the normal end, passes as is).

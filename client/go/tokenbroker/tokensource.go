@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"log/slog"
 	"math/rand/v2"
 	"net/http"
 	"sync"
@@ -37,8 +38,9 @@ type TokenSource struct {
 	watch       bool
 	clock       clock
 
-	cur         atomic.Pointer[snapshot]
-	wantHeaders atomic.Bool
+	cur           atomic.Pointer[snapshot]
+	wantHeaders   atomic.Bool
+	watchRestarts atomic.Int64
 
 	mu      sync.Mutex // guards flight, started, closed
 	flight  *flight
@@ -344,7 +346,7 @@ func (ts *TokenSource) run() {
 		events        chan streamEvent // nil while no stream is open
 		stopStream    context.CancelFunc
 		reconnectAt   time.Time
-		reconnect     = backoffState{min: 250 * time.Millisecond, max: 30 * time.Second}
+		reconnect     = backoffState{min: watchRearmMin, max: watchRearmMax}
 		fallbackRetry = backoffState{min: 100 * time.Millisecond, max: 5 * time.Second}
 		retryAt       time.Time // after a failed fallback call
 	)
@@ -378,7 +380,9 @@ func (ts *TokenSource) run() {
 			if ev.err != nil {
 				stopStream()
 				events, stopStream = nil, nil
-				reconnectAt = ts.clock.Now().Add(reconnect.next())
+				wait := reconnect.next()
+				reconnectAt = ts.clock.Now().Add(wait)
+				ts.onStreamEnded(ev.err, wait)
 				if errors.Is(ev.err, ErrNotFound) {
 					// The integration was deleted: stop handing out its token.
 					ts.invalidate()
@@ -401,6 +405,25 @@ func (ts *TokenSource) run() {
 			}
 		}
 	}
+}
+
+// The watch stream is reopened after an exponential, jittered wait between these, reset once
+// a token arrives (client/BEHAVIOUR.md §4).
+const (
+	watchRearmMin = 200 * time.Millisecond
+	watchRearmMax = 30 * time.Second
+)
+
+// WatchRestarts returns how many times the source's WatchAccessTokens stream ended and was
+// scheduled to be reopened (each also logged at warning level to the Client's WithLogger).
+func (ts *TokenSource) WatchRestarts() int64 { return ts.watchRestarts.Load() }
+
+// onStreamEnded counts and logs the end of a watch stream that is reopened after wait.
+func (ts *TokenSource) onStreamEnded(err error, wait time.Duration) {
+	n := ts.watchRestarts.Add(1)
+	ts.c.opts.logger.LogAttrs(ts.ctx, slog.LevelWarn, "tokenbroker: watch stream ended; reopening",
+		slog.String("integration", ts.name), slog.String("error", err.Error()),
+		slog.Duration("retry_in", wait), slog.Int64("restarts", n))
 }
 
 // openStream starts a goroutine that runs one stream; cancel stops it.
