@@ -4,8 +4,8 @@
 #
 #   client/java/test.sh
 #
-# Installs what is missing first: a JDK 17+, Maven and openssl (Debian
-# packages; apt-get as root, sudo otherwise) and the binaries (make build).
+# Installs what is missing first: a JDK 17+, Maven and openssl (tools.sh) and
+# the binaries (make build).
 # The first run downloads the Maven dependencies into ~/.m2 (a few minutes);
 # later runs are offline-quick. Exits non-zero when a test fails; ends with
 # the Surefire totals, since `mvn -q` prints them only on failure.
@@ -17,25 +17,8 @@ export TOKENBROKER_BIN_DIR="${TOKENBROKER_BIN_DIR:-$repo/build/bin}"
 # Absolute: Maven runs the tests from client/java.
 [[ "$TOKENBROKER_BIN_DIR" = /* ]] || TOKENBROKER_BIN_DIR="$PWD/$TOKENBROKER_BIN_DIR"
 
-as_root() {
-  if [[ $(id -u) -eq 0 ]]; then "$@"; else sudo "$@"; fi
-}
-
-java_major() {
-  javac -version 2>&1 | sed -n 's/^javac \([0-9]*\).*/\1/p'
-}
-
-missing=()
-if ! command -v javac >/dev/null || [[ "$(java_major)" -lt 17 ]]; then
-  missing+=(openjdk-17-jdk-headless)
-fi
-command -v mvn >/dev/null || missing+=(maven)
-command -v openssl >/dev/null || missing+=(openssl)
-if ((${#missing[@]})); then
-  echo "test.sh: installing ${missing[*]}"
-  as_root apt-get update -qq
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
-fi
+source "$here/tools.sh"
+ensure_java_tools openssl
 
 for bin in tokenbroker ims-emulator; do
   if [[ ! -x "$TOKENBROKER_BIN_DIR/$bin" ]]; then
@@ -50,8 +33,7 @@ cd "$here"
 rm -rf target/surefire-reports
 
 status=0
-# Maven 3.8 prints colour resets even with -B -q: strip them.
-mvn -B -q test 2>&1 | sed -u 's/\x1b\[[0-9;]*m//g' || status=$?
+mvn -B -q test 2>&1 | strip_colours || status=$?
 
 # The totals, summed over Surefire's XML reports.
 tests=0 failures=0 errors=0 skipped=0

@@ -7,37 +7,41 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.BasicFileAttributes;
+import java.time.Duration;
 import java.util.concurrent.Executor;
 
 /**
  * Adds {@code authorization: Bearer <caller token>} to every call.
  *
- * <p>A token file is stat'ed at most once a second and re-read when its modification time or size
- * changed. Thread-safe: the cached value is one immutable object behind a volatile field.
+ * <p>A token file is read again once the copy in memory is older than the reload interval
+ * ({@link TokenbrokerOptions#callerTokenReload()}), so a rotated file is picked up within that
+ * time. A file that cannot be read fails the call with {@code UNAUTHENTICATED} naming the file,
+ * never its content. Thread-safe: the cached value is one immutable object behind a volatile
+ * field.
  */
 final class CallerTokenCredentials extends CallCredentials {
   static final Metadata.Key<String> AUTHORIZATION =
       Metadata.Key.of("authorization", Metadata.ASCII_STRING_MARSHALLER);
-  private static final long RECHECK_NANOS = 1_000_000_000L;
 
-  private record Cached(String header, long mtimeMillis, long size, long checkedNanos) {}
+  private record Cached(String header, long readNanos) {}
 
   private final String fixedHeader;
   private final Path file;
+  private final long reloadNanos;
   private volatile Cached cached;
 
-  private CallerTokenCredentials(String fixedHeader, Path file) {
+  private CallerTokenCredentials(String fixedHeader, Path file, Duration reload) {
     this.fixedHeader = fixedHeader;
     this.file = file;
+    this.reloadNanos = reload.toNanos();
   }
 
   static CallerTokenCredentials of(String token) {
-    return new CallerTokenCredentials("Bearer " + token, null);
+    return new CallerTokenCredentials("Bearer " + token, null, Duration.ZERO);
   }
 
-  static CallerTokenCredentials fromFile(Path file) {
-    return new CallerTokenCredentials(null, file);
+  static CallerTokenCredentials fromFile(Path file, Duration reload) {
+    return new CallerTokenCredentials(null, file, reload);
   }
 
   @Override
@@ -54,13 +58,18 @@ final class CallerTokenCredentials extends CallCredentials {
           try {
             apply(applier, header());
           } catch (IOException | RuntimeException e) {
+            // The exception's message names the file or the problem, never the content.
             applier.fail(
                 Status.UNAUTHENTICATED
                     .withDescription(
-                        "cannot read the caller token file " + file + ": " + e.getMessage())
+                        "cannot read the caller token file " + file + ": " + describe(e))
                     .withCause(e));
           }
         });
+  }
+
+  private static String describe(Exception e) {
+    return e.getMessage() != null ? e.getMessage() : e.getClass().getSimpleName();
   }
 
   private static void apply(MetadataApplier applier, String header) {
@@ -69,37 +78,28 @@ final class CallerTokenCredentials extends CallCredentials {
     applier.apply(m);
   }
 
-  /** The header value when no file needs to be looked at, else null. */
+  /** The header value when no file needs to be read, else null. */
   private String cachedHeader() {
     if (fixedHeader != null) {
       return fixedHeader;
     }
     Cached c = cached;
-    return c != null && System.nanoTime() - c.checkedNanos < RECHECK_NANOS ? c.header : null;
+    return c != null && System.nanoTime() - c.readNanos < reloadNanos ? c.header : null;
   }
 
-  /** The header value; reads the file when it is due. */
+  /** The header value; reads the file when the copy in memory is too old. */
   String header() throws IOException {
-    if (fixedHeader != null) {
-      return fixedHeader;
+    String header = cachedHeader();
+    if (header != null) {
+      return header;
     }
     long now = System.nanoTime();
-    Cached c = cached;
-    if (c != null && now - c.checkedNanos < RECHECK_NANOS) {
-      return c.header;
-    }
-    BasicFileAttributes attrs = Files.readAttributes(file, BasicFileAttributes.class);
-    long mtime = attrs.lastModifiedTime().toMillis();
-    if (c != null && c.mtimeMillis == mtime && c.size == attrs.size()) {
-      cached = new Cached(c.header, mtime, c.size, now);
-      return c.header;
-    }
     String token = new String(Files.readAllBytes(file), StandardCharsets.UTF_8).strip();
     if (token.isEmpty() || token.chars().anyMatch(Character::isWhitespace)) {
       throw new IllegalStateException("the file must hold one non-empty token");
     }
-    String header = "Bearer " + token;
-    cached = new Cached(header, mtime, attrs.size(), now);
+    header = "Bearer " + token;
+    cached = new Cached(header, now);
     return header;
   }
 }

@@ -8,8 +8,8 @@ import java.util.function.DoubleSupplier;
  * How the client retries calls that failed with {@code UNAVAILABLE}: bounded exponential backoff
  * with jitter, within the call's deadline.
  *
- * <p>The n-th retry waits {@code min(maxBackoff, initialBackoff * multiplier^(n-1))}, scaled by a
- * random factor in {@code [1 - jitter, 1 + jitter]} and capped at {@code maxBackoff}. A server's
+ * <p>Before the n-th retry the nominal wait is {@code b = min(maxBackoff, initialBackoff *
+ * multiplier^(n-1))}; the wait is drawn uniformly from {@code [b/2, b]}. A server's
  * {@code google.rpc.RetryInfo} lengthens the wait, never shortens it. No retry starts when the
  * wait would end past the deadline. Only reads and idempotent token calls are retried; {@code
  * CreateIntegration}, {@code UpdateIntegration} and {@code DeleteIntegration} are not.
@@ -23,17 +23,15 @@ public final class RetryPolicy {
   private final Duration initialBackoff;
   private final Duration maxBackoff;
   private final double multiplier;
-  private final double jitter;
 
   private RetryPolicy(Builder b) {
     this.maxAttempts = b.maxAttempts;
     this.initialBackoff = b.initialBackoff;
     this.maxBackoff = b.maxBackoff;
     this.multiplier = b.multiplier;
-    this.jitter = b.jitter;
   }
 
-  /** 4 attempts, 100 ms initial backoff doubling up to 2 s, ±20 % jitter. */
+  /** 4 attempts, 100 ms initial backoff doubling up to 2 s, each wait drawn from [b/2, b]. */
   public static RetryPolicy defaults() {
     return DEFAULTS;
   }
@@ -63,21 +61,18 @@ public final class RetryPolicy {
     return multiplier;
   }
 
-  public double jitter() {
-    return jitter;
-  }
-
   /**
    * The wait before retry number {@code retry} (1 for the first retry).
    *
    * @param random a source of uniform values in [0, 1)
    */
   public Duration backoff(int retry, DoubleSupplier random) {
-    double base = initialBackoff.toNanos() * Math.pow(multiplier, Math.max(0, retry - 1));
-    base = Math.min(base, maxBackoff.toNanos());
-    double factor = 1 - jitter + 2 * jitter * random.getAsDouble();
-    long nanos = (long) Math.min(base * factor, maxBackoff.toNanos());
-    return Duration.ofNanos(Math.max(0, nanos));
+    // Cap the exponent: 2^60 of anything is past any maxBackoff.
+    int exponent = Math.min(Math.max(0, retry - 1), 60);
+    double nominal = initialBackoff.toNanos() * Math.pow(multiplier, exponent);
+    nominal = Math.min(nominal, maxBackoff.toNanos());
+    double u = Math.min(1, Math.max(0, random.getAsDouble()));
+    return Duration.ofNanos((long) (nominal * (0.5 + 0.5 * u)));
   }
 
   @Override
@@ -90,8 +85,6 @@ public final class RetryPolicy {
         + maxBackoff
         + ", multiplier="
         + multiplier
-        + ", jitter="
-        + jitter
         + '}';
   }
 
@@ -101,7 +94,6 @@ public final class RetryPolicy {
     private Duration initialBackoff = Duration.ofMillis(100);
     private Duration maxBackoff = Duration.ofSeconds(2);
     private double multiplier = 2.0;
-    private double jitter = 0.2;
 
     private Builder() {}
 
@@ -130,15 +122,6 @@ public final class RetryPolicy {
         throw new IllegalArgumentException("multiplier must be >= 1, got " + m);
       }
       this.multiplier = m;
-      return this;
-    }
-
-    /** In [0, 1]: 0.2 spreads each wait over ±20 %. */
-    public Builder jitter(double j) {
-      if (!(j >= 0 && j <= 1)) {
-        throw new IllegalArgumentException("jitter must be in [0, 1], got " + j);
-      }
-      this.jitter = j;
       return this;
     }
 

@@ -75,7 +75,8 @@ public final class TokenbrokerClient implements AutoCloseable {
       this.options = options;
       this.clock = clock;
       if (options.callerTokenFile() != null) {
-        callCredentials = CallerTokenCredentials.fromFile(options.callerTokenFile());
+        callCredentials =
+            CallerTokenCredentials.fromFile(options.callerTokenFile(), options.callerTokenReload());
       } else if (options.callerToken() != null) {
         callCredentials = CallerTokenCredentials.of(options.callerToken());
       } else {

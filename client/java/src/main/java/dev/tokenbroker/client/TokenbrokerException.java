@@ -30,6 +30,12 @@ import java.util.Map;
  * disabled: quote {@link #xDebugId()} to Adobe support; {@code UNAVAILABLE} — IMS or the broker
  * is unreachable and no valid token is cached (already retried by the client); {@code
  * INVALID_ARGUMENT} — a bad request, {@link #field()} names the field.
+ *
+ * <p>The codes a caller usually branches on have their own subclass, so that {@code catch
+ * (NotFoundException e)} reads as what it means: {@link NotFoundException}, {@link
+ * PermissionDeniedException}, {@link UnauthenticatedException}, {@link
+ * FailedPreconditionException}, {@link UnavailableException}, {@link ResourceExhaustedException}
+ * and {@link InvalidArgumentException}. Every other code is a plain TokenbrokerException.
  */
 public class TokenbrokerException extends RuntimeException {
   private static final long serialVersionUID = 1L;
@@ -60,6 +66,32 @@ public class TokenbrokerException extends RuntimeException {
     this.metadata = Collections.unmodifiableMap(new LinkedHashMap<>(metadata));
     this.retryDelay = retryDelay;
     this.fieldViolations = List.copyOf(fieldViolations);
+  }
+
+  /** For the per-code subclasses: a copy of {@code parts}, stack trace included. */
+  TokenbrokerException(TokenbrokerException parts) {
+    super(parts.getMessage(), parts.getCause());
+    this.code = parts.code;
+    this.reason = parts.reason;
+    this.domain = parts.domain;
+    this.metadata = parts.metadata;
+    this.retryDelay = parts.retryDelay;
+    this.fieldViolations = parts.fieldViolations;
+    setStackTrace(parts.getStackTrace());
+  }
+
+  /** {@code e} as the subclass of its code, or itself when the code has none. */
+  private static TokenbrokerException typed(TokenbrokerException e) {
+    return switch (e.code) {
+      case NOT_FOUND -> new NotFoundException(e);
+      case PERMISSION_DENIED -> new PermissionDeniedException(e);
+      case UNAUTHENTICATED -> new UnauthenticatedException(e);
+      case FAILED_PRECONDITION -> new FailedPreconditionException(e);
+      case UNAVAILABLE -> new UnavailableException(e);
+      case RESOURCE_EXHAUSTED -> new ResourceExhaustedException(e);
+      case INVALID_ARGUMENT -> new InvalidArgumentException(e);
+      default -> e;
+    };
   }
 
   /**
@@ -96,21 +128,23 @@ public class TokenbrokerException extends RuntimeException {
         }
       }
     }
-    return new TokenbrokerException(
-        status.getCode(),
-        describe(status, reason, metadata),
-        t,
-        reason,
-        domain,
-        metadata,
-        retryDelay,
-        violations);
+    return typed(
+        new TokenbrokerException(
+            status.getCode(),
+            describe(status, reason, metadata),
+            t,
+            reason,
+            domain,
+            metadata,
+            retryDelay,
+            violations));
   }
 
   /** An error raised by the client itself (not by a call), e.g. an unreadable token file. */
   static TokenbrokerException local(Status.Code code, String message, Throwable cause) {
-    return new TokenbrokerException(
-        code, code + ": " + message, cause, null, null, Map.of(), null, List.of());
+    return typed(
+        new TokenbrokerException(
+            code, code + ": " + message, cause, null, null, Map.of(), null, List.of()));
   }
 
   private static String describe(Status status, String reason, Map<String, String> metadata) {

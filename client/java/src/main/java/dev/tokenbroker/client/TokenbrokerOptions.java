@@ -39,6 +39,7 @@ public final class TokenbrokerOptions {
   private final String authority;
   private final String callerToken;
   private final Path callerTokenFile;
+  private final Duration callerTokenReload;
   private final Duration deadline;
   private final RetryPolicy retryPolicy;
   private final Duration tokenMinValidity;
@@ -52,6 +53,7 @@ public final class TokenbrokerOptions {
     this.authority = b.authority;
     this.callerToken = b.callerToken;
     this.callerTokenFile = b.callerTokenFile;
+    this.callerTokenReload = b.callerTokenReload;
     this.deadline = b.deadline;
     this.retryPolicy = b.retryPolicy;
     this.tokenMinValidity = b.tokenMinValidity;
@@ -106,6 +108,11 @@ public final class TokenbrokerOptions {
     return callerToken;
   }
 
+  /** How long one read of the caller-token file stays in use before the file is read again. */
+  public Duration callerTokenReload() {
+    return callerTokenReload;
+  }
+
   /** The deadline of one call, retries included. */
   public Duration deadline() {
     return deadline;
@@ -117,7 +124,9 @@ public final class TokenbrokerOptions {
 
   /**
    * The validity a {@link TokenSource} keeps in reserve: it hands out a cached token only while it
-   * has at least {@code min(tokenMinValidity, 10 % of its lifetime)} left.
+   * has at least this much left, and asks the broker for a token valid that long ({@code
+   * min_remaining_validity}). Null (the default): the server's rule, 60 s capped at 10 % of the
+   * token's lifetime, and nothing sent.
    */
   public Duration tokenMinValidity() {
     return tokenMinValidity;
@@ -135,10 +144,14 @@ public final class TokenbrokerOptions {
         + authority
         + ", callerToken="
         + (callerToken != null ? "<set>" : callerTokenFile != null ? callerTokenFile : "none")
+        + ", callerTokenReload="
+        + callerTokenReload
         + ", deadline="
         + deadline
         + ", retryPolicy="
         + retryPolicy
+        + ", tokenMinValidity="
+        + (tokenMinValidity != null ? tokenMinValidity : "server")
         + '}';
   }
 
@@ -152,9 +165,10 @@ public final class TokenbrokerOptions {
     private String authority;
     private String callerToken;
     private Path callerTokenFile;
+    private Duration callerTokenReload = Duration.ofSeconds(5);
     private Duration deadline = Duration.ofSeconds(10);
     private RetryPolicy retryPolicy = RetryPolicy.defaults();
-    private Duration tokenMinValidity = Duration.ofSeconds(30);
+    private Duration tokenMinValidity;
 
     private Builder(String target) {
       Objects.requireNonNull(target, "target");
@@ -221,12 +235,23 @@ public final class TokenbrokerOptions {
 
     /**
      * Like {@link #callerToken(String)}, read from a file (surrounding whitespace ignored). The
-     * file is re-read when it changes, so a rotated Kubernetes secret is picked up without a
-     * restart. Replaces a token string set before.
+     * file is read again once the copy in memory is older than {@link #callerTokenReload}, so a
+     * rotated Kubernetes token is picked up without a restart. A file that cannot be read fails
+     * the call with {@code UNAUTHENTICATED} naming the file. Replaces a token string set before.
      */
     public Builder callerTokenFile(Path file) {
       this.callerTokenFile = Objects.requireNonNull(file, "file");
       this.callerToken = null;
+      return this;
+    }
+
+    /** How long one read of the caller-token file stays in use. Default 5 s. */
+    public Builder callerTokenReload(Duration reload) {
+      Objects.requireNonNull(reload, "reload");
+      if (reload.isNegative()) {
+        throw new IllegalArgumentException("callerTokenReload must not be negative, got " + reload);
+      }
+      this.callerTokenReload = reload;
       return this;
     }
 
@@ -246,10 +271,12 @@ public final class TokenbrokerOptions {
       return this;
     }
 
-    /** See {@link TokenbrokerOptions#tokenMinValidity()}. Default 30 s. */
+    /**
+     * See {@link TokenbrokerOptions#tokenMinValidity()}. Default null: the server's rule (60 s,
+     * capped at 10 % of the token's lifetime).
+     */
     public Builder tokenMinValidity(Duration d) {
-      Objects.requireNonNull(d, "d");
-      if (d.isNegative()) {
+      if (d != null && d.isNegative()) {
         throw new IllegalArgumentException("tokenMinValidity must not be negative");
       }
       this.tokenMinValidity = d;

@@ -33,14 +33,23 @@ import java.util.concurrent.atomic.AtomicLong;
 final class WatchingTokenSource implements TokenSource {
   /** Fraction of the lifetime after which the fallback timer asks for a newer token. */
   static final double FALLBACK_AT = 0.8;
-  /** Cap of the validity kept in reserve, as a fraction of the lifetime (as the broker does). */
-  static final double MIN_VALIDITY_FRACTION = 0.1;
+  /**
+   * The server's default rule (server/broker/refresh_policy.cc), applied when no minimum validity
+   * is set, so that the cache and the server agree on when a token is too old to hand out: 60 s,
+   * capped at 10 % of the token's lifetime.
+   */
+  static final Duration SERVER_MIN_VALIDITY = Duration.ofSeconds(60);
 
-  private static final RetryPolicy STREAM_BACKOFF =
+  static final double SERVER_MIN_VALIDITY_FRACTION = 0.1;
+
+  /** Re-arming waits of the watch: 200 ms doubling to 30 s, jittered; reset by a token. */
+  static final RetryPolicy WATCH_BACKOFF =
       RetryPolicy.builder()
-          .initialBackoff(Duration.ofMillis(500))
+          .initialBackoff(Duration.ofMillis(200))
           .maxBackoff(Duration.ofSeconds(30))
           .build();
+
+  private static final System.Logger LOG = System.getLogger("tokenbroker");
 
   /** A token and the instant (epoch ms) until which it is handed out. */
   private record Cached(Token token, long usableUntilMillis) {}
@@ -50,6 +59,7 @@ final class WatchingTokenSource implements TokenSource {
 
   private final TokenbrokerClient client;
   private final String name;
+  /** The user's minimum validity, or null: the server's rule. */
   private final Duration minValidity;
   private final Clock clock;
 
@@ -73,6 +83,7 @@ final class WatchingTokenSource implements TokenSource {
   // For tests and diagnostics.
   private final AtomicLong streamTokens = new AtomicLong();
   private final AtomicLong fetchedTokens = new AtomicLong();
+  private final AtomicLong watchRestarts = new AtomicLong();
 
   WatchingTokenSource(TokenbrokerClient client, String name, Duration minValidity, Clock clock) {
     this.client = client;
@@ -153,6 +164,8 @@ final class WatchingTokenSource implements TokenSource {
         + streamTokens
         + ", fetchedTokens="
         + fetchedTokens
+        + ", watchRestarts="
+        + watchRestarts
         + '}';
   }
 
@@ -164,6 +177,11 @@ final class WatchingTokenSource implements TokenSource {
   /** Tokens obtained by RPCs (blocking fetches, fallback timer, invalidate) so far. */
   long fetchedTokens() {
     return fetchedTokens.get();
+  }
+
+  /** Watch streams that ended and were reopened so far. */
+  long watchRestarts() {
+    return watchRestarts.get();
   }
 
   synchronized TokenbrokerException lastError() {
@@ -191,7 +209,7 @@ final class WatchingTokenSource implements TokenSource {
       if (c != null && c != seen && clock.millis() < c.usableUntilMillis) {
         return c;
       }
-      Token t = client.getAccessToken(name);
+      Token t = client.getAccessToken(name, minValidity);
       fetchedTokens.incrementAndGet();
       offer(t);
       c = current;
@@ -235,8 +253,7 @@ final class WatchingTokenSource implements TokenSource {
         issue = Math.min(now, expire); // No usable issue time: count the lifetime from now.
       }
       long lifetime = expire - issue;
-      long reserve = Math.min(minValidity.toMillis(), (long) (lifetime * MIN_VALIDITY_FRACTION));
-      current = new Cached(t, expire - reserve);
+      current = new Cached(t, expire - reserveMillis(lifetime));
       rotated = c != null;
       long fallbackAt = issue + (long) (lifetime * FALLBACK_AT);
       scheduleFallback(t, Math.max(0, fallbackAt - now));
@@ -245,6 +262,15 @@ final class WatchingTokenSource implements TokenSource {
       // The static headers may have changed with the integration: refresh them off the hot path.
       runInBackground(this::refreshTemplate);
     }
+  }
+
+  /** The validity kept in reserve for a token living {@code lifetimeMillis}. */
+  private long reserveMillis(long lifetimeMillis) {
+    if (minValidity != null) {
+      return minValidity.toMillis();
+    }
+    return Math.min(
+        SERVER_MIN_VALIDITY.toMillis(), (long) (lifetimeMillis * SERVER_MIN_VALIDITY_FRACTION));
   }
 
   private Map<String, String> fetchTemplate() {
@@ -376,7 +402,11 @@ final class WatchingTokenSource implements TokenSource {
     }
   }
 
-  /** Reconnects with backoff; a deleted integration also empties the cache. */
+  /**
+   * Re-arms the watch after a jittered, growing wait (reset once a token arrives), for as long as
+   * the source is open; a deleted integration also empties the cache. Each restart is counted and
+   * logged at warning level to the {@code tokenbroker} logger.
+   */
   private void onStreamEnd(TokenbrokerException error) {
     synchronized (this) {
       if (closed) {
@@ -394,7 +424,14 @@ final class WatchingTokenSource implements TokenSource {
       }
       streamFailures++;
       Duration wait =
-          STREAM_BACKOFF.backoff(streamFailures, ThreadLocalRandom.current()::nextDouble);
+          WATCH_BACKOFF.backoff(streamFailures, ThreadLocalRandom.current()::nextDouble);
+      watchRestarts.incrementAndGet();
+      LOG.log(
+          System.Logger.Level.WARNING,
+          "token watch of {0} ended ({1}); reopening in {2} ms",
+          name,
+          error != null ? error.code() : "completed",
+          wait.toMillis());
       reconnect = schedule(this::startWatch, wait.toMillis());
     }
   }

@@ -30,9 +30,10 @@ import javax.net.ssl.TrustManagerFactory;
  * Starts the real {@code ims-emulator} and {@code tokenbroker} binaries on free loopback ports,
  * in a temporary folder, and stops them on {@link #close()} (or at JVM exit).
  *
- * <p>The binaries come from {@code $TOKENBROKER_BIN_DIR}, else {@code <repo>/build/bin}. The
- * emulator knows client {@code c1} (secret {@code s1}, tokens living {@code
- * tokenLifetimeSeconds}).
+ * <p>The binaries come from {@code $TOKENBROKER_BIN_DIR}, else {@code <repo>/build/bin}. By
+ * default the emulator knows client {@code c1} (secret {@code s1}, tokens living {@code
+ * tokenLifetimeSeconds}); {@link #start(List, List)} takes the emulator's clients instead. The
+ * broker can be restarted on the same port with the same flags ({@link #restartBroker()}).
  */
 final class BrokerFixture implements AutoCloseable {
   static final String CLIENT_ID = "c1";
@@ -47,6 +48,7 @@ final class BrokerFixture implements AutoCloseable {
   private Process broker;
   private int imsPort;
   private int brokerPort;
+  private List<String> brokerFlags = List.of();
   private HttpClient imsAdmin;
 
   private BrokerFixture() throws IOException {
@@ -66,10 +68,21 @@ final class BrokerFixture implements AutoCloseable {
   /** Emulator + plaintext broker with {@code extraBrokerFlags}. */
   static BrokerFixture start(int tokenLifetimeSeconds, String... extraBrokerFlags)
       throws IOException, InterruptedException {
+    return start(
+        List.of(imsClient(CLIENT_ID, SECRET, tokenLifetimeSeconds)), List.of(extraBrokerFlags));
+  }
+
+  /**
+   * Emulator knowing {@code imsClients} (from {@link #imsClient}) + plaintext broker with {@code
+   * extraBrokerFlags}.
+   */
+  static BrokerFixture start(List<String> imsClients, List<String> extraBrokerFlags)
+      throws IOException, InterruptedException {
     BrokerFixture f = new BrokerFixture();
     try {
-      f.startIms(tokenLifetimeSeconds);
-      f.startBroker(List.of(extraBrokerFlags));
+      f.startIms(imsClients);
+      f.brokerFlags = List.copyOf(extraBrokerFlags);
+      f.startBroker(0);
       return f;
     } catch (IOException | InterruptedException | RuntimeException e) {
       f.close();
@@ -129,7 +142,17 @@ final class BrokerFixture implements AutoCloseable {
 
   /** Makes every IMS token request fail with 503 ({@code true}) or work again. */
   void setImsDown(boolean down) throws IOException, InterruptedException {
-    imsAdmin("POST", "/emulator/faults", down ? "{\"down\":true}" : "{}");
+    setImsFaults(down ? "{\"down\":true}" : "{}");
+  }
+
+  /** {@code POST /emulator/faults} with {@code json}. */
+  void setImsFaults(String json) throws IOException, InterruptedException {
+    imsAdmin("POST", "/emulator/faults", json);
+  }
+
+  /** The body of {@code GET /emulator/stats} (JSON). */
+  String imsStats() throws IOException, InterruptedException {
+    return imsAdmin("GET", "/emulator/stats", null);
   }
 
   private String imsAdmin(String method, String path, String json)
@@ -152,20 +175,23 @@ final class BrokerFixture implements AutoCloseable {
 
   // --- Processes ---------------------------------------------------------------------------------
 
-  private void startIms(int tokenLifetimeSeconds) throws IOException, InterruptedException {
+  /** One client of the emulator's clients file (org {@link #ORG_ID}, openid + AdobeID). */
+  static String imsClient(String clientId, String secret, long tokenLifetimeSeconds) {
+    return "{\"client_id\":\""
+        + clientId
+        + "\",\"client_secrets\":[\""
+        + secret
+        + "\"],\"org_id\":\""
+        + ORG_ID
+        + "\",\"technical_account_id\":\"T@techacct.adobe.com\","
+        + "\"scopes\":[\"openid\",\"AdobeID\"],\"token_lifetime_seconds\":"
+        + tokenLifetimeSeconds
+        + "}";
+  }
+
+  private void startIms(List<String> imsClients) throws IOException, InterruptedException {
     Path clients = dir.resolve("clients.json");
-    Files.writeString(
-        clients,
-        "{\"clients\":[{\"client_id\":\""
-            + CLIENT_ID
-            + "\",\"client_secrets\":[\""
-            + SECRET
-            + "\"],\"org_id\":\""
-            + ORG_ID
-            + "\",\"technical_account_id\":\"T@techacct.adobe.com\","
-            + "\"scopes\":[\"openid\",\"AdobeID\"],\"token_lifetime_seconds\":"
-            + tokenLifetimeSeconds
-            + "}]}");
+    Files.writeString(clients, "{\"clients\":[" + String.join(",", imsClients) + "]}");
     Path portFile = dir.resolve("ims.port");
     ims =
         spawn(
@@ -183,17 +209,19 @@ final class BrokerFixture implements AutoCloseable {
     return dir.resolve("ims-ca.pem");
   }
 
-  private void startBroker(List<String> extraFlags) throws IOException, InterruptedException {
+  /** Starts the broker on {@code port} (0: a free one). */
+  private void startBroker(int port) throws IOException, InterruptedException {
     Path portFile = dir.resolve("broker.port");
+    Files.deleteIfExists(portFile);
     List<String> cmd = new ArrayList<>();
     cmd.add(binDir().resolve("tokenbroker").toString());
-    cmd.add("--listen=127.0.0.1:0");
+    cmd.add("--listen=127.0.0.1:" + port);
     cmd.add("--port-file=" + portFile);
     cmd.add("--store=memory");
     cmd.add("--ims-url=https://127.0.0.1:" + imsPort);
     cmd.add("--ims-ca-file=" + imsCa());
     cmd.add("--log-level=warning");
-    cmd.addAll(extraFlags);
+    cmd.addAll(brokerFlags);
     broker = spawn("broker", cmd.toArray(String[]::new));
     brokerPort = awaitPort(broker, portFile, "broker");
   }
@@ -206,7 +234,7 @@ final class BrokerFixture implements AutoCloseable {
     }
     Process p =
         new ProcessBuilder(cmd)
-            .redirectOutput(dir.resolve(name + ".log").toFile())
+            .redirectOutput(ProcessBuilder.Redirect.appendTo(dir.resolve(name + ".log").toFile()))
             .redirectErrorStream(true)
             .start();
     processes.add(p);
@@ -242,6 +270,16 @@ final class BrokerFixture implements AutoCloseable {
   /** A new broker is needed by a test (different flags): stop this one. */
   void stopBroker() throws InterruptedException {
     stop(broker);
+  }
+
+  /**
+   * Stops the broker (SIGTERM) and starts it again on the same port with the same flags. Its
+   * memory store starts empty: integrations must be created again.
+   */
+  void restartBroker() throws IOException, InterruptedException {
+    stop(broker);
+    processes.remove(broker);
+    startBroker(brokerPort);
   }
 
   private static void stop(Process p) throws InterruptedException {

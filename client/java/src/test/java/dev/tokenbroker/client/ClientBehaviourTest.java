@@ -1,6 +1,7 @@
 package dev.tokenbroker.client;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -11,7 +12,6 @@ import io.grpc.TlsServerCredentials;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.FileTime;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
@@ -117,27 +117,27 @@ class ClientBehaviourTest {
   }
 
   @Test
-  void callerTokenFile_isReadAndRereadWhenItChanges() throws Exception {
+  void callerTokenFile_isReadAgainAfterTheReloadInterval() throws Exception {
     Path file = tmp.resolve("token");
     Files.writeString(file, "first-token\n");
     try (TokenbrokerClient client =
-        TokenbrokerClient.create(options().callerTokenFile(file).build())) {
+        TokenbrokerClient.create(
+            options().callerTokenFile(file).callerTokenReload(Duration.ofMillis(100)).build())) {
       client.getAccessToken("demo");
-      Files.writeString(file, "second-token-longer\n");
-      Files.setLastModifiedTime(file, FileTime.from(Instant.now().plusSeconds(5)));
-      // The file is looked at again after a second: call until a call carries the new token.
+      Files.writeString(file, "second-token\n");
+      // The file is read again after 100 ms: call until a call carries the new token.
       long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
       do {
         assertTrue(System.nanoTime() < end, "the new caller token was not sent within 5 s");
         client.getAccessToken("demo");
         Thread.sleep(50); // the polling interval
       } while (!fake.authorizations.get(fake.authorizations.size() - 1).equals(
-          "Bearer second-token-longer"));
+          "Bearer second-token"));
       List<String> sent = List.copyOf(fake.authorizations);
       assertEquals("Bearer first-token", sent.get(0));
       assertTrue(
           sent.stream()
-              .allMatch(a -> a.equals("Bearer first-token") || a.equals("Bearer second-token-longer")),
+              .allMatch(a -> a.equals("Bearer first-token") || a.equals("Bearer second-token")),
           "only the two tokens were sent: " + sent);
     }
   }
@@ -151,6 +151,22 @@ class ClientBehaviourTest {
           assertThrows(TokenbrokerException.class, () -> client.getAccessToken("demo"));
       assertEquals(Status.Code.UNAUTHENTICATED, e.code());
       assertTrue(e.getMessage().contains("absent"), e.getMessage());
+    }
+  }
+
+  @Test
+  void callerTokenFile_malformed_failsWithUnauthenticated_namingTheFileNotItsContent()
+      throws Exception {
+    Path file = tmp.resolve("token");
+    Files.writeString(file, "secret-part-one secret-part-two\n");
+    try (TokenbrokerClient client =
+        TokenbrokerClient.create(
+            options().callerTokenFile(file).retryPolicy(RetryPolicy.none()).build())) {
+      TokenbrokerException e =
+          assertThrows(TokenbrokerException.class, () -> client.getAccessToken("demo"));
+      assertEquals(Status.Code.UNAUTHENTICATED, e.code());
+      assertTrue(e.getMessage().contains(file.toString()), e.getMessage());
+      assertFalse(e.toString().contains("secret-part"), e.toString());
     }
   }
 

@@ -12,9 +12,33 @@ import com.google.rpc.RetryInfo;
 import io.grpc.Status;
 import io.grpc.protobuf.StatusProto;
 import java.time.Duration;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 class TokenbrokerExceptionTest {
+  @Test
+  void from_givesEachBranchedOnCodeItsSubclass_andTheRestTheBaseClass() {
+    Map<Status.Code, Class<?>> typed =
+        Map.of(
+            Status.Code.NOT_FOUND, NotFoundException.class,
+            Status.Code.PERMISSION_DENIED, PermissionDeniedException.class,
+            Status.Code.UNAUTHENTICATED, UnauthenticatedException.class,
+            Status.Code.FAILED_PRECONDITION, FailedPreconditionException.class,
+            Status.Code.UNAVAILABLE, UnavailableException.class,
+            Status.Code.RESOURCE_EXHAUSTED, ResourceExhaustedException.class,
+            Status.Code.INVALID_ARGUMENT, InvalidArgumentException.class);
+    for (Status.Code code : Status.Code.values()) {
+      TokenbrokerException e =
+          TokenbrokerException.from(code.toStatus().withDescription("d").asRuntimeException());
+      assertEquals(typed.getOrDefault(code, TokenbrokerException.class), e.getClass(), code.name());
+      assertEquals(code, e.code());
+      assertEquals(code.name() + ": d", e.getMessage());
+    }
+    assertEquals(
+        UnauthenticatedException.class,
+        TokenbrokerException.local(Status.Code.UNAUTHENTICATED, "x", null).getClass());
+  }
+
   @Test
   void from_decodesErrorInfoRetryInfoAndBadRequest() {
     com.google.rpc.Status s =
