@@ -33,6 +33,11 @@ import { TokenSource, type TokenSourceOptions } from "./token_source.js";
 /** The default server, as tokenctl: $TOKENBROKER_SERVER, else 127.0.0.1:50051. */
 export const DEFAULT_TARGET = "127.0.0.1:50051";
 
+/** The default deadline of a call, retries included: 10 s. */
+export const DEFAULT_CALL_TIMEOUT_MS = 10_000;
+/** How long a read of `callerTokenFile` stays in use before the file is read again: 5 s. */
+export const DEFAULT_CALLER_TOKEN_RELOAD_MS = 5_000;
+
 /** TLS towards the server. Omitted CA: the system's roots. */
 export interface TlsOptions {
   /** PEM CA bundle to verify the server with (file path). */
@@ -56,22 +61,33 @@ export interface ClientOptions {
   /** `host:port` (or any grpc-js target). Default $TOKENBROKER_SERVER, else 127.0.0.1:50051. */
   target?: string;
   /**
-   * Transport security. `false`/omitted: plaintext (loopback or a mesh that
-   * encrypts); `true`: TLS with the system roots; an object: TLS with a CA
-   * file and/or a client certificate (mTLS).
+   * `true`: plaintext gRPC, no TLS. Only when asked for, never inferred from
+   * the target: the tokens and the caller token then cross the wire in clear,
+   * which is acceptable only to loopback or a Unix socket. Default false.
    */
-  tls?: boolean | TlsOptions;
+  plaintext?: boolean;
+  /**
+   * TLS is the default transport, verified against the system roots. These
+   * options give it a CA, a client certificate (mTLS) or the name to expect.
+   * Not with `plaintext`.
+   */
+  tls?: TlsOptions;
   /** Sent as `authorization: Bearer <token>` on every call. */
   callerToken?: string;
   /**
    * A file holding the caller token (e.g. a Kubernetes projected service
-   * account token); re-read every `callerTokenRefreshMs` so rotations are
-   * picked up.
+   * account token), read again once the copy in memory is older than
+   * `callerTokenReloadMs`, so rotations are picked up. A file that cannot be
+   * read fails the call with UNAUTHENTICATED.
    */
   callerTokenFile?: string;
-  /** How often callerTokenFile is re-read, in ms. Default 60000. */
+  /** How long a read of callerTokenFile stays in use, in ms. Default 5000. */
+  callerTokenReloadMs?: number;
+  /** @deprecated Use callerTokenReloadMs. */
   callerTokenRefreshMs?: number;
   /** Default deadline of each call (all retries included), in ms; Infinity for none. Default 10000. */
+  callTimeoutMs?: number;
+  /** @deprecated Use callTimeoutMs. */
   timeoutMs?: number;
   /** Retries of UNAVAILABLE for unary calls; `false` disables them. */
   retry?: RetryOptions | false;
@@ -79,6 +95,16 @@ export interface ClientOptions {
   channelOptions?: Partial<GrpcClientOptions>;
   /** grpc-js client interceptors (metrics, logging). */
   interceptors?: Interceptor[];
+}
+
+/** What a client runs with, every default filled in. */
+export interface ClientSettings {
+  readonly target: string;
+  /** False unless the client was made with `plaintext: true`. */
+  readonly plaintext: boolean;
+  readonly callTimeoutMs: number;
+  readonly retry: Readonly<ResolvedRetryOptions>;
+  readonly callerTokenReloadMs: number;
 }
 
 /** Options of one call. */
@@ -150,27 +176,18 @@ export class TokenbrokerClient {
   /** The generated IntegrationService stub (same channel). */
   readonly integrationService: IntegrationServiceClient;
   readonly target: string;
-  private readonly timeoutMs: number;
-  private readonly retry: ResolvedRetryOptions;
+  /** The options this client runs with, defaults filled in. */
+  readonly settings: ClientSettings;
   private readonly callerToken: CallerToken | undefined;
   private readonly sources = new Set<TokenSource>();
 
   constructor(options: ClientOptions = {}) {
-    this.target = options.target ?? process.env["TOKENBROKER_SERVER"] ?? DEFAULT_TARGET;
-    this.timeoutMs = options.timeoutMs ?? 10_000;
-    this.retry = resolveRetry(options.retry);
-    if (options.callerToken !== undefined && options.callerTokenFile !== undefined) {
-      throw new TypeError("set callerToken or callerTokenFile, not both");
-    }
-    this.callerToken =
-      options.callerToken !== undefined
-        ? new CallerToken(options.callerToken)
-        : options.callerTokenFile !== undefined
-          ? new CallerToken(undefined, options.callerTokenFile, options.callerTokenRefreshMs ?? 60_000)
-          : undefined;
-    const creds = channelCredentials(options.tls);
+    this.settings = resolveSettings(options);
+    this.target = this.settings.target;
+    this.callerToken = callerTokenOf(options, this.settings.callerTokenReloadMs);
+    const creds = channelCredentials(options);
     const clientOptions: Partial<GrpcClientOptions> = { ...options.channelOptions };
-    if (typeof options.tls === "object" && options.tls.serverNameOverride !== undefined) {
+    if (options.tls?.serverNameOverride !== undefined) {
       clientOptions["grpc.ssl_target_name_override"] = options.tls.serverNameOverride;
     }
     if (options.interceptors) clientOptions.interceptors = options.interceptors;
@@ -344,7 +361,7 @@ export class TokenbrokerClient {
   /** The call metadata: the caller's, plus the caller token. */
   async metadata(extra?: Metadata): Promise<Metadata> {
     const md = extra ? extra.clone() : new Metadata();
-    if (this.callerToken) md.set("authorization", `Bearer ${await this.callerToken.get()}`);
+    if (this.callerToken) md.set("authorization", await this.callerToken.get());
     return md;
   }
 
@@ -353,8 +370,8 @@ export class TokenbrokerClient {
    * retries of UNAVAILABLE, cancellation and the error mapping.
    */
   async unary<Req, Res>(method: UnaryMethod<Req, Res>, req: Req, options: CallOptions): Promise<Res> {
-    const retry = options.retry === undefined ? this.retry : resolveRetry(options.retry);
-    const deadline = Date.now() + (options.timeoutMs ?? this.timeoutMs);
+    const retry = options.retry === undefined ? this.settings.retry : resolveRetry(options.retry);
+    const deadline = Date.now() + (options.timeoutMs ?? this.settings.callTimeoutMs);
     const signal = options.signal;
     for (let attempt = 1; ; attempt++) {
       try {
@@ -399,9 +416,41 @@ function cancelled(cause?: unknown): TokenbrokerError {
   return new TokenbrokerError({ code: GrpcStatus.CANCELLED, details: "call cancelled by the caller", cause });
 }
 
-function channelCredentials(tls: ClientOptions["tls"]): ChannelCredentials {
-  if (!tls) return grpcCredentials.createInsecure();
-  const t: TlsOptions = tls === true ? {} : tls;
+function resolveSettings(options: ClientOptions): ClientSettings {
+  const callTimeoutMs = options.callTimeoutMs ?? options.timeoutMs ?? DEFAULT_CALL_TIMEOUT_MS;
+  if (!(callTimeoutMs > 0)) throw new RangeError("callTimeoutMs must be > 0");
+  const callerTokenReloadMs =
+    options.callerTokenReloadMs ?? options.callerTokenRefreshMs ?? DEFAULT_CALLER_TOKEN_RELOAD_MS;
+  if (!(callerTokenReloadMs >= 0)) throw new RangeError("callerTokenReloadMs must be >= 0");
+  return Object.freeze({
+    target: options.target ?? process.env["TOKENBROKER_SERVER"] ?? DEFAULT_TARGET,
+    plaintext: options.plaintext === true,
+    callTimeoutMs,
+    retry: Object.freeze(resolveRetry(options.retry)),
+    callerTokenReloadMs,
+  });
+}
+
+function callerTokenOf(options: ClientOptions, reloadMs: number): CallerToken | undefined {
+  if (options.callerToken !== undefined && options.callerTokenFile !== undefined) {
+    throw new TypeError("set callerToken or callerTokenFile, not both");
+  }
+  if (options.callerToken !== undefined) return CallerToken.fixed(options.callerToken);
+  if (options.callerTokenFile !== undefined) return CallerToken.fromFile(options.callerTokenFile, reloadMs);
+  return undefined;
+}
+
+/** TLS unless `plaintext: true`; never chosen from the target. */
+function channelCredentials(options: ClientOptions): ChannelCredentials {
+  const tls: unknown = options.tls;
+  if (typeof tls === "boolean") {
+    throw new TypeError("tls takes TlsOptions: TLS is the default, plaintext needs `plaintext: true`");
+  }
+  if (options.plaintext === true) {
+    if (tls !== undefined) throw new TypeError("set plaintext or tls, not both");
+    return grpcCredentials.createInsecure();
+  }
+  const t: TlsOptions = options.tls ?? {};
   const read = (contents: string | Buffer | undefined, file: string | undefined) =>
     contents !== undefined ? Buffer.from(contents) : file !== undefined ? readFileSync(file) : null;
   const ca = read(t.ca, t.caFile);
@@ -453,42 +502,56 @@ function fullIntegration(i: IntegrationInput): Integration {
   } as Integration;
 }
 
-/** The caller token, fixed or re-read from a file now and then. */
+/**
+ * The caller token: fixed, or read from a file and read again once the copy
+ * in memory is older than `reloadMs` (concurrent calls share one read). A
+ * file that cannot be read, or is empty, fails the call with UNAUTHENTICATED
+ * naming the file; its contents never reach an error.
+ */
 class CallerToken {
-  private value: string | undefined;
-  private readAt = 0;
+  private header = "";
+  private readAt = -Infinity;
   private pending: Promise<string> | undefined;
 
-  constructor(
-    fixed: string | undefined,
-    private readonly file?: string,
-    private readonly refreshMs = 60_000,
-  ) {
-    if (fixed !== undefined) {
-      this.value = fixed.trim();
-      this.readAt = Infinity;
-    } else {
-      // Read once now so a missing file fails at construction, not mid-call.
-      this.value = readFileSync(file!, "utf8").trim();
-      this.readAt = Date.now();
-    }
+  private constructor(
+    private readonly file: string | undefined,
+    private readonly reloadMs: number,
+  ) {}
+
+  static fixed(token: string): CallerToken {
+    const t = new CallerToken(undefined, Infinity);
+    t.header = `Bearer ${token.trim()}`;
+    return t;
   }
 
+  static fromFile(file: string, reloadMs: number): CallerToken {
+    return new CallerToken(file, reloadMs);
+  }
+
+  /** The `authorization` value. */
   get(): string | Promise<string> {
-    if (Date.now() - this.readAt < this.refreshMs) return this.value!;
-    this.pending ??= readFile(this.file!, "utf8")
-      .then(
-        (v) => {
-          this.value = v.trim();
-          return this.value;
-        },
-        // Keep the last good token when the file is briefly missing mid-rotation.
-        () => this.value!,
-      )
-      .finally(() => {
-        this.readAt = Date.now();
-        this.pending = undefined;
-      });
+    if (this.file === undefined || Date.now() - this.readAt < this.reloadMs) return this.header;
+    this.pending ??= this.read(this.file).finally(() => {
+      this.pending = undefined;
+    });
     return this.pending;
   }
+
+  private async read(file: string): Promise<string> {
+    let token: string;
+    try {
+      token = (await readFile(file, "utf8")).trim();
+    } catch (e) {
+      const reason = (e as NodeJS.ErrnoException).code ?? "unreadable";
+      throw unauthenticated(`cannot read the caller token file '${file}' (${reason})`);
+    }
+    if (token === "") throw unauthenticated(`the caller token file '${file}' is empty`);
+    this.header = `Bearer ${token}`;
+    this.readAt = Date.now();
+    return this.header;
+  }
+}
+
+function unauthenticated(details: string): TokenbrokerError {
+  return new TokenbrokerError({ code: GrpcStatus.UNAUTHENTICATED, details });
 }
