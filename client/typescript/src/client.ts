@@ -359,10 +359,19 @@ export class TokenbrokerClient {
   // ---- internals ---------------------------------------------------------
 
   /** The call metadata: the caller's, plus the caller token. */
-  async metadata(extra?: Metadata): Promise<Metadata> {
+  metadata(extra?: Metadata): Metadata | Promise<Metadata> {
     const md = extra ? extra.clone() : new Metadata();
-    if (this.callerToken) md.set("authorization", await this.callerToken.get());
-    return md;
+    if (this.callerToken === undefined) return md;
+    // Synchronous unless the caller-token file is due for a read (the hot path).
+    const authorization = this.callerToken.get();
+    if (typeof authorization === "string") {
+      md.set("authorization", authorization);
+      return md;
+    }
+    return authorization.then((value) => {
+      md.set("authorization", value);
+      return md;
+    });
   }
 
   /**
@@ -375,7 +384,8 @@ export class TokenbrokerClient {
     const signal = options.signal;
     for (let attempt = 1; ; attempt++) {
       try {
-        const md = await this.metadata(options.metadata);
+        const pending = this.metadata(options.metadata);
+        const md = pending instanceof Promise ? await pending : pending;
         // A number deadline (ms since the epoch); Infinity means none.
         return await callOnce(method, req, md, deadline, signal);
       } catch (e) {
