@@ -33,6 +33,9 @@ import { TokenSource, type TokenSourceOptions } from "./token_source.js";
 /** The default server, as tokenctl: $TOKENBROKER_SERVER, else 127.0.0.1:50051. */
 export const DEFAULT_TARGET = "127.0.0.1:50051";
 
+/** The channel options every client starts from (channelOptions overrides them). */
+export const CHANNEL_DEFAULTS: Readonly<Partial<GrpcClientOptions>> = Object.freeze({ "grpc.use_local_subchannel_pool": 1 });
+
 /** The default deadline of a call, retries included: 10 s. */
 export const DEFAULT_CALL_TIMEOUT_MS = 10_000;
 /** How long a read of `callerTokenFile` stays in use before the file is read again: 5 s. */
@@ -91,7 +94,10 @@ export interface ClientOptions {
   timeoutMs?: number;
   /** Retries of UNAVAILABLE for unary calls; `false` disables them. */
   retry?: RetryOptions | false;
-  /** Extra grpc-js channel options (e.g. `grpc.keepalive_time_ms`). */
+  /**
+   * Extra grpc-js channel options (e.g. `grpc.keepalive_time_ms`), over
+   * CHANNEL_DEFAULTS (a subchannel pool of the client's own).
+   */
   channelOptions?: Partial<GrpcClientOptions>;
   /** grpc-js client interceptors (metrics, logging). */
   interceptors?: Interceptor[];
@@ -186,7 +192,10 @@ export class TokenbrokerClient {
     this.target = this.settings.target;
     this.callerToken = callerTokenOf(options, this.settings.callerTokenReloadMs);
     const creds = channelCredentials(options);
-    const clientOptions: Partial<GrpcClientOptions> = { ...options.channelOptions };
+    // A connection of its own (grpc-js shares subchannels between channels
+    // to the same target by default): a new client does not inherit another
+    // one's reconnect backoff after a server restart.
+    const clientOptions: Partial<GrpcClientOptions> = { ...CHANNEL_DEFAULTS, ...options.channelOptions };
     if (options.tls?.serverNameOverride !== undefined) {
       clientOptions["grpc.ssl_target_name_override"] = options.tls.serverNameOverride;
     }
@@ -376,31 +385,60 @@ export class TokenbrokerClient {
 
   /**
    * Runs one unary call with the deadline (covering all attempts), the
-   * retries of UNAVAILABLE, cancellation and the error mapping.
+   * retries of UNAVAILABLE, cancellation and the error mapping. The first
+   * attempt is made without an async frame of its own (the hot path); a
+   * failure continues in retry().
    */
-  async unary<Req, Res>(method: UnaryMethod<Req, Res>, req: Req, options: CallOptions): Promise<Res> {
-    const retry = options.retry === undefined ? this.settings.retry : resolveRetry(options.retry);
-    const deadline = Date.now() + (options.timeoutMs ?? this.settings.callTimeoutMs);
-    const signal = options.signal;
+  unary<Req, Res>(method: UnaryMethod<Req, Res>, req: Req, options: CallOptions): Promise<Res> {
+    const call: PendingCall<Req, Res> = {
+      method,
+      req,
+      options,
+      retry: options.retry === undefined ? this.settings.retry : resolveRetry(options.retry),
+      // A number deadline (ms since the epoch); Infinity means none.
+      deadline: Date.now() + (options.timeoutMs ?? this.settings.callTimeoutMs),
+    };
+    return this.attempt(call).catch((e: unknown) => this.retry(call, e));
+  }
+
+  private attempt<Req, Res>(c: PendingCall<Req, Res>): Promise<Res> {
+    const md = this.metadata(c.options.metadata);
+    if (md instanceof Promise) return md.then((m) => callOnce(c.method, c.req, m, c.deadline, c.options.signal));
+    return callOnce(c.method, c.req, md, c.deadline, c.options.signal);
+  }
+
+  /** After attempt 1 failed with `first`: waits and tries again while the policy and the deadline allow. */
+  private async retry<Req, Res>(c: PendingCall<Req, Res>, first: unknown): Promise<Res> {
+    const signal = c.options.signal;
+    let error = first;
     for (let attempt = 1; ; attempt++) {
+      const err = TokenbrokerError.from(error);
+      if (!err.retryable || attempt >= c.retry.maxAttempts || signal?.aborted) throw err;
+      const delay = backoffDelayMs(attempt, c.retry, err.retryDelayMs);
+      // A retry that cannot finish before the deadline would only turn a
+      // meaningful UNAVAILABLE into DEADLINE_EXCEEDED.
+      if (Date.now() + delay >= c.deadline) throw err;
       try {
-        const pending = this.metadata(options.metadata);
-        const md = pending instanceof Promise ? await pending : pending;
-        // A number deadline (ms since the epoch); Infinity means none.
-        return await callOnce(method, req, md, deadline, signal);
+        await sleep(delay, signal);
+      } catch {
+        throw cancelled(err);
+      }
+      try {
+        return await this.attempt(c);
       } catch (e) {
-        const err = TokenbrokerError.from(e);
-        if (!err.retryable || attempt >= retry.maxAttempts || signal?.aborted) throw err;
-        const delay = backoffDelayMs(attempt, retry, err.retryDelayMs);
-        if (Date.now() + delay >= deadline) throw err;
-        try {
-          await sleep(delay, signal);
-        } catch {
-          throw cancelled(err);
-        }
+        error = e;
       }
     }
   }
+}
+
+/** One unary call in flight, across its attempts. */
+interface PendingCall<Req, Res> {
+  method: UnaryMethod<Req, Res>;
+  req: Req;
+  options: CallOptions;
+  retry: ResolvedRetryOptions;
+  deadline: number;
 }
 
 function callOnce<Req, Res>(

@@ -1,5 +1,6 @@
 // @tokenbroker/client: Adobe IMS access tokens from a tokenbroker server.
 export {
+  CHANNEL_DEFAULTS,
   DEFAULT_CALLER_TOKEN_RELOAD_MS,
   DEFAULT_CALL_TIMEOUT_MS,
   DEFAULT_TARGET,
