@@ -25,6 +25,8 @@ fi
 npm run --silent build
 npm run --silent build:test
 
+# Every suite: unit (in-process fake), integration (real binaries), the package
+# itself, and conformance.test.js: the shared client/conformance/scenarios.json.
 export TOKENBROKER_BIN_DIR="$bin_dir"
 exec node --test --test-timeout=60000 --test-reporter=spec \
   dist-test/test/*.test.js dist-test/test/*.test.cjs

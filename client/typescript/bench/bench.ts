@@ -42,7 +42,7 @@ async function measure(label: string, fn: () => Promise<unknown>): Promise<void>
 const dir = tempDir("tb-ts-bench-");
 const ims = await Emulator.start(dir);
 const broker = await startBroker(dir, ims, ["--log-level=warning"]);
-const client = new TokenbrokerClient({ target: `127.0.0.1:${broker.port}` });
+const client = new TokenbrokerClient({ target: `127.0.0.1:${broker.port}`, plaintext: true });
 try {
   await client.createIntegration("bench", {
     authMethod: AuthMethod.AUTH_METHOD_OAUTH_SERVER_TO_SERVER,

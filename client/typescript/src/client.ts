@@ -33,6 +33,14 @@ import { TokenSource, type TokenSourceOptions } from "./token_source.js";
 /** The default server, as tokenctl: $TOKENBROKER_SERVER, else 127.0.0.1:50051. */
 export const DEFAULT_TARGET = "127.0.0.1:50051";
 
+/** The channel options every client starts from (channelOptions overrides them). */
+export const CHANNEL_DEFAULTS: Readonly<Partial<GrpcClientOptions>> = Object.freeze({ "grpc.use_local_subchannel_pool": 1 });
+
+/** The default deadline of a call, retries included: 10 s. */
+export const DEFAULT_CALL_TIMEOUT_MS = 10_000;
+/** How long a read of `callerTokenFile` stays in use before the file is read again: 5 s. */
+export const DEFAULT_CALLER_TOKEN_RELOAD_MS = 5_000;
+
 /** TLS towards the server. Omitted CA: the system's roots. */
 export interface TlsOptions {
   /** PEM CA bundle to verify the server with (file path). */
@@ -56,29 +64,53 @@ export interface ClientOptions {
   /** `host:port` (or any grpc-js target). Default $TOKENBROKER_SERVER, else 127.0.0.1:50051. */
   target?: string;
   /**
-   * Transport security. `false`/omitted: plaintext (loopback or a mesh that
-   * encrypts); `true`: TLS with the system roots; an object: TLS with a CA
-   * file and/or a client certificate (mTLS).
+   * `true`: plaintext gRPC, no TLS. Only when asked for, never inferred from
+   * the target: the tokens and the caller token then cross the wire in clear,
+   * which is acceptable only to loopback or a Unix socket. Default false.
    */
-  tls?: boolean | TlsOptions;
+  plaintext?: boolean;
+  /**
+   * TLS is the default transport, verified against the system roots. These
+   * options give it a CA, a client certificate (mTLS) or the name to expect.
+   * Not with `plaintext`.
+   */
+  tls?: TlsOptions;
   /** Sent as `authorization: Bearer <token>` on every call. */
   callerToken?: string;
   /**
    * A file holding the caller token (e.g. a Kubernetes projected service
-   * account token); re-read every `callerTokenRefreshMs` so rotations are
-   * picked up.
+   * account token), read again once the copy in memory is older than
+   * `callerTokenReloadMs`, so rotations are picked up. A file that cannot be
+   * read fails the call with UNAUTHENTICATED.
    */
   callerTokenFile?: string;
-  /** How often callerTokenFile is re-read, in ms. Default 60000. */
+  /** How long a read of callerTokenFile stays in use, in ms. Default 5000. */
+  callerTokenReloadMs?: number;
+  /** @deprecated Use callerTokenReloadMs. */
   callerTokenRefreshMs?: number;
   /** Default deadline of each call (all retries included), in ms; Infinity for none. Default 10000. */
+  callTimeoutMs?: number;
+  /** @deprecated Use callTimeoutMs. */
   timeoutMs?: number;
   /** Retries of UNAVAILABLE for unary calls; `false` disables them. */
   retry?: RetryOptions | false;
-  /** Extra grpc-js channel options (e.g. `grpc.keepalive_time_ms`). */
+  /**
+   * Extra grpc-js channel options (e.g. `grpc.keepalive_time_ms`), over
+   * CHANNEL_DEFAULTS (a subchannel pool of the client's own).
+   */
   channelOptions?: Partial<GrpcClientOptions>;
   /** grpc-js client interceptors (metrics, logging). */
   interceptors?: Interceptor[];
+}
+
+/** What a client runs with, every default filled in. */
+export interface ClientSettings {
+  readonly target: string;
+  /** False unless the client was made with `plaintext: true`. */
+  readonly plaintext: boolean;
+  readonly callTimeoutMs: number;
+  readonly retry: Readonly<ResolvedRetryOptions>;
+  readonly callerTokenReloadMs: number;
 }
 
 /** Options of one call. */
@@ -150,27 +182,21 @@ export class TokenbrokerClient {
   /** The generated IntegrationService stub (same channel). */
   readonly integrationService: IntegrationServiceClient;
   readonly target: string;
-  private readonly timeoutMs: number;
-  private readonly retry: ResolvedRetryOptions;
+  /** The options this client runs with, defaults filled in. */
+  readonly settings: ClientSettings;
   private readonly callerToken: CallerToken | undefined;
   private readonly sources = new Set<TokenSource>();
 
   constructor(options: ClientOptions = {}) {
-    this.target = options.target ?? process.env["TOKENBROKER_SERVER"] ?? DEFAULT_TARGET;
-    this.timeoutMs = options.timeoutMs ?? 10_000;
-    this.retry = resolveRetry(options.retry);
-    if (options.callerToken !== undefined && options.callerTokenFile !== undefined) {
-      throw new TypeError("set callerToken or callerTokenFile, not both");
-    }
-    this.callerToken =
-      options.callerToken !== undefined
-        ? new CallerToken(options.callerToken)
-        : options.callerTokenFile !== undefined
-          ? new CallerToken(undefined, options.callerTokenFile, options.callerTokenRefreshMs ?? 60_000)
-          : undefined;
-    const creds = channelCredentials(options.tls);
-    const clientOptions: Partial<GrpcClientOptions> = { ...options.channelOptions };
-    if (typeof options.tls === "object" && options.tls.serverNameOverride !== undefined) {
+    this.settings = resolveSettings(options);
+    this.target = this.settings.target;
+    this.callerToken = callerTokenOf(options, this.settings.callerTokenReloadMs);
+    const creds = channelCredentials(options);
+    // A connection of its own (grpc-js shares subchannels between channels
+    // to the same target by default): a new client does not inherit another
+    // one's reconnect backoff after a server restart.
+    const clientOptions: Partial<GrpcClientOptions> = { ...CHANNEL_DEFAULTS, ...options.channelOptions };
+    if (options.tls?.serverNameOverride !== undefined) {
       clientOptions["grpc.ssl_target_name_override"] = options.tls.serverNameOverride;
     }
     if (options.interceptors) clientOptions.interceptors = options.interceptors;
@@ -342,38 +368,77 @@ export class TokenbrokerClient {
   // ---- internals ---------------------------------------------------------
 
   /** The call metadata: the caller's, plus the caller token. */
-  async metadata(extra?: Metadata): Promise<Metadata> {
+  metadata(extra?: Metadata): Metadata | Promise<Metadata> {
     const md = extra ? extra.clone() : new Metadata();
-    if (this.callerToken) md.set("authorization", `Bearer ${await this.callerToken.get()}`);
-    return md;
+    if (this.callerToken === undefined) return md;
+    // Synchronous unless the caller-token file is due for a read (the hot path).
+    const authorization = this.callerToken.get();
+    if (typeof authorization === "string") {
+      md.set("authorization", authorization);
+      return md;
+    }
+    return authorization.then((value) => {
+      md.set("authorization", value);
+      return md;
+    });
   }
 
   /**
    * Runs one unary call with the deadline (covering all attempts), the
-   * retries of UNAVAILABLE, cancellation and the error mapping.
+   * retries of UNAVAILABLE, cancellation and the error mapping. The first
+   * attempt is made without an async frame of its own (the hot path); a
+   * failure continues in retry().
    */
-  async unary<Req, Res>(method: UnaryMethod<Req, Res>, req: Req, options: CallOptions): Promise<Res> {
-    const retry = options.retry === undefined ? this.retry : resolveRetry(options.retry);
-    const deadline = Date.now() + (options.timeoutMs ?? this.timeoutMs);
-    const signal = options.signal;
+  unary<Req, Res>(method: UnaryMethod<Req, Res>, req: Req, options: CallOptions): Promise<Res> {
+    const call: PendingCall<Req, Res> = {
+      method,
+      req,
+      options,
+      retry: options.retry === undefined ? this.settings.retry : resolveRetry(options.retry),
+      // A number deadline (ms since the epoch); Infinity means none.
+      deadline: Date.now() + (options.timeoutMs ?? this.settings.callTimeoutMs),
+    };
+    return this.attempt(call).catch((e: unknown) => this.retry(call, e));
+  }
+
+  private attempt<Req, Res>(c: PendingCall<Req, Res>): Promise<Res> {
+    const md = this.metadata(c.options.metadata);
+    if (md instanceof Promise) return md.then((m) => callOnce(c.method, c.req, m, c.deadline, c.options.signal));
+    return callOnce(c.method, c.req, md, c.deadline, c.options.signal);
+  }
+
+  /** After attempt 1 failed with `first`: waits and tries again while the policy and the deadline allow. */
+  private async retry<Req, Res>(c: PendingCall<Req, Res>, first: unknown): Promise<Res> {
+    const signal = c.options.signal;
+    let error = first;
     for (let attempt = 1; ; attempt++) {
+      const err = TokenbrokerError.from(error);
+      if (!err.retryable || attempt >= c.retry.maxAttempts || signal?.aborted) throw err;
+      const delay = backoffDelayMs(attempt, c.retry, err.retryDelayMs);
+      // A retry that cannot finish before the deadline would only turn a
+      // meaningful UNAVAILABLE into DEADLINE_EXCEEDED.
+      if (Date.now() + delay >= c.deadline) throw err;
       try {
-        const md = await this.metadata(options.metadata);
-        // A number deadline (ms since the epoch); Infinity means none.
-        return await callOnce(method, req, md, deadline, signal);
+        await sleep(delay, signal);
+      } catch {
+        throw cancelled(err);
+      }
+      try {
+        return await this.attempt(c);
       } catch (e) {
-        const err = TokenbrokerError.from(e);
-        if (!err.retryable || attempt >= retry.maxAttempts || signal?.aborted) throw err;
-        const delay = backoffDelayMs(attempt, retry, err.retryDelayMs);
-        if (Date.now() + delay >= deadline) throw err;
-        try {
-          await sleep(delay, signal);
-        } catch {
-          throw cancelled(err);
-        }
+        error = e;
       }
     }
   }
+}
+
+/** One unary call in flight, across its attempts. */
+interface PendingCall<Req, Res> {
+  method: UnaryMethod<Req, Res>;
+  req: Req;
+  options: CallOptions;
+  retry: ResolvedRetryOptions;
+  deadline: number;
 }
 
 function callOnce<Req, Res>(
@@ -399,9 +464,41 @@ function cancelled(cause?: unknown): TokenbrokerError {
   return new TokenbrokerError({ code: GrpcStatus.CANCELLED, details: "call cancelled by the caller", cause });
 }
 
-function channelCredentials(tls: ClientOptions["tls"]): ChannelCredentials {
-  if (!tls) return grpcCredentials.createInsecure();
-  const t: TlsOptions = tls === true ? {} : tls;
+function resolveSettings(options: ClientOptions): ClientSettings {
+  const callTimeoutMs = options.callTimeoutMs ?? options.timeoutMs ?? DEFAULT_CALL_TIMEOUT_MS;
+  if (!(callTimeoutMs > 0)) throw new RangeError("callTimeoutMs must be > 0");
+  const callerTokenReloadMs =
+    options.callerTokenReloadMs ?? options.callerTokenRefreshMs ?? DEFAULT_CALLER_TOKEN_RELOAD_MS;
+  if (!(callerTokenReloadMs >= 0)) throw new RangeError("callerTokenReloadMs must be >= 0");
+  return Object.freeze({
+    target: options.target ?? process.env["TOKENBROKER_SERVER"] ?? DEFAULT_TARGET,
+    plaintext: options.plaintext === true,
+    callTimeoutMs,
+    retry: Object.freeze(resolveRetry(options.retry)),
+    callerTokenReloadMs,
+  });
+}
+
+function callerTokenOf(options: ClientOptions, reloadMs: number): CallerToken | undefined {
+  if (options.callerToken !== undefined && options.callerTokenFile !== undefined) {
+    throw new TypeError("set callerToken or callerTokenFile, not both");
+  }
+  if (options.callerToken !== undefined) return CallerToken.fixed(options.callerToken);
+  if (options.callerTokenFile !== undefined) return CallerToken.fromFile(options.callerTokenFile, reloadMs);
+  return undefined;
+}
+
+/** TLS unless `plaintext: true`; never chosen from the target. */
+function channelCredentials(options: ClientOptions): ChannelCredentials {
+  const tls: unknown = options.tls;
+  if (typeof tls === "boolean") {
+    throw new TypeError("tls takes TlsOptions: TLS is the default, plaintext needs `plaintext: true`");
+  }
+  if (options.plaintext === true) {
+    if (tls !== undefined) throw new TypeError("set plaintext or tls, not both");
+    return grpcCredentials.createInsecure();
+  }
+  const t: TlsOptions = options.tls ?? {};
   const read = (contents: string | Buffer | undefined, file: string | undefined) =>
     contents !== undefined ? Buffer.from(contents) : file !== undefined ? readFileSync(file) : null;
   const ca = read(t.ca, t.caFile);
@@ -453,42 +550,56 @@ function fullIntegration(i: IntegrationInput): Integration {
   } as Integration;
 }
 
-/** The caller token, fixed or re-read from a file now and then. */
+/**
+ * The caller token: fixed, or read from a file and read again once the copy
+ * in memory is older than `reloadMs` (concurrent calls share one read). A
+ * file that cannot be read, or is empty, fails the call with UNAUTHENTICATED
+ * naming the file; its contents never reach an error.
+ */
 class CallerToken {
-  private value: string | undefined;
-  private readAt = 0;
+  private header = "";
+  private readAt = -Infinity;
   private pending: Promise<string> | undefined;
 
-  constructor(
-    fixed: string | undefined,
-    private readonly file?: string,
-    private readonly refreshMs = 60_000,
-  ) {
-    if (fixed !== undefined) {
-      this.value = fixed.trim();
-      this.readAt = Infinity;
-    } else {
-      // Read once now so a missing file fails at construction, not mid-call.
-      this.value = readFileSync(file!, "utf8").trim();
-      this.readAt = Date.now();
-    }
+  private constructor(
+    private readonly file: string | undefined,
+    private readonly reloadMs: number,
+  ) {}
+
+  static fixed(token: string): CallerToken {
+    const t = new CallerToken(undefined, Infinity);
+    t.header = `Bearer ${token.trim()}`;
+    return t;
   }
 
+  static fromFile(file: string, reloadMs: number): CallerToken {
+    return new CallerToken(file, reloadMs);
+  }
+
+  /** The `authorization` value. */
   get(): string | Promise<string> {
-    if (Date.now() - this.readAt < this.refreshMs) return this.value!;
-    this.pending ??= readFile(this.file!, "utf8")
-      .then(
-        (v) => {
-          this.value = v.trim();
-          return this.value;
-        },
-        // Keep the last good token when the file is briefly missing mid-rotation.
-        () => this.value!,
-      )
-      .finally(() => {
-        this.readAt = Date.now();
-        this.pending = undefined;
-      });
+    if (this.file === undefined || Date.now() - this.readAt < this.reloadMs) return this.header;
+    this.pending ??= this.read(this.file).finally(() => {
+      this.pending = undefined;
+    });
     return this.pending;
   }
+
+  private async read(file: string): Promise<string> {
+    let token: string;
+    try {
+      token = (await readFile(file, "utf8")).trim();
+    } catch (e) {
+      const reason = (e as NodeJS.ErrnoException).code ?? "unreadable";
+      throw unauthenticated(`cannot read the caller token file '${file}' (${reason})`);
+    }
+    if (token === "") throw unauthenticated(`the caller token file '${file}' is empty`);
+    this.header = `Bearer ${token}`;
+    this.readAt = Date.now();
+    return this.header;
+  }
+}
+
+function unauthenticated(details: string): TokenbrokerError {
+  return new TokenbrokerError({ code: GrpcStatus.UNAUTHENTICATED, details });
 }

@@ -1,10 +1,14 @@
 // @tokenbroker/client: Adobe IMS access tokens from a tokenbroker server.
 export {
+  CHANNEL_DEFAULTS,
+  DEFAULT_CALLER_TOKEN_RELOAD_MS,
+  DEFAULT_CALL_TIMEOUT_MS,
   DEFAULT_TARGET,
   TokenbrokerClient,
   integrationName,
   type CallOptions,
   type ClientOptions,
+  type ClientSettings,
   type IntegrationInput,
   type RequestHeaders,
   type TlsOptions,
@@ -20,6 +24,7 @@ export {
   type FieldViolation,
 } from "./errors.js";
 export { DEFAULT_RETRY, backoffDelayMs, type RetryOptions } from "./retry.js";
+export { setLogger, type Logger } from "./log.js";
 export {
   adobeAxiosInterceptor,
   adobeHeaders,

@@ -1,4 +1,5 @@
-// Retries of UNAVAILABLE with bounded exponential backoff and full jitter.
+// Retries of UNAVAILABLE with bounded exponential backoff and jitter
+// (client/BEHAVIOUR.md, section 3).
 
 /** How unary calls are retried. Only UNAVAILABLE is retried. */
 export interface RetryOptions {
@@ -32,10 +33,11 @@ export function resolveRetry(opts: RetryOptions | false | undefined): ResolvedRe
 }
 
 /**
- * The delay before attempt `attempt + 1` (attempt counts from 1): full jitter
- * over an exponentially growing ceiling, capped at maxBackoffMs. A server's
- * RetryInfo hint, when larger, wins (still capped at maxBackoffMs).
- * `random` is a seam for tests.
+ * The wait before attempt `attempt + 1` (attempt counts from 1): the nominal
+ * wait b = initialBackoffMs * multiplier^(attempt-1), capped at maxBackoffMs,
+ * drawn uniformly from [b/2, b]. A server's RetryInfo delay wins when it is
+ * longer (it is not capped: the server knows when it can answer; the
+ * deadline still bounds it). `random` is a seam for tests.
  */
 export function backoffDelayMs(
   attempt: number,
@@ -43,10 +45,9 @@ export function backoffDelayMs(
   serverHintMs?: number,
   random: () => number = Math.random,
 ): number {
-  const ceiling = Math.min(r.maxBackoffMs, r.initialBackoffMs * r.multiplier ** (attempt - 1));
-  const jittered = ceiling * random();
-  const hinted = serverHintMs !== undefined ? Math.max(jittered, serverHintMs) : jittered;
-  return Math.min(r.maxBackoffMs, hinted);
+  const nominal = Math.min(r.maxBackoffMs, r.initialBackoffMs * r.multiplier ** (attempt - 1));
+  const jittered = nominal * (0.5 + 0.5 * random());
+  return serverHintMs !== undefined && serverHintMs > jittered ? serverHintMs : jittered;
 }
 
 /** Resolves after `ms`, or rejects with the signal's reason when aborted. */

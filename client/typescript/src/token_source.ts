@@ -1,5 +1,5 @@
 // TokenSource: a client-side cache of one integration's token, kept fresh
-// ahead of expiry.
+// ahead of expiry (client/BEHAVIOUR.md, section 4).
 //
 // Design note. The server already caches and refreshes tokens; this cache
 // saves the round trip (a cached token() costs no I/O) and keeps a token in
@@ -7,17 +7,21 @@
 // mechanisms, so that either alone suffices:
 //   1. push: the WatchAccessTokens stream delivers each token the server
 //      mints (the server refreshes watched integrations at ~65-75 % of the
-//      lifetime);
+//      lifetime); a stream that ends is reopened after 200 ms → 30 s of
+//      jittered backoff, reset once a token arrives;
 //   2. pull: if nothing newer has arrived once `refreshAheadFraction` of the
 //      lifetime remains (default: at 80 %), a timer asks GetAccessToken with
 //      min_remaining_validity = half a lifetime, which makes the server mint
 //      a successor if it has none.
-// A caller is never handed a token with less than `minValidityMs` left (at
-// most 10 % of the lifetime): it then waits for a new one. Every fetch is
-// single-flight: any number of concurrent callers share one request.
+// A caller is never handed a token with less than the minimum validity left:
+// the user's `minValidityMs`, else the server's rule (60 s, capped at 10 % of
+// the lifetime). It then waits for a GetAccessToken that asks for that much.
+// Every fetch is single-flight: any number of concurrent callers share one
+// request.
 import { status as GrpcStatus, type ClientReadableStream, type StatusObject } from "@grpc/grpc-js";
 import type { CallOptions, Token, TokenbrokerClient } from "./client.js";
 import { TokenbrokerError } from "./errors.js";
+import { logger } from "./log.js";
 import type { WatchAccessTokensResponse } from "./gen/tokenbroker/v1/token_service.js";
 
 /** Options of a TokenSource. */
@@ -30,10 +34,14 @@ export interface TokenSourceOptions {
    */
   refreshAheadFraction?: number;
   /**
-   * Never hand out a token with less than this left, in ms (capped at 10 % of
-   * the lifetime); callers then wait for a new one. Default 10000.
+   * Never hand out a token with less than this left, in ms; callers then wait
+   * for a new one, asked for with this min_remaining_validity. Unset (the
+   * default): the server's rule, 60 s capped at 10 % of the token's lifetime,
+   * and the first request sends none.
    */
   minValidityMs?: number;
+  /** The clock the freshness decisions read, in epoch ms. Default Date.now; for tests. */
+  now?: () => number;
   /** Deadline, retries and metadata of the GetAccessToken / GetRequestHeaders calls. */
   callOptions?: Omit<CallOptions, "signal">;
   /** Called with every new token (from a fetch or the stream). */
@@ -52,11 +60,16 @@ export interface TokenSourceStats {
   streamTokens: number;
   /** Watch streams opened. */
   streamsOpened: number;
+  /** Watch streams that ended (or failed to open) and were reopened later. */
+  watchRestarts: number;
 }
 
 const MAX_TIMER_MS = 2 ** 31 - 1;
 const MAX_MIN_VALIDITY_MS = 12 * 3600 * 1000;
-const STREAM_BACKOFF_INITIAL_MS = 1000;
+const STREAM_BACKOFF_INITIAL_MS = 200;
+/** The server's rule for the minimum validity (server/broker/refresh_policy.cc). */
+const SERVER_MIN_VALIDITY_MS = 60_000;
+const SERVER_MIN_VALIDITY_FRACTION = 0.1;
 const STREAM_BACKOFF_MAX_MS = 30_000;
 
 interface HeaderTemplate {
@@ -72,11 +85,13 @@ interface HeaderTemplate {
  */
 export class TokenSource {
   readonly integration: string;
-  readonly stats: TokenSourceStats = { fetches: 0, headerFetches: 0, streamTokens: 0, streamsOpened: 0 };
+  readonly stats: TokenSourceStats = { fetches: 0, headerFetches: 0, streamTokens: 0, streamsOpened: 0, watchRestarts: 0 };
+  /** The minimum validity the user set; undefined: the server's rule. */
+  readonly minValidityMs: number | undefined;
 
   private readonly watch: boolean;
   private readonly refreshAheadFraction: number;
-  private readonly minValidityMs: number;
+  private readonly now: () => number;
   private readonly callOptions: Omit<CallOptions, "signal">;
   private readonly onTokenCb: ((t: Token) => void) | undefined;
   private readonly onErrorCb: ((e: TokenbrokerError) => void) | undefined;
@@ -108,8 +123,11 @@ export class TokenSource {
     if (!(this.refreshAheadFraction > 0 && this.refreshAheadFraction < 1)) {
       throw new RangeError("refreshAheadFraction must be in (0, 1)");
     }
-    this.minValidityMs = options.minValidityMs ?? 10_000;
-    if (!(this.minValidityMs >= 0)) throw new RangeError("minValidityMs must be >= 0");
+    this.minValidityMs = options.minValidityMs;
+    if (this.minValidityMs !== undefined && !(this.minValidityMs >= 0)) {
+      throw new RangeError("minValidityMs must be >= 0");
+    }
+    this.now = options.now ?? Date.now;
     this.callOptions = options.callOptions ?? {};
     this.onTokenCb = options.onToken;
     this.onErrorCb = options.onError;
@@ -124,7 +142,7 @@ export class TokenSource {
     this.ensureWatching();
     const t = this.current;
     if (t !== undefined) {
-      const now = Date.now();
+      const now = this.now();
       if (now < this.refreshAt) return t;
       if (now < this.usableUntil) {
         this.refreshInBackground();
@@ -177,14 +195,7 @@ export class TokenSource {
   /** GetAccessToken, single-flight. Resolves with the newest token known. */
   private fetch(): Promise<Token> {
     if (this.inflight) return this.inflight;
-    const cur = this.current;
-    const now = Date.now();
-    // Refreshing ahead: ask for more validity than the cached token has left,
-    // so the server returns (or mints) a successor, not the same token.
-    const minRemainingValidityMs =
-      cur !== undefined && now < cur.expireTime.getTime()
-        ? Math.min(MAX_MIN_VALIDITY_MS, Math.ceil(this.lifetimeMs(cur) / 2))
-        : undefined;
+    const minRemainingValidityMs = this.requestedValidityMs(this.current, this.now());
     this.stats.fetches++;
     const p = this.client
       .getAccessToken(this.integration, {
@@ -203,6 +214,27 @@ export class TokenSource {
     return p;
   }
 
+  /**
+   * The min_remaining_validity to ask for: the user's minimum, else none
+   * before the first token and the server's rule for the cached token's
+   * lifetime after it (so that a server with a lower --min-validity cannot
+   * answer with a token this cache would refuse). Refreshing ahead, while the
+   * cached token is still usable: half a lifetime, so that the server returns
+   * (or mints) a successor, not the same token.
+   */
+  private requestedValidityMs(cur: Token | undefined, now: number): number | undefined {
+    if (cur === undefined) return this.minValidityMs;
+    const needed = this.minValidityFor(cur);
+    if (now >= this.usableUntil) return needed;
+    return Math.max(needed, Math.min(MAX_MIN_VALIDITY_MS, Math.ceil(this.lifetimeMs(cur) / 2)));
+  }
+
+  /** The user's minimum validity, else the server's rule for `t`'s lifetime. */
+  private minValidityFor(t: Token): number {
+    if (this.minValidityMs !== undefined) return this.minValidityMs;
+    return Math.min(SERVER_MIN_VALIDITY_MS, SERVER_MIN_VALIDITY_FRACTION * this.lifetimeMs(t));
+  }
+
   private refreshInBackground(): void {
     if (this.inflight || this.closed) return;
     this.fetch().then(
@@ -218,7 +250,7 @@ export class TokenSource {
   private afterBackgroundRefresh(): void {
     const cur = this.current;
     if (this.closed || cur === undefined) return;
-    const now = Date.now();
+    const now = this.now();
     if (now < this.refreshAt) return; // a successor arrived: accept() scheduled the timer
     const remaining = cur.expireTime.getTime() - now;
     if (remaining <= 0) return; // expired: the next caller fetches
@@ -252,9 +284,10 @@ export class TokenSource {
     const lifetime = this.lifetimeMs(t);
     this.current = t;
     this.generation++;
-    this.refreshAt = expire - this.refreshAheadFraction * lifetime;
-    this.usableUntil = expire - Math.min(this.minValidityMs, 0.1 * lifetime);
-    this.setRefreshTimer(this.refreshAt - Date.now());
+    this.usableUntil = expire - this.minValidityFor(t);
+    // Never serve from the fast path past the minimum validity.
+    this.refreshAt = Math.min(expire - this.refreshAheadFraction * lifetime, this.usableUntil);
+    this.setRefreshTimer(this.refreshAt - this.now());
     if (this.onTokenCb) {
       try {
         this.onTokenCb(t);
@@ -268,7 +301,7 @@ export class TokenSource {
   private lifetimeMs(t: Token): number {
     const issue = t.issueTime.getTime();
     const expire = t.expireTime.getTime();
-    return Math.max(1, expire - (issue > 0 && issue < expire ? issue : Date.now()));
+    return Math.max(1, expire - (issue > 0 && issue < expire ? issue : this.now()));
   }
 
   private setRefreshTimer(delayMs: number): void {
@@ -281,8 +314,8 @@ export class TokenSource {
 
   private onRefreshTimer(): void {
     if (this.closed || this.current === undefined) return;
-    if (Date.now() < this.refreshAt) {
-      this.setRefreshTimer(this.refreshAt - Date.now());
+    if (this.now() < this.refreshAt) {
+      this.setRefreshTimer(this.refreshAt - this.now());
       return;
     }
     this.refreshInBackground();
@@ -313,8 +346,9 @@ export class TokenSource {
       },
       (err) => {
         this.streamStarting = false;
-        this.report(TokenbrokerError.from(err));
-        this.reconnectLater();
+        const e = TokenbrokerError.from(err);
+        this.report(e);
+        this.reconnectLater(e);
       },
     );
   }
@@ -343,8 +377,9 @@ export class TokenSource {
     call.on("status", (s: StatusObject) => {
       if (this.stream === call) this.stream = undefined;
       if (this.closed) return;
+      let e: TokenbrokerError | undefined;
       if (s.code !== GrpcStatus.OK) {
-        const e = TokenbrokerError.from(error ?? Object.assign(new Error(s.details), s));
+        e = TokenbrokerError.from(error ?? Object.assign(new Error(s.details), s));
         if (
           e.code === GrpcStatus.NOT_FOUND ||
           e.code === GrpcStatus.FAILED_PRECONDITION ||
@@ -355,15 +390,19 @@ export class TokenSource {
         }
         this.report(e);
       }
-      this.reconnectLater();
+      this.reconnectLater(e);
     });
   }
 
-  private reconnectLater(): void {
+  /** Reopens the stream after a jittered, growing wait; counted and logged. */
+  private reconnectLater(cause?: TokenbrokerError): void {
     if (this.closed) return;
     this.streamFailures++;
+    this.stats.watchRestarts++;
     const ceiling = Math.min(STREAM_BACKOFF_MAX_MS, STREAM_BACKOFF_INITIAL_MS * 2 ** (this.streamFailures - 1));
     const delay = ceiling * (0.5 + 0.5 * Math.random());
+    const why = cause ? ` (${cause.codeName})` : "";
+    logger().warn(`${this.integration}: watch stream ended${why}, reopening in ${Math.round(delay)} ms`);
     this.streamTimer = setTimeout(() => {
       this.streamTimer = undefined;
       this.ensureWatching();

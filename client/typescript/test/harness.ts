@@ -3,6 +3,7 @@
 // $TOKENBROKER_BIN_DIR, else <repo>/build/bin.
 import { spawn, spawnSync, execFileSync, type ChildProcess } from "node:child_process";
 import { existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, closeSync } from "node:fs";
+import { createHmac, randomBytes } from "node:crypto";
 import { request } from "node:https";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -83,6 +84,19 @@ export class Proc {
   }
 }
 
+/** A client the emulator knows: one secret, tokens of `lifetime_s` (default 24 h). */
+export interface EmulatorClient {
+  client_id: string;
+  secret: string;
+  lifetime_s?: number;
+}
+
+/** CLIENT_ID (24 h tokens) and SHORT_CLIENT_ID (3 s tokens, for rotation tests), both with CLIENT_SECRET. */
+const DEFAULT_EMULATOR_CLIENTS: EmulatorClient[] = [
+  { client_id: CLIENT_ID, secret: CLIENT_SECRET },
+  { client_id: SHORT_CLIENT_ID, secret: CLIENT_SECRET, lifetime_s: 3 },
+];
+
 /** The ims-emulator, with its admin endpoints. */
 export class Emulator {
   private constructor(
@@ -90,25 +104,22 @@ export class Emulator {
     readonly caFile: string,
   ) {}
 
-  /**
-   * Registers CLIENT_ID (24 h tokens) and SHORT_CLIENT_ID (3 s tokens, for
-   * rotation tests), both with CLIENT_SECRET.
-   */
-  static async start(dir: string): Promise<Emulator> {
-    const clients = join(dir, "clients.json");
-    const client = (client_id: string, token_lifetime_seconds?: number) => ({
-      client_id,
-      client_secrets: [CLIENT_SECRET],
+  /** Registers `clients` under org ORG_ID, technical account T@techacct.adobe.com, scopes openid and AdobeID. */
+  static async start(dir: string, clients: EmulatorClient[] = DEFAULT_EMULATOR_CLIENTS): Promise<Emulator> {
+    const file = join(dir, "clients.json");
+    const entry = (c: EmulatorClient) => ({
+      client_id: c.client_id,
+      client_secrets: [c.secret],
       org_id: ORG_ID,
       technical_account_id: "T@techacct.adobe.com",
       scopes: ["openid", "AdobeID"],
-      ...(token_lifetime_seconds !== undefined ? { token_lifetime_seconds } : {}),
+      ...(c.lifetime_s !== undefined ? { token_lifetime_seconds: c.lifetime_s } : {}),
     });
-    writeFileSync(clients, JSON.stringify({ clients: [client(CLIENT_ID), client(SHORT_CLIENT_ID, 3)] }));
+    writeFileSync(file, JSON.stringify({ clients: clients.map(entry) }));
     const caFile = join(dir, "ims-ca.pem");
     const proc = await Proc.start(
       "ims-emulator",
-      ["--listen=127.0.0.1:0", `--cert-out=${caFile}`, `--clients=${clients}`],
+      ["--listen=127.0.0.1:0", `--cert-out=${caFile}`, `--clients=${file}`],
       dir,
     );
     return new Emulator(proc, caFile);
@@ -118,13 +129,18 @@ export class Emulator {
     return `https://127.0.0.1:${this.proc.port}`;
   }
 
-  async stats(): Promise<{ total_exchanges: number; exchanges: Record<string, number> }> {
+  async stats(): Promise<{ total_exchanges: number; token_requests: number; exchanges: Record<string, number> }> {
     return JSON.parse(await this.admin("GET", "/emulator/stats"));
   }
 
   /** IMS answers 503 to every token request while down. */
   async setDown(down: boolean): Promise<void> {
-    await this.admin("POST", "/emulator/faults", down ? '{"down":true}' : "{}");
+    await this.setFaults(down ? { down: true } : {});
+  }
+
+  /** POST /emulator/faults: `faults` replaces the current ones. */
+  async setFaults(faults: object): Promise<void> {
+    await this.admin("POST", "/emulator/faults", JSON.stringify(faults));
   }
 
   private admin(method: string, path: string, body?: string): Promise<string> {
@@ -153,12 +169,12 @@ export class Emulator {
   }
 }
 
-/** Starts tokenbroker against `ims`. */
-export async function startBroker(dir: string, ims: Emulator, extraArgs: string[] = []): Promise<Proc> {
+/** Starts tokenbroker against `ims`, on a free loopback port unless `port` is given. */
+export async function startBroker(dir: string, ims: Emulator, extraArgs: string[] = [], port = 0): Promise<Proc> {
   return Proc.start(
     "tokenbroker",
     [
-      "--listen=127.0.0.1:0",
+      `--listen=127.0.0.1:${port}`,
       "--store=memory",
       `--ims-url=${ims.url}`,
       `--ims-ca-file=${ims.caFile}`,
@@ -167,6 +183,43 @@ export async function startBroker(dir: string, ims: Emulator, extraArgs: string[
     ],
     dir,
   );
+}
+
+/**
+ * Stops `broker` (SIGTERM) and starts it again on the same port with the same
+ * flags, trying again while the port is not free yet (within `timeoutMs`).
+ */
+export async function restartBroker(
+  dir: string,
+  ims: Emulator,
+  broker: Proc,
+  extraArgs: string[] = [],
+  timeoutMs = 10_000,
+): Promise<Proc> {
+  await broker.stop();
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await startBroker(dir, ims, extraArgs, broker.port);
+    } catch (e) {
+      if (Date.now() > deadline) throw e;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+}
+
+/**
+ * Writes a caller policy file: each identity's token as
+ * `hmac-sha256:<salt hex>:<HMAC-SHA256(salt, token) hex>` with a random
+ * 16-byte salt, and the bindings as given.
+ */
+export function writePolicyFile(file: string, callerTokens: Record<string, string>, bindings: object[]): void {
+  const caller_tokens = Object.entries(callerTokens).map(([identity, token]) => {
+    const salt = randomBytes(16);
+    const mac = createHmac("sha256", salt).update(token).digest("hex");
+    return { identity, hash: `hmac-sha256:${salt.toString("hex")}:${mac}` };
+  });
+  writeFileSync(file, JSON.stringify({ version: 1, caller_tokens, bindings }));
 }
 
 /** A fresh directory under the system temp dir, removed at exit when all went well. */

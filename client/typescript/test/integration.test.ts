@@ -50,7 +50,7 @@ describe("against the real tokenbroker", () => {
   let broker: Proc;
   let client: TokenbrokerClient;
   const clientFor = (opts: ClientOptions = {}) =>
-    new TokenbrokerClient({ target: `127.0.0.1:${broker.port}`, timeoutMs: 10_000, ...opts });
+    new TokenbrokerClient({ target: `127.0.0.1:${broker.port}`, plaintext: true, ...opts });
 
   before(async () => {
     // One IMS attempt per exchange, so "IMS down" surfaces at once.
@@ -272,7 +272,7 @@ describe("against the real tokenbroker over TLS", () => {
     procs.push(broker);
     const target = `127.0.0.1:${broker.port}`;
     const c = new TokenbrokerClient({ target, tls: { caFile: pki.caFile } });
-    const plain = new TokenbrokerClient({ target, retry: false, timeoutMs: 3000 });
+    const plain = new TokenbrokerClient({ target, plaintext: true, retry: false, callTimeoutMs: 3000 });
     try {
       await c.createIntegration("tls", s2s(CLIENT_ID, CLIENT_SECRET));
       assert.match((await c.getAccessToken("tls")).accessToken, /^ey/);
@@ -295,7 +295,7 @@ describe("against the real tokenbroker over TLS", () => {
       target,
       tls: { caFile: pki.caFile, certFile: pki.clientCert, keyFile: pki.clientKey },
     });
-    const noCert = new TokenbrokerClient({ target, tls: { caFile: pki.caFile }, retry: false, timeoutMs: 3000 });
+    const noCert = new TokenbrokerClient({ target, tls: { caFile: pki.caFile }, retry: false, callTimeoutMs: 3000 });
     try {
       await c.createIntegration("mtls", s2s(CLIENT_ID, CLIENT_SECRET));
       assert.match((await c.getAccessToken("mtls")).accessToken, /^ey/);
@@ -338,8 +338,8 @@ describe("against the real tokenbroker with a caller policy", () => {
   const target = () => `127.0.0.1:${broker!.port}`;
 
   test("callerTokenFile / callerToken: sent as 'authorization: Bearer', authorized by role", async () => {
-    const adminClient = new TokenbrokerClient({ target: target(), callerTokenFile: tokenFile });
-    const readerClient = new TokenbrokerClient({ target: target(), callerToken: reader.token });
+    const adminClient = new TokenbrokerClient({ target: target(), plaintext: true, callerTokenFile: tokenFile });
+    const readerClient = new TokenbrokerClient({ target: target(), plaintext: true, callerToken: reader.token });
     try {
       await adminClient.createIntegration("ct-one", s2s(CLIENT_ID, CLIENT_SECRET));
       await adminClient.createIntegration("other", s2s(CLIENT_ID, CLIENT_SECRET));
@@ -357,8 +357,8 @@ describe("against the real tokenbroker with a caller policy", () => {
   });
 
   test("no caller token, or a wrong one → UNAUTHENTICATED", async () => {
-    const none = new TokenbrokerClient({ target: target() });
-    const wrong = new TokenbrokerClient({ target: target(), callerToken: "tbk_not-a-real-token" });
+    const none = new TokenbrokerClient({ target: target(), plaintext: true });
+    const wrong = new TokenbrokerClient({ target: target(), plaintext: true, callerToken: "tbk_not-a-real-token" });
     try {
       await assert.rejects(none.getAccessToken("ct-one"), { code: Code.UNAUTHENTICATED });
       await assert.rejects(wrong.getAccessToken("ct-one"), { code: Code.UNAUTHENTICATED });

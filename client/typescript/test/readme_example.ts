@@ -10,7 +10,7 @@ import {
 } from "@tokenbroker/client";
 
 export async function tenLines(): Promise<void> {
-  const client = new TokenbrokerClient({ target: "127.0.0.1:50051" });
+  const client = new TokenbrokerClient({ target: "127.0.0.1:50051", plaintext: true }); // a broker on loopback
   const adobeFetch = createAdobeFetch(client.tokenSource("demo")); // cached, refreshed ahead of expiry
   try {
     const res = await adobeFetch("https://platform.adobe.io/data/foundation/catalog/dataSets");
@@ -32,7 +32,8 @@ export function options(): TokenbrokerClient {
     target: "tokenbroker.tokenbroker.svc:50051",
     tls: { caFile: "/etc/tokenbroker/ca.pem" },
     callerTokenFile: "/var/run/secrets/tokens/tokenbroker",
-    timeoutMs: 10_000,
+    callerTokenReloadMs: 5_000,
+    callTimeoutMs: 10_000,
     retry: { maxAttempts: 4, initialBackoffMs: 100, maxBackoffMs: 2000, multiplier: 2 },
     channelOptions: { "grpc.keepalive_time_ms": 120_000 },
     interceptors: [],

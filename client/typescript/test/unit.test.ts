@@ -3,7 +3,7 @@
 // caller tokens, TLS/mTLS options, the token source, fetch and axios.
 import assert from "node:assert/strict";
 import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
-import { readFileSync, writeFileSync } from "node:fs";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import * as grpc from "@grpc/grpc-js";
@@ -18,6 +18,7 @@ import {
   createAdobeFetch,
   DEFAULT_RETRY,
   installAdobeAxiosInterceptor,
+  setLogger,
   type Token,
 } from "@tokenbroker/client";
 import { FakeTokenServer, richError } from "./fake_server.js";
@@ -57,14 +58,43 @@ describe("TokenbrokerError", () => {
 });
 
 describe("backoffDelayMs", () => {
-  test("grows exponentially under full jitter, is capped, and honours a larger server hint", () => {
-    const r = { ...DEFAULT_RETRY, initialBackoffMs: 100, maxBackoffMs: 1000, multiplier: 2 };
+  test("draws from [b/2, b] of a nominal wait that doubles from 100 ms up to 2 s", () => {
+    const r = DEFAULT_RETRY;
+    assert.equal(backoffDelayMs(1, r, undefined, () => 0), 50);
     assert.equal(backoffDelayMs(1, r, undefined, () => 1), 100);
+    assert.equal(backoffDelayMs(3, r, undefined, () => 0), 200);
     assert.equal(backoffDelayMs(3, r, undefined, () => 1), 400);
-    assert.equal(backoffDelayMs(10, r, undefined, () => 1), 1000);
-    assert.equal(backoffDelayMs(2, r, undefined, () => 0.5), 100);
-    assert.equal(backoffDelayMs(1, r, 700, () => 0.5), 700);
-    assert.equal(backoffDelayMs(1, r, 5000, () => 0.5), 1000);
+    assert.equal(backoffDelayMs(10, r, undefined, () => 0), 1000);
+    assert.equal(backoffDelayMs(10, r, undefined, () => 1), 2000);
+  });
+
+  test("a longer RetryInfo delay wins, uncapped; a shorter one does not", () => {
+    assert.equal(backoffDelayMs(1, DEFAULT_RETRY, 700, () => 0.5), 700);
+    assert.equal(backoffDelayMs(1, DEFAULT_RETRY, 5000, () => 0.5), 5000);
+    assert.equal(backoffDelayMs(2, DEFAULT_RETRY, 10, () => 1), 200);
+  });
+});
+
+describe("defaults (client/BEHAVIOUR.md)", () => {
+  test("a client with no options: TLS, 10 s deadline, 4 attempts 100 ms x2 up to 2 s, caller-token file read every 5 s", () => {
+    const c = new TokenbrokerClient({ target: "127.0.0.1:1" });
+    try {
+      assert.equal(c.settings.plaintext, false);
+      assert.equal(c.settings.callTimeoutMs, 10_000);
+      assert.deepEqual({ ...c.settings.retry }, { maxAttempts: 4, initialBackoffMs: 100, maxBackoffMs: 2000, multiplier: 2 });
+      assert.equal(c.settings.callerTokenReloadMs, 5000);
+      assert.equal(c.tokenSource("x").minValidityMs, undefined);
+    } finally {
+      c.close();
+    }
+  });
+
+  test("plaintext only when asked for; never with tls; tls: false is refused", () => {
+    const c = new TokenbrokerClient({ target: "127.0.0.1:1", plaintext: true });
+    assert.equal(c.settings.plaintext, true);
+    c.close();
+    assert.throws(() => new TokenbrokerClient({ plaintext: true, tls: {} }), /plaintext or tls/);
+    assert.throws(() => new TokenbrokerClient({ tls: false as never }), /plaintext: true/);
   });
 });
 
@@ -78,7 +108,7 @@ describe("TokenbrokerClient against a fake server", () => {
   after(() => fake.stop());
 
   const client = (opts: ConstructorParameters<typeof TokenbrokerClient>[0] = {}) =>
-    new TokenbrokerClient({ target: fake.target, retry: fast, ...opts });
+    new TokenbrokerClient({ target: fake.target, plaintext: true, retry: fast, ...opts });
 
   test("getAccessToken: retries UNAVAILABLE, then succeeds", async () => {
     let n = 0;
@@ -182,24 +212,53 @@ describe("TokenbrokerClient against a fake server", () => {
     }
   });
 
-  test("callerTokenFile: read from the file and re-read after it changes", async () => {
+  test("callerTokenFile: re-read once the copy in memory is older than callerTokenReloadMs", async () => {
     fake.onGetAccessToken = async () => ({ token: fake.mint() });
     const file = join(dir, "caller-token");
     writeFileSync(file, "first\n");
-    const c = client({ callerTokenFile: file, callerTokenRefreshMs: 0 });
+    const eager = client({ callerTokenFile: file, callerTokenReloadMs: 0 });
+    const lazy = client({ callerTokenFile: file, callerTokenReloadMs: 60_000 });
+    const sent = () => fake.calls.getAccessToken.at(-1)!.metadata.get("authorization");
     try {
-      await c.getAccessToken("x");
-      assert.deepEqual(fake.calls.getAccessToken.at(-1)!.metadata.get("authorization"), ["Bearer first"]);
+      await eager.getAccessToken("x");
+      assert.deepEqual(sent(), ["Bearer first"]);
+      await lazy.getAccessToken("x");
+      assert.deepEqual(sent(), ["Bearer first"]);
       writeFileSync(file, "second\n");
-      await c.getAccessToken("x");
-      assert.deepEqual(fake.calls.getAccessToken.at(-1)!.metadata.get("authorization"), ["Bearer second"]);
+      await eager.getAccessToken("x");
+      assert.deepEqual(sent(), ["Bearer second"]);
+      await lazy.getAccessToken("x");
+      assert.deepEqual(sent(), ["Bearer first"], "still within its reload interval");
     } finally {
-      c.close();
+      eager.close();
+      lazy.close();
     }
   });
 
-  test("callerTokenFile: a missing file fails at construction", () => {
-    assert.throws(() => client({ callerTokenFile: join(dir, "missing") }), /ENOENT/);
+  test("callerTokenFile: an unreadable or empty file fails the call with UNAUTHENTICATED naming the file", async () => {
+    const file = join(dir, "rotating-token");
+    writeFileSync(file, "secret-caller-token\n");
+    const c = client({ callerTokenFile: file, callerTokenReloadMs: 0 });
+    const missing = client({ callerTokenFile: join(dir, "missing") });
+    try {
+      await c.getAccessToken("x");
+      const before = fake.calls.getAccessToken.length;
+      rmSync(file);
+      await assert.rejects(c.getAccessToken("x"), (e: TokenbrokerError) => {
+        assert.equal(e.code, Code.UNAUTHENTICATED);
+        assert.ok(e.message.includes(file), e.message);
+        assert.match(e.message, /ENOENT/);
+        assert.ok(!e.message.includes("secret-caller-token"));
+        return true;
+      });
+      writeFileSync(file, " \n");
+      await assert.rejects(c.getAccessToken("x"), { code: Code.UNAUTHENTICATED, message: /is empty/ });
+      await assert.rejects(missing.getAccessToken("x"), { code: Code.UNAUTHENTICATED, message: /missing/ });
+      assert.equal(fake.calls.getAccessToken.length, before, "no call reached the server");
+    } finally {
+      c.close();
+      missing.close();
+    }
   });
 });
 
@@ -241,7 +300,7 @@ describe("TLS options against a fake TLS server", () => {
       target: tlsServer.target,
       tls: { caFile: pki.caFile, serverNameOverride: "other.test" },
       retry: false,
-      timeoutMs: 3000,
+      callTimeoutMs: 3000,
     });
     try {
       assert.match((await ok.getAccessToken("x")).accessToken, /^tok-/);
@@ -252,8 +311,8 @@ describe("TLS options against a fake TLS server", () => {
     }
   });
 
-  test("tls: an unknown CA is refused with UNAVAILABLE", async () => {
-    const c = new TokenbrokerClient({ target: tlsServer.target, tls: true, retry: false, timeoutMs: 3000 });
+  test("default: TLS with the system roots, which refuse the test CA with UNAVAILABLE", async () => {
+    const c = new TokenbrokerClient({ target: tlsServer.target, retry: false, callTimeoutMs: 3000 });
     try {
       await assert.rejects(c.getAccessToken("x"), { code: Code.UNAVAILABLE });
     } finally {
@@ -267,7 +326,7 @@ describe("TLS options against a fake TLS server", () => {
       tls: { caFile: pki.caFile, certFile: pki.clientCert, keyFile: pki.clientKey },
       retry: false,
     });
-    const bare = new TokenbrokerClient({ target: mtlsServer.target, tls: { caFile: pki.caFile }, retry: false, timeoutMs: 3000 });
+    const bare = new TokenbrokerClient({ target: mtlsServer.target, tls: { caFile: pki.caFile }, retry: false, callTimeoutMs: 3000 });
     try {
       assert.match((await ok.getAccessToken("x")).accessToken, /^tok-/);
       await assert.rejects(bare.getAccessToken("x"), { code: Code.UNAVAILABLE });
@@ -297,7 +356,7 @@ describe("TokenSource against a fake server", () => {
     let release: (() => void) | undefined;
     fake.onGetAccessToken = () => new Promise((r) => (release = () => r({ token: fake.mint() })));
     const before = fake.calls.getAccessToken.length;
-    const c = new TokenbrokerClient({ target: fake.target });
+    const c = new TokenbrokerClient({ target: fake.target, plaintext: true });
     const source = c.tokenSource("x", { watch: false });
     try {
       const all = Promise.all(Array.from({ length: 100 }, () => source.token()));
@@ -317,7 +376,7 @@ describe("TokenSource against a fake server", () => {
   test("token: ahead of expiry, asks for a successor with half a lifetime of validity", async () => {
     fake.lifetimeMs = 1000;
     fake.onGetAccessToken = async () => ({ token: fake.mint() });
-    const c = new TokenbrokerClient({ target: fake.target });
+    const c = new TokenbrokerClient({ target: fake.target, plaintext: true });
     const seen: Token[] = [];
     const source = c.tokenSource("x", { watch: false, onToken: (t) => seen.push(t) });
     try {
@@ -334,6 +393,66 @@ describe("TokenSource against a fake server", () => {
     }
   });
 
+  test("minimum validity unset: none sent at first; a token is served until the server's rule (60 s) is left", async () => {
+    fake.lifetimeMs = 3600_000;
+    fake.onGetAccessToken = async () => ({ token: fake.mint() });
+    let offset = 0; // the source's clock, ahead of the real one
+    const c = new TokenbrokerClient({ target: fake.target, plaintext: true });
+    const source = c.tokenSource("x", { watch: false, refreshAheadFraction: 0.001, now: () => Date.now() + offset });
+    const before = fake.calls.getAccessToken.length;
+    try {
+      const first = await source.token();
+      assert.equal(fake.calls.getAccessToken.at(-1)!.minRemainingValidityMs, undefined);
+      offset = first.expireTime.getTime() - Date.now() - 61_000;
+      assert.equal((await source.token()).accessToken, first.accessToken);
+      assert.equal(fake.calls.getAccessToken.length - before, 1, "61 s left: served from memory");
+      offset = first.expireTime.getTime() - Date.now() - 59_000;
+      assert.notEqual((await source.token()).accessToken, first.accessToken);
+      assert.equal(fake.calls.getAccessToken.length - before, 2);
+      assert.equal(fake.calls.getAccessToken.at(-1)!.minRemainingValidityMs, 60_000, "the server's rule, made explicit");
+    } finally {
+      fake.lifetimeMs = 60_000;
+      c.close();
+    }
+  });
+
+  test("minimum validity unset, short tokens: 10 % of the lifetime", async () => {
+    fake.lifetimeMs = 100_000;
+    fake.onGetAccessToken = async () => ({ token: fake.mint() });
+    let offset = 0;
+    const c = new TokenbrokerClient({ target: fake.target, plaintext: true });
+    const source = c.tokenSource("x", { watch: false, refreshAheadFraction: 0.001, now: () => Date.now() + offset });
+    try {
+      const first = await source.token();
+      offset = first.expireTime.getTime() - Date.now() - 11_000;
+      assert.equal((await source.token()).accessToken, first.accessToken);
+      offset = first.expireTime.getTime() - Date.now() - 9_000;
+      assert.notEqual((await source.token()).accessToken, first.accessToken);
+      assert.equal(fake.calls.getAccessToken.at(-1)!.minRemainingValidityMs, 10_000);
+    } finally {
+      fake.lifetimeMs = 60_000;
+      c.close();
+    }
+  });
+
+  test("minimum validity set: sent as min_remaining_validity, and no token with less left is served", async () => {
+    fake.lifetimeMs = 3600_000;
+    fake.onGetAccessToken = async () => ({ token: fake.mint() });
+    let offset = 0;
+    const c = new TokenbrokerClient({ target: fake.target, plaintext: true });
+    const source = c.tokenSource("x", { watch: false, minValidityMs: 300_000, now: () => Date.now() + offset });
+    try {
+      const first = await source.token();
+      assert.equal(fake.calls.getAccessToken.at(-1)!.minRemainingValidityMs, 300_000);
+      offset = first.expireTime.getTime() - Date.now() - 299_000;
+      assert.notEqual((await source.token()).accessToken, first.accessToken);
+      assert.equal(fake.calls.getAccessToken.at(-1)!.minRemainingValidityMs, 300_000);
+    } finally {
+      fake.lifetimeMs = 60_000;
+      c.close();
+    }
+  });
+
   test("token: the stream's tokens replace the cache; a failed stream reconnects", async () => {
     fake.onGetAccessToken = async () => ({ token: fake.mint() });
     let streams = 0;
@@ -344,9 +463,11 @@ describe("TokenSource against a fake server", () => {
       }
       call.write({ token: fake.mint() });
     };
-    const c = new TokenbrokerClient({ target: fake.target });
+    const c = new TokenbrokerClient({ target: fake.target, plaintext: true });
     const errors: TokenbrokerError[] = [];
     const seen: Token[] = [];
+    const logged: string[] = [];
+    setLogger({ warn: (m) => logged.push(m) });
     const source = c.tokenSource("x", { onError: (e) => errors.push(e), onToken: (t) => seen.push(t) });
     try {
       const first = await source.token();
@@ -355,8 +476,12 @@ describe("TokenSource against a fake server", () => {
       assert.notEqual(now.accessToken, first.accessToken);
       assert.equal(source.stats.fetches, 1);
       assert.equal(source.stats.streamsOpened, 2);
+      assert.equal(source.stats.watchRestarts, 1);
       assert.equal(errors[0]?.code, Code.UNAVAILABLE);
+      assert.equal(logged.length, 1);
+      assert.match(logged[0]!, /^integrations\/x: watch stream ended \(UNAVAILABLE\), reopening in \d+ ms$/);
     } finally {
+      setLogger(undefined);
       fake.onWatch = () => {};
       c.close();
     }
@@ -364,7 +489,7 @@ describe("TokenSource against a fake server", () => {
 
   test("headers: Authorization carries the source's token; other headers from GetRequestHeaders", async () => {
     fake.onGetAccessToken = async () => ({ token: fake.mint() });
-    const c = new TokenbrokerClient({ target: fake.target });
+    const c = new TokenbrokerClient({ target: fake.target, plaintext: true });
     const source = c.tokenSource("x", { watch: false });
     try {
       const t = await source.token();
@@ -378,7 +503,7 @@ describe("TokenSource against a fake server", () => {
   });
 
   test("close: later calls reject with CANCELLED", async () => {
-    const c = new TokenbrokerClient({ target: fake.target });
+    const c = new TokenbrokerClient({ target: fake.target, plaintext: true });
     const source = c.tokenSource("x", { watch: false });
     source.close();
     await assert.rejects(source.token(), { code: Code.CANCELLED });
