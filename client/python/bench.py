@@ -64,7 +64,7 @@ async def measure_async(name: str, fn: Callable[[], Awaitable[object]], seconds:
 
 
 def run(target: str, integration: str, seconds: float) -> None:
-    with tokenbroker.Client(target) as client:
+    with tokenbroker.Client(target, plaintext=True) as client:
         client.get_access_token(integration)  # warm the broker's cache
         measure("Client.get_access_token", lambda: client.get_access_token(integration), seconds)
         measure(
@@ -75,7 +75,7 @@ def run(target: str, integration: str, seconds: float) -> None:
             measure("TokenSource.headers", source.headers, seconds)
 
     async def aio() -> None:
-        async with AsyncClient(target) as aclient:
+        async with AsyncClient(target, plaintext=True) as aclient:
             await measure_async(
                 "AsyncClient.get_access_token",
                 lambda: aclient.get_access_token(integration),
@@ -109,7 +109,7 @@ def main() -> None:
         try:
             broker = start_broker(Path(tmp), emulator)
             try:
-                with tokenbroker.Client(broker.target) as admin:
+                with tokenbroker.Client(broker.target, plaintext=True) as admin:
                     admin.create_integration(
                         "bench", oauth_integration("bench-client", "bench-secret")
                     )

@@ -53,7 +53,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     try:
         broker = start_broker(workdir, emulator)
         try:
-            with tokenbroker.Client(broker.target) as admin:
+            with tokenbroker.Client(broker.target, plaintext=True) as admin:
                 admin.create_integration(
                     "app", oauth_integration(APP_CLIENT, APP_SECRET, org_header=True)
                 )
@@ -76,7 +76,7 @@ def rot(stack: Stack) -> Iterator[str]:
     an earlier test let lapse (see test_watch_after_lapsed_refresh_gets_successor).
     """
     integration_id = f"rot-{next(_fresh_ids)}"
-    with tokenbroker.Client(stack.target) as admin:
+    with tokenbroker.Client(stack.target, plaintext=True) as admin:
         admin.create_integration(integration_id, oauth_integration(ROT_CLIENT, ROT_SECRET))
         yield integration_id
         admin.delete_integration(integration_id)
@@ -84,11 +84,11 @@ def rot(stack: Stack) -> Iterator[str]:
 
 @pytest.fixture
 def client(stack: Stack) -> Iterator[tokenbroker.Client]:
-    with tokenbroker.Client(stack.target, timeout=10) as c:
+    with tokenbroker.Client(stack.target, plaintext=True, timeout=10) as c:
         yield c
 
 
 @pytest.fixture
 async def aclient(stack: Stack) -> AsyncIterator[AsyncClient]:
-    async with AsyncClient(stack.target, timeout=10) as c:
+    async with AsyncClient(stack.target, plaintext=True, timeout=10) as c:
         yield c
