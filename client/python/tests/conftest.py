@@ -12,25 +12,19 @@ import pytest
 import tokenbroker
 from tokenbroker.aio import AsyncClient
 
-from harness import ORG, SCOPES, Broker, Emulator, client_entry, start_broker, start_emulator
+from harness import (
+    Broker,
+    Emulator,
+    client_entry,
+    oauth_integration,
+    start_broker,
+    start_emulator,
+)
 
 # Emulator clients: c1 mints 3 s tokens (the `rot` fixture, rotation), c2 24 h
 # tokens (integrations `app`, and `bad` with a wrong secret).
 ROT_CLIENT, ROT_SECRET = "c1", "s1"
 APP_CLIENT, APP_SECRET = "c2", "s2"
-
-
-def oauth_integration(
-    client_id: str, secret: str, *, org_header: bool = False
-) -> tokenbroker.Integration:
-    return tokenbroker.Integration(
-        auth_method=tokenbroker.AuthMethod.AUTH_METHOD_OAUTH_SERVER_TO_SERVER,
-        client_id=client_id,
-        org_id=ORG,
-        scopes=SCOPES,
-        include_org_header=org_header,
-        credentials=tokenbroker.Credentials(client_secrets=[secret]),
-    )
 
 
 @dataclass

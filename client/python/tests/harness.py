@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
+import tokenbroker
+
 REPO = Path(__file__).resolve().parents[3]
 BIN_DIR = Path(os.environ.get("TOKENBROKER_BIN_DIR") or REPO / "build" / "bin")
 START_TIMEOUT = 20.0
@@ -143,6 +145,20 @@ def client_entry(client_id: str, secret: str, lifetime: Optional[int] = None) ->
     if lifetime is not None:
         entry["token_lifetime_seconds"] = lifetime
     return entry
+
+
+def oauth_integration(
+    client_id: str, secret: str, *, org_header: bool = False
+) -> tokenbroker.Integration:
+    """An OAuth Server-to-Server integration of the emulator's org and scopes."""
+    return tokenbroker.Integration(
+        auth_method=tokenbroker.AuthMethod.AUTH_METHOD_OAUTH_SERVER_TO_SERVER,
+        client_id=client_id,
+        org_id=ORG,
+        scopes=SCOPES,
+        include_org_header=org_header,
+        credentials=tokenbroker.Credentials(client_secrets=[secret]),
+    )
 
 
 @dataclass

@@ -26,13 +26,13 @@ import pytest
 import tokenbroker
 from tokenbroker.aio import AsyncClient, AsyncTokenSource
 
-from conftest import oauth_integration
 from harness import (
     REPO,
     Broker,
     Emulator,
     client_entry,
     make_certs,
+    oauth_integration,
     start_broker,
     start_emulator,
     tls_flags,

@@ -306,3 +306,23 @@ def test_unreadable_caller_token_file_fails_unauthenticated_naming_the_file(
     assert str(path) in str(info.value) and "secret-caller-token" not in str(info.value)
     path.write_text("rotated\n")
     assert token.get() == "rotated"  # a failed read is not cached: the next call reads again
+
+
+def test_access_token_from_proto_is_the_constructors_value() -> None:
+    from datetime import datetime, timezone
+
+    fast = _token(1000.5, 4600.25, "v")  # datetimes made on first use
+    built = tokenbroker.AccessToken(
+        access_token="v",
+        token_type="bearer",
+        issue_time=datetime.fromtimestamp(1000.5, timezone.utc),
+        expire_time=datetime.fromtimestamp(4600.25, timezone.utc),
+        integration="integrations/x",
+        expires_at=4600.25,
+        issued_at=1000.5,
+    )
+
+    assert fast == built and hash(fast) == hash(built) and repr(fast) == repr(built)
+    assert fast.expire_time == datetime.fromtimestamp(4600.25, timezone.utc)
+    with pytest.raises(AttributeError):
+        _ = fast.no_such_field  # type: ignore[attr-defined]

@@ -44,7 +44,7 @@ from ._options import (
     transport,
 )
 from ._options import channel_options as make_channel_options
-from ._types import AccessToken, RequestHeaders, duration_proto, integration_name
+from ._types import AccessToken, RequestHeaders, integration_name, token_request
 from .client import DEFAULT, Timeout, deadline_error, next_delay, plan_deadline
 from .token_source import rearm_delay
 from .v1 import (
@@ -208,9 +208,8 @@ class AsyncClient:
         timeout: Timeout = DEFAULT,
     ) -> AccessToken:
         """See `tokenbroker.Client.get_access_token`."""
-        request = token_service_pb2.GetAccessTokenRequest(
-            name=integration_name(integration),
-            min_remaining_validity=duration_proto(to_seconds(min_remaining_validity)),
+        request = token_request(
+            token_service_pb2.GetAccessTokenRequest, integration, to_seconds(min_remaining_validity)
         )
         response = await self._call(self._tokens.GetAccessToken, request, timeout)
         return AccessToken.from_proto(response.token)
@@ -223,9 +222,10 @@ class AsyncClient:
         timeout: Timeout = DEFAULT,
     ) -> RequestHeaders:
         """See `tokenbroker.Client.get_request_headers`."""
-        request = token_service_pb2.GetRequestHeadersRequest(
-            name=integration_name(integration),
-            min_remaining_validity=duration_proto(to_seconds(min_remaining_validity)),
+        request = token_request(
+            token_service_pb2.GetRequestHeadersRequest,
+            integration,
+            to_seconds(min_remaining_validity),
         )
         response = await self._call(self._tokens.GetRequestHeaders, request, timeout)
         return RequestHeaders.from_proto(response)

@@ -45,7 +45,7 @@ from ._options import (
 from ._options import (
     channel_options as make_channel_options,
 )
-from ._types import AccessToken, RequestHeaders, duration_proto, integration_name
+from ._types import AccessToken, RequestHeaders, integration_name, token_request
 from .v1 import (
     integration_pb2,
     integration_service_pb2,
@@ -270,9 +270,8 @@ class Client:
         (disabled, or IMS rejected the credentials: see `ims_error`,
         `x_debug_id`), UnavailableError, DeadlineExceededError.
         """
-        request = token_service_pb2.GetAccessTokenRequest(
-            name=integration_name(integration),
-            min_remaining_validity=duration_proto(to_seconds(min_remaining_validity)),
+        request = token_request(
+            token_service_pb2.GetAccessTokenRequest, integration, to_seconds(min_remaining_validity)
         )
         response = self._call(self._tokens.GetAccessToken, request, timeout)
         return AccessToken.from_proto(response.token)
@@ -286,9 +285,10 @@ class Client:
     ) -> RequestHeaders:
         """The headers an Adobe API call needs, as a dict. Raises as
         `get_access_token`."""
-        request = token_service_pb2.GetRequestHeadersRequest(
-            name=integration_name(integration),
-            min_remaining_validity=duration_proto(to_seconds(min_remaining_validity)),
+        request = token_request(
+            token_service_pb2.GetRequestHeadersRequest,
+            integration,
+            to_seconds(min_remaining_validity),
         )
         response = self._call(self._tokens.GetRequestHeaders, request, timeout)
         return RequestHeaders.from_proto(response)
