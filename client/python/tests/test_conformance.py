@@ -18,7 +18,7 @@ import os
 import threading
 import time
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Set, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Set
 
 import grpc
 import pytest
@@ -163,7 +163,6 @@ class StepFailed(AssertionError):
 
     def __init__(self, index: int, op: str, cause: Exception) -> None:
         super().__init__(f"step {index} ({op}) failed: {cause}")
-        self.index = index
 
 
 class Outcome:
@@ -228,15 +227,28 @@ class Scenario:
             flags.append(f"--policy-file={path}")
         return flags
 
-    def _create_integrations(self) -> None:
+    def _create_integrations(self, within: float = 0.0) -> None:
+        """Creates the scenario's integrations; while `within` seconds have
+        not passed, an UNAVAILABLE broker is asked again (after a restart, the
+        process-wide gRPC subchannel to the port may still be in its
+        reconnect backoff from the refused connections of the restart)."""
         transport = {"ca_file": True} if self.ca_file is not None else {"plaintext": True}
         setup_token = self.spec.get("setup_caller_token")
         with_token = {} if setup_token is None else {"caller_token": setup_token}
+        deadline = time.monotonic() + within
         admin = self.new_client(transport, **with_token)
         try:
             for i in self.spec.get("integrations", []):
                 check_keys("integrations[]", i, {"id", "client_id", "secret"})
-                admin.create_integration(i["id"], oauth_integration(i["client_id"], i["secret"]))
+                integration = oauth_integration(i["client_id"], i["secret"])
+                while True:
+                    try:
+                        admin.create_integration(i["id"], integration)
+                        break
+                    except tokenbroker.UnavailableError:
+                        if time.monotonic() >= deadline:
+                            raise
+                        time.sleep(POLL)  # the poll interval of a wait for readiness
         finally:
             admin.close()
 
@@ -402,7 +414,7 @@ class Scenario:
     def restart_broker(self, step: Mapping[str, Any]) -> None:
         assert self.broker is not None
         self.broker.restart()
-        self._create_integrations()
+        self._create_integrations(within=10.0)
 
     def refresh_access_token(self, step: Mapping[str, Any]) -> None:
         outcome = self.with_client(step, lambda c: c.refresh_access_token(step["integration"]))
@@ -527,19 +539,6 @@ def test_the_runner_fails_on_what_it_does_not_know(tmp_path: Path) -> None:
         check_expect({"no_such_expectation": 1}, Outcome(lambda: None), bool)
 
 
-# Failures the server causes, not the SDK: (step index, start of the assertion
-# message) -> why. A listed failure is an expected failure; a listed failure
-# that no longer happens fails the test, so the entry goes with the fix.
-SERVER_GAPS: Dict[str, Tuple[int, str, str]] = {
-    "not_found_is_typed": (
-        1,
-        "reason of",
-        "the server's IntegrationService answers NOT_FOUND without ErrorInfo "
-        "(the credential stores' NotFound() carries no INTEGRATION_NOT_FOUND reason)",
-    ),
-}
-
-
 @pytest.mark.timeout(120)
 @pytest.mark.parametrize(
     "spec,flavour",
@@ -553,14 +552,8 @@ def test_scenario(
     spec: Dict[str, Any], flavour: str, make_client: Callable[..., Any], tmp_path: Path
 ) -> None:
     scenario = Scenario(spec, tmp_path, make_client)
-    gap = SERVER_GAPS.get(spec["id"])
     try:
         scenario.start()
         scenario.run()
-    except StepFailed as e:
-        if gap is not None and (e.index, True) == (gap[0], str(e.__cause__).startswith(gap[1])):
-            pytest.xfail(f"server gap: {gap[2]}")
-        raise
     finally:
         scenario.stop()
-    assert gap is None, f"listed in SERVER_GAPS but passes now: remove the entry ({gap})"
