@@ -12,25 +12,19 @@ import pytest
 import tokenbroker
 from tokenbroker.aio import AsyncClient
 
-from harness import ORG, SCOPES, Broker, Emulator, client_entry, start_broker, start_emulator
+from harness import (
+    Broker,
+    Emulator,
+    client_entry,
+    oauth_integration,
+    start_broker,
+    start_emulator,
+)
 
 # Emulator clients: c1 mints 3 s tokens (the `rot` fixture, rotation), c2 24 h
 # tokens (integrations `app`, and `bad` with a wrong secret).
 ROT_CLIENT, ROT_SECRET = "c1", "s1"
 APP_CLIENT, APP_SECRET = "c2", "s2"
-
-
-def oauth_integration(
-    client_id: str, secret: str, *, org_header: bool = False
-) -> tokenbroker.Integration:
-    return tokenbroker.Integration(
-        auth_method=tokenbroker.AuthMethod.AUTH_METHOD_OAUTH_SERVER_TO_SERVER,
-        client_id=client_id,
-        org_id=ORG,
-        scopes=SCOPES,
-        include_org_header=org_header,
-        credentials=tokenbroker.Credentials(client_secrets=[secret]),
-    )
 
 
 @dataclass
@@ -53,7 +47,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     try:
         broker = start_broker(workdir, emulator)
         try:
-            with tokenbroker.Client(broker.target) as admin:
+            with tokenbroker.Client(broker.target, plaintext=True) as admin:
                 admin.create_integration(
                     "app", oauth_integration(APP_CLIENT, APP_SECRET, org_header=True)
                 )
@@ -76,7 +70,7 @@ def rot(stack: Stack) -> Iterator[str]:
     an earlier test let lapse (see test_watch_after_lapsed_refresh_gets_successor).
     """
     integration_id = f"rot-{next(_fresh_ids)}"
-    with tokenbroker.Client(stack.target) as admin:
+    with tokenbroker.Client(stack.target, plaintext=True) as admin:
         admin.create_integration(integration_id, oauth_integration(ROT_CLIENT, ROT_SECRET))
         yield integration_id
         admin.delete_integration(integration_id)
@@ -84,11 +78,11 @@ def rot(stack: Stack) -> Iterator[str]:
 
 @pytest.fixture
 def client(stack: Stack) -> Iterator[tokenbroker.Client]:
-    with tokenbroker.Client(stack.target, timeout=10) as c:
+    with tokenbroker.Client(stack.target, plaintext=True, timeout=10) as c:
         yield c
 
 
 @pytest.fixture
 async def aclient(stack: Stack) -> AsyncIterator[AsyncClient]:
-    async with AsyncClient(stack.target, timeout=10) as c:
+    async with AsyncClient(stack.target, plaintext=True, timeout=10) as c:
         yield c

@@ -7,6 +7,8 @@ is started by a test fixture and stopped by it; all traffic stays on
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import os
 import signal
@@ -16,7 +18,9 @@ import time
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
+
+import tokenbroker
 
 REPO = Path(__file__).resolve().parents[3]
 BIN_DIR = Path(os.environ.get("TOKENBROKER_BIN_DIR") or REPO / "build" / "bin")
@@ -42,7 +46,8 @@ class Process:
         self.port_file = workdir / f"{name}.port"
         self.log_file = workdir / f"{name}.log"
         self.argv = list(argv) + [f"--port-file={self.port_file}"]
-        with open(self.log_file, "wb") as log:
+        self.port_file.unlink(missing_ok=True)  # a restart must not read the old port
+        with open(self.log_file, "ab") as log:
             self.proc = subprocess.Popen(
                 self.argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
             )
@@ -142,9 +147,27 @@ def client_entry(client_id: str, secret: str, lifetime: Optional[int] = None) ->
     return entry
 
 
+def oauth_integration(
+    client_id: str, secret: str, *, org_header: bool = False
+) -> tokenbroker.Integration:
+    """An OAuth Server-to-Server integration of the emulator's org and scopes."""
+    return tokenbroker.Integration(
+        auth_method=tokenbroker.AuthMethod.AUTH_METHOD_OAUTH_SERVER_TO_SERVER,
+        client_id=client_id,
+        org_id=ORG,
+        scopes=SCOPES,
+        include_org_header=org_header,
+        credentials=tokenbroker.Credentials(client_secrets=[secret]),
+    )
+
+
 @dataclass
 class Broker:
     process: Process
+    workdir: Path
+    emulator: Emulator
+    flags: Tuple[str, ...]
+    name: str
 
     @property
     def target(self) -> str:
@@ -153,15 +176,20 @@ class Broker:
     def stop(self) -> None:
         self.process.stop()
 
+    def restart(self) -> None:
+        """SIGTERM, then the same binary and flags again on the same port."""
+        port = self.process.port
+        self.process.stop()
+        self.process = _broker_process(self.workdir, self.emulator, self.flags, self.name, port)
 
-def start_broker(
-    workdir: Path, emulator: Emulator, *flags: str, name: str = "tokenbroker"
-) -> Broker:
-    workdir.mkdir(parents=True, exist_ok=True)
-    process = Process(
+
+def _broker_process(
+    workdir: Path, emulator: Emulator, flags: Sequence[str], name: str, port: int
+) -> Process:
+    return Process(
         [
             binary("tokenbroker"),
-            "--listen=127.0.0.1:0",
+            f"--listen=127.0.0.1:{port}",
             "--store=memory",
             f"--ims-url={emulator.url}",
             f"--ims-ca-file={emulator.ca_file}",
@@ -171,7 +199,43 @@ def start_broker(
         workdir,
         name,
     )
-    return Broker(process)
+
+
+def start_broker(
+    workdir: Path, emulator: Emulator, *flags: str, name: str = "tokenbroker"
+) -> Broker:
+    """A broker on a free loopback port (in-memory store) using `emulator` as IMS."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    process = _broker_process(workdir, emulator, flags, name, 0)
+    return Broker(process, workdir, emulator, tuple(flags), name)
+
+
+def tls_flags(certs: "Certs") -> List[str]:
+    """The broker flags serving TLS with the test server certificate."""
+    return [f"--tls-cert={certs.server_cert}", f"--tls-key={certs.server_key}"]
+
+
+def caller_token_hash(token: str) -> str:
+    """A policy file's `hash` of `token`: HMAC-SHA256 under a random 16-byte salt."""
+    salt = os.urandom(16)
+    digest = hmac.new(salt, token.encode(), hashlib.sha256).hexdigest()
+    return f"hmac-sha256:{salt.hex()}:{digest}"
+
+
+def write_policy(
+    path: Path, caller_tokens: Mapping[str, str], bindings: Sequence[Mapping[str, Any]]
+) -> Path:
+    """A --policy-file: `caller_tokens` maps identity to plaintext token (stored hashed)."""
+    policy = {
+        "version": 1,
+        "caller_tokens": [
+            {"identity": identity, "hash": caller_token_hash(token)}
+            for identity, token in caller_tokens.items()
+        ],
+        "bindings": list(bindings),
+    }
+    path.write_text(json.dumps(policy))
+    return path
 
 
 @dataclass

@@ -24,7 +24,7 @@ from tokenbroker.aio import AsyncClient
 from tokenbroker.v1 import token_service_pb2, token_service_pb2_grpc
 
 from conftest import APP_CLIENT, APP_SECRET, Stack, oauth_integration
-from harness import Certs, make_certs, start_broker
+from harness import Certs, make_certs, start_broker, tls_flags, write_policy
 
 
 @pytest.fixture(scope="module")
@@ -39,8 +39,7 @@ def test_real_broker_over_tls(tmp_path: Path, stack: Stack, certs: Certs) -> Non
     broker = start_broker(
         tmp_path,
         stack.emulator,
-        f"--tls-cert={certs.server_cert}",
-        f"--tls-key={certs.server_key}",
+        *tls_flags(certs),
         name="broker-tls",
     )
     try:
@@ -49,7 +48,7 @@ def test_real_broker_over_tls(tmp_path: Path, stack: Stack, certs: Certs) -> Non
             token = client.get_access_token("tls")
             headers = client.get_request_headers("tls")
         # A plaintext client cannot talk to the TLS-only server.
-        with tokenbroker.Client(broker.target, retry=None, timeout=3) as plain:
+        with tokenbroker.Client(broker.target, plaintext=True, retry=None, timeout=3) as plain:
             with pytest.raises(tokenbroker.TokenbrokerError):
                 plain.get_access_token("tls")
     finally:
@@ -63,8 +62,7 @@ def test_real_broker_over_mutual_tls(tmp_path: Path, stack: Stack, certs: Certs)
     broker = start_broker(
         tmp_path,
         stack.emulator,
-        f"--tls-cert={certs.server_cert}",
-        f"--tls-key={certs.server_key}",
+        *tls_flags(certs),
         f"--client-ca-file={certs.ca}",
         name="broker-mtls",
     )
@@ -207,29 +205,45 @@ def test_tls_requires_cert_and_key_together(certs: Certs) -> None:
 
 
 def test_caller_token_is_sent_as_bearer_metadata(fake: FakeServer) -> None:
-    with tokenbroker.Client(fake.target, caller_token="caller-secret") as client:
+    with tokenbroker.Client(fake.target, plaintext=True, caller_token="caller-secret") as client:
         client.get_access_token("x")
 
     assert fake.service.metadata[0]["authorization"] == "Bearer caller-secret"
     assert fake.service.metadata[0]["user-agent"].startswith("tokenbroker-python/")
 
 
-def test_caller_token_file_is_reread_when_it_changes(fake: FakeServer, tmp_path: Path) -> None:
+def test_caller_token_file_is_reread_after_the_reload_interval(
+    fake: FakeServer, tmp_path: Path
+) -> None:
     token_file = tmp_path / "token"
     token_file.write_text("first\n")
-    with tokenbroker.Client(fake.target, caller_token_file=token_file) as client:
+    with tokenbroker.Client(
+        fake.target, plaintext=True, caller_token_file=token_file, caller_token_reload=0
+    ) as client:
         client.get_access_token("x")
         token_file.write_text("second-rotated\n")
         client.get_access_token("x")
+        token_file.unlink()
+        with pytest.raises(tokenbroker.UnauthenticatedError, match="caller_token_file"):
+            client.get_access_token("x")
 
     assert [m["authorization"] for m in fake.service.metadata] == [
         "Bearer first",
         "Bearer second-rotated",
-    ]
+    ]  # the failed call sent nothing
+
+
+def test_default_client_speaks_tls_and_never_falls_back(fake: FakeServer) -> None:
+    # The fake server is plaintext on loopback: TLS is not inferred away from the address.
+    with tokenbroker.Client(fake.target, retry=None, timeout=3) as client:
+        assert not client.plaintext
+        with pytest.raises(tokenbroker.UnavailableError):
+            client.get_access_token("x")
+    assert fake.service.times == []
 
 
 async def test_async_client_sends_caller_token(fake: FakeServer) -> None:
-    async with AsyncClient(fake.target, caller_token="async-caller") as client:
+    async with AsyncClient(fake.target, plaintext=True, caller_token="async-caller") as client:
         await client.get_access_token("x")
 
     assert fake.service.metadata[0]["authorization"] == "Bearer async-caller"
@@ -237,8 +251,7 @@ async def test_async_client_sends_caller_token(fake: FakeServer) -> None:
 
 def test_unavailable_is_retried_with_growing_backoff(fake: FakeServer) -> None:
     fake.service.failures = 3
-    retry = RetryPolicy(max_attempts=4, initial_backoff=0.1, multiplier=2, jitter=0.2)
-    with tokenbroker.Client(fake.target, retry=retry) as client:
+    with tokenbroker.Client(fake.target, plaintext=True) as client:  # the default policy
         token = client.get_access_token("x")
 
     assert token.access_token == "tok"
@@ -246,15 +259,15 @@ def test_unavailable_is_retried_with_growing_backoff(fake: FakeServer) -> None:
     gaps = [b - a for a, b in zip(t, t[1:])]
     assert len(gaps) == 3
     for gap, base in zip(gaps, (0.1, 0.2, 0.4)):
-        # Sleeps are never shorter than the jittered backoff; a loaded machine
-        # may make them longer, so the upper bound is loose.
-        assert base * 0.8 - 0.01 <= gap <= base * 1.2 + 0.75, gaps
+        # Waits are drawn from [b/2, b]; a loaded machine may make them
+        # longer, so the upper bound is loose.
+        assert base * 0.5 - 0.01 <= gap <= base + 0.75, gaps
 
 
 def test_retries_are_bounded_by_max_attempts(fake: FakeServer) -> None:
     fake.service.failures = 10
     retry = RetryPolicy(max_attempts=3, initial_backoff=0.01)
-    with tokenbroker.Client(fake.target, retry=retry) as client:
+    with tokenbroker.Client(fake.target, plaintext=True, retry=retry) as client:
         with pytest.raises(tokenbroker.UnavailableError) as info:
             client.get_access_token("x")
 
@@ -268,7 +281,7 @@ def test_server_retry_delay_is_honoured(fake: FakeServer) -> None:
     fake.service.failures = 1
     fake.service.retry_delay = 0.5
     retry = RetryPolicy(max_attempts=2, initial_backoff=0.01)
-    with tokenbroker.Client(fake.target, retry=retry) as client:
+    with tokenbroker.Client(fake.target, plaintext=True, retry=retry) as client:
         client.get_access_token("x")
 
     assert fake.service.times[1] - fake.service.times[0] >= 0.5
@@ -277,7 +290,7 @@ def test_server_retry_delay_is_honoured(fake: FakeServer) -> None:
 async def test_async_retries_unavailable(fake: FakeServer) -> None:
     fake.service.failures = 2
     retry = RetryPolicy(max_attempts=3, initial_backoff=0.01)
-    async with AsyncClient(fake.target, retry=retry) as client:
+    async with AsyncClient(fake.target, plaintext=True, retry=retry) as client:
         token = await client.get_access_token("x")
 
     assert token.access_token == "tok" and len(fake.service.times) == 3
@@ -285,7 +298,7 @@ async def test_async_retries_unavailable(fake: FakeServer) -> None:
 
 def test_per_call_deadline_overrides_client_default(fake: FakeServer) -> None:
     fake.service.delay = 3.0
-    with tokenbroker.Client(fake.target, timeout=30) as client:
+    with tokenbroker.Client(fake.target, plaintext=True, timeout=30) as client:
         started = time.monotonic()
         with pytest.raises(tokenbroker.DeadlineExceededError):
             client.get_access_token("x", timeout=0.2)
@@ -296,7 +309,7 @@ def test_per_call_deadline_overrides_client_default(fake: FakeServer) -> None:
 
 async def test_async_per_call_deadline(fake: FakeServer) -> None:
     fake.service.delay = 1.0
-    async with AsyncClient(fake.target) as client:
+    async with AsyncClient(fake.target, plaintext=True) as client:
         with pytest.raises(tokenbroker.DeadlineExceededError):
             await client.get_access_token("x", timeout=0.2)
 
@@ -304,51 +317,36 @@ async def test_async_per_call_deadline(fake: FakeServer) -> None:
 # -- caller tokens against the real broker ------------------------------------
 
 
-def _policy_line(token: str) -> str:
-    import hashlib
-    import hmac
-    import os
-
-    salt = os.urandom(16)
-    return f"hmac-sha256:{salt.hex()}:{hmac.new(salt, token.encode(), hashlib.sha256).hexdigest()}"
-
-
 def test_real_broker_authorizes_caller_tokens(tmp_path: Path, stack: Stack) -> None:
-    import json
-
-    policy = tmp_path / "policy.json"
-    policy.write_text(
-        json.dumps(
-            {
-                "version": 1,
-                "caller_tokens": [
-                    {"identity": "svc-admin", "hash": _policy_line("admin-token")},
-                    {"identity": "svc-reader", "hash": _policy_line("reader-token")},
-                ],
-                "bindings": [
-                    {"identity": "svc-admin", "role": "admin"},
-                    {"identity": "svc-reader", "role": "reader", "integrations": ["pol-*"]},
-                ],
-            }
-        )
+    policy = write_policy(
+        tmp_path / "policy.json",
+        {"svc-admin": "admin-token", "svc-reader": "reader-token"},
+        [
+            {"identity": "svc-admin", "role": "admin"},
+            {"identity": "svc-reader", "role": "reader", "integrations": ["pol-*"]},
+        ],
     )
     reader_file = tmp_path / "reader-token"
     reader_file.write_text("reader-token\n")
     broker = start_broker(tmp_path, stack.emulator, f"--policy-file={policy}", name="broker-policy")
     try:
-        with tokenbroker.Client(broker.target, caller_token="admin-token") as admin:
+        with tokenbroker.Client(broker.target, plaintext=True, caller_token="admin-token") as admin:
             admin.create_integration("pol-a", oauth_integration(APP_CLIENT, APP_SECRET))
             admin.create_integration("other", oauth_integration(APP_CLIENT, APP_SECRET))
-        with tokenbroker.Client(broker.target, caller_token_file=reader_file) as reader:
+        with tokenbroker.Client(
+            broker.target, plaintext=True, caller_token_file=reader_file
+        ) as reader:
             token = reader.get_access_token("pol-a")
             with pytest.raises(tokenbroker.PermissionDeniedError):
                 reader.get_access_token("other")
             with pytest.raises(tokenbroker.PermissionDeniedError):
                 reader.create_integration("pol-b", oauth_integration(APP_CLIENT, APP_SECRET))
-        with tokenbroker.Client(broker.target) as anonymous:
+        with tokenbroker.Client(broker.target, plaintext=True) as anonymous:
             with pytest.raises(tokenbroker.UnauthenticatedError):
                 anonymous.get_access_token("pol-a")
-        with tokenbroker.Client(broker.target, caller_token="not-a-known-token") as unknown:
+        with tokenbroker.Client(
+            broker.target, plaintext=True, caller_token="not-a-known-token"
+        ) as unknown:
             with pytest.raises(tokenbroker.UnauthenticatedError):
                 unknown.get_access_token("pol-a")
     finally:

@@ -178,7 +178,9 @@ def test_ims_down_without_cached_token_raises_unavailable_after_retries(
         broker = start_broker(tmp_path, emulator, "--ims-max-attempts=1", name="broker-down")
         try:
             retry = RetryPolicy(max_attempts=3, initial_backoff=0.05, max_backoff=0.2)
-            with tokenbroker.Client(broker.target, retry=retry, timeout=10) as client:
+            with tokenbroker.Client(
+                broker.target, plaintext=True, retry=retry, timeout=10
+            ) as client:
                 from conftest import oauth_integration
 
                 client.create_integration("down", oauth_integration("c9", "s9"))
@@ -208,7 +210,7 @@ def test_unreachable_server_retries_within_deadline(tmp_path) -> None:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     retry = RetryPolicy(max_attempts=50, initial_backoff=0.05, max_backoff=0.2)
-    with tokenbroker.Client(f"127.0.0.1:{port}", retry=retry) as client:
+    with tokenbroker.Client(f"127.0.0.1:{port}", plaintext=True, retry=retry) as client:
         started = time.monotonic()
         with pytest.raises(tokenbroker.TokenbrokerError) as info:
             client.get_access_token("app", timeout=1.0)

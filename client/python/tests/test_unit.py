@@ -27,14 +27,53 @@ def _token(issued: float, expires: float, value: str = "t") -> tokenbroker.Acces
     return tokenbroker.AccessToken.from_proto(msg)
 
 
-def test_backoff_grows_exponentially_within_jitter_and_cap() -> None:
-    policy = tokenbroker.RetryPolicy(initial_backoff=0.1, max_backoff=1.0, multiplier=2, jitter=0.2)
+def test_backoff_is_drawn_from_half_to_whole_nominal_wait_and_capped() -> None:
+    policy = tokenbroker.RetryPolicy()  # 100 ms doubling to 2 s, [b/2, b]
 
-    assert policy.backoff(1, rand=lambda: 0.0) == pytest.approx(0.08)
-    assert policy.backoff(1, rand=lambda: 1.0) == pytest.approx(0.12)
-    assert policy.backoff(3, rand=lambda: 0.5) == pytest.approx(0.4)
-    assert policy.backoff(10, rand=lambda: 0.5) == pytest.approx(1.0)  # capped
-    assert policy.backoff(1, server_delay=2.0, rand=lambda: 0.5) == pytest.approx(2.0)
+    assert policy.backoff(1, rand=lambda: 0.0) == pytest.approx(0.1)
+    assert policy.backoff(1, rand=lambda: 1.0) == pytest.approx(0.05)
+    assert policy.backoff(3, rand=lambda: 0.5) == pytest.approx(0.3)
+    assert policy.backoff(10, rand=lambda: 0.0) == pytest.approx(2.0)  # capped
+    assert policy.backoff(10, rand=lambda: 1.0) == pytest.approx(1.0)
+
+
+def test_server_retry_delay_wins_only_when_longer() -> None:
+    policy = tokenbroker.RetryPolicy()
+
+    assert policy.backoff(1, server_delay=1.0, rand=lambda: 0.0) == pytest.approx(1.0)
+    assert policy.backoff(5, server_delay=0.01, rand=lambda: 0.0) == pytest.approx(1.6)
+
+
+def test_defaults_follow_the_client_contract() -> None:
+    # client/BEHAVIOUR.md: TLS, 10 s, 4 attempts from 100 ms x2 capped at 2 s,
+    # jitter [b/2, b], minimum validity unset, caller-token file read every 5 s.
+    client = tokenbroker.Client("127.0.0.1:1")  # channels connect lazily: no I/O
+    try:
+        assert not client.plaintext and client.tls == tokenbroker.TLS()
+        assert client.timeout == 10.0
+        assert client.retry == tokenbroker.RetryPolicy(
+            max_attempts=4, initial_backoff=0.1, multiplier=2.0, max_backoff=2.0, jitter=0.5
+        )
+        assert client.retry.retry_codes == {grpc.StatusCode.UNAVAILABLE}
+        assert client.caller_token_reload == 5.0
+        assert client.token_source("x").min_validity is None
+    finally:
+        client.close()
+
+
+def test_watch_rearm_waits_from_200ms_to_30s() -> None:
+    policy = _cache.WATCH_RECONNECT
+
+    assert policy.backoff(1, rand=lambda: 0.0) == pytest.approx(0.2)
+    assert policy.backoff(1, rand=lambda: 1.0) == pytest.approx(0.1)
+    assert policy.backoff(100, rand=lambda: 0.0) == pytest.approx(30.0)
+
+
+def test_plaintext_is_explicit_and_excludes_tls() -> None:
+    with pytest.raises(ValueError, match="exclude"):
+        tokenbroker.Client("127.0.0.1:1", plaintext=True, tls=tokenbroker.TLS())
+    with tokenbroker.Client("127.0.0.1:1", plaintext=True) as client:
+        assert client.plaintext and client.tls is None
 
 
 def test_retry_policy_rejects_nonsense() -> None:
@@ -180,8 +219,10 @@ def test_caller_token_validation(tmp_path: Path) -> None:
         tokenbroker.CallerToken(token=" ")
     empty = tmp_path / "empty"
     empty.write_text("\n")
-    with pytest.raises(ValueError, match="empty"):
+    with pytest.raises(tokenbroker.UnauthenticatedError, match="empty"):
         tokenbroker.CallerToken(file=empty).get()
+    with pytest.raises(ValueError, match="reload"):
+        tokenbroker.CallerToken(file=empty, reload=-1)
     assert "secret" not in repr(tokenbroker.CallerToken(token="secret"))
     with pytest.raises(ValueError, match="not both"):
         tokenbroker.Client("127.0.0.1:1", caller_token="a", caller_token_file=empty)
@@ -223,3 +264,65 @@ def test_old_spellings_still_work_with_a_deprecation_warning() -> None:
         assert httpx_auth.TokenBrokerAuth is httpx_auth.TokenbrokerAuth
     with pytest.raises(AttributeError):
         _ = tokenbroker.NoSuchName
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_caller_token_file_is_read_again_once_the_copy_is_older_than_reload(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "token"
+    path.write_text("first\n")
+    clock = FakeClock()
+    token = tokenbroker.CallerToken(file=path, reload=5.0, clock=clock)
+
+    assert token.get() == "first"
+    path.write_text("second\n")
+    clock.now += 4.9
+    assert token.get() == "first"  # the copy in memory is still young enough
+    clock.now += 0.1
+    assert token.get() == "second"
+
+
+def test_unreadable_caller_token_file_fails_unauthenticated_naming_the_file(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "token"
+    path.write_text("secret-caller-token\n")
+    clock = FakeClock()
+    token = tokenbroker.CallerToken(file=path, reload=5.0, clock=clock)
+    assert token.get() == "secret-caller-token"
+
+    path.unlink()
+    clock.now += 5.0
+    with pytest.raises(tokenbroker.UnauthenticatedError) as info:
+        token.get()
+    assert str(path) in str(info.value) and "secret-caller-token" not in str(info.value)
+    path.write_text("rotated\n")
+    assert token.get() == "rotated"  # a failed read is not cached: the next call reads again
+
+
+def test_access_token_from_proto_is_the_constructors_value() -> None:
+    from datetime import datetime, timezone
+
+    fast = _token(1000.5, 4600.25, "v")  # datetimes made on first use
+    built = tokenbroker.AccessToken(
+        access_token="v",
+        token_type="bearer",
+        issue_time=datetime.fromtimestamp(1000.5, timezone.utc),
+        expire_time=datetime.fromtimestamp(4600.25, timezone.utc),
+        integration="integrations/x",
+        expires_at=4600.25,
+        issued_at=1000.5,
+    )
+
+    assert fast == built and hash(fast) == hash(built) and repr(fast) == repr(built)
+    assert fast.expire_time == datetime.fromtimestamp(4600.25, timezone.utc)
+    with pytest.raises(AttributeError):
+        _ = fast.no_such_field  # type: ignore[attr-defined]

@@ -2,8 +2,11 @@
 
     import tokenbroker
 
-    with tokenbroker.Client("127.0.0.1:50051") as client:
+    with tokenbroker.Client("broker.internal:50051") as client:  # TLS, system roots
         headers = client.get_request_headers("demo")  # Authorization, x-api-key, ...
+
+A broker on loopback without TLS needs `Client(..., plaintext=True)`: plaintext
+is never inferred from the address.
 
 `Client` (sync, thread-safe) and `tokenbroker.aio.AsyncClient` (asyncio) call
 the broker; `TokenSource` / `AsyncTokenSource` keep the current token in the

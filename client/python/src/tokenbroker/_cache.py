@@ -14,10 +14,11 @@ DEFAULT_MARGIN = 60.0
 #: ... capped at this fraction of the token's lifetime, as the server does.
 DEFAULT_MARGIN_FRACTION = 0.1
 
-#: How a token source re-opens a broken watch stream: forever, backing off
-#: up to 30 s between attempts.
+#: How a token source re-opens a watch stream that ended: forever, waiting
+#: from 200 ms doubling to 30 s, each wait drawn from [b/2, b]; reset once a
+#: token arrives.
 WATCH_RECONNECT = RetryPolicy(
-    max_attempts=2**31 - 1, initial_backoff=0.2, max_backoff=30.0, multiplier=2.0, jitter=0.2
+    max_attempts=2**31 - 1, initial_backoff=0.2, max_backoff=30.0, multiplier=2.0, jitter=0.5
 )
 
 

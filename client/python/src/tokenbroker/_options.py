@@ -5,12 +5,14 @@ from __future__ import annotations
 import os
 import random
 import threading
+import time
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Callable, FrozenSet, List, Optional, Sequence, Tuple, Union
 
 import grpc
 
+from ._errors import UnauthenticatedError
 from ._version import __version__
 
 PathLike = Union[str, "os.PathLike[str]"]
@@ -20,6 +22,8 @@ Seconds = Union[float, int, timedelta]
 DEFAULT_TARGET = "127.0.0.1:50051"
 #: The default per-call deadline, in seconds, covering all retry attempts.
 DEFAULT_TIMEOUT = 10.0
+#: How long a read of `caller_token_file` stays in use before the file is read again.
+DEFAULT_CALLER_TOKEN_RELOAD = 5.0
 
 
 def to_seconds(value: Optional[Seconds]) -> Optional[float]:
@@ -37,7 +41,9 @@ def default_target() -> str:
 
 @dataclass(frozen=True)
 class TLS:
-    """Transport security towards the broker. Plaintext when no TLS is given.
+    """Transport security towards the broker. A client uses TLS unless it is
+    made with `plaintext=True`; `TLS()` (the default) verifies the server
+    against the system roots with the target's host as the expected name.
 
     Attributes:
         ca_file: PEM bundle of the CAs that may sign the server's certificate;
@@ -77,20 +83,22 @@ class RetryPolicy:
     """Retries of failed unary calls: exponential backoff with jitter, bounded
     both by `max_attempts` and by the call's deadline.
 
-    The delay before retry n (n = 1, 2, ...) is
-    `min(max_backoff, initial_backoff * multiplier**(n-1))`, scaled by a random
-    factor in `[1 - jitter, 1 + jitter]`, and at least the server's
-    `RetryInfo.retry_delay` when it sent one. Only the codes in `retry_codes`
-    are retried (UNAVAILABLE: the server or IMS could not be reached). Calls
-    that change integrations (create, update, delete) are never retried.
-    `RetryPolicy(max_attempts=1)` turns retries off.
+    The nominal wait before retry n (n = 1, 2, ...) is
+    `b = min(max_backoff, initial_backoff * multiplier**(n-1))`; the wait is
+    drawn uniformly from `[b * (1 - jitter), b]` (the default jitter 0.5:
+    `[b/2, b]`), and is at least the server's `RetryInfo.retry_delay` when it
+    sent one. No retry starts that could not finish before the call's
+    deadline. `max_attempts` counts every attempt, the first included. Only
+    the codes in `retry_codes` are retried (UNAVAILABLE: the server or IMS
+    could not be reached). Calls that change integrations (create, update,
+    delete) are never retried. `RetryPolicy(max_attempts=1)` turns retries off.
     """
 
     max_attempts: int = 4
     initial_backoff: float = 0.1
-    max_backoff: float = 5.0
+    max_backoff: float = 2.0
     multiplier: float = 2.0
-    jitter: float = 0.2
+    jitter: float = 0.5
     retry_codes: FrozenSet[grpc.StatusCode] = field(
         default_factory=lambda: frozenset({grpc.StatusCode.UNAVAILABLE})
     )
@@ -111,13 +119,13 @@ class RetryPolicy:
     ) -> float:
         """Seconds to wait before retry number `retry` (1-based)."""
         base = min(self.max_backoff, self.initial_backoff * self.multiplier ** (retry - 1))
-        delay = base * (1 - self.jitter + 2 * self.jitter * rand())
+        delay = base * (1 - self.jitter * rand())
         if server_delay is not None:
             delay = max(delay, server_delay)
         return delay
 
 
-#: The default retry policy: up to 4 attempts, 0.1 s doubling to at most 5 s.
+#: The default retry policy: up to 4 attempts, 0.1 s doubling to at most 2 s.
 DEFAULT_RETRY = RetryPolicy()
 #: A single attempt (calls that are not retried).
 NO_RETRY = RetryPolicy(max_attempts=1)
@@ -127,36 +135,73 @@ class CallerToken:
     """The caller's own credential for the broker, sent on every call as
     `authorization: Bearer <token>` metadata.
 
-    Either a fixed string or a file, re-read whenever its modification time
-    or size changes (so a rotated, mounted token, e.g. a Kubernetes projected
-    service-account token, is picked up without a restart). Thread-safe.
+    Either a fixed string or a file (e.g. a projected Kubernetes
+    service-account token). The file's content is kept in memory and read
+    again once that copy is older than `reload` seconds, so a rotated file is
+    picked up within `reload`. A file that cannot be read, or is empty, fails
+    the call with `UnauthenticatedError` naming the file (never its content);
+    the next call reads it again. Thread-safe.
+
+    Args:
+        token: A fixed token.
+        file: A file holding the token (surrounding whitespace is ignored).
+        reload: Seconds a read of `file` stays in use (default 5; 0: every call).
+        clock: Monotonic seconds; for tests.
     """
 
-    def __init__(self, token: Optional[str] = None, file: Optional[PathLike] = None) -> None:
+    def __init__(
+        self,
+        token: Optional[str] = None,
+        file: Optional[PathLike] = None,
+        *,
+        reload: Seconds = DEFAULT_CALLER_TOKEN_RELOAD,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         if (token is None) == (file is None):
             raise ValueError("CallerToken: give exactly one of token and file")
         if token is not None and not token.strip():
             raise ValueError("CallerToken: empty token")
+        seconds = to_seconds(reload)
+        if seconds is None or seconds < 0:
+            raise ValueError("CallerToken: reload must be a duration of at least 0")
+        self.reload: float = seconds
         self._fixed = token.strip() if token is not None else None
         self._file = file
+        self._clock = clock
         self._lock = threading.Lock()
-        self._stamp: Optional[Tuple[int, int]] = None
-        self._value = ""
+        # (value, monotonic time of the read), replaced whole: the fast path
+        # reads it without the lock.
+        self._read: Optional[Tuple[str, float]] = None
 
     def get(self) -> str:
+        """The token. Raises `UnauthenticatedError` when the file cannot be read."""
         if self._fixed is not None:
             return self._fixed
+        read = self._read
+        if read is not None and self._clock() - read[1] < self.reload:
+            return read[0]
+        with self._lock:
+            read = self._read
+            now = self._clock()
+            if read is None or now - read[1] >= self.reload:
+                read = (self._read_file(), now)
+                self._read = read
+            return read[0]
+
+    def _read_file(self) -> str:
         assert self._file is not None
-        st = os.stat(self._file)
-        stamp = (st.st_mtime_ns, st.st_size)
-        if stamp != self._stamp:
-            with self._lock:
-                with open(self._file, encoding="utf-8") as f:
-                    value = f.read().strip()
-                if not value:
-                    raise ValueError(f"CallerToken: {os.fspath(self._file)} is empty")
-                self._value, self._stamp = value, stamp
-        return self._value
+        path = os.fspath(self._file)
+        try:
+            with open(path, encoding="utf-8") as f:
+                value = f.read().strip()
+        except (OSError, UnicodeDecodeError) as e:
+            why = e.strerror if isinstance(e, OSError) and e.strerror else type(e).__name__
+            raise UnauthenticatedError(
+                f"cannot read caller_token_file {path!r}: {why}", attempts=0
+            ) from None
+        if not value:
+            raise UnauthenticatedError(f"caller_token_file {path!r} is empty", attempts=0)
+        return value
 
     def __repr__(self) -> str:
         where = f"file={os.fspath(self._file)!r}" if self._file is not None else "token=<redacted>"
@@ -174,6 +219,7 @@ class CallSettings:
         *,
         caller_token: Optional[str],
         caller_token_file: Optional[PathLike],
+        caller_token_reload: Seconds,
         timeout: Optional[Seconds],
         retry: Optional[RetryPolicy],
         metadata: Metadata,
@@ -182,7 +228,13 @@ class CallSettings:
             raise ValueError("give caller_token or caller_token_file, not both")
         self.caller_token: Optional[CallerToken] = None
         if caller_token is not None or caller_token_file is not None:
-            self.caller_token = CallerToken(caller_token, caller_token_file)
+            self.caller_token = CallerToken(
+                caller_token, caller_token_file, reload=caller_token_reload
+            )
+        reload = to_seconds(caller_token_reload)
+        if reload is None or reload < 0:
+            raise ValueError("caller_token_reload must be a duration of at least 0")
+        self.caller_token_reload = reload
         self.timeout = to_seconds(timeout)
         self.retry = retry or NO_RETRY
         self._static: Tuple[Tuple[str, Union[str, bytes]], ...] = tuple(
@@ -193,6 +245,17 @@ class CallSettings:
         if self.caller_token is None:
             return self._static
         return self._static + (("authorization", "Bearer " + self.caller_token.get()),)
+
+
+def transport(plaintext: bool, tls: Optional[TLS]) -> Optional[TLS]:
+    """The TLS settings of a new channel, or None for plaintext. TLS unless
+    `plaintext` is asked for: it is never inferred from the address, and a
+    TLS channel never falls back to plaintext."""
+    if plaintext:
+        if tls is not None:
+            raise ValueError("plaintext=True and tls= exclude each other")
+        return None
+    return tls if tls is not None else TLS()
 
 
 def channel_options(tls: Optional[TLS], extra: Sequence[Tuple[str, Any]]) -> List[Tuple[str, Any]]:

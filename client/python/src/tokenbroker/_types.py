@@ -6,12 +6,18 @@ import re
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Dict, Iterable, Optional, Tuple
+from typing import Dict, Iterable, Optional, Tuple, Type, TypeVar, Union
 
 from google.protobuf import duration_pb2, timestamp_pb2
 
 from .v1 import token_service_pb2
 
+R = TypeVar(
+    "R",
+    bound=Union[
+        token_service_pb2.GetAccessTokenRequest, token_service_pb2.GetRequestHeadersRequest
+    ],
+)
 _ID = re.compile(r"^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$")
 
 
@@ -32,10 +38,6 @@ def is_valid_integration_id(integration_id: str) -> bool:
     return bool(_ID.match(integration_id))
 
 
-def _datetime(ts: timestamp_pb2.Timestamp) -> datetime:
-    return datetime.fromtimestamp(ts.seconds + ts.nanos / 1e9, tz=timezone.utc)
-
-
 def _epoch(ts: timestamp_pb2.Timestamp) -> float:
     return ts.seconds + ts.nanos / 1e9
 
@@ -46,6 +48,17 @@ def duration_proto(seconds: Optional[float]) -> Optional[duration_pb2.Duration]:
     d = duration_pb2.Duration()
     d.FromNanoseconds(int(round(seconds * 1e9)))
     return d
+
+
+def token_request(cls: Type[R], integration: str, min_remaining_validity: Optional[float]) -> R:
+    """A Get{AccessToken,RequestHeaders}Request; `min_remaining_validity`
+    is left unset (the server's rule) when None."""
+    if min_remaining_validity is None:  # the common case, kept cheap
+        return cls(name=integration_name(integration))
+    return cls(
+        name=integration_name(integration),
+        min_remaining_validity=duration_proto(min_remaining_validity),
+    )
 
 
 @dataclass(frozen=True)
@@ -70,15 +83,31 @@ class AccessToken:
 
     @classmethod
     def from_proto(cls, msg: token_service_pb2.AccessToken) -> "AccessToken":
-        return cls(
+        # The hot path of every token call. Each timestamp is read once; the
+        # instance is filled directly, not through the frozen dataclass's
+        # __init__ (one object.__setattr__ per field); and the two datetimes
+        # are made on first use (__getattr__), as most callers only want the
+        # token. The object is the same as the constructor's.
+        issue, expire = msg.issue_time, msg.expire_time
+        token = object.__new__(cls)
+        token.__dict__.update(
             access_token=msg.access_token,
             token_type=msg.token_type or "bearer",
-            issue_time=_datetime(msg.issue_time),
-            expire_time=_datetime(msg.expire_time),
             integration=msg.integration,
-            expires_at=_epoch(msg.expire_time),
-            issued_at=_epoch(msg.issue_time),
+            expires_at=expire.seconds + expire.nanos / 1e9,
+            issued_at=issue.seconds + issue.nanos / 1e9,
         )
+        return token
+
+    def __getattr__(self, name: str) -> datetime:
+        # Called only for attributes not in __dict__: the lazy datetimes of
+        # from_proto.
+        if name == "issue_time" or name == "expire_time":
+            epoch = self.__dict__["issued_at" if name == "issue_time" else "expires_at"]
+            value = datetime.fromtimestamp(epoch, timezone.utc)
+            self.__dict__[name] = value
+            return value
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     @property
     def authorization(self) -> str:

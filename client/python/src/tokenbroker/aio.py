@@ -29,6 +29,7 @@ from google.protobuf import field_mask_pb2
 from . import _cache
 from ._errors import CancelledError, TokenbrokerError, error_from_rpc_error
 from ._options import (
+    DEFAULT_CALLER_TOKEN_RELOAD,
     DEFAULT_RETRY,
     DEFAULT_TIMEOUT,
     NO_RETRY,
@@ -40,10 +41,12 @@ from ._options import (
     Seconds,
     default_target,
     to_seconds,
+    transport,
 )
 from ._options import channel_options as make_channel_options
-from ._types import AccessToken, RequestHeaders, duration_proto, integration_name
+from ._types import AccessToken, RequestHeaders, integration_name, token_request
 from .client import DEFAULT, Timeout, deadline_error, next_delay, plan_deadline
+from .token_source import rearm_delay
 from .v1 import (
     integration_pb2,
     integration_service_pb2,
@@ -103,9 +106,11 @@ class AsyncClient:
         self,
         target: Optional[str] = None,
         *,
+        plaintext: bool = False,
         tls: Optional[TLS] = None,
         caller_token: Optional[str] = None,
         caller_token_file: Optional[PathLike] = None,
+        caller_token_reload: Seconds = DEFAULT_CALLER_TOKEN_RELOAD,
         timeout: Optional[Seconds] = DEFAULT_TIMEOUT,
         retry: Optional[RetryPolicy] = DEFAULT_RETRY,
         metadata: Metadata = (),
@@ -115,22 +120,42 @@ class AsyncClient:
         self._settings = CallSettings(
             caller_token=caller_token,
             caller_token_file=caller_token_file,
+            caller_token_reload=caller_token_reload,
             timeout=timeout,
             retry=retry,
             metadata=metadata,
         )
         self.target = target or default_target()
         self._owns_channel = channel is None
+        self.tls = transport(plaintext, tls)
         if channel is None:
-            options = make_channel_options(tls, channel_options)
-            if tls is None:
+            options = make_channel_options(self.tls, channel_options)
+            if self.tls is None:
                 channel = grpc.aio.insecure_channel(self.target, options)
             else:
-                channel = grpc.aio.secure_channel(self.target, tls.channel_credentials(), options)
+                channel = grpc.aio.secure_channel(
+                    self.target, self.tls.channel_credentials(), options
+                )
         self._channel = channel
         self._tokens = token_service_pb2_grpc.TokenServiceStub(channel)
         self._integrations = integration_service_pb2_grpc.IntegrationServiceStub(channel)
         self._sources: "weakref.WeakSet[AsyncTokenSource]" = weakref.WeakSet()
+
+    @property
+    def plaintext(self) -> bool:
+        return self.tls is None
+
+    @property
+    def timeout(self) -> Optional[float]:
+        return self._settings.timeout
+
+    @property
+    def retry(self) -> RetryPolicy:
+        return self._settings.retry
+
+    @property
+    def caller_token_reload(self) -> float:
+        return self._settings.caller_token_reload
 
     @property
     def channel(self) -> grpc.aio.Channel:
@@ -183,9 +208,8 @@ class AsyncClient:
         timeout: Timeout = DEFAULT,
     ) -> AccessToken:
         """See `tokenbroker.Client.get_access_token`."""
-        request = token_service_pb2.GetAccessTokenRequest(
-            name=integration_name(integration),
-            min_remaining_validity=duration_proto(to_seconds(min_remaining_validity)),
+        request = token_request(
+            token_service_pb2.GetAccessTokenRequest, integration, to_seconds(min_remaining_validity)
         )
         response = await self._call(self._tokens.GetAccessToken, request, timeout)
         return AccessToken.from_proto(response.token)
@@ -198,9 +222,10 @@ class AsyncClient:
         timeout: Timeout = DEFAULT,
     ) -> RequestHeaders:
         """See `tokenbroker.Client.get_request_headers`."""
-        request = token_service_pb2.GetRequestHeadersRequest(
-            name=integration_name(integration),
-            min_remaining_validity=duration_proto(to_seconds(min_remaining_validity)),
+        request = token_request(
+            token_service_pb2.GetRequestHeadersRequest,
+            integration,
+            to_seconds(min_remaining_validity),
         )
         response = await self._call(self._tokens.GetRequestHeaders, request, timeout)
         return RequestHeaders.from_proto(response)
@@ -319,6 +344,7 @@ class AsyncTokenSource:
         self._min_validity = to_seconds(min_validity)
         self._watch_enabled = watch
         self._clock = clock
+        self.watch_restarts = 0  # watch streams that ended and were re-opened
         self._token: Optional[AccessToken] = None
         self._template: Optional[_cache.HeaderTemplate] = None
         self._lock: Optional[asyncio.Lock] = None
@@ -326,6 +352,12 @@ class AsyncTokenSource:
         self._watch: Optional[AsyncTokenWatch] = None
         self._closed = False
         self._updated: Optional[asyncio.Event] = None
+
+    @property
+    def min_validity(self) -> Optional[float]:
+        """The minimum validity in seconds; None: the server's rule (60 s,
+        capped at 10 % of the token's lifetime)."""
+        return self._min_validity
 
     def peek(self) -> Optional[AccessToken]:
         """The cached token if it is fresh, without any I/O; else None.
@@ -432,25 +464,21 @@ class AsyncTokenSource:
     async def _watch_loop(self) -> None:
         failures = 0
         while not self._closed:
+            why: object = "the server ended the stream"
             try:
                 self._watch = self._client.watch_access_tokens(self.integration)
                 async for token in self._watch:
                     failures = 0
                     self._store(token)
-                if self._closed:
-                    return
-                failures += 1
             except TokenbrokerError as e:
-                if self._closed:
-                    return
-                failures += 1
-                _log.warning("tokenbroker: watch of %s failed: %s", self.integration, e)
+                why = e
             except asyncio.CancelledError:
                 raise
-            except Exception:
-                if self._closed:
-                    return
-                failures += 1
-                _log.exception("tokenbroker: watch of %s failed", self.integration)
+            except Exception as e:
+                why = f"{type(e).__name__}: {e}"
+            if self._closed:
+                return
+            failures += 1
+            self.watch_restarts += 1
             self._template = None
-            await asyncio.sleep(_cache.WATCH_RECONNECT.backoff(failures))
+            await asyncio.sleep(rearm_delay(self.integration, failures, why))

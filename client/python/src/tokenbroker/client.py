@@ -28,6 +28,7 @@ from ._errors import (
     error_from_rpc_error,
 )
 from ._options import (
+    DEFAULT_CALLER_TOKEN_RELOAD,
     DEFAULT_RETRY,
     DEFAULT_TIMEOUT,
     NO_RETRY,
@@ -39,11 +40,12 @@ from ._options import (
     Seconds,
     default_target,
     to_seconds,
+    transport,
 )
 from ._options import (
     channel_options as make_channel_options,
 )
-from ._types import AccessToken, RequestHeaders, duration_proto, integration_name
+from ._types import AccessToken, RequestHeaders, integration_name, token_request
 from .v1 import (
     integration_pb2,
     integration_service_pb2,
@@ -132,10 +134,15 @@ class Client:
     Args:
         target: `host:port` of the broker; default `$TOKENBROKER_SERVER`,
             else `127.0.0.1:50051`.
-        tls: Transport security (server CA, client certificate for mTLS);
-            None: plaintext (loopback and sidecar deployments).
+        plaintext: No transport security: only for a broker on loopback or a
+            Unix socket (tokens and caller tokens then cross the wire in
+            clear). Never inferred from the target; excludes `tls`.
+        tls: TLS settings (server CA, client certificate for mTLS, expected
+            name); default `TLS()`: the system roots, the target's host.
         caller_token: Sent on every call as `authorization: Bearer ...`.
-        caller_token_file: The same, read from a file (re-read when it changes).
+        caller_token_file: The same, read from a file, and read again once the
+            copy in memory is older than `caller_token_reload` (seconds,
+            default 5). An unreadable file fails calls with UnauthenticatedError.
         timeout: Default deadline of each unary call in seconds, across all its
             retry attempts; None: no deadline. Each method takes `timeout=` too.
         retry: Retries of UNAVAILABLE (see `RetryPolicy`); None: no retries.
@@ -150,9 +157,11 @@ class Client:
         self,
         target: Optional[str] = None,
         *,
+        plaintext: bool = False,
         tls: Optional[TLS] = None,
         caller_token: Optional[str] = None,
         caller_token_file: Optional[PathLike] = None,
+        caller_token_reload: Seconds = DEFAULT_CALLER_TOKEN_RELOAD,
         timeout: Optional[Seconds] = DEFAULT_TIMEOUT,
         retry: Optional[RetryPolicy] = DEFAULT_RETRY,
         metadata: Metadata = (),
@@ -162,23 +171,45 @@ class Client:
         self._settings = CallSettings(
             caller_token=caller_token,
             caller_token_file=caller_token_file,
+            caller_token_reload=caller_token_reload,
             timeout=timeout,
             retry=retry,
             metadata=metadata,
         )
         self.target = target or default_target()
         self._owns_channel = channel is None
+        self.tls = transport(plaintext, tls)
         if channel is None:
-            options = make_channel_options(tls, channel_options)
-            if tls is None:
+            options = make_channel_options(self.tls, channel_options)
+            if self.tls is None:
                 channel = grpc.insecure_channel(self.target, options)
             else:
-                channel = grpc.secure_channel(self.target, tls.channel_credentials(), options)
+                channel = grpc.secure_channel(self.target, self.tls.channel_credentials(), options)
         self._channel = channel
         self._tokens = token_service_pb2_grpc.TokenServiceStub(channel)
         self._integrations = integration_service_pb2_grpc.IntegrationServiceStub(channel)
         self._sources: "weakref.WeakSet[TokenSource]" = weakref.WeakSet()
         self._lock = threading.Lock()
+
+    @property
+    def plaintext(self) -> bool:
+        """Whether the client's own channel has no transport security."""
+        return self.tls is None
+
+    @property
+    def timeout(self) -> Optional[float]:
+        """The default deadline of each unary call, in seconds (None: none)."""
+        return self._settings.timeout
+
+    @property
+    def retry(self) -> RetryPolicy:
+        """The retry policy of unary calls."""
+        return self._settings.retry
+
+    @property
+    def caller_token_reload(self) -> float:
+        """Seconds a read of `caller_token_file` stays in use."""
+        return self._settings.caller_token_reload
 
     @property
     def channel(self) -> grpc.Channel:
@@ -239,9 +270,8 @@ class Client:
         (disabled, or IMS rejected the credentials: see `ims_error`,
         `x_debug_id`), UnavailableError, DeadlineExceededError.
         """
-        request = token_service_pb2.GetAccessTokenRequest(
-            name=integration_name(integration),
-            min_remaining_validity=duration_proto(to_seconds(min_remaining_validity)),
+        request = token_request(
+            token_service_pb2.GetAccessTokenRequest, integration, to_seconds(min_remaining_validity)
         )
         response = self._call(self._tokens.GetAccessToken, request, timeout)
         return AccessToken.from_proto(response.token)
@@ -255,9 +285,10 @@ class Client:
     ) -> RequestHeaders:
         """The headers an Adobe API call needs, as a dict. Raises as
         `get_access_token`."""
-        request = token_service_pb2.GetRequestHeadersRequest(
-            name=integration_name(integration),
-            min_remaining_validity=duration_proto(to_seconds(min_remaining_validity)),
+        request = token_request(
+            token_service_pb2.GetRequestHeadersRequest,
+            integration,
+            to_seconds(min_remaining_validity),
         )
         response = self._call(self._tokens.GetRequestHeaders, request, timeout)
         return RequestHeaders.from_proto(response)

@@ -62,6 +62,7 @@ class TokenSource:
         self._min_validity = to_seconds(min_validity)
         self._watch_enabled = watch
         self._clock = clock
+        self.watch_restarts = 0  # watch streams that ended and were re-opened
         self._token: Optional[AccessToken] = None
         self._template: Optional[_cache.HeaderTemplate] = None
         self._fetch_lock = threading.Lock()  # single-flight of on-demand fetches
@@ -108,6 +109,12 @@ class TokenSource:
             template = _cache.header_template(headers)
             self._template = template
         return _cache.render(template, token)
+
+    @property
+    def min_validity(self) -> Optional[float]:
+        """The minimum validity in seconds; None: the server's rule (60 s,
+        capped at 10 % of the token's lifetime)."""
+        return self._min_validity
 
     def peek(self) -> Optional[AccessToken]:
         """The cached token if it is fresh, without any I/O; else None."""
@@ -179,6 +186,7 @@ class TokenSource:
     def _watch_loop(self) -> None:
         failures = 0
         while not self._closed.is_set():
+            why: object = "the server ended the stream"
             try:
                 watch = self._client.watch_access_tokens(self.integration)
                 with self._state_lock:
@@ -189,18 +197,23 @@ class TokenSource:
                 for token in watch:
                     failures = 0
                     self._store(token)
-                if self._closed.is_set():
-                    return
-                failures += 1  # the server ended the stream: re-open it
             except TokenbrokerError as e:
-                if self._closed.is_set():
-                    return
-                failures += 1
-                _log.warning("tokenbroker: watch of %s failed: %s", self.integration, e)
-            except Exception:  # never let the thread die silently
-                if self._closed.is_set():
-                    return
-                failures += 1
-                _log.exception("tokenbroker: watch of %s failed", self.integration)
+                why = e
+            except Exception as e:  # never let the thread die silently
+                why = f"{type(e).__name__}: {e}"
+            if self._closed.is_set():
+                return
+            failures += 1
+            self.watch_restarts += 1
             self._template = None  # re-read the per-integration headers too
-            self._closed.wait(_cache.WATCH_RECONNECT.backoff(failures))
+            self._closed.wait(rearm_delay(self.integration, failures, why))
+
+
+def rearm_delay(integration: str, failures: int, why: object) -> float:
+    """Logs that the watch of `integration` ended (`failures` in a row since
+    the last token) and returns how long to wait before re-opening it."""
+    delay = _cache.WATCH_RECONNECT.backoff(failures)
+    _log.warning(
+        "tokenbroker: watch of %s ended (%s); re-opening in %.2f s", integration, why, delay
+    )
+    return delay
