@@ -6,11 +6,18 @@ import dev.tokenbroker.v1.DeleteIntegrationRequest;
 import dev.tokenbroker.v1.GetAccessTokenRequest;
 import dev.tokenbroker.v1.GetIntegrationRequest;
 import dev.tokenbroker.v1.GetRequestHeadersRequest;
+import dev.tokenbroker.v1.ImportIntegrationsRequest;
+import dev.tokenbroker.v1.ImportIntegrationsResponse;
 import dev.tokenbroker.v1.Integration;
 import dev.tokenbroker.v1.IntegrationServiceGrpc;
+import dev.tokenbroker.v1.ListClientSecretsRequest;
+import dev.tokenbroker.v1.ListClientSecretsResponse;
 import dev.tokenbroker.v1.ListIntegrationsRequest;
 import dev.tokenbroker.v1.ListIntegrationsResponse;
+import dev.tokenbroker.v1.MigrateIntegrationRequest;
 import dev.tokenbroker.v1.RefreshAccessTokenRequest;
+import dev.tokenbroker.v1.RotateClientSecretRequest;
+import dev.tokenbroker.v1.RotateClientSecretResponse;
 import dev.tokenbroker.v1.TokenServiceGrpc;
 import dev.tokenbroker.v1.UpdateIntegrationRequest;
 import io.grpc.CallCredentials;
@@ -299,6 +306,11 @@ public final class TokenbrokerClient implements AutoCloseable {
   }
 
   // --- IntegrationService ---------------------------------------------------------------------
+  //
+  // Each call goes through invoke() like the token calls: this client's deadline, its caller
+  // token, TokenbrokerException errors, and retries of UNAVAILABLE, except for the calls that
+  // change integrations in a way a second attempt would not repeat (create, update, delete,
+  // import, migrate), which are made once. Results never hold a secret: the server returns none.
 
   /**
    * Registers an integration ({@code integration.credentials} set). Not retried.
@@ -362,6 +374,69 @@ public final class TokenbrokerClient implements AutoCloseable {
     }
     DeleteIntegrationRequest req = r.build();
     invoke(false, d -> integrations.withDeadline(d).deleteIntegration(req));
+  }
+
+  /**
+   * Creates (or, with {@code allow_update}, replaces) one integration per credential of an Adobe
+   * Developer Console "Download JSON" file or an AEM service credential ({@code
+   * request.credential_file}), all or none; with {@code validate_only} nothing is written and the
+   * response shows what would be. Not retried.
+   *
+   * @throws TokenbrokerException INVALID_ARGUMENT (the file: the message names the JSON path),
+   *     ALREADY_EXISTS (an id exists and {@code allow_update} is false), NOT_FOUND ({@code
+   *     credential_name} matches no credential), FAILED_PRECONDITION ({@code allow_update} of an
+   *     integration of another auth method), ABORTED (changed concurrently), PERMISSION_DENIED
+   */
+  public ImportIntegrationsResponse importIntegrations(ImportIntegrationsRequest request) {
+    Objects.requireNonNull(request, "request");
+    return invoke(false, d -> integrations.withDeadline(d).importIntegrations(request));
+  }
+
+  /**
+   * The credential's client secrets at the Adobe Developer Console (never their values), each
+   * matched with the ones the broker stores.
+   *
+   * @throws TokenbrokerException INVALID_ARGUMENT, NOT_FOUND, FAILED_PRECONDITION (the message
+   *     says what to do), UNAVAILABLE (IMS or the Console unreachable; already retried),
+   *     PERMISSION_DENIED
+   */
+  public ListClientSecretsResponse listClientSecrets(String integration) {
+    ListClientSecretsRequest r =
+        ListClientSecretsRequest.newBuilder().setParent(integrationName(integration)).build();
+    return invoke(true, d -> integrations.withDeadline(d).listClientSecrets(r));
+  }
+
+  /**
+   * Rotates the credential's client secret at the Developer Console ({@code immediate}: delete
+   * the old one as soon as the new one works, for a leaked secret). The server resumes an
+   * interrupted rotation, so UNAVAILABLE is retried like a read; a response in {@code
+   * STATE_WAITING} means: call again later (after the server's grace period) to finish.
+   *
+   * @throws TokenbrokerException as {@link #listClientSecrets(String)}, and ABORTED (a concurrent
+   *     rotation)
+   */
+  public RotateClientSecretResponse rotateClientSecret(String integration, boolean immediate) {
+    RotateClientSecretRequest r =
+        RotateClientSecretRequest.newBuilder()
+            .setParent(integrationName(integration))
+            .setImmediate(immediate)
+            .build();
+    return invoke(true, d -> integrations.withDeadline(d).rotateClientSecret(r));
+  }
+
+  /**
+   * Converts a JWT integration to OAuth Server-to-Server ({@code request.name}: an id or a name)
+   * and returns it as stored. {@code request} is not modified. Not retried.
+   *
+   * @throws TokenbrokerException INVALID_ARGUMENT, NOT_FOUND, FAILED_PRECONDITION (not JWT, or
+   *     IMS refused the S2S credential), UNAVAILABLE (IMS unreachable), ABORTED, PERMISSION_DENIED
+   */
+  public Integration migrateIntegration(MigrateIntegrationRequest request) {
+    Objects.requireNonNull(request, "request");
+    String name = integrationName(request.getName());
+    MigrateIntegrationRequest r =
+        name.equals(request.getName()) ? request : request.toBuilder().setName(name).build();
+    return invoke(false, d -> integrations.withDeadline(d).migrateIntegration(r)).getIntegration();
   }
 
   // --- Escape hatches -------------------------------------------------------------------------

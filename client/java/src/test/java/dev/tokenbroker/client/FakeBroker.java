@@ -1,21 +1,35 @@
 package dev.tokenbroker.client;
 
 import com.google.protobuf.Any;
+import com.google.protobuf.Message;
 import com.google.protobuf.Timestamp;
 import com.google.rpc.ErrorInfo;
 import com.google.rpc.RetryInfo;
 import dev.tokenbroker.v1.AccessToken;
+import dev.tokenbroker.v1.AuthMethod;
+import dev.tokenbroker.v1.ConsoleClientSecret;
 import dev.tokenbroker.v1.GetAccessTokenRequest;
 import dev.tokenbroker.v1.GetAccessTokenResponse;
 import dev.tokenbroker.v1.GetRequestHeadersRequest;
 import dev.tokenbroker.v1.GetRequestHeadersResponse;
 import dev.tokenbroker.v1.Header;
+import dev.tokenbroker.v1.ImportIntegrationsRequest;
+import dev.tokenbroker.v1.ImportIntegrationsResponse;
+import dev.tokenbroker.v1.Integration;
+import dev.tokenbroker.v1.IntegrationServiceGrpc;
+import dev.tokenbroker.v1.ListClientSecretsRequest;
+import dev.tokenbroker.v1.ListClientSecretsResponse;
+import dev.tokenbroker.v1.MigrateIntegrationRequest;
+import dev.tokenbroker.v1.MigrateIntegrationResponse;
 import dev.tokenbroker.v1.RefreshAccessTokenRequest;
 import dev.tokenbroker.v1.RefreshAccessTokenResponse;
+import dev.tokenbroker.v1.RotateClientSecretRequest;
+import dev.tokenbroker.v1.RotateClientSecretResponse;
 import dev.tokenbroker.v1.TokenServiceGrpc;
 import dev.tokenbroker.v1.WatchAccessTokensRequest;
 import dev.tokenbroker.v1.WatchAccessTokensResponse;
 import io.grpc.Contexts;
+import io.grpc.Deadline;
 import io.grpc.Metadata;
 import io.grpc.Server;
 import io.grpc.ServerCall;
@@ -39,9 +53,10 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 
 /**
- * An in-process fake TokenService on a loopback port (optionally TLS), for behaviour the real
- * broker cannot be made to show on demand: N UNAVAILABLE answers then success, RetryInfo, a
- * broken watch stream, and what metadata a caller sent. Test-only; no real tokens.
+ * An in-process fake TokenService and IntegrationService on a loopback port (optionally TLS),
+ * for behaviour the real broker cannot be made to show on demand: N UNAVAILABLE answers then
+ * success, RetryInfo, a broken watch stream, a given error, and what a caller sent (metadata,
+ * requests, deadlines). Test-only; no real tokens.
  */
 final class FakeBroker implements AutoCloseable {
   static final Metadata.Key<String> AUTHORIZATION =
@@ -64,6 +79,15 @@ final class FakeBroker implements AutoCloseable {
   final List<Duration> minValidities = new CopyOnWriteArrayList<>();
   final AtomicReference<StreamObserver<WatchAccessTokensResponse>> watcher =
       new AtomicReference<>();
+  /** The IntegrationService requests received (one per attempt), in order. */
+  final List<Message> integrationRequests = new CopyOnWriteArrayList<>();
+  /** The time each IntegrationService request had left to its deadline on arrival, in order. */
+  final List<Duration> integrationDeadlines = new CopyOnWriteArrayList<>();
+  /**
+   * When set, every IntegrationService call (past the {@link #failuresLeft} outages) fails with
+   * it.
+   */
+  volatile StatusRuntimeException integrationError;
   private final AtomicInteger serial = new AtomicInteger();
 
   private final Server server;
@@ -83,7 +107,11 @@ final class FakeBroker implements AutoCloseable {
         creds == null
             ? NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0))
             : NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0), creds);
-    server = b.addService(ServerInterceptors.intercept(new Service(), captureAuth)).build().start();
+    server =
+        b.addService(ServerInterceptors.intercept(new Service(), captureAuth))
+            .addService(ServerInterceptors.intercept(new Integrations(), captureAuth))
+            .build()
+            .start();
   }
 
   static FakeBroker start() throws IOException {
@@ -200,6 +228,98 @@ final class FakeBroker implements AutoCloseable {
       }
       watcher.set(out);
       out.onNext(WatchAccessTokensResponse.newBuilder().setToken(newToken(req.getName())).build());
+    }
+  }
+
+  /**
+   * The fake IntegrationService: records each request and the time left to its deadline, then
+   * fails (an outage of {@link #failuresLeft}, else {@link #integrationError}) or answers with a
+   * response derived from the request.
+   */
+  private final class Integrations extends IntegrationServiceGrpc.IntegrationServiceImplBase {
+    private boolean received(Message req, StreamObserver<?> out) {
+      integrationRequests.add(req);
+      Deadline d = io.grpc.Context.current().getDeadline();
+      integrationDeadlines.add(
+          d == null ? null : Duration.ofNanos(d.timeRemaining(TimeUnit.NANOSECONDS)));
+      if (failNow(out)) {
+        return false;
+      }
+      StatusRuntimeException e = integrationError;
+      if (e != null) {
+        out.onError(e);
+        return false;
+      }
+      return true;
+    }
+
+    @Override
+    public void importIntegrations(
+        ImportIntegrationsRequest req, StreamObserver<ImportIntegrationsResponse> out) {
+      if (!received(req, out)) {
+        return;
+      }
+      out.onNext(
+          ImportIntegrationsResponse.newBuilder()
+              .addImported(
+                  ImportIntegrationsResponse.Imported.newBuilder()
+                      .setIntegration(
+                          Integration.newBuilder()
+                              .setName("integrations/" + req.getIntegrationId()))
+                      .setAction(ImportIntegrationsResponse.Imported.Action.ACTION_CREATED)
+                      .setJsonPath("project.workspace.details.credentials[0]"))
+              .build());
+      out.onCompleted();
+    }
+
+    @Override
+    public void listClientSecrets(
+        ListClientSecretsRequest req, StreamObserver<ListClientSecretsResponse> out) {
+      if (!received(req, out)) {
+        return;
+      }
+      out.onNext(
+          ListClientSecretsResponse.newBuilder()
+              .addClientSecrets(
+                  ConsoleClientSecret.newBuilder()
+                      .setUuid("uuid-1")
+                      .setHeld(true)
+                      .setInUse(true)
+                      .setFingerprint("sha256:0123456789abcdef"))
+              .build());
+      out.onCompleted();
+    }
+
+    @Override
+    public void rotateClientSecret(
+        RotateClientSecretRequest req, StreamObserver<RotateClientSecretResponse> out) {
+      if (!received(req, out)) {
+        return;
+      }
+      out.onNext(
+          RotateClientSecretResponse.newBuilder()
+              .setState(RotateClientSecretResponse.State.STATE_DONE)
+              .setConsoleUuid("uuid-2")
+              .addDeletedConsoleUuids("uuid-1")
+              .build());
+      out.onCompleted();
+    }
+
+    @Override
+    public void migrateIntegration(
+        MigrateIntegrationRequest req, StreamObserver<MigrateIntegrationResponse> out) {
+      if (!received(req, out)) {
+        return;
+      }
+      out.onNext(
+          MigrateIntegrationResponse.newBuilder()
+              .setIntegration(
+                  Integration.newBuilder()
+                      .setName(req.getName())
+                      .setAuthMethod(AuthMethod.AUTH_METHOD_OAUTH_SERVER_TO_SERVER)
+                      .addAllScopes(req.getScopesList()))
+              .build());
+      out.onCompleted();
     }
   }
 
