@@ -62,27 +62,33 @@ macro(tokenbroker_sdk_standalone_setup)
 endmacro()
 
 # tokenbroker::proto: the C++ messages and gRPC stubs of the protos the SDK
-# uses, generated at build time (as proto/CMakeLists.txt does in the main
-# build), into ${CMAKE_CURRENT_BINARY_DIR}/gen.
+# uses, generated at build time into ${CMAKE_CURRENT_BINARY_DIR}/gen, as
+# proto/CMakeLists.txt does in the main build. protoc is run directly:
+# protobuf_generate() names its outputs after the protos' path relative to
+# CMAKE_CURRENT_SOURCE_DIR, which TOKENBROKER_PROTO_DIR is not under.
 function(tokenbroker_sdk_proto_library)
-  set(_protos tokenbroker/v1/integration.proto tokenbroker/v1/integration_service.proto
-    tokenbroker/v1/token_service.proto google/rpc/status.proto google/rpc/error_details.proto)
-  list(TRANSFORM _protos PREPEND ${TOKENBROKER_PROTO_DIR}/)
-  foreach(_proto IN LISTS _protos)
-    if(NOT EXISTS ${_proto})
-      message(FATAL_ERROR "${_proto} not found: set TOKENBROKER_PROTO_DIR")
-    endif()
-  endforeach()
-  add_library(tokenbroker_proto STATIC ${_protos})
-  add_library(tokenbroker::proto ALIAS tokenbroker_proto)
-  target_link_libraries(tokenbroker_proto PUBLIC protobuf::libprotobuf gRPC::grpc++)
   set(_out ${CMAKE_CURRENT_BINARY_DIR}/gen)
   file(MAKE_DIRECTORY ${_out})
+  set(_srcs)
+  foreach(_proto IN ITEMS tokenbroker/v1/integration.proto
+      tokenbroker/v1/integration_service.proto tokenbroker/v1/token_service.proto
+      google/rpc/status.proto google/rpc/error_details.proto)
+    if(NOT EXISTS ${TOKENBROKER_PROTO_DIR}/${_proto})
+      message(FATAL_ERROR "${TOKENBROKER_PROTO_DIR}/${_proto} not found: set TOKENBROKER_PROTO_DIR")
+    endif()
+    string(REGEX REPLACE "\\.proto$" "" _stem ${_proto})
+    set(_generated ${_out}/${_stem}.pb.h ${_out}/${_stem}.pb.cc ${_out}/${_stem}.grpc.pb.h
+      ${_out}/${_stem}.grpc.pb.cc)
+    add_custom_command(OUTPUT ${_generated}
+      COMMAND protobuf::protoc --cpp_out=${_out} --grpc_out=${_out}
+        --plugin=protoc-gen-grpc=$<TARGET_FILE:gRPC::grpc_cpp_plugin>
+        -I ${TOKENBROKER_PROTO_DIR} ${TOKENBROKER_PROTO_DIR}/${_proto}
+      DEPENDS ${TOKENBROKER_PROTO_DIR}/${_proto} protobuf::protoc gRPC::grpc_cpp_plugin
+      COMMENT "Generating C++ of ${_proto}" VERBATIM)
+    list(APPEND _srcs ${_generated})
+  endforeach()
+  add_library(tokenbroker_proto STATIC ${_srcs})
+  add_library(tokenbroker::proto ALIAS tokenbroker_proto)
+  target_link_libraries(tokenbroker_proto PUBLIC protobuf::libprotobuf gRPC::grpc++)
   target_include_directories(tokenbroker_proto PUBLIC ${_out})
-  protobuf_generate(TARGET tokenbroker_proto LANGUAGE cpp
-    IMPORT_DIRS ${TOKENBROKER_PROTO_DIR} PROTOC_OUT_DIR ${_out})
-  protobuf_generate(TARGET tokenbroker_proto LANGUAGE grpc
-    GENERATE_EXTENSIONS .grpc.pb.h .grpc.pb.cc
-    PLUGIN "protoc-gen-grpc=$<TARGET_FILE:gRPC::grpc_cpp_plugin>"
-    IMPORT_DIRS ${TOKENBROKER_PROTO_DIR} PROTOC_OUT_DIR ${_out})
 endfunction()
