@@ -89,6 +89,10 @@ class GrpcTokenWatch final : public TokenWatch {
   void Cancel() override { context_.TryCancel(); }
 
   grpc::ClientContext* context() { return &context_; }
+  // Ends the watch before it starts with `status`, unless it is OK.
+  void Fail(absl::Status status) {
+    if (!status.ok()) End(std::move(status)).IgnoreError();  // kept as final_
+  }
 
  private:
   absl::Status End(absl::Status status) {
@@ -125,11 +129,14 @@ struct Client::Impl {
     return absl::Now() + timeout;
   }
 
-  void Prepare(grpc::ClientContext* context, absl::Time deadline) const {
+  // The deadline and the caller token. Errors: UNAUTHENTICATED (the
+  // caller-token file cannot be read again).
+  absl::Status Prepare(grpc::ClientContext* context, absl::Time deadline) const {
     if (deadline != absl::InfiniteFuture()) context->set_deadline(absl::ToChronoTime(deadline));
-    if (caller_token != nullptr) {
-      context->AddMetadata("authorization", caller_token->AuthorizationValue());
-    }
+    if (caller_token == nullptr) return absl::OkStatus();
+    TBC_ASSIGN_OR_RETURN(std::string authorization, caller_token->AuthorizationValue());
+    context->AddMetadata("authorization", authorization);
+    return absl::OkStatus();
   }
 
   // Runs one unary RPC of `stub`, with the retry policy when `retry`.
@@ -146,7 +153,7 @@ struct Client::Impl {
     const int max_attempts = retry ? options.retry.max_attempts : 1;
     for (int attempt = 1;; ++attempt) {
       grpc::ClientContext context;
-      Prepare(&context, deadline);
+      TBC_RETURN_IF_ERROR(Prepare(&context, deadline));
       response->Clear();
       absl::Status status = internal::FromGrpcStatus((stub->*method)(&context, request, response));
       if (status.ok() || status.code() != absl::StatusCode::kUnavailable ||
@@ -304,7 +311,7 @@ absl::StatusOr<v1::MigrateIntegrationResponse> Client::MigrateIntegration(
 
 std::unique_ptr<TokenWatch> Client::Watch(absl::string_view integration) {
   auto watch = std::make_unique<GrpcTokenWatch>(impl_->stub.get(), IntegrationName(integration));
-  impl_->Prepare(watch->context(), absl::InfiniteFuture());
+  watch->Fail(impl_->Prepare(watch->context(), absl::InfiniteFuture()));
   return watch;
 }
 
@@ -315,8 +322,7 @@ absl::Status Client::PrepareContext(grpc::ClientContext* context, const CallOpti
   if (call.timeout.has_value() && *call.timeout <= absl::ZeroDuration()) {
     return absl::InvalidArgumentError("CallOptions.timeout must be positive");
   }
-  impl_->Prepare(context, impl_->DeadlineOf(call));
-  return absl::OkStatus();
+  return impl_->Prepare(context, impl_->DeadlineOf(call));
 }
 
 const ClientOptions& Client::options() const { return impl_->options; }

@@ -25,6 +25,8 @@ namespace {
 using ::testing::AnyOf;
 using ::testing::Each;
 using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::Not;
 
 // A TokenService that fails the first `failures` GetAccessToken calls with
 // UNAVAILABLE (with `retry_delay` as RetryInfo when set), then returns a
@@ -208,16 +210,27 @@ TEST_F(FakeServerTest, RereadsCallerTokenFileAfterReloadInterval) {
     ASSERT_LT(absl::Now(), deadline) << "the new caller token was not sent within 5 s";
     ASSERT_TRUE((*client)->GetAccessToken("billing").ok());
   } while (service_.authorizations().back() != "Bearer second");
-  ::tokenbroker::testing::WriteFile(path, "");  // mid-rotation: keep the last good one
-  // No call can show a reread that changes nothing: letting the reload
-  // interval pass is the behaviour under test here, not a synchronization.
-  absl::SleepFor(absl::Milliseconds(150));
-  ASSERT_TRUE((*client)->GetAccessToken("billing").ok());
+  // An empty (or unreadable) file fails the call, naming the file only.
+  ::tokenbroker::testing::WriteFile(path, "");
+  absl::StatusOr<AccessToken> failed;
+  do {
+    ASSERT_LT(absl::Now(), deadline) << "the emptied file was not noticed within 5 s";
+    failed = (*client)->GetAccessToken("billing");
+  } while (failed.ok());
+  const size_t calls_before = service_.authorizations().size();
+  // A failed read is not kept: the next call reads the file again.
+  ::tokenbroker::testing::WriteFile(path, "third\n");
+  absl::StatusOr<AccessToken> recovered = (*client)->GetAccessToken("billing");
 
+  EXPECT_EQ(failed.status().code(), absl::StatusCode::kUnauthenticated) << failed.status();
+  EXPECT_THAT(std::string(failed.status().message()), HasSubstr(path));
+  EXPECT_THAT(std::string(failed.status().message()), Not(HasSubstr("second")));
+  ASSERT_TRUE(recovered.ok()) << recovered.status();
   std::vector<std::string> sent = service_.authorizations();
+  ASSERT_EQ(sent.size(), calls_before + 1) << "the failed call went out";
   EXPECT_EQ(sent.front(), "Bearer first");
-  EXPECT_EQ(sent.back(), "Bearer second");
-  EXPECT_THAT(sent, Each(AnyOf("Bearer first", "Bearer second")));
+  EXPECT_EQ(sent.back(), "Bearer third");
+  EXPECT_THAT(sent, Each(AnyOf("Bearer first", "Bearer second", "Bearer third")));
 }
 
 TEST_F(FakeServerTest, RetriesUnavailableUntilSuccess) {

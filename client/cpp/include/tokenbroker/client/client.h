@@ -71,7 +71,10 @@ class TokenWatch;
 //   UNAVAILABLE         server unreachable, or IMS unreachable and no cached
 //                       token good enough; retried per RetryPolicy first
 //   DEADLINE_EXCEEDED   the call's timeout passed
-//   UNAUTHENTICATED / PERMISSION_DENIED  the server refused the caller
+//   UNAUTHENTICATED / PERMISSION_DENIED  the server refused the caller; also
+//                       UNAUTHENTICATED when caller_token_file, read again
+//                       after caller_token_reload, is unreadable or empty
+//                       (the message names the file, never its content)
 // GetError() (error.h) decodes the details.
 class Client {
  public:
@@ -129,7 +132,9 @@ class Client {
       const v1::MigrateIntegrationRequest& request, const CallOptions& call = {});
 
   // For calls of a stub of your own: the channel, and a context set up like
-  // the SDK's (caller token, deadline from `call` or call_timeout).
+  // the SDK's (caller token, deadline from `call` or call_timeout). Errors:
+  // INVALID_ARGUMENT (null context, non-positive timeout), UNAUTHENTICATED
+  // (the caller-token file cannot be read again).
   std::shared_ptr<grpc::Channel> channel() const;
   absl::Status PrepareContext(grpc::ClientContext* context, const CallOptions& call = {}) const;
 
