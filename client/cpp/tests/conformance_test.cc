@@ -22,6 +22,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "internal/status_macros.h"
 #include "nlohmann/json.hpp"
@@ -592,6 +593,39 @@ std::string TestName(const ::testing::TestParamInfo<std::string>& info) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Scenarios, ConformanceTest, ::testing::ValuesIn(ScenarioIds()), TestName);
+
+// The runner itself: what it does not know fails, never passes silently.
+absl::Status RunScenario(const std::string& text) {
+  const json scenario = json::parse(text);
+  return ScenarioRunner(scenario).Run();
+}
+
+TEST(ConformanceRunnerTest, UnknownSetupKeyFails) {
+  absl::Status status = RunScenario(R"({"id": "x", "no_such_setup": 1, "steps": []})");
+  EXPECT_THAT(std::string(status.message()), ::testing::HasSubstr("unknown key(s) no_such_setup"));
+}
+
+TEST(ConformanceRunnerTest, UnknownOpFails) {
+  absl::Status status = RunScenario(R"({"id": "x", "steps": [{"op": "no_such_op"}]})");
+  EXPECT_THAT(std::string(status.message()),
+              ::testing::HasSubstr("step 0 (no_such_op): unknown op"));
+}
+
+TEST(ConformanceRunnerTest, UnknownStepKeyFails) {
+  absl::Status status =
+      RunScenario(R"({"id": "x", "steps": [{"op": "client_close", "surprise": 1}]})");
+  EXPECT_THAT(std::string(status.message()), ::testing::HasSubstr("unknown key surprise"));
+}
+
+TEST(ConformanceRunnerTest, UnknownExpectationOrClientOptionFails) {
+  absl::Status expectation = CheckExpect(json::parse(R"({"no_such_expectation": 1})"),
+                                         absl::OkStatus(), true, absl::ZeroDuration());
+  absl::Status option = RunScenario(
+      R"({"id": "x", "steps": [{"op": "client_open", "client": {"no_such_option": true}}]})");
+
+  EXPECT_THAT(std::string(expectation.message()), ::testing::HasSubstr("no_such_expectation"));
+  EXPECT_THAT(std::string(option.message()), ::testing::HasSubstr("no_such_option"));
+}
 
 }  // namespace
 }  // namespace tokenbroker::client::testing
