@@ -4,6 +4,7 @@
 #include <map>
 
 #include "absl/status/status.h"
+#include "absl/strings/cord.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -11,6 +12,7 @@
 #include "absl/strings/strip.h"
 #include "google/rpc/error_details.pb.h"
 #include "google/rpc/status.pb.h"
+#include "tokenbroker/client/error.h"
 
 namespace tokenbroker::tokenctl {
 namespace {
@@ -216,32 +218,46 @@ std::string FormatTable(const std::vector<std::vector<std::string>>& rows) {
   return out;
 }
 
-std::string FormatRpcError(const grpc::Status& status) {
-  std::string code = absl::StatusCodeToString(static_cast<absl::StatusCode>(status.error_code()));
-  std::string out = absl::StrCat("tokenctl: ", code, ": ", status.error_message(), "\n");
-  if (status.error_details().empty()) return out;
-  google::rpc::Status details;
-  if (!details.ParseFromString(status.error_details())) return out;
-  for (const google::protobuf::Any& any : details.details()) {
-    if (google::rpc::ErrorInfo info; any.UnpackTo(&info)) {
-      // Sorted, so the output is stable.
-      std::map<std::string, std::string> metadata(info.metadata().begin(), info.metadata().end());
-      std::string line = absl::StrCat("  reason=", LogfmtValue(info.reason()));
-      for (const auto& [key, value] : metadata) {
-        absl::StrAppend(&line, " ", key, "=", LogfmtValue(value));
-      }
-      absl::StrAppend(&out, line, "\n");
-    } else if (google::rpc::BadRequest bad; any.UnpackTo(&bad)) {
-      for (const auto& violation : bad.field_violations()) {
-        absl::StrAppend(&out, "  field ", violation.field(), ": ", violation.description(), "\n");
-      }
-    } else if (google::rpc::RetryInfo retry; any.UnpackTo(&retry)) {
-      absl::Duration delay = absl::Seconds(retry.retry_delay().seconds()) +
-                             absl::Nanoseconds(retry.retry_delay().nanos());
-      absl::StrAppend(&out, "  retry_after=", absl::FormatDuration(delay), "\n");
+std::string FormatRpcError(const absl::Status& status) {
+  std::string out = absl::StrCat("tokenctl: ", absl::StatusCodeToString(status.code()), ": ",
+                                 status.message(), "\n");
+  auto parse = [&status](const char* type_url, google::protobuf::Message* message) {
+    auto payload = status.GetPayload(type_url);
+    return payload.has_value() && message->ParseFromString(std::string(*payload));
+  };
+  if (google::rpc::ErrorInfo info; parse(client::kErrorInfoTypeUrl, &info)) {
+    // Sorted, so the output is stable.
+    std::map<std::string, std::string> metadata(info.metadata().begin(), info.metadata().end());
+    std::string line = absl::StrCat("  reason=", LogfmtValue(info.reason()));
+    for (const auto& [key, value] : metadata) {
+      absl::StrAppend(&line, " ", key, "=", LogfmtValue(value));
+    }
+    absl::StrAppend(&out, line, "\n");
+  }
+  if (google::rpc::BadRequest bad; parse(client::kBadRequestTypeUrl, &bad)) {
+    for (const auto& violation : bad.field_violations()) {
+      absl::StrAppend(&out, "  field ", violation.field(), ": ", violation.description(), "\n");
     }
   }
+  if (google::rpc::RetryInfo retry; parse(client::kRetryInfoTypeUrl, &retry)) {
+    absl::Duration delay = absl::Seconds(retry.retry_delay().seconds()) +
+                           absl::Nanoseconds(retry.retry_delay().nanos());
+    absl::StrAppend(&out, "  retry_after=", absl::FormatDuration(delay), "\n");
+  }
   return out;
+}
+
+absl::Status FromGrpcStatus(const grpc::Status& status) {
+  if (status.ok()) return absl::OkStatus();
+  absl::Status result(static_cast<absl::StatusCode>(status.error_code()), status.error_message());
+  google::rpc::Status details;
+  if (status.error_details().empty() || !details.ParseFromString(status.error_details())) {
+    return result;
+  }
+  for (const google::protobuf::Any& any : details.details()) {
+    result.SetPayload(any.type_url(), absl::Cord(any.value()));
+  }
+  return result;
 }
 
 }  // namespace tokenbroker::tokenctl

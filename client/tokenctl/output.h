@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "google/protobuf/timestamp.pb.h"
 #include "grpcpp/support/status.h"
@@ -47,9 +48,15 @@ std::string FormatAge(absl::Duration age);
 std::string FormatTable(const std::vector<std::vector<std::string>>& rows);
 
 // `tokenctl: <CODE>: <message>` and, on further indented lines, the status
-// details: ErrorInfo (reason and metadata as `key=value`), BadRequest field
-// violations and RetryInfo. Ends with a newline.
-std::string FormatRpcError(const grpc::Status& status);
+// details (the SDK's Status payloads, see tokenbroker/client/error.h), in
+// this order: ErrorInfo (reason and metadata as `key=value`), BadRequest
+// field violations, RetryInfo. Ends with a newline.
+std::string FormatRpcError(const absl::Status& status);
+
+// The same code and message, with each google.rpc.Status detail as a
+// payload keyed by its type URL, as the SDK's calls return errors: for the
+// calls tokenctl makes on a stub of its own (the watch stream, health).
+absl::Status FromGrpcStatus(const grpc::Status& status);
 
 }  // namespace tokenbroker::tokenctl
 

@@ -36,7 +36,7 @@
 #include "nlohmann/json.hpp"
 #include "tokenbroker/client/client.h"
 #include "tokenbroker/client/options.h"
-#include "tokenbroker/v1/integration_service.grpc.pb.h"
+#include "tokenbroker/v1/integration_service.pb.h"
 #include "tokenbroker/v1/token_service.grpc.pb.h"
 
 #ifndef TOKENCTL_VERSION
@@ -73,18 +73,18 @@ class Invocation {
 
   // Prints the RPC's error and its details, and when the server did not
   // answer, what to check; returns 1.
-  int RpcError(const grpc::Status& status) {
+  int RpcError(const grpc::Status& status) { return RpcError(FromGrpcStatus(status)); }
+  int RpcError(const absl::Status& status) {
     err_ << FormatRpcError(status);
-    if (status.error_code() == grpc::StatusCode::UNAVAILABLE ||
-        (status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED &&
-         command() == Command::kHealth)) {
+    if (status.code() == absl::StatusCode::kUnavailable ||
+        (status.code() == absl::StatusCode::kDeadlineExceeded && command() == Command::kHealth)) {
       err_ << "tokenctl: no answer from " << options().server
            << (options().plaintext
                    ? " over plaintext (is the server running? One that serves TLS needs "
                      "no --plaintext, and --ca-file for a private CA)\n"
                    : " over TLS (is the server running? One without TLS, e.g. make run, "
                      "needs --plaintext)\n");
-    } else if (status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
+    } else if (status.code() == absl::StatusCode::kDeadlineExceeded) {
       err_ << "tokenctl: no answer within --timeout=" << absl::FormatDuration(options().timeout)
            << " (a slow IMS: the server keeps minting and the next call gets the token; a "
               "longer --timeout waits it out)\n";
@@ -306,34 +306,28 @@ int IntegrationsCreate(Invocation& inv) {
     return inv.UsageError(s);
   }
 
-  auto stub = NewStub<v1::IntegrationService>(inv);
-  if (!stub.ok()) return inv.UsageError(stub.status());
-  grpc::ClientContext rpc;
-  inv.Prepare(&rpc);
-  v1::CreateIntegrationResponse response;
-  grpc::Status status = (*stub)->CreateIntegration(&rpc, request, &response);
+  auto client = inv.Client();
+  if (!client.ok()) return inv.UsageError(client.status());
+  absl::StatusOr<v1::CreateIntegrationResponse> response = (*client)->CreateIntegration(request);
   WipeCredentials(integration->mutable_credentials());
-  if (!status.ok()) return inv.RpcError(status);
-  PrintIntegration(inv, response.integration());
+  if (!response.ok()) return inv.RpcError(response.status());
+  PrintIntegration(inv, response->integration());
   return kExitOk;
 }
 
 int IntegrationsList(Invocation& inv) {
-  auto stub = NewStub<v1::IntegrationService>(inv);
-  if (!stub.ok()) return inv.UsageError(stub.status());
+  auto client = inv.Client();
+  if (!client.ok()) return inv.UsageError(client.status());
   std::vector<v1::Integration> integrations;
   v1::ListIntegrationsRequest request;
   request.set_page_size(inv.options().page_size);
   do {
-    grpc::ClientContext rpc;
-    inv.Prepare(&rpc);
-    v1::ListIntegrationsResponse response;
-    grpc::Status status = (*stub)->ListIntegrations(&rpc, request, &response);
-    if (!status.ok()) return inv.RpcError(status);
-    for (v1::Integration& integration : *response.mutable_integrations()) {
+    absl::StatusOr<v1::ListIntegrationsResponse> response = (*client)->ListIntegrations(request);
+    if (!response.ok()) return inv.RpcError(response.status());
+    for (v1::Integration& integration : *response->mutable_integrations()) {
       integrations.push_back(std::move(integration));
     }
-    request.set_page_token(response.next_page_token());
+    request.set_page_token(response->next_page_token());
   } while (!request.page_token().empty());
 
   if (inv.json()) {
@@ -356,16 +350,13 @@ int IntegrationsList(Invocation& inv) {
 }
 
 int IntegrationsGet(Invocation& inv) {
-  auto stub = NewStub<v1::IntegrationService>(inv);
-  if (!stub.ok()) return inv.UsageError(stub.status());
+  auto client = inv.Client();
+  if (!client.ok()) return inv.UsageError(client.status());
   v1::GetIntegrationRequest request;
   request.set_name(inv.name());
-  grpc::ClientContext rpc;
-  inv.Prepare(&rpc);
-  v1::GetIntegrationResponse response;
-  grpc::Status status = (*stub)->GetIntegration(&rpc, request, &response);
-  if (!status.ok()) return inv.RpcError(status);
-  PrintIntegration(inv, response.integration());
+  absl::StatusOr<v1::GetIntegrationResponse> response = (*client)->GetIntegration(request);
+  if (!response.ok()) return inv.RpcError(response.status());
+  PrintIntegration(inv, response->integration());
   return kExitOk;
 }
 
@@ -411,29 +402,23 @@ int IntegrationsUpdate(Invocation& inv) {
     return inv.UsageError(s);
   }
 
-  auto stub = NewStub<v1::IntegrationService>(inv);
-  if (!stub.ok()) return inv.UsageError(stub.status());
-  grpc::ClientContext rpc;
-  inv.Prepare(&rpc);
-  v1::UpdateIntegrationResponse response;
-  grpc::Status status = (*stub)->UpdateIntegration(&rpc, request, &response);
+  auto client = inv.Client();
+  if (!client.ok()) return inv.UsageError(client.status());
+  absl::StatusOr<v1::UpdateIntegrationResponse> response = (*client)->UpdateIntegration(request);
   WipeCredentials(integration->mutable_credentials());
-  if (!status.ok()) return inv.RpcError(status);
-  PrintIntegration(inv, response.integration());
+  if (!response.ok()) return inv.RpcError(response.status());
+  PrintIntegration(inv, response->integration());
   return kExitOk;
 }
 
 int IntegrationsDelete(Invocation& inv) {
-  auto stub = NewStub<v1::IntegrationService>(inv);
-  if (!stub.ok()) return inv.UsageError(stub.status());
+  auto client = inv.Client();
+  if (!client.ok()) return inv.UsageError(client.status());
   v1::DeleteIntegrationRequest request;
   request.set_name(inv.name());
   request.set_etag(inv.options().etag);
-  grpc::ClientContext rpc;
-  inv.Prepare(&rpc);
-  v1::DeleteIntegrationResponse response;
-  grpc::Status status = (*stub)->DeleteIntegration(&rpc, request, &response);
-  if (!status.ok()) return inv.RpcError(status);
+  absl::StatusOr<v1::DeleteIntegrationResponse> response = (*client)->DeleteIntegration(request);
+  if (!response.ok()) return inv.RpcError(response.status());
   if (inv.json()) {
     PrintJson(inv.out(), {{"name", request.name()}, {"deleted", true}});
   } else {
@@ -465,16 +450,13 @@ int IntegrationsMigrate(Invocation& inv) {
   for (const std::string& scope : inv.options().scopes) request.add_scopes(scope);
   if (absl::Status s = ReadMigrationSecret(inv, &request); !s.ok()) return inv.UsageError(s);
 
-  auto stub = NewStub<v1::IntegrationService>(inv);
-  if (!stub.ok()) return inv.UsageError(stub.status());
-  grpc::ClientContext rpc;
-  inv.Prepare(&rpc);
-  v1::MigrateIntegrationResponse response;
-  grpc::Status status = (*stub)->MigrateIntegration(&rpc, request, &response);
+  auto client = inv.Client();
+  if (!client.ok()) return inv.UsageError(client.status());
+  absl::StatusOr<v1::MigrateIntegrationResponse> response = (*client)->MigrateIntegration(request);
   std::string* secret = request.mutable_client_secret();
   OPENSSL_cleanse(secret->data(), secret->size());
-  if (!status.ok()) return inv.RpcError(status);
-  PrintIntegration(inv, response.integration());
+  if (!response.ok()) return inv.RpcError(response.status());
+  PrintIntegration(inv, response->integration());
   return kExitOk;
 }
 
@@ -531,16 +513,13 @@ int IntegrationsImport(Invocation& inv) {
   if (inv.Has("rotation-period")) {
     *request.mutable_secret_rotation_period() = ToProtoDuration(inv.options().rotation_period);
   }
-  auto stub = NewStub<v1::IntegrationService>(inv);
-  if (!stub.ok()) return inv.UsageError(stub.status());
-  grpc::ClientContext rpc;
-  inv.Prepare(&rpc);
-  v1::ImportIntegrationsResponse response;
-  grpc::Status status = (*stub)->ImportIntegrations(&rpc, request, &response);
+  auto client = inv.Client();
+  if (!client.ok()) return inv.UsageError(client.status());
+  absl::StatusOr<v1::ImportIntegrationsResponse> response = (*client)->ImportIntegrations(request);
   std::string* bytes = request.mutable_credential_file();
   OPENSSL_cleanse(bytes->data(), bytes->size());
-  if (!status.ok()) return inv.RpcError(status);
-  PrintImport(inv, response);
+  if (!response.ok()) return inv.RpcError(response.status());
+  PrintImport(inv, *response);
   return kExitOk;
 }
 
@@ -580,44 +559,38 @@ void PrintSecrets(Invocation& inv, const v1::ListClientSecretsResponse& response
 }
 
 int SecretsList(Invocation& inv) {
-  auto stub = NewStub<v1::IntegrationService>(inv);
-  if (!stub.ok()) return inv.UsageError(stub.status());
+  auto client = inv.Client();
+  if (!client.ok()) return inv.UsageError(client.status());
   v1::ListClientSecretsRequest request;
   request.set_parent(inv.name());
-  grpc::ClientContext rpc;
-  inv.Prepare(&rpc);
-  v1::ListClientSecretsResponse response;
-  grpc::Status status = (*stub)->ListClientSecrets(&rpc, request, &response);
-  if (!status.ok()) return inv.RpcError(status);
-  PrintSecrets(inv, response);
+  absl::StatusOr<v1::ListClientSecretsResponse> response = (*client)->ListClientSecrets(request);
+  if (!response.ok()) return inv.RpcError(response.status());
+  PrintSecrets(inv, *response);
   return kExitOk;
 }
 
 int SecretsRotate(Invocation& inv) {
-  auto stub = NewStub<v1::IntegrationService>(inv);
-  if (!stub.ok()) return inv.UsageError(stub.status());
+  auto client = inv.Client();
+  if (!client.ok()) return inv.UsageError(client.status());
   v1::RotateClientSecretRequest request;
   request.set_parent(inv.name());
   request.set_immediate(inv.options().now);
-  grpc::ClientContext rpc;
-  inv.Prepare(&rpc);
-  v1::RotateClientSecretResponse response;
-  grpc::Status status = (*stub)->RotateClientSecret(&rpc, request, &response);
-  if (!status.ok()) return inv.RpcError(status);
-  bool done = response.state() == v1::RotateClientSecretResponse::STATE_DONE;
+  absl::StatusOr<v1::RotateClientSecretResponse> response = (*client)->RotateClientSecret(request);
+  if (!response.ok()) return inv.RpcError(response.status());
+  bool done = response->state() == v1::RotateClientSecretResponse::STATE_DONE;
   if (inv.json()) {
     PrintJson(inv.out(), {{"state", done ? "done" : "waiting"},
-                          {"detail", response.detail()},
-                          {"fingerprint", response.fingerprint()},
-                          {"console_uuid", response.console_uuid()},
+                          {"detail", response->detail()},
+                          {"fingerprint", response->fingerprint()},
+                          {"console_uuid", response->console_uuid()},
                           {"deleted_console_uuids",
-                           std::vector<std::string>(response.deleted_console_uuids().begin(),
-                                                    response.deleted_console_uuids().end())}});
+                           std::vector<std::string>(response->deleted_console_uuids().begin(),
+                                                    response->deleted_console_uuids().end())}});
     return kExitOk;
   }
-  inv.out() << (done ? "done: " : "waiting: ") << response.detail() << "\n"
-            << "in use: " << response.console_uuid() << " " << response.fingerprint() << "\n";
-  for (const std::string& uuid : response.deleted_console_uuids()) {
+  inv.out() << (done ? "done: " : "waiting: ") << response->detail() << "\n"
+            << "in use: " << response->console_uuid() << " " << response->fingerprint() << "\n";
+  for (const std::string& uuid : response->deleted_console_uuids()) {
     inv.out() << "deleted at the Console: " << uuid << "\n";
   }
   if (!done) inv.out() << "run 'tokenctl secrets rotate " << inv.id() << "' again to finish\n";

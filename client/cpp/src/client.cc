@@ -14,6 +14,7 @@
 #include "internal/grpc_status.h"
 #include "internal/retry.h"
 #include "internal/status_macros.h"
+#include "tokenbroker/v1/integration_service.grpc.pb.h"
 #include "tokenbroker/v1/token_service.grpc.pb.h"
 
 namespace tokenbroker::client {
@@ -88,6 +89,10 @@ class GrpcTokenWatch final : public TokenWatch {
   void Cancel() override { context_.TryCancel(); }
 
   grpc::ClientContext* context() { return &context_; }
+  // Ends the watch before it starts with `status`, unless it is OK.
+  void Fail(absl::Status status) {
+    if (!status.ok()) End(std::move(status)).IgnoreError();  // kept as final_
+  }
 
  private:
   absl::Status End(absl::Status status) {
@@ -115,6 +120,7 @@ struct Client::Impl {
   ClientOptions options;
   std::shared_ptr<grpc::Channel> channel;
   std::unique_ptr<v1::TokenService::Stub> stub;
+  std::unique_ptr<v1::IntegrationService::Stub> integration_stub;
   std::unique_ptr<internal::CallerToken> caller_token;  // null: none
 
   absl::Time DeadlineOf(const CallOptions& call) const {
@@ -123,42 +129,63 @@ struct Client::Impl {
     return absl::Now() + timeout;
   }
 
-  void Prepare(grpc::ClientContext* context, absl::Time deadline) const {
+  // The deadline and the caller token. Errors: UNAUTHENTICATED (the
+  // caller-token file cannot be read again).
+  absl::Status Prepare(grpc::ClientContext* context, absl::Time deadline) const {
     if (deadline != absl::InfiniteFuture()) context->set_deadline(absl::ToChronoTime(deadline));
-    if (caller_token != nullptr) {
-      context->AddMetadata("authorization", caller_token->AuthorizationValue());
-    }
+    if (caller_token == nullptr) return absl::OkStatus();
+    TBC_ASSIGN_OR_RETURN(std::string authorization, caller_token->AuthorizationValue());
+    context->AddMetadata("authorization", authorization);
+    return absl::OkStatus();
   }
 
-  // Runs one unary RPC with the retry policy. `response` holds the last
-  // attempt's answer.
-  template <typename Request, typename Response>
-  absl::Status Invoke(grpc::Status (v1::TokenService::Stub::*method)(grpc::ClientContext*,
-                                                                     const Request&, Response*),
-                      const Request& request, Response* response, const CallOptions& call) {
+  // Runs one unary RPC of `stub`, with the retry policy when `retry`.
+  // `response` holds the last attempt's answer.
+  template <typename Stub, typename Request, typename Response>
+  absl::Status Invoke(Stub* stub,
+                      grpc::Status (Stub::*method)(grpc::ClientContext*, const Request&, Response*),
+                      const Request& request, Response* response, const CallOptions& call,
+                      bool retry = true) {
     if (call.timeout.has_value() && *call.timeout <= absl::ZeroDuration()) {
       return absl::InvalidArgumentError("CallOptions.timeout must be positive");
     }
     const absl::Time deadline = DeadlineOf(call);
-    const RetryPolicy& policy = options.retry;
+    const int max_attempts = retry ? options.retry.max_attempts : 1;
     for (int attempt = 1;; ++attempt) {
       grpc::ClientContext context;
-      Prepare(&context, deadline);
+      TBC_RETURN_IF_ERROR(Prepare(&context, deadline));
       response->Clear();
-      absl::Status status =
-          internal::FromGrpcStatus((stub.get()->*method)(&context, request, response));
+      absl::Status status = internal::FromGrpcStatus((stub->*method)(&context, request, response));
       if (status.ok() || status.code() != absl::StatusCode::kUnavailable ||
-          attempt >= policy.max_attempts) {
+          attempt >= max_attempts || !WaitToRetry(status, attempt, deadline)) {
         return status;
       }
-      absl::Duration wait = internal::JitteredBackoff(policy, attempt, internal::UniformRandom());
-      std::optional<absl::Duration> asked = internal::RetryDelay(status);
-      if (asked.has_value() && *asked > wait) wait = *asked;
-      // A retry that cannot start before the deadline would only turn a
-      // meaningful UNAVAILABLE into DEADLINE_EXCEEDED.
-      if (absl::Now() + wait >= deadline) return status;
-      absl::SleepFor(wait);
     }
+  }
+
+  // Sleeps before attempt `attempt + 1` after an UNAVAILABLE `status`: the
+  // jittered backoff, or the server's RetryInfo delay when longer. false
+  // (and no sleep) when the retry could not start before `deadline`: it
+  // would only turn a meaningful UNAVAILABLE into DEADLINE_EXCEEDED.
+  bool WaitToRetry(const absl::Status& status, int attempt, absl::Time deadline) const {
+    absl::Duration wait =
+        internal::JitteredBackoff(options.retry, attempt, internal::UniformRandom());
+    std::optional<absl::Duration> asked = internal::RetryDelay(status);
+    if (asked.has_value() && *asked > wait) wait = *asked;
+    if (absl::Now() + wait >= deadline) return false;
+    absl::SleepFor(wait);
+    return true;
+  }
+
+  // An IntegrationService call: the response, or the call's error.
+  template <typename Request, typename Response>
+  absl::StatusOr<Response> CallIntegrations(grpc::Status (v1::IntegrationService::Stub::*method)(
+                                                grpc::ClientContext*, const Request&, Response*),
+                                            const Request& request, const CallOptions& call,
+                                            bool retry) {
+    Response response;
+    TBC_RETURN_IF_ERROR(Invoke(integration_stub.get(), method, request, &response, call, retry));
+    return response;
   }
 };
 
@@ -184,6 +211,7 @@ absl::StatusOr<std::shared_ptr<Client>> Client::New(ClientOptions options) {
   if (!options.tls_server_name.empty()) args.SetSslTargetNameOverride(options.tls_server_name);
   impl->channel = grpc::CreateCustomChannel(options.target, credentials, args);
   impl->stub = v1::TokenService::NewStub(impl->channel);
+  impl->integration_stub = v1::IntegrationService::NewStub(impl->channel);
   impl->options = std::move(options);
   return std::shared_ptr<Client>(new Client(std::move(impl)));
 }
@@ -196,8 +224,8 @@ absl::StatusOr<AccessToken> Client::GetAccessToken(absl::string_view integration
     internal::ToProto(*call.min_remaining_validity, request.mutable_min_remaining_validity());
   }
   v1::GetAccessTokenResponse response;
-  TBC_RETURN_IF_ERROR(
-      impl_->Invoke(&v1::TokenService::Stub::GetAccessToken, request, &response, call));
+  TBC_RETURN_IF_ERROR(impl_->Invoke(impl_->stub.get(), &v1::TokenService::Stub::GetAccessToken,
+                                    request, &response, call));
   return internal::FromProto(response.token());
 }
 
@@ -209,8 +237,8 @@ absl::StatusOr<RequestHeaders> Client::GetRequestHeaders(absl::string_view integ
     internal::ToProto(*call.min_remaining_validity, request.mutable_min_remaining_validity());
   }
   v1::GetRequestHeadersResponse response;
-  TBC_RETURN_IF_ERROR(
-      impl_->Invoke(&v1::TokenService::Stub::GetRequestHeaders, request, &response, call));
+  TBC_RETURN_IF_ERROR(impl_->Invoke(impl_->stub.get(), &v1::TokenService::Stub::GetRequestHeaders,
+                                    request, &response, call));
   return internal::FromProto(response);
 }
 
@@ -219,14 +247,71 @@ absl::StatusOr<AccessToken> Client::RefreshAccessToken(absl::string_view integra
   v1::RefreshAccessTokenRequest request;
   request.set_name(IntegrationName(integration));
   v1::RefreshAccessTokenResponse response;
-  TBC_RETURN_IF_ERROR(
-      impl_->Invoke(&v1::TokenService::Stub::RefreshAccessToken, request, &response, call));
+  TBC_RETURN_IF_ERROR(impl_->Invoke(impl_->stub.get(), &v1::TokenService::Stub::RefreshAccessToken,
+                                    request, &response, call));
   return internal::FromProto(response.token());
+}
+
+// --- IntegrationService -------------------------------------------------------
+// Reads are retried on UNAVAILABLE; changes are made once (client.h).
+
+absl::StatusOr<v1::CreateIntegrationResponse> Client::CreateIntegration(
+    const v1::CreateIntegrationRequest& request, const CallOptions& call) {
+  return impl_->CallIntegrations(&v1::IntegrationService::Stub::CreateIntegration, request, call,
+                                 /*retry=*/false);
+}
+
+absl::StatusOr<v1::GetIntegrationResponse> Client::GetIntegration(
+    const v1::GetIntegrationRequest& request, const CallOptions& call) {
+  return impl_->CallIntegrations(&v1::IntegrationService::Stub::GetIntegration, request, call,
+                                 /*retry=*/true);
+}
+
+absl::StatusOr<v1::ListIntegrationsResponse> Client::ListIntegrations(
+    const v1::ListIntegrationsRequest& request, const CallOptions& call) {
+  return impl_->CallIntegrations(&v1::IntegrationService::Stub::ListIntegrations, request, call,
+                                 /*retry=*/true);
+}
+
+absl::StatusOr<v1::UpdateIntegrationResponse> Client::UpdateIntegration(
+    const v1::UpdateIntegrationRequest& request, const CallOptions& call) {
+  return impl_->CallIntegrations(&v1::IntegrationService::Stub::UpdateIntegration, request, call,
+                                 /*retry=*/false);
+}
+
+absl::StatusOr<v1::DeleteIntegrationResponse> Client::DeleteIntegration(
+    const v1::DeleteIntegrationRequest& request, const CallOptions& call) {
+  return impl_->CallIntegrations(&v1::IntegrationService::Stub::DeleteIntegration, request, call,
+                                 /*retry=*/false);
+}
+
+absl::StatusOr<v1::ImportIntegrationsResponse> Client::ImportIntegrations(
+    const v1::ImportIntegrationsRequest& request, const CallOptions& call) {
+  return impl_->CallIntegrations(&v1::IntegrationService::Stub::ImportIntegrations, request, call,
+                                 /*retry=*/false);
+}
+
+absl::StatusOr<v1::ListClientSecretsResponse> Client::ListClientSecrets(
+    const v1::ListClientSecretsRequest& request, const CallOptions& call) {
+  return impl_->CallIntegrations(&v1::IntegrationService::Stub::ListClientSecrets, request, call,
+                                 /*retry=*/true);
+}
+
+absl::StatusOr<v1::RotateClientSecretResponse> Client::RotateClientSecret(
+    const v1::RotateClientSecretRequest& request, const CallOptions& call) {
+  return impl_->CallIntegrations(&v1::IntegrationService::Stub::RotateClientSecret, request, call,
+                                 /*retry=*/false);
+}
+
+absl::StatusOr<v1::MigrateIntegrationResponse> Client::MigrateIntegration(
+    const v1::MigrateIntegrationRequest& request, const CallOptions& call) {
+  return impl_->CallIntegrations(&v1::IntegrationService::Stub::MigrateIntegration, request, call,
+                                 /*retry=*/false);
 }
 
 std::unique_ptr<TokenWatch> Client::Watch(absl::string_view integration) {
   auto watch = std::make_unique<GrpcTokenWatch>(impl_->stub.get(), IntegrationName(integration));
-  impl_->Prepare(watch->context(), absl::InfiniteFuture());
+  watch->Fail(impl_->Prepare(watch->context(), absl::InfiniteFuture()));
   return watch;
 }
 
@@ -237,8 +322,7 @@ absl::Status Client::PrepareContext(grpc::ClientContext* context, const CallOpti
   if (call.timeout.has_value() && *call.timeout <= absl::ZeroDuration()) {
     return absl::InvalidArgumentError("CallOptions.timeout must be positive");
   }
-  impl_->Prepare(context, impl_->DeadlineOf(call));
-  return absl::OkStatus();
+  return impl_->Prepare(context, impl_->DeadlineOf(call));
 }
 
 const ClientOptions& Client::options() const { return impl_->options; }

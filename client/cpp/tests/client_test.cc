@@ -260,6 +260,55 @@ TEST_F(ClientTest, WatchEndsWithNotFoundWhenIntegrationDeleted) {
   EXPECT_EQ(next.status().code(), absl::StatusCode::kNotFound) << next.status();
 }
 
+TEST_F(ClientTest, IntegrationServiceCallsManageAnIntegration) {
+  Start();
+  ASSERT_TRUE(stack_->CreateIntegration(*client_, "billing", kLongClient, kLongSecret).ok());
+  v1::GetIntegrationRequest get;
+  get.set_name("integrations/billing");
+
+  absl::StatusOr<v1::GetIntegrationResponse> got = client_->GetIntegration(get);
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_EQ(got->integration().client_id(), kLongClient);
+  v1::UpdateIntegrationRequest update;
+  *update.mutable_integration() = got->integration();
+  update.mutable_integration()->set_display_name("Billing");
+  update.mutable_update_mask()->add_paths("display_name");
+  absl::StatusOr<v1::UpdateIntegrationResponse> updated = client_->UpdateIntegration(update);
+  ASSERT_TRUE(updated.ok()) << updated.status();
+  absl::StatusOr<v1::ListIntegrationsResponse> listed =
+      client_->ListIntegrations(v1::ListIntegrationsRequest());
+  ASSERT_TRUE(listed.ok()) << listed.status();
+  v1::DeleteIntegrationRequest remove;
+  remove.set_name("integrations/billing");
+  remove.set_etag(updated->integration().etag());
+  absl::StatusOr<v1::DeleteIntegrationResponse> deleted = client_->DeleteIntegration(remove);
+
+  EXPECT_EQ(updated->integration().display_name(), "Billing");
+  ASSERT_EQ(listed->integrations_size(), 1);
+  EXPECT_EQ(listed->integrations(0).display_name(), "Billing");
+  EXPECT_TRUE(deleted.ok()) << deleted.status();
+  EXPECT_EQ(client_->GetIntegration(get).status().code(), absl::StatusCode::kNotFound);
+}
+
+TEST_F(ClientTest, IntegrationServiceErrorsCarryTheServersDetails) {
+  Start();
+  ASSERT_TRUE(stack_->CreateIntegration(*client_, "billing", kLongClient, kLongSecret).ok());
+  v1::GetIntegrationRequest missing;
+  missing.set_name("integrations/missing");
+  v1::CreateIntegrationRequest invalid;
+  invalid.set_integration_id("Not_An_Id");
+
+  absl::Status not_found = client_->GetIntegration(missing).status();
+  absl::Status exists = stack_->CreateIntegration(*client_, "billing", kLongClient, kLongSecret);
+  absl::Status bad = client_->CreateIntegration(invalid).status();
+
+  EXPECT_EQ(not_found.code(), absl::StatusCode::kNotFound) << not_found;
+  EXPECT_THAT(std::string(not_found.message()), HasSubstr("missing"));
+  EXPECT_EQ(exists.code(), absl::StatusCode::kAlreadyExists) << exists;
+  EXPECT_EQ(bad.code(), absl::StatusCode::kInvalidArgument) << bad;
+  EXPECT_EQ(GetError(bad).field, "integration_id") << GetError(bad).ToString();
+}
+
 TEST(ClientOptionsTest, NewRejectsInconsistentOptions) {
   ClientOptions plaintext_with_ca;
   plaintext_with_ca.plaintext = true;

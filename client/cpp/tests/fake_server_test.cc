@@ -1,9 +1,11 @@
 // Interactions the real server cannot show: the metadata the SDK sends, the
 // number of attempts it makes, and how it honours RetryInfo. A scripted
-// in-process TokenService (FakeTokenService) answers on a loopback port.
+// in-process TokenService (FakeTokenService) and IntegrationService
+// (FakeIntegrationService) answer on a loopback port.
 #include <grpcpp/grpcpp.h>
 
 #include <deque>
+#include <set>
 
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
@@ -14,6 +16,7 @@
 #include "tests/testing/subprocess.h"
 #include "tokenbroker/client/client.h"
 #include "tokenbroker/client/error.h"
+#include "tokenbroker/v1/integration_service.grpc.pb.h"
 #include "tokenbroker/v1/token_service.grpc.pb.h"
 
 namespace tokenbroker::client::testing {
@@ -22,6 +25,8 @@ namespace {
 using ::testing::AnyOf;
 using ::testing::Each;
 using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::Not;
 
 // A TokenService that fails the first `failures` GetAccessToken calls with
 // UNAVAILABLE (with `retry_delay` as RetryInfo when set), then returns a
@@ -96,12 +101,57 @@ class FakeTokenService final : public v1::TokenService::Service {
   int header_calls_ = 0;
 };
 
+// An IntegrationService whose GetIntegration and CreateIntegration fail the
+// first call with UNAVAILABLE and then succeed, recording each call's
+// `authorization` metadata and its method. Insecure: a test double only.
+class FakeIntegrationService final : public v1::IntegrationService::Service {
+ public:
+  std::vector<std::string> calls() {
+    absl::MutexLock lock(&mu_);
+    return calls_;
+  }
+
+  grpc::Status GetIntegration(grpc::ServerContext* context,
+                              const v1::GetIntegrationRequest* request,
+                              v1::GetIntegrationResponse* response) override {
+    response->mutable_integration()->set_name(request->name());
+    return Answer(context, "Get");
+  }
+
+  grpc::Status CreateIntegration(grpc::ServerContext* context,
+                                 const v1::CreateIntegrationRequest* request,
+                                 v1::CreateIntegrationResponse* response) override {
+    response->mutable_integration()->set_name("integrations/" + request->integration_id());
+    return Answer(context, "Create");
+  }
+
+ private:
+  // UNAVAILABLE on the first call of `method`, else OK.
+  grpc::Status Answer(grpc::ServerContext* context, const std::string& method) {
+    absl::MutexLock lock(&mu_);
+    auto it = context->client_metadata().find("authorization");
+    std::string authorization = it == context->client_metadata().end()
+                                    ? std::string("-")
+                                    : std::string(it->second.data(), it->second.size());
+    calls_.push_back(method + " " + authorization);
+    if (failed_.insert(method).second) {
+      return grpc::Status(grpc::StatusCode::UNAVAILABLE, "draining");
+    }
+    return grpc::Status::OK;
+  }
+
+  absl::Mutex mu_;
+  std::vector<std::string> calls_;
+  std::set<std::string> failed_;
+};
+
 class FakeServerTest : public ::testing::Test {
  protected:
   void SetUp() override {
     grpc::ServerBuilder builder;
     builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port_);
     builder.RegisterService(&service_);
+    builder.RegisterService(&integrations_);
     server_ = builder.BuildAndStart();
     ASSERT_NE(server_, nullptr);
   }
@@ -117,6 +167,7 @@ class FakeServerTest : public ::testing::Test {
   }
 
   FakeTokenService service_;
+  FakeIntegrationService integrations_;
   int port_ = 0;
   std::unique_ptr<grpc::Server> server_;
 };
@@ -159,16 +210,27 @@ TEST_F(FakeServerTest, RereadsCallerTokenFileAfterReloadInterval) {
     ASSERT_LT(absl::Now(), deadline) << "the new caller token was not sent within 5 s";
     ASSERT_TRUE((*client)->GetAccessToken("billing").ok());
   } while (service_.authorizations().back() != "Bearer second");
-  ::tokenbroker::testing::WriteFile(path, "");  // mid-rotation: keep the last good one
-  // No call can show a reread that changes nothing: letting the reload
-  // interval pass is the behaviour under test here, not a synchronization.
-  absl::SleepFor(absl::Milliseconds(150));
-  ASSERT_TRUE((*client)->GetAccessToken("billing").ok());
+  // An empty (or unreadable) file fails the call, naming the file only.
+  ::tokenbroker::testing::WriteFile(path, "");
+  absl::StatusOr<AccessToken> failed;
+  do {
+    ASSERT_LT(absl::Now(), deadline) << "the emptied file was not noticed within 5 s";
+    failed = (*client)->GetAccessToken("billing");
+  } while (failed.ok());
+  const size_t calls_before = service_.authorizations().size();
+  // A failed read is not kept: the next call reads the file again.
+  ::tokenbroker::testing::WriteFile(path, "third\n");
+  absl::StatusOr<AccessToken> recovered = (*client)->GetAccessToken("billing");
 
+  EXPECT_EQ(failed.status().code(), absl::StatusCode::kUnauthenticated) << failed.status();
+  EXPECT_THAT(std::string(failed.status().message()), HasSubstr(path));
+  EXPECT_THAT(std::string(failed.status().message()), Not(HasSubstr("second")));
+  ASSERT_TRUE(recovered.ok()) << recovered.status();
   std::vector<std::string> sent = service_.authorizations();
+  ASSERT_EQ(sent.size(), calls_before + 1) << "the failed call went out";
   EXPECT_EQ(sent.front(), "Bearer first");
-  EXPECT_EQ(sent.back(), "Bearer second");
-  EXPECT_THAT(sent, Each(AnyOf("Bearer first", "Bearer second")));
+  EXPECT_EQ(sent.back(), "Bearer third");
+  EXPECT_THAT(sent, Each(AnyOf("Bearer first", "Bearer second", "Bearer third")));
 }
 
 TEST_F(FakeServerTest, RetriesUnavailableUntilSuccess) {
@@ -259,6 +321,52 @@ TEST_F(FakeServerTest, UnimplementedIsReturnedAsIs) {
   absl::StatusOr<AccessToken> token = (*client)->RefreshAccessToken("billing");
 
   EXPECT_EQ(token.status().code(), absl::StatusCode::kUnimplemented);
+}
+
+TEST_F(FakeServerTest, IntegrationReadIsRetriedOnUnavailableWithCallerToken) {
+  ClientOptions options = Options();
+  options.caller_token = "admin-secret";
+  auto client = Client::New(options);
+  ASSERT_TRUE(client.ok()) << client.status();
+  v1::GetIntegrationRequest request;
+  request.set_name("integrations/billing");
+
+  absl::StatusOr<v1::GetIntegrationResponse> got = (*client)->GetIntegration(request);
+
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_EQ(got->integration().name(), "integrations/billing");
+  EXPECT_THAT(integrations_.calls(),
+              ElementsAre("Get Bearer admin-secret", "Get Bearer admin-secret"));
+}
+
+TEST_F(FakeServerTest, IntegrationChangeIsNotRetriedOnUnavailable) {
+  auto client = Client::New(Options());
+  ASSERT_TRUE(client.ok()) << client.status();
+  v1::CreateIntegrationRequest request;
+  request.set_integration_id("billing");
+
+  absl::StatusOr<v1::CreateIntegrationResponse> created = (*client)->CreateIntegration(request);
+
+  EXPECT_EQ(created.status().code(), absl::StatusCode::kUnavailable) << created.status();
+  EXPECT_THAT(integrations_.calls(), ElementsAre("Create -"));
+}
+
+TEST_F(FakeServerTest, IntegrationCallHonoursCallTimeout) {
+  ClientOptions options = Options();
+  options.target = "127.0.0.1:1";  // nothing listens: every attempt is UNAVAILABLE
+  options.retry.initial_backoff = absl::Seconds(1);
+  options.retry.max_backoff = absl::Seconds(1);
+  options.call_timeout = absl::Milliseconds(300);
+  auto client = Client::New(options);
+  ASSERT_TRUE(client.ok()) << client.status();
+
+  absl::Time start = absl::Now();
+  absl::StatusOr<v1::ListIntegrationsResponse> listed =
+      (*client)->ListIntegrations(v1::ListIntegrationsRequest());
+
+  // The first wait (0.5..1 s) cannot end before the deadline: no retry.
+  EXPECT_EQ(listed.status().code(), absl::StatusCode::kUnavailable) << listed.status();
+  EXPECT_LT(absl::Now() - start, absl::Milliseconds(450));
 }
 
 }  // namespace

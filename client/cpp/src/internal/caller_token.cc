@@ -53,19 +53,20 @@ absl::StatusOr<std::unique_ptr<CallerToken>> CallerToken::FromFile(std::string p
       new CallerToken(std::move(path), reload, std::move(value), absl::Now()));
 }
 
-std::string CallerToken::AuthorizationValue() {
+absl::StatusOr<std::string> CallerToken::AuthorizationValue() {
   absl::MutexLock lock(&mu_);
-  if (!path_.empty()) {
-    absl::Time now = absl::Now();
-    if (now - read_at_ >= reload_) {
-      read_at_ = now;
-      absl::StatusOr<std::string> raw = ReadSmallFile(path_, "caller_token_file");
-      if (raw.ok()) {
-        absl::StatusOr<std::string> value = CheckToken(*raw, "caller_token_file");
-        if (value.ok()) value_ = *std::move(value);
-      }
-    }
+  if (path_.empty() || absl::Now() - read_at_ < reload_) return value_;
+  // A failed read is not remembered: the next call reads the file again.
+  absl::StatusOr<std::string> raw = ReadSmallFile(path_, "caller_token_file");
+  absl::StatusOr<std::string> value =
+      raw.ok() ? CheckToken(*raw, "caller_token_file") : raw.status();
+  if (!value.ok()) {
+    // The messages name the file, never its content.
+    return absl::UnauthenticatedError(
+        absl::StrCat(value.status().message(), " (caller_token_file '", path_, "')"));
   }
+  value_ = *std::move(value);
+  read_at_ = absl::Now();
   return value_;
 }
 

@@ -13,10 +13,10 @@
 
 namespace tokenbroker::client::internal {
 
-// A fixed token, or one read from a file and re-read once it is older than
-// `reload` (a rotated file is picked up; a file that became unreadable or
-// empty keeps the last good token, so a rotation in progress does not fail
-// calls). Thread-safe. Get() blocks only for the re-read of a small file.
+// A fixed token, or one read from a file and re-read once the copy in
+// memory is older than `reload`, so that a rotated file is picked up
+// (BEHAVIOUR.md §5). Thread-safe. AuthorizationValue() blocks only for the
+// re-read of a small file.
 class CallerToken {
  public:
   // Errors: INVALID_ARGUMENT (the file cannot be read or is empty, or the
@@ -25,8 +25,11 @@ class CallerToken {
   static absl::StatusOr<std::unique_ptr<CallerToken>> FromFile(std::string path,
                                                                absl::Duration reload);
 
-  // The `authorization` metadata value: "Bearer <token>".
-  std::string AuthorizationValue();
+  // The `authorization` metadata value: "Bearer <token>". Errors:
+  // UNAUTHENTICATED naming the file (never its content) when a re-read
+  // finds it unreadable, empty or holding what metadata cannot carry; the
+  // call fails rather than go out with a token the file no longer holds.
+  absl::StatusOr<std::string> AuthorizationValue();
 
  private:
   CallerToken(std::string path, absl::Duration reload, std::string value, absl::Time read_at)

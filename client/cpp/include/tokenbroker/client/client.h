@@ -1,7 +1,7 @@
 // The tokenbroker C++ SDK: a thin, retrying client of tokenbroker.v1's
-// TokenService. Most programs want a TokenSource (token_source.h) on top of
-// it, which caches and follows rotations; Client is the one-call-one-RPC
-// layer underneath.
+// TokenService and IntegrationService. Most programs want a TokenSource
+// (token_source.h) on top of it, which caches and follows rotations; Client
+// is the one-call-one-RPC layer underneath.
 //
 //   ClientOptions options;
 //   options.target = "127.0.0.1:50051";
@@ -20,6 +20,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "tokenbroker/client/options.h"
+#include "tokenbroker/v1/integration_service.pb.h"
 
 namespace grpc {
 class Channel;
@@ -55,7 +56,7 @@ struct RequestHeaders {
 
 class TokenWatch;
 
-// Calls TokenService. Thread-safe: create one per process (per server) and
+// Calls TokenService and IntegrationService. Thread-safe: create one per process (per server) and
 // share it; all calls multiplex over one gRPC channel. Methods block until
 // the answer, the deadline, or the last retry.
 //
@@ -70,7 +71,10 @@ class TokenWatch;
 //   UNAVAILABLE         server unreachable, or IMS unreachable and no cached
 //                       token good enough; retried per RetryPolicy first
 //   DEADLINE_EXCEEDED   the call's timeout passed
-//   UNAUTHENTICATED / PERMISSION_DENIED  the server refused the caller
+//   UNAUTHENTICATED / PERMISSION_DENIED  the server refused the caller; also
+//                       UNAUTHENTICATED when caller_token_file, read again
+//                       after caller_token_reload, is unreadable or empty
+//                       (the message names the file, never its content)
 // GetError() (error.h) decodes the details.
 class Client {
  public:
@@ -102,9 +106,35 @@ class Client {
   // retried: TokenSource reconnects with backoff.
   std::unique_ptr<TokenWatch> Watch(absl::string_view integration);
 
-  // For calls the SDK does not wrap (IntegrationService, with the
-  // tokenbroker::proto stubs): the channel, and a context set up like the
-  // SDK's own (caller token, deadline from `call` or call_timeout).
+  // IntegrationService (integration_service.proto documents each call and
+  // its errors), with the options, deadline and error details of the calls
+  // above. Reads (Get, List, ListClientSecrets) are retried on UNAVAILABLE
+  // like the token calls; the calls that change something are made once,
+  // since an UNAVAILABLE may come after the server acted.
+  absl::StatusOr<v1::CreateIntegrationResponse> CreateIntegration(
+      const v1::CreateIntegrationRequest& request, const CallOptions& call = {});
+  absl::StatusOr<v1::GetIntegrationResponse> GetIntegration(
+      const v1::GetIntegrationRequest& request, const CallOptions& call = {});
+  // One page; next_page_token of the response asks for the next.
+  absl::StatusOr<v1::ListIntegrationsResponse> ListIntegrations(
+      const v1::ListIntegrationsRequest& request, const CallOptions& call = {});
+  absl::StatusOr<v1::UpdateIntegrationResponse> UpdateIntegration(
+      const v1::UpdateIntegrationRequest& request, const CallOptions& call = {});
+  absl::StatusOr<v1::DeleteIntegrationResponse> DeleteIntegration(
+      const v1::DeleteIntegrationRequest& request, const CallOptions& call = {});
+  absl::StatusOr<v1::ImportIntegrationsResponse> ImportIntegrations(
+      const v1::ImportIntegrationsRequest& request, const CallOptions& call = {});
+  absl::StatusOr<v1::ListClientSecretsResponse> ListClientSecrets(
+      const v1::ListClientSecretsRequest& request, const CallOptions& call = {});
+  absl::StatusOr<v1::RotateClientSecretResponse> RotateClientSecret(
+      const v1::RotateClientSecretRequest& request, const CallOptions& call = {});
+  absl::StatusOr<v1::MigrateIntegrationResponse> MigrateIntegration(
+      const v1::MigrateIntegrationRequest& request, const CallOptions& call = {});
+
+  // For calls of a stub of your own: the channel, and a context set up like
+  // the SDK's (caller token, deadline from `call` or call_timeout). Errors:
+  // INVALID_ARGUMENT (null context, non-positive timeout), UNAUTHENTICATED
+  // (the caller-token file cannot be read again).
   std::shared_ptr<grpc::Channel> channel() const;
   absl::Status PrepareContext(grpc::ClientContext* context, const CallOptions& call = {}) const;
 
