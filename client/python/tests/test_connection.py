@@ -353,3 +353,64 @@ def test_real_broker_authorizes_caller_tokens(tmp_path: Path, stack: Stack) -> N
         broker.stop()
 
     assert token.access_token
+
+
+# -- a broker restart and a new client -----------------------------------------
+
+# Both clients get the same long reconnect backoff: grpc core keys a shared
+# subchannel by target and channel arguments, so without a per-client pool the
+# second client would inherit the first one's 60 s backoff deterministically.
+_LONG_BACKOFF = [
+    ("grpc.initial_reconnect_backoff_ms", 60_000),
+    ("grpc.min_reconnect_backoff_ms", 60_000),
+    ("grpc.max_reconnect_backoff_ms", 60_000),
+]
+
+
+def test_new_client_after_broker_restart_connects_at_once(tmp_path: Path, stack: Stack) -> None:
+    broker = start_broker(tmp_path, stack.emulator, name="broker-restart")
+    try:
+        broker.stop()
+        with tokenbroker.Client(
+            broker.target, plaintext=True, retry=None, timeout=5, channel_options=_LONG_BACKOFF
+        ) as before:
+            # Connection refused: this client's subchannel enters reconnect backoff.
+            with pytest.raises(tokenbroker.UnavailableError):
+                before.get_access_token("x")
+            broker.restart()  # the same port, listening again
+            with tokenbroker.Client(
+                broker.target,
+                plaintext=True,
+                retry=None,
+                timeout=5,
+                channel_options=_LONG_BACKOFF,
+            ) as after:
+                with pytest.raises(tokenbroker.NotFoundError):  # answered by the broker
+                    after.get_access_token("x")
+    finally:
+        broker.stop()
+
+
+async def test_new_async_client_after_broker_restart_connects_at_once(
+    tmp_path: Path, stack: Stack
+) -> None:
+    broker = start_broker(tmp_path, stack.emulator, name="broker-restart-aio")
+    try:
+        broker.stop()
+        async with AsyncClient(
+            broker.target, plaintext=True, retry=None, timeout=5, channel_options=_LONG_BACKOFF
+        ) as before:
+            with pytest.raises(tokenbroker.UnavailableError):
+                await before.get_access_token("x")
+            broker.restart()
+            async with AsyncClient(
+                broker.target,
+                plaintext=True,
+                retry=None,
+                timeout=5,
+                channel_options=_LONG_BACKOFF,
+            ) as after:
+                with pytest.raises(tokenbroker.NotFoundError):
+                    await after.get_access_token("x")
+    finally:
+        broker.stop()

@@ -263,6 +263,11 @@ def channel_options(tls: Optional[TLS], extra: Sequence[Tuple[str, Any]]) -> Lis
         ("grpc.primary_user_agent", f"tokenbroker-python/{__version__}"),
         # A broker restart must not leave the channel in a long reconnect backoff.
         ("grpc.max_reconnect_backoff_ms", 5000),
+        # This client's own subchannels: grpc core otherwise shares them per
+        # process, so a client made after a broker restart would inherit a
+        # subchannel in the reconnect backoff of an older client's failures
+        # and fail fast with UNAVAILABLE for seconds.
+        ("grpc.use_local_subchannel_pool", 1),
     ]
     if tls is not None and tls.server_name:
         options.append(("grpc.ssl_target_name_override", tls.server_name))

@@ -10,7 +10,7 @@ from typing import Dict, Iterable, Optional, Tuple, Type, TypeVar, Union
 
 from google.protobuf import duration_pb2, timestamp_pb2
 
-from .v1 import token_service_pb2
+from .v1 import integration_pb2, token_service_pb2
 
 R = TypeVar(
     "R",
@@ -30,6 +30,27 @@ def integration_name(integration: str) -> str:
     if integration.startswith("integrations/"):
         return integration
     return "integrations/" + integration
+
+
+def with_integration_name(integration: integration_pb2.Integration) -> integration_pb2.Integration:
+    """`integration`, or a copy whose `name` is normalised (an id given)."""
+    name = integration_name(integration.name) if integration.name else ""
+    if name == integration.name:
+        return integration
+    copy = integration_pb2.Integration()
+    copy.CopyFrom(integration)
+    copy.name = name
+    return copy
+
+
+def credential_file_bytes(content: object) -> bytes:
+    """The content of a credential file; a str (likely a path) is refused."""
+    if isinstance(content, (bytes, bytearray, memoryview)):
+        return bytes(content)
+    raise TypeError(
+        "credential_file is the file's content as bytes (e.g. Path(path).read_bytes()), "
+        f"not {type(content).__name__}"
+    )
 
 
 def is_valid_integration_id(integration_id: str) -> bool:

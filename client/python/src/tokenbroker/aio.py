@@ -44,7 +44,15 @@ from ._options import (
     transport,
 )
 from ._options import channel_options as make_channel_options
-from ._types import AccessToken, RequestHeaders, integration_name, token_request
+from ._types import (
+    AccessToken,
+    RequestHeaders,
+    credential_file_bytes,
+    duration_proto,
+    integration_name,
+    token_request,
+    with_integration_name,
+)
 from .client import DEFAULT, Timeout, deadline_error, next_delay, plan_deadline
 from .token_source import rearm_delay
 from .v1 import (
@@ -307,8 +315,10 @@ class AsyncClient:
         *,
         timeout: Timeout = DEFAULT,
     ) -> integration_pb2.Integration:
+        """See `tokenbroker.Client.update_integration`."""
         request = integration_service_pb2.UpdateIntegrationRequest(
-            integration=integration, update_mask=field_mask_pb2.FieldMask(paths=list(update_mask))
+            integration=with_integration_name(integration),
+            update_mask=field_mask_pb2.FieldMask(paths=list(update_mask)),
         )
         response = await self._call(
             self._integrations.UpdateIntegration, request, timeout, retry=False
@@ -322,6 +332,77 @@ class AsyncClient:
             name=integration_name(integration), etag=etag
         )
         await self._call(self._integrations.DeleteIntegration, request, timeout, retry=False)
+
+    async def import_integrations(
+        self,
+        credential_file: bytes,
+        *,
+        integration_id: str = "",
+        credential_name: str = "",
+        validate_only: bool = False,
+        allow_update: bool = False,
+        secret_rotation_period: Optional[Seconds] = None,
+        timeout: Timeout = DEFAULT,
+    ) -> integration_service_pb2.ImportIntegrationsResponse:
+        """See `tokenbroker.Client.import_integrations`. Not retried.
+        Raises InvalidArgumentError, AlreadyExistsError, NotFoundError,
+        FailedPreconditionError, AbortedError, PermissionDeniedError."""
+        request = integration_service_pb2.ImportIntegrationsRequest(
+            credential_file=credential_file_bytes(credential_file),
+            integration_id=integration_id,
+            credential_name=credential_name,
+            validate_only=validate_only,
+            allow_update=allow_update,
+            secret_rotation_period=duration_proto(to_seconds(secret_rotation_period)),
+        )
+        return await self._call(
+            self._integrations.ImportIntegrations, request, timeout, retry=False
+        )
+
+    async def list_client_secrets(
+        self, integration: str, *, timeout: Timeout = DEFAULT
+    ) -> integration_service_pb2.ListClientSecretsResponse:
+        """See `tokenbroker.Client.list_client_secrets`. Retried on UNAVAILABLE.
+        Raises InvalidArgumentError, NotFoundError, FailedPreconditionError,
+        UnavailableError, PermissionDeniedError."""
+        request = integration_service_pb2.ListClientSecretsRequest(
+            parent=integration_name(integration)
+        )
+        return await self._call(self._integrations.ListClientSecrets, request, timeout)
+
+    async def rotate_client_secret(
+        self, integration: str, *, immediate: bool = False, timeout: Timeout = DEFAULT
+    ) -> integration_service_pb2.RotateClientSecretResponse:
+        """See `tokenbroker.Client.rotate_client_secret`. Retried on UNAVAILABLE
+        (the server resumes the rotation). Raises as `list_client_secrets`,
+        and AbortedError."""
+        request = integration_service_pb2.RotateClientSecretRequest(
+            parent=integration_name(integration), immediate=immediate
+        )
+        return await self._call(self._integrations.RotateClientSecret, request, timeout)
+
+    async def migrate_integration(
+        self,
+        integration: str,
+        scopes: Sequence[str],
+        *,
+        client_secret: str = "",
+        etag: str = "",
+        timeout: Timeout = DEFAULT,
+    ) -> integration_pb2.Integration:
+        """See `tokenbroker.Client.migrate_integration`. Not retried.
+        Raises InvalidArgumentError, NotFoundError, FailedPreconditionError,
+        UnavailableError, AbortedError, PermissionDeniedError."""
+        request = integration_service_pb2.MigrateIntegrationRequest(
+            name=integration_name(integration),
+            scopes=list(scopes),
+            client_secret=client_secret,
+            etag=etag,
+        )
+        response = await self._call(
+            self._integrations.MigrateIntegration, request, timeout, retry=False
+        )
+        return response.integration
 
 
 class AsyncTokenSource:

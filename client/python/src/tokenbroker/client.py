@@ -45,7 +45,15 @@ from ._options import (
 from ._options import (
     channel_options as make_channel_options,
 )
-from ._types import AccessToken, RequestHeaders, integration_name, token_request
+from ._types import (
+    AccessToken,
+    RequestHeaders,
+    credential_file_bytes,
+    duration_proto,
+    integration_name,
+    token_request,
+    with_integration_name,
+)
 from .v1 import (
     integration_pb2,
     integration_service_pb2,
@@ -378,9 +386,11 @@ class Client:
     ) -> integration_pb2.Integration:
         """Changes the fields named in `update_mask` of `integration` (its
         `name` set; its `etag` checked when set). Not retried. Raises
-        InvalidArgumentError, NotFoundError, AbortedError."""
+        InvalidArgumentError, NotFoundError, AbortedError. `integration.name`
+        may be an id; `integration` itself is not modified."""
         request = integration_service_pb2.UpdateIntegrationRequest(
-            integration=integration, update_mask=field_mask_pb2.FieldMask(paths=list(update_mask))
+            integration=with_integration_name(integration),
+            update_mask=field_mask_pb2.FieldMask(paths=list(update_mask)),
         )
         response = self._call(self._integrations.UpdateIntegration, request, timeout, retry=False)
         return response.integration
@@ -394,3 +404,111 @@ class Client:
             name=integration_name(integration), etag=etag
         )
         self._call(self._integrations.DeleteIntegration, request, timeout, retry=False)
+
+    def import_integrations(
+        self,
+        credential_file: bytes,
+        *,
+        integration_id: str = "",
+        credential_name: str = "",
+        validate_only: bool = False,
+        allow_update: bool = False,
+        secret_rotation_period: Optional[Seconds] = None,
+        timeout: Timeout = DEFAULT,
+    ) -> integration_service_pb2.ImportIntegrationsResponse:
+        """Creates (or, with `allow_update`, replaces) one integration per
+        credential of an Adobe Developer Console "Download JSON" file or an AEM
+        service credential, all or none. Not retried.
+
+        Args:
+            credential_file: The file's content (bytes, e.g.
+                `Path("Billing.json").read_bytes()`); its secrets are stored,
+                never returned.
+            integration_id: The id to create (one credential only); default:
+                derived from the credential's name.
+            credential_name: Import only the credential of this name.
+            validate_only: Write nothing; the response shows what would be.
+            allow_update: Replace integrations that exist (same auth method)
+                instead of failing with AlreadyExistsError.
+            secret_rotation_period: The rotation period of every imported
+                integration (0: never); None: the server's.
+
+        Returns the `ImportIntegrationsResponse`: `imported` (each with its
+        `integration`, `action` and `json_path`) and `skipped` credentials.
+
+        Raises: InvalidArgumentError (the file: the message names the JSON
+        path), AlreadyExistsError, NotFoundError (`credential_name` matches
+        none), FailedPreconditionError (`allow_update` of another auth method),
+        AbortedError, PermissionDeniedError.
+        """
+        request = integration_service_pb2.ImportIntegrationsRequest(
+            credential_file=credential_file_bytes(credential_file),
+            integration_id=integration_id,
+            credential_name=credential_name,
+            validate_only=validate_only,
+            allow_update=allow_update,
+            secret_rotation_period=duration_proto(to_seconds(secret_rotation_period)),
+        )
+        return self._call(self._integrations.ImportIntegrations, request, timeout, retry=False)
+
+    def list_client_secrets(
+        self, integration: str, *, timeout: Timeout = DEFAULT
+    ) -> integration_service_pb2.ListClientSecretsResponse:
+        """The credential's client secrets at the Adobe Developer Console
+        (never their values), each matched with the ones the broker stores
+        (`client_secrets[].held`, `in_use`, `fingerprint`), and
+        `held_unmatched_count`. Retried on UNAVAILABLE.
+
+        Raises: InvalidArgumentError, NotFoundError, FailedPreconditionError
+        (not OAuth S2S, no console credential, IMS or the Console refused: the
+        message says what to do), UnavailableError (IMS or the Console
+        unreachable), PermissionDeniedError.
+        """
+        request = integration_service_pb2.ListClientSecretsRequest(
+            parent=integration_name(integration)
+        )
+        return self._call(self._integrations.ListClientSecrets, request, timeout)
+
+    def rotate_client_secret(
+        self, integration: str, *, immediate: bool = False, timeout: Timeout = DEFAULT
+    ) -> integration_service_pb2.RotateClientSecretResponse:
+        """Rotates the credential's client secret at the Developer Console
+        (`immediate`: delete the old one as soon as the new one works, for a
+        leaked secret). The server resumes an interrupted rotation, so
+        UNAVAILABLE is retried like a read; a response in `STATE_WAITING`
+        means: call again later to finish.
+
+        Raises: as `list_client_secrets`, and AbortedError (a concurrent
+        rotation).
+        """
+        request = integration_service_pb2.RotateClientSecretRequest(
+            parent=integration_name(integration), immediate=immediate
+        )
+        return self._call(self._integrations.RotateClientSecret, request, timeout)
+
+    def migrate_integration(
+        self,
+        integration: str,
+        scopes: Sequence[str],
+        *,
+        client_secret: str = "",
+        etag: str = "",
+        timeout: Timeout = DEFAULT,
+    ) -> integration_pb2.Integration:
+        """Converts a JWT integration to OAuth Server-to-Server with `scopes`
+        (replacing the metascopes) and returns it as stored. `client_secret`:
+        the S2S credential's secret (default: the stored one(s)); `etag`: only
+        if it matches. Not retried.
+
+        Raises: InvalidArgumentError, NotFoundError, FailedPreconditionError
+        (not JWT, or IMS refused the S2S credential), UnavailableError (IMS
+        unreachable), AbortedError, PermissionDeniedError.
+        """
+        request = integration_service_pb2.MigrateIntegrationRequest(
+            name=integration_name(integration),
+            scopes=list(scopes),
+            client_secret=client_secret,
+            etag=etag,
+        )
+        response = self._call(self._integrations.MigrateIntegration, request, timeout, retry=False)
+        return response.integration
