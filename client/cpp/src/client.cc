@@ -300,7 +300,7 @@ absl::StatusOr<v1::ListClientSecretsResponse> Client::ListClientSecrets(
 absl::StatusOr<v1::RotateClientSecretResponse> Client::RotateClientSecret(
     const v1::RotateClientSecretRequest& request, const CallOptions& call) {
   return impl_->CallIntegrations(&v1::IntegrationService::Stub::RotateClientSecret, request, call,
-                                 /*retry=*/false);
+                                 /*retry=*/true);
 }
 
 absl::StatusOr<v1::MigrateIntegrationResponse> Client::MigrateIntegration(

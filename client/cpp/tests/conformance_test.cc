@@ -543,23 +543,6 @@ const json* FindScenario(const std::string& id) {
   return nullptr;
 }
 
-// Failures the server causes, not the SDK: scenario id -> the start of the
-// failure it must end with, and why. Such a scenario passes only while it
-// fails exactly so; once the server is fixed it fails until its entry goes.
-struct ServerGap {
-  std::string failure;
-  std::string why;
-};
-const std::map<std::string, ServerGap>& ServerGaps() {
-  static const auto* const gaps = new std::map<std::string, ServerGap>{
-      {"not_found_is_typed",
-       {"step 1 (get_integration): expected reason \"INTEGRATION_NOT_FOUND\"",
-        "the server's IntegrationService answers NOT_FOUND without ErrorInfo (the credential "
-        "stores' IntegrationNotFound() carries no INTEGRATION_NOT_FOUND reason)"}},
-  };
-  return *gaps;
-}
-
 class ConformanceTest : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(ConformanceTest, Scenario) {
@@ -573,14 +556,7 @@ TEST_P(ConformanceTest, Scenario) {
   } catch (const json::exception& e) {
     result = absl::InvalidArgumentError(absl::StrCat("malformed scenario: ", e.what()));
   }
-  auto gap = ServerGaps().find(GetParam());
-  if (gap == ServerGaps().end()) {
-    EXPECT_TRUE(result.ok()) << GetParam() << ": " << result;
-    return;
-  }
-  EXPECT_TRUE(absl::StartsWith(result.message(), gap->second.failure))
-      << GetParam() << " is listed as a server gap (" << gap->second.why << ") ending with \""
-      << gap->second.failure << "\"; got: " << result;
+  EXPECT_TRUE(result.ok()) << GetParam() << ": " << result;
 }
 
 // Test names are the ids (snake_case). One that gtest cannot take as a

@@ -101,7 +101,7 @@ class FakeTokenService final : public v1::TokenService::Service {
   int header_calls_ = 0;
 };
 
-// An IntegrationService whose GetIntegration and CreateIntegration fail the
+// An IntegrationService whose Get, Create, Rotate and Migrate fail the
 // first call with UNAVAILABLE and then succeed, recording each call's
 // `authorization` metadata and its method. Insecure: a test double only.
 class FakeIntegrationService final : public v1::IntegrationService::Service {
@@ -123,6 +123,18 @@ class FakeIntegrationService final : public v1::IntegrationService::Service {
                                  v1::CreateIntegrationResponse* response) override {
     response->mutable_integration()->set_name("integrations/" + request->integration_id());
     return Answer(context, "Create");
+  }
+
+  grpc::Status RotateClientSecret(grpc::ServerContext* context,
+                                  const v1::RotateClientSecretRequest* request,
+                                  v1::RotateClientSecretResponse* response) override {
+    return Answer(context, "Rotate");
+  }
+
+  grpc::Status MigrateIntegration(grpc::ServerContext* context,
+                                  const v1::MigrateIntegrationRequest* request,
+                                  v1::MigrateIntegrationResponse* response) override {
+    return Answer(context, "Migrate");
   }
 
  private:
@@ -349,6 +361,31 @@ TEST_F(FakeServerTest, IntegrationChangeIsNotRetriedOnUnavailable) {
 
   EXPECT_EQ(created.status().code(), absl::StatusCode::kUnavailable) << created.status();
   EXPECT_THAT(integrations_.calls(), ElementsAre("Create -"));
+}
+
+// A second RotateClientSecret continues the same rotation (client/BEHAVIOUR.md §3).
+TEST_F(FakeServerTest, RotationIsRetriedOnUnavailable) {
+  auto client = Client::New(Options());
+  ASSERT_TRUE(client.ok()) << client.status();
+  v1::RotateClientSecretRequest request;
+  request.set_parent("integrations/billing");
+
+  absl::StatusOr<v1::RotateClientSecretResponse> rotated = (*client)->RotateClientSecret(request);
+
+  EXPECT_TRUE(rotated.ok()) << rotated.status();
+  EXPECT_THAT(integrations_.calls(), ElementsAre("Rotate -", "Rotate -"));
+}
+
+TEST_F(FakeServerTest, MigrationIsNotRetriedOnUnavailable) {
+  auto client = Client::New(Options());
+  ASSERT_TRUE(client.ok()) << client.status();
+  v1::MigrateIntegrationRequest request;
+  request.set_name("integrations/billing");
+
+  absl::StatusOr<v1::MigrateIntegrationResponse> migrated = (*client)->MigrateIntegration(request);
+
+  EXPECT_EQ(migrated.status().code(), absl::StatusCode::kUnavailable) << migrated.status();
+  EXPECT_THAT(integrations_.calls(), ElementsAre("Migrate -"));
 }
 
 TEST_F(FakeServerTest, IntegrationCallHonoursCallTimeout) {

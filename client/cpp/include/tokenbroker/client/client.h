@@ -108,9 +108,11 @@ class Client {
 
   // IntegrationService (integration_service.proto documents each call and
   // its errors), with the options, deadline and error details of the calls
-  // above. Reads (Get, List, ListClientSecrets) are retried on UNAVAILABLE
-  // like the token calls; the calls that change something are made once,
-  // since an UNAVAILABLE may come after the server acted.
+  // above. Get, List, ListClientSecrets and RotateClientSecret (the server
+  // resumes an interrupted rotation: a second call continues the same one)
+  // are retried on UNAVAILABLE like the token calls; Create, Update, Delete,
+  // Import and Migrate are made once, since an UNAVAILABLE may come after
+  // the server acted (client/BEHAVIOUR.md §3).
   absl::StatusOr<v1::CreateIntegrationResponse> CreateIntegration(
       const v1::CreateIntegrationRequest& request, const CallOptions& call = {});
   absl::StatusOr<v1::GetIntegrationResponse> GetIntegration(
