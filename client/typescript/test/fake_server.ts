@@ -48,11 +48,18 @@ export class FakeTokenServer {
   onWatch: (call: grpc.ServerWritableStream<unknown, unknown>) => void = () => {};
   lifetimeMs = 60_000;
   private seq = 0;
+  private lastIssue = 0;
   private server = new grpc.Server();
   port = 0;
 
+  /**
+   * A new token. Each one is issued at least 1 ms after the previous one, so
+   * that a successor of the same lifetime always expires later (as the real
+   * server's do), even when both are minted within one millisecond.
+   */
   mint(lifetimeMs = this.lifetimeMs) {
-    const now = Date.now();
+    const now = Math.max(Date.now(), this.lastIssue + 1);
+    this.lastIssue = now;
     return {
       accessToken: `tok-${++this.seq}`,
       tokenType: "bearer",
