@@ -19,7 +19,10 @@ import type { Duration } from "./gen/google/protobuf/duration.js";
 import type { Integration } from "./gen/tokenbroker/v1/integration.js";
 import {
   IntegrationServiceClient,
+  type ImportIntegrationsResponse,
+  type ListClientSecretsResponse,
   type ListIntegrationsResponse,
+  type RotateClientSecretResponse,
 } from "./gen/tokenbroker/v1/integration_service.js";
 import {
   TokenServiceClient,
@@ -158,6 +161,41 @@ export type IntegrationInput = Partial<Omit<Integration, "credentials">> & {
   credentials?: { clientSecrets?: string[]; privateKeyPem?: string };
 };
 
+/** What importIntegrations imports: the file, and the optional fields of ImportIntegrationsRequest. */
+export interface ImportIntegrationsInput {
+  /**
+   * The Adobe Developer Console "Download JSON" of a workspace
+   * (`project.workspace.details.credentials[]`) or an AEM as a Cloud Service
+   * service credential: its bytes, or its text (sent as UTF-8). Its secrets
+   * are stored by the server, never returned or logged.
+   */
+  credentialFile: Uint8Array | string;
+  /** The id of the integration to create; only when one credential is imported. Default: from the credential's name. */
+  integrationId?: string;
+  /** Import only the credential of this name (`credentials[].name`). */
+  credentialName?: string;
+  /** Write nothing: the response shows what would be created or updated. */
+  validateOnly?: boolean;
+  /** Replace an integration that exists (same auth method) instead of ALREADY_EXISTS. */
+  allowUpdate?: boolean;
+  /** The rotation period of every imported integration, in ms; 0: never. Unset: the server's. */
+  secretRotationPeriodMs?: number;
+}
+
+/** What migrateIntegration needs besides the integration. */
+export interface MigrateIntegrationInput {
+  /** The OAuth scopes of the Server-to-Server credential (they replace the metascopes), e.g. ["openid", "AdobeID"]. */
+  scopes: string[];
+  /**
+   * The client secret of the Server-to-Server credential (read it again from
+   * the Developer Console). Unset: the JWT integration's stored one(s). Never
+   * returned or logged.
+   */
+  clientSecret?: string;
+  /** Migrate only if the integration's etag still matches (else ABORTED). */
+  etag?: string;
+}
+
 /** `demo` or `integrations/demo` → `integrations/demo`. */
 export function integrationName(idOrName: string): string {
   return idOrName.startsWith("integrations/") ? idOrName : `integrations/${idOrName}`;
@@ -290,18 +328,33 @@ export class TokenbrokerClient {
   }
 
   // ---- IntegrationService ------------------------------------------------
+  //
+  // Each call goes through the client like the token calls: its deadline,
+  // its caller token, TokenbrokerError errors, and retries of UNAVAILABLE,
+  // except for the calls that change integrations in a way a second attempt
+  // would not repeat (create, update, delete, import, migrate): those are made
+  // once, whatever the retry options. Integration arguments are an id or
+  // `integrations/{id}`. Results never hold a secret: the server returns none.
 
-  /** Registers an integration with its credentials. Returns it without secrets. */
+  /**
+   * Registers an integration with its credentials. Returns it without secrets.
+   * Made once (not retried).
+   * Errors: INVALID_ARGUMENT (a field, see `field`), ALREADY_EXISTS, PERMISSION_DENIED.
+   */
   async createIntegration(id: string, integration: IntegrationInput, options: CallOptions = {}): Promise<Integration> {
     const res = await this.unary(
       this.integrationService.createIntegration.bind(this.integrationService),
       { integrationId: id, integration: fullIntegration(integration) },
       options,
+      ONCE,
     );
     return res.integration!;
   }
 
-  /** One integration, without secrets. */
+  /**
+   * One integration, without secrets.
+   * Errors: INVALID_ARGUMENT (bad name), NOT_FOUND, PERMISSION_DENIED.
+   */
   async getIntegration(integration: string, options: CallOptions = {}): Promise<Integration> {
     const res = await this.unary(
       this.integrationService.getIntegration.bind(this.integrationService),
@@ -311,7 +364,11 @@ export class TokenbrokerClient {
     return res.integration!;
   }
 
-  /** One page of integrations, in id order. */
+  /**
+   * One page of integrations, in id order (pageSize 0: the server's 50), and
+   * `nextPageToken`, "" after the last page.
+   * Errors: INVALID_ARGUMENT (negative page size, bad page token), PERMISSION_DENIED.
+   */
   async listIntegrations(
     page: { pageSize?: number; pageToken?: string } = {},
     options: CallOptions = {},
@@ -333,7 +390,12 @@ export class TokenbrokerClient {
     } while (pageToken);
   }
 
-  /** Changes the fields named in `updateMask` (e.g. ["display_name"]). */
+  /**
+   * Changes the fields named in `updateMask` (e.g. ["display_name"]) to their
+   * values in `integration`, whose `name` (an id or a name) says which one;
+   * with `etag` set, only if it matches. Returns it as stored. Made once.
+   * Errors: INVALID_ARGUMENT, NOT_FOUND, ABORTED (etag mismatch), PERMISSION_DENIED.
+   */
   async updateIntegration(
     integration: IntegrationInput & { name: string },
     updateMask: string[],
@@ -346,17 +408,128 @@ export class TokenbrokerClient {
         updateMask,
       },
       options,
+      ONCE,
     );
     return res.integration!;
   }
 
-  /** Deletes the integration (only if `etag` matches, when given). */
+  /**
+   * Deletes the integration, its credentials and its cached tokens (only if
+   * `etag` matches, when given). Made once.
+   * Errors: INVALID_ARGUMENT, NOT_FOUND, ABORTED (etag mismatch), PERMISSION_DENIED.
+   */
   async deleteIntegration(integration: string, options: CallOptions & { etag?: string } = {}): Promise<void> {
     await this.unary(
       this.integrationService.deleteIntegration.bind(this.integrationService),
       { name: integrationName(integration), etag: options.etag ?? "" },
       options,
+      ONCE,
     );
+  }
+
+  /**
+   * Creates (or, with `allowUpdate`, replaces) one integration per credential
+   * of an Adobe Developer Console download or an AEM service credential
+   * (`credentialFile`), all or none; with `validateOnly`, writes nothing and
+   * answers what would be. Returns what was (or would be) imported and what was
+   * skipped, without secrets. Made once (not retried).
+   * Errors: INVALID_ARGUMENT (the file: the message names the JSON path; or no
+   * credential to import), ALREADY_EXISTS (an id exists, no `allowUpdate`),
+   * NOT_FOUND (`credentialName` matches none), FAILED_PRECONDITION
+   * (`allowUpdate` of an integration of another auth method), ABORTED
+   * (changed concurrently), PERMISSION_DENIED.
+   */
+  async importIntegrations(
+    input: ImportIntegrationsInput,
+    options: CallOptions = {},
+  ): Promise<ImportIntegrationsResponse> {
+    const file = input.credentialFile;
+    return this.unary(
+      this.integrationService.importIntegrations.bind(this.integrationService),
+      {
+        // Bytes are sent as they are (a view, not a copy of the secrets).
+        credentialFile:
+          typeof file === "string" ? Buffer.from(file, "utf8") : Buffer.from(file.buffer, file.byteOffset, file.byteLength),
+        integrationId: input.integrationId ?? "",
+        credentialName: input.credentialName ?? "",
+        validateOnly: input.validateOnly ?? false,
+        allowUpdate: input.allowUpdate ?? false,
+        secretRotationPeriod: durationOf(input.secretRotationPeriodMs, "secretRotationPeriodMs"),
+      },
+      options,
+      ONCE,
+    );
+  }
+
+  /**
+   * The credential's client secrets at the Adobe Developer Console (never
+   * their values), each matched with the ones the broker stores
+   * (`held`, `inUse`, `fingerprint`), and `heldUnmatchedCount`. Retried on
+   * UNAVAILABLE like a read.
+   * Errors: INVALID_ARGUMENT, NOT_FOUND (the integration, or the credential at
+   * the Console), FAILED_PRECONDITION (not OAuth S2S, no console credential,
+   * IMS or the Console refused: the message says what to do), UNAVAILABLE (IMS
+   * or the Console unreachable, after the retries), PERMISSION_DENIED.
+   */
+  async listClientSecrets(integration: string, options: CallOptions = {}): Promise<ListClientSecretsResponse> {
+    return this.unary(
+      this.integrationService.listClientSecrets.bind(this.integrationService),
+      { parent: integrationName(integration) },
+      options,
+    );
+  }
+
+  /**
+   * Rotates the credential's client secret at the Developer Console. The
+   * server resumes an interrupted rotation (a second call continues the same
+   * one), so UNAVAILABLE is retried like a read. `state` STATE_WAITING
+   * (`RotationState.STATE_WAITING`): the new secret is in use, the old one
+   * waits for the grace period; call again later to finish. `immediate`
+   * (a leaked secret): the old secret is deleted as soon as the new one works.
+   * Errors: as listClientSecrets; FAILED_PRECONDITION also for a credential
+   * holding 2 secrets, a JWT → S2S migration in progress or missing API
+   * permissions; UNAVAILABLE also when IMS does not accept the new secret yet
+   * (call again); ABORTED (a concurrent rotation).
+   */
+  async rotateClientSecret(
+    integration: string,
+    options: CallOptions & { immediate?: boolean } = {},
+  ): Promise<RotateClientSecretResponse> {
+    return this.unary(
+      this.integrationService.rotateClientSecret.bind(this.integrationService),
+      { parent: integrationName(integration), immediate: options.immediate ?? false },
+      options,
+    );
+  }
+
+  /**
+   * Converts a JWT integration to OAuth Server-to-Server: same client id,
+   * organization and technical account; `scopes` replace the metascopes; the
+   * private key is dropped. The server mints a token with the S2S flow first:
+   * refused or unreachable, nothing changes. Returns the integration as
+   * stored, without secrets. Made once (not retried). Needs the admin role.
+   * Errors: INVALID_ARGUMENT (a field, named), NOT_FOUND, FAILED_PRECONDITION
+   * (not a JWT integration, or IMS refused the S2S credential: see `imsError`,
+   * `xDebugId`), UNAVAILABLE (IMS unreachable), ABORTED (etag mismatch, or
+   * changed concurrently), PERMISSION_DENIED.
+   */
+  async migrateIntegration(
+    integration: string,
+    migration: MigrateIntegrationInput,
+    options: CallOptions = {},
+  ): Promise<Integration> {
+    const res = await this.unary(
+      this.integrationService.migrateIntegration.bind(this.integrationService),
+      {
+        name: integrationName(integration),
+        scopes: migration.scopes,
+        clientSecret: migration.clientSecret ?? "",
+        etag: migration.etag ?? "",
+      },
+      options,
+      ONCE,
+    );
+    return res.integration!;
   }
 
   /** Closes the token sources and the channel. Pending calls are cancelled. */
@@ -387,14 +560,20 @@ export class TokenbrokerClient {
    * Runs one unary call with the deadline (covering all attempts), the
    * retries of UNAVAILABLE, cancellation and the error mapping. The first
    * attempt is made without an async frame of its own (the hot path); a
-   * failure continues in retry().
+   * failure continues in retry(). `idempotent` false (ONCE): one attempt,
+   * whatever the retry options, for a call a second attempt after a lost
+   * response would not repeat.
    */
-  unary<Req, Res>(method: UnaryMethod<Req, Res>, req: Req, options: CallOptions): Promise<Res> {
+  unary<Req, Res>(method: UnaryMethod<Req, Res>, req: Req, options: CallOptions, idempotent = true): Promise<Res> {
     const call: PendingCall<Req, Res> = {
       method,
       req,
       options,
-      retry: options.retry === undefined ? this.settings.retry : resolveRetry(options.retry),
+      retry: !idempotent
+        ? NO_RETRY
+        : options.retry === undefined
+          ? this.settings.retry
+          : resolveRetry(options.retry),
       // A number deadline (ms since the epoch); Infinity means none.
       deadline: Date.now() + (options.timeoutMs ?? this.settings.callTimeoutMs),
     };
@@ -431,6 +610,10 @@ export class TokenbrokerClient {
     }
   }
 }
+
+/** `unary(..., ONCE)`: a call made once, never retried. */
+const ONCE = false;
+const NO_RETRY: Readonly<ResolvedRetryOptions> = Object.freeze(resolveRetry(false));
 
 /** One unary call in flight, across its attempts. */
 interface PendingCall<Req, Res> {
@@ -508,9 +691,9 @@ function channelCredentials(options: ClientOptions): ChannelCredentials {
   return grpcCredentials.createSsl(ca, key, cert);
 }
 
-function durationOf(ms: number | undefined): Duration | undefined {
+function durationOf(ms: number | undefined, what = "minRemainingValidityMs"): Duration | undefined {
   if (ms === undefined) return undefined;
-  if (!(ms >= 0)) throw new RangeError("minRemainingValidityMs must be >= 0");
+  if (!(ms >= 0) || !Number.isFinite(ms)) throw new RangeError(`${what} must be a finite number >= 0`);
   const seconds = Math.floor(ms / 1000);
   return { seconds, nanos: Math.round((ms - seconds * 1000) * 1e6) };
 }

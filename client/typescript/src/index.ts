@@ -9,7 +9,9 @@ export {
   type CallOptions,
   type ClientOptions,
   type ClientSettings,
+  type ImportIntegrationsInput,
   type IntegrationInput,
+  type MigrateIntegrationInput,
   type RequestHeaders,
   type TlsOptions,
   type Token,
@@ -37,6 +39,17 @@ export {
   type HeadersInitLike,
 } from "./http.js";
 export { AuthMethod, Integration_State as IntegrationState, type Integration } from "./gen/tokenbroker/v1/integration.js";
+export {
+  ImportIntegrationsResponse_Imported_Action as ImportAction,
+  RotateClientSecretResponse_State as RotationState,
+  type ConsoleClientSecret,
+  type ImportIntegrationsResponse,
+  type ImportIntegrationsResponse_Imported as ImportedIntegration,
+  type ImportIntegrationsResponse_Skipped as SkippedCredential,
+  type ListClientSecretsResponse,
+  type ListIntegrationsResponse,
+  type RotateClientSecretResponse,
+} from "./gen/tokenbroker/v1/integration_service.js";
 /** gRPC status codes (grpc-js's `status` enum): `err.code === Code.NOT_FOUND`. */
 export { status as Code, Metadata } from "@grpc/grpc-js";
 export * as stubs from "./stubs.js";

@@ -9,6 +9,7 @@ import { after, before, describe, test } from "node:test";
 import {
   AuthMethod,
   Code,
+  ImportAction,
   TokenbrokerClient,
   TokenbrokerError,
   createAdobeFetch,
@@ -237,6 +238,72 @@ describe("against the real tokenbroker", () => {
     await assert.rejects(client.deleteIntegration("crud", { etag: created.etag }), { code: Code.ABORTED });
     await client.deleteIntegration("crud", { etag: updated.etag });
     await assert.rejects(client.getIntegration("crud"), { code: Code.NOT_FOUND });
+  });
+
+  test("importIntegrations: validateOnly writes nothing; then an import creates the integration, once", async () => {
+    // A Developer Console "Download JSON" of a workspace with one S2S credential and one JWT-only one.
+    const download = JSON.stringify({
+      project: {
+        id: "4566",
+        name: "billing",
+        org: { id: "25591412", name: "Acme", ims_org_id: ORG_ID },
+        workspace: {
+          id: "1356",
+          name: "Production",
+          details: {
+            credentials: [
+              {
+                id: "17950",
+                name: "Billing S2S",
+                integration_type: "oauth_server_to_server",
+                oauth_server_to_server: {
+                  client_id: CLIENT_ID,
+                  client_secrets: [CLIENT_SECRET],
+                  technical_account_id: "T@techacct.adobe.com",
+                  technical_account_email: "t@techacct.adobe.com",
+                  scopes: ["openid", "AdobeID"],
+                },
+              },
+              { id: "17951", name: "Old JWT", integration_type: "service", jwt: { client_id: "c9", technical_account_id: "T9@techacct.adobe.com" } },
+            ],
+          },
+        },
+      },
+    });
+    const dry = await client.importIntegrations({ credentialFile: download, validateOnly: true });
+    assert.equal(dry.imported.length, 1);
+    assert.equal(dry.imported[0]!.action, ImportAction.ACTION_CREATED);
+    assert.equal(dry.imported[0]!.integration?.name, "integrations/billing-s2s");
+    assert.equal(dry.imported[0]!.integration?.clientId, CLIENT_ID);
+    assert.equal(dry.imported[0]!.integration?.credentials, undefined, "no secrets returned");
+    assert.equal(dry.imported[0]!.jsonPath, "project.workspace.details.credentials[0]");
+    assert.deepEqual(dry.skipped.map((x) => x.credentialName), ["Old JWT"]);
+    await assert.rejects(client.getIntegration("billing-s2s"), { code: Code.NOT_FOUND }, "validateOnly wrote nothing");
+
+    const done = await client.importIntegrations({ credentialFile: Buffer.from(download), credentialName: "Billing S2S" });
+    assert.equal(done.imported[0]!.action, ImportAction.ACTION_CREATED);
+    assert.equal((await client.getIntegration("billing-s2s")).clientId, CLIENT_ID);
+    assert.match((await client.getAccessToken("billing-s2s")).accessToken, /^ey/);
+    await assert.rejects(client.importIntegrations({ credentialFile: download }), (e: unknown) => {
+      assert.ok(e instanceof TokenbrokerError);
+      assert.equal(e.code, Code.ALREADY_EXISTS);
+      return true;
+    });
+    await assert.rejects(client.importIntegrations({ credentialFile: "{}", validateOnly: true }), { code: Code.INVALID_ARGUMENT });
+    await client.deleteIntegration("billing-s2s");
+  });
+
+  test("secrets and migration: the server's refusals arrive as typed errors", async () => {
+    // "good" was created by hand: no Developer Console ids, and already OAuth S2S.
+    await assert.rejects(client.listClientSecrets("good"), { code: Code.FAILED_PRECONDITION });
+    await assert.rejects(client.rotateClientSecret("integrations/good", { immediate: true }), { code: Code.FAILED_PRECONDITION });
+    await assert.rejects(client.listClientSecrets("missing"), { code: Code.NOT_FOUND });
+    await assert.rejects(client.migrateIntegration("good", { scopes: ["openid"] }), (e: unknown) => {
+      assert.ok(e instanceof TokenbrokerError);
+      assert.equal(e.code, Code.FAILED_PRECONDITION);
+      return true;
+    });
+    await assert.rejects(client.migrateIntegration("missing", { scopes: ["openid"] }), { code: Code.NOT_FOUND });
   });
 
   test("createAdobeFetch: an Adobe API call carries the broker's headers", async () => {

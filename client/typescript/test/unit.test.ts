@@ -17,11 +17,13 @@ import {
   backoffDelayMs,
   createAdobeFetch,
   DEFAULT_RETRY,
+  ImportAction,
   installAdobeAxiosInterceptor,
+  RotationState,
   setLogger,
   type Token,
 } from "@tokenbroker/client";
-import { FakeTokenServer, richError } from "./fake_server.js";
+import { FakeTokenServer, richError, storedIntegration, type IntegrationMethod } from "./fake_server.js";
 import { makePki, tempDir } from "./harness.js";
 
 const fast = { maxAttempts: 3, initialBackoffMs: 10, maxBackoffMs: 50 };
@@ -258,6 +260,380 @@ describe("TokenbrokerClient against a fake server", () => {
     } finally {
       c.close();
       missing.close();
+    }
+  });
+});
+
+describe("IntegrationService calls against a fake server", () => {
+  let fake: FakeTokenServer;
+  before(async () => {
+    fake = await new FakeTokenServer().start();
+  });
+  after(() => fake.stop());
+
+  const consoleFile = JSON.stringify({ project: { workspace: { details: { credentials: [] } } } });
+  const client = (opts: ConstructorParameters<typeof TokenbrokerClient>[0] = {}) =>
+    new TokenbrokerClient({ target: fake.target, plaintext: true, retry: fast, callerToken: "caller-secret", ...opts });
+
+  // Each call as the SDK makes it, and the request the server must receive
+  // (as the generated code decodes it: every field present).
+  const cases: Array<{
+    label: string;
+    method: IntegrationMethod;
+    call: (c: TokenbrokerClient, o: { timeoutMs?: number; retry?: object }) => Promise<unknown>;
+    request: Record<string, unknown>;
+    retried: boolean;
+  }> = [
+    {
+      label: "createIntegration",
+      method: "createIntegration",
+      call: (c, o) => c.createIntegration("app", { displayName: "App" }, o),
+      request: { integrationId: "app", integration: storedIntegration("", { displayName: "App", etag: "" }) },
+      retried: false,
+    },
+    {
+      label: "getIntegration",
+      method: "getIntegration",
+      call: (c, o) => c.getIntegration("app", o),
+      request: { name: "integrations/app" },
+      retried: true,
+    },
+    {
+      label: "listIntegrations",
+      method: "listIntegrations",
+      call: (c, o) => c.listIntegrations({ pageSize: 7, pageToken: "p2" }, o),
+      request: { pageSize: 7, pageToken: "p2" },
+      retried: true,
+    },
+    {
+      label: "updateIntegration",
+      method: "updateIntegration",
+      call: (c, o) => c.updateIntegration({ name: "app", displayName: "New", etag: "e1" }, ["display_name"], o),
+      request: {
+        integration: storedIntegration("integrations/app", { displayName: "New", etag: "e1" }),
+        updateMask: ["display_name"],
+      },
+      retried: false,
+    },
+    {
+      label: "deleteIntegration",
+      method: "deleteIntegration",
+      call: (c, o) => c.deleteIntegration("integrations/app", { ...o, etag: "e1" }),
+      request: { name: "integrations/app", etag: "e1" },
+      retried: false,
+    },
+    {
+      label: "importIntegrations",
+      method: "importIntegrations",
+      call: (c, o) =>
+        c.importIntegrations(
+          { credentialFile: consoleFile, integrationId: "billing", credentialName: "Billing S2S", validateOnly: true, allowUpdate: true, secretRotationPeriodMs: 90 * 86_400_000 },
+          o,
+        ),
+      request: {
+        credentialFile: Buffer.from(consoleFile),
+        integrationId: "billing",
+        credentialName: "Billing S2S",
+        validateOnly: true,
+        allowUpdate: true,
+        secretRotationPeriod: { seconds: 90 * 86_400, nanos: 0 },
+      },
+      retried: false,
+    },
+    {
+      label: "listClientSecrets",
+      method: "listClientSecrets",
+      call: (c, o) => c.listClientSecrets("app", o),
+      request: { parent: "integrations/app" },
+      retried: true,
+    },
+    {
+      label: "rotateClientSecret",
+      method: "rotateClientSecret",
+      call: (c, o) => c.rotateClientSecret("app", o),
+      request: { parent: "integrations/app", immediate: false },
+      retried: true,
+    },
+    {
+      label: "rotateClientSecret (immediate)",
+      method: "rotateClientSecret",
+      call: (c, o) => c.rotateClientSecret("integrations/app", { ...o, immediate: true }),
+      request: { parent: "integrations/app", immediate: true },
+      retried: true,
+    },
+    {
+      label: "migrateIntegration",
+      method: "migrateIntegration",
+      call: (c, o) => c.migrateIntegration("app", { scopes: ["openid", "AdobeID"], clientSecret: "s2s-secret", etag: "e1" }, o),
+      request: { name: "integrations/app", scopes: ["openid", "AdobeID"], clientSecret: "s2s-secret", etag: "e1" },
+      retried: false,
+    },
+    {
+      label: "migrateIntegration (defaults)",
+      method: "migrateIntegration",
+      call: (c, o) => c.migrateIntegration("integrations/app", { scopes: ["openid"] }, o),
+      request: { name: "integrations/app", scopes: ["openid"], clientSecret: "", etag: "" },
+      retried: false,
+    },
+  ];
+
+  for (const k of cases) {
+    test(`${k.label}: sends its request with the caller token and the deadline`, async () => {
+      fake.onIntegrationCall = async () => undefined; // the default answer
+      const c = client();
+      try {
+        const before = fake.integrationCalls.length;
+        const start = Date.now();
+        await k.call(c, { timeoutMs: 7_000 });
+        const end = Date.now();
+        const calls = fake.integrationCalls.slice(before);
+        assert.equal(calls.length, 1);
+        const got = calls[0]!;
+        assert.equal(got.method, k.method);
+        assert.deepEqual(got.request, k.request);
+        assert.deepEqual(got.metadata.get("authorization"), ["Bearer caller-secret"]);
+        // grpc-timeout travels with ms (or coarser) precision and is measured on arrival.
+        assert.ok(got.deadlineMs >= start + 7_000 - 50 && got.deadlineMs <= end + 7_000 + 50, `deadline ${got.deadlineMs - start} ms`);
+      } finally {
+        c.close();
+      }
+    });
+  }
+
+  test("the client's default deadline (callTimeoutMs) applies to the integration calls", async () => {
+    fake.onIntegrationCall = async () => undefined;
+    const c = client({ callTimeoutMs: 4_000 });
+    try {
+      const start = Date.now();
+      await c.rotateClientSecret("app");
+      await c.importIntegrations({ credentialFile: consoleFile });
+      const end = Date.now();
+      for (const got of fake.integrationCalls.slice(-2)) {
+        assert.ok(got.deadlineMs >= start + 4_000 - 50 && got.deadlineMs <= end + 4_000 + 50, `${got.method}: ${got.deadlineMs - start} ms`);
+      }
+    } finally {
+      c.close();
+    }
+  });
+
+  for (const k of cases.filter((x) => x.retried)) {
+    test(`${k.label}: UNAVAILABLE is retried with the same request, then succeeds`, async () => {
+      let n = 0;
+      fake.onIntegrationCall = async () => {
+        if (++n <= 2) throw richError(Code.UNAVAILABLE, "the Console is unreachable", "CONSOLE_UNAVAILABLE");
+        return undefined;
+      };
+      const c = client();
+      try {
+        const before = fake.integrationCalls.length;
+        await k.call(c, {});
+        const calls = fake.integrationCalls.slice(before);
+        assert.equal(n, 3);
+        assert.equal(calls.length, 3);
+        for (const got of calls) {
+          assert.deepEqual(got.request, k.request);
+          assert.deepEqual(got.metadata.get("authorization"), ["Bearer caller-secret"]);
+        }
+      } finally {
+        c.close();
+      }
+    });
+  }
+
+  for (const k of cases.filter((x) => !x.retried)) {
+    test(`${k.label}: made once; UNAVAILABLE is returned, even with retry options`, async () => {
+      fake.onIntegrationCall = async () => {
+        throw richError(Code.UNAVAILABLE, "IMS is unreachable", "IMS_UNAVAILABLE");
+      };
+      const c = client();
+      try {
+        const before = fake.integrationCalls.length;
+        await assert.rejects(k.call(c, { retry: { maxAttempts: 4, initialBackoffMs: 1 } }), (e: unknown) => {
+          assert.ok(e instanceof TokenbrokerError);
+          assert.equal(e.code, Code.UNAVAILABLE);
+          assert.equal(e.reason, "IMS_UNAVAILABLE");
+          return true;
+        });
+        assert.equal(fake.integrationCalls.length - before, 1);
+      } finally {
+        c.close();
+      }
+    });
+  }
+
+  test("listClientSecrets / rotateClientSecret: give up after maxAttempts with the last UNAVAILABLE", async () => {
+    fake.onIntegrationCall = async () => {
+      throw richError(Code.UNAVAILABLE, "IMS does not accept the new secret yet", "IMS_UNAVAILABLE");
+    };
+    const c = client();
+    try {
+      const before = fake.integrationCalls.length;
+      await assert.rejects(c.rotateClientSecret("app"), { code: Code.UNAVAILABLE, reason: "IMS_UNAVAILABLE" });
+      await assert.rejects(c.listClientSecrets("app", { retry: false }), { code: Code.UNAVAILABLE });
+      const methods = fake.integrationCalls.slice(before).map((x) => x.method);
+      assert.deepEqual(methods, ["rotateClientSecret", "rotateClientSecret", "rotateClientSecret", "listClientSecrets"]);
+    } finally {
+      c.close();
+    }
+  });
+
+  test("typed errors: the server's codes and details, each returned at once", async () => {
+    const errors: Array<[IntegrationMethod, () => grpc.ServiceError, (c: TokenbrokerClient) => Promise<unknown>, (e: TokenbrokerError) => void]> = [
+      [
+        "importIntegrations",
+        () => richError(Code.INVALID_ARGUMENT, "project.workspace.details.credentials[1].oauth_server_to_server.client_secrets: empty", "INVALID_FIELD", { field: "credential_file" }),
+        (c) => c.importIntegrations({ credentialFile: Buffer.from(consoleFile) }),
+        (e) => {
+          assert.equal(e.code, Code.INVALID_ARGUMENT);
+          assert.equal(e.field, "credential_file");
+          assert.match(e.details, /credentials\[1\]/);
+        },
+      ],
+      [
+        "importIntegrations",
+        () => richError(Code.ALREADY_EXISTS, "integration billing-s2s exists", "INTEGRATION_EXISTS"),
+        (c) => c.importIntegrations({ credentialFile: consoleFile }),
+        (e) => assert.equal(e.code, Code.ALREADY_EXISTS),
+      ],
+      [
+        "listClientSecrets",
+        () => richError(Code.FAILED_PRECONDITION, "the Console answered 403: add the I/O Management API to the project", "CONSOLE_REJECTED", { http_status: "403" }),
+        (c) => c.listClientSecrets("app"),
+        (e) => {
+          assert.equal(e.code, Code.FAILED_PRECONDITION);
+          assert.equal(e.reason, "CONSOLE_REJECTED");
+          assert.equal(e.httpStatus, 403);
+        },
+      ],
+      [
+        "rotateClientSecret",
+        () => richError(Code.ABORTED, "a concurrent rotation", "CONCURRENT_ROTATION"),
+        (c) => c.rotateClientSecret("app", { immediate: true }),
+        (e) => assert.equal(e.code, Code.ABORTED),
+      ],
+      [
+        "rotateClientSecret",
+        () => richError(Code.NOT_FOUND, "no integration app", "INTEGRATION_NOT_FOUND"),
+        (c) => c.rotateClientSecret("app"),
+        (e) => assert.equal(e.reason, "INTEGRATION_NOT_FOUND"),
+      ],
+      [
+        "migrateIntegration",
+        () => richError(Code.FAILED_PRECONDITION, "IMS refused the S2S credential", "IMS_REJECTED", { ims_error: "invalid_scope", x_debug_id: "dbg-7" }),
+        (c) => c.migrateIntegration("app", { scopes: ["openid"] }),
+        (e) => {
+          assert.equal(e.code, Code.FAILED_PRECONDITION);
+          assert.equal(e.imsError, "invalid_scope");
+          assert.equal(e.xDebugId, "dbg-7");
+          assert.ok(!e.message.includes("s2s-secret"));
+        },
+      ],
+      [
+        "migrateIntegration",
+        () => richError(Code.PERMISSION_DENIED, "caller reader lacks the admin role", "PERMISSION_DENIED"),
+        (c) => c.migrateIntegration("app", { scopes: ["openid"], clientSecret: "s2s-secret" }),
+        (e) => {
+          assert.equal(e.code, Code.PERMISSION_DENIED);
+          assert.ok(!e.message.includes("s2s-secret"));
+        },
+      ],
+    ];
+    const c = client();
+    try {
+      for (const [method, error, call, check] of errors) {
+        fake.onIntegrationCall = async () => {
+          throw error();
+        };
+        const before = fake.integrationCalls.length;
+        await assert.rejects(call(c), (e: unknown) => {
+          assert.ok(e instanceof TokenbrokerError, `${method}: ${String(e)}`);
+          check(e);
+          return true;
+        });
+        assert.equal(fake.integrationCalls.length - before, 1, `${method}: not retried`);
+        assert.equal(fake.integrationCalls.at(-1)!.method, method);
+      }
+    } finally {
+      c.close();
+    }
+  });
+
+  test("results: the server's answers, decoded", async () => {
+    fake.onIntegrationCall = async () => undefined;
+    const c = client();
+    try {
+      const imported = await c.importIntegrations({ credentialFile: consoleFile });
+      assert.equal(imported.imported.length, 1);
+      assert.equal(imported.imported[0]!.action, ImportAction.ACTION_CREATED);
+      assert.equal(imported.imported[0]!.integration!.name, "integrations/billing-s2s");
+      assert.equal(imported.imported[0]!.jsonPath, "project.workspace.details.credentials[0]");
+      const secrets = await c.listClientSecrets("app");
+      assert.equal(secrets.clientSecrets[0]!.uuid, "u1");
+      assert.equal(secrets.clientSecrets[0]!.inUse, true);
+      assert.deepEqual(secrets.clientSecrets[0]!.createTime, new Date(0));
+      assert.equal(secrets.heldUnmatchedCount, 0);
+      const rotated = await c.rotateClientSecret("app");
+      assert.equal(rotated.state, RotationState.STATE_DONE);
+      assert.deepEqual(rotated.deletedConsoleUuids, ["u1"]);
+      fake.onIntegrationCall = async () => ({ state: RotationState.STATE_WAITING, detail: "waiting for the grace period" });
+      assert.equal((await c.rotateClientSecret("app")).state, RotationState.STATE_WAITING);
+      fake.onIntegrationCall = async (_m, r) => ({ integration: storedIntegration(String(r["name"]), { scopes: ["openid"] }) });
+      const migrated = await c.migrateIntegration("app", { scopes: ["openid"] });
+      assert.equal(migrated.name, "integrations/app");
+      assert.deepEqual(migrated.scopes, ["openid"]);
+    } finally {
+      c.close();
+    }
+  });
+
+  test("importIntegrations: the file as text or bytes; a rotation period of 0 is sent, unset is not", async () => {
+    fake.onIntegrationCall = async () => undefined;
+    const c = client();
+    try {
+      const bytes = new TextEncoder().encode(consoleFile);
+      await c.importIntegrations({ credentialFile: bytes, secretRotationPeriodMs: 0 });
+      await c.importIntegrations({ credentialFile: consoleFile });
+      const [a, b] = fake.integrationCalls.slice(-2);
+      assert.deepEqual(a!.request["credentialFile"], Buffer.from(consoleFile));
+      assert.deepEqual(b!.request["credentialFile"], Buffer.from(consoleFile));
+      assert.deepEqual(a!.request["secretRotationPeriod"], { seconds: 0, nanos: 0 });
+      assert.equal(b!.request["secretRotationPeriod"], undefined);
+      assert.deepEqual(
+        { ...b!.request, credentialFile: undefined },
+        { credentialFile: undefined, integrationId: "", credentialName: "", validateOnly: false, allowUpdate: false, secretRotationPeriod: undefined },
+      );
+      await assert.rejects(c.importIntegrations({ credentialFile: consoleFile, secretRotationPeriodMs: -1 }), RangeError);
+    } finally {
+      c.close();
+    }
+  });
+
+  test("rotateClientSecret: a call slower than its deadline fails with DEADLINE_EXCEEDED", async () => {
+    // The server holds the call until the client has given up.
+    let release: (() => void) | undefined;
+    fake.onIntegrationCall = () => new Promise((r) => (release = () => r(undefined)));
+    const c = client();
+    try {
+      await assert.rejects(c.rotateClientSecret("app", { timeoutMs: 100 }), { code: Code.DEADLINE_EXCEEDED });
+    } finally {
+      release?.();
+      c.close();
+    }
+  });
+
+  test("migrateIntegration: aborting the signal cancels it with CANCELLED", async () => {
+    const ac = new AbortController();
+    let release: (() => void) | undefined;
+    fake.onIntegrationCall = () => {
+      ac.abort();
+      return new Promise((r) => (release = () => r(undefined)));
+    };
+    const c = client();
+    try {
+      await assert.rejects(c.migrateIntegration("app", { scopes: ["openid"] }, { signal: ac.signal }), { code: Code.CANCELLED });
+    } finally {
+      release?.();
+      c.close();
     }
   });
 });
