@@ -39,14 +39,14 @@ cp "$here/pyproject.toml" "$here/README.md" "$repo/LICENSE" "$pkg/"
 cp -R "$here/src" "$pkg/src"
 find "$pkg/src" \( -name __pycache__ -o -name '*.egg-info' \) -prune -exec rm -rf {} +
 
-rm -f "$out"/tokenbroker-*.whl "$out"/tokenbroker-*.tar.gz
+rm -f "$out"/tokenbroker-[0-9]*.whl "$out"/tokenbroker-[0-9]*.tar.gz
 "$venv/bin/python" -m build --outdir "$out" "$pkg" >"$tmp/build.log" 2>&1 || {
   cat "$tmp/build.log" >&2
   exit 1
 }
 
-wheel="$(ls "$out"/tokenbroker-*.whl)"
-sdist="$(ls "$out"/tokenbroker-*.tar.gz)"
+wheel="$(ls "$out"/tokenbroker-[0-9]*.whl)"
+sdist="$(ls "$out"/tokenbroker-[0-9]*.tar.gz)"
 metadata="$(unzip -p "$wheel" '*.dist-info/METADATA')"
 grep -qx 'License-Expression: Apache-2.0' <<<"$metadata" || {
   echo "dist.sh: $wheel: METADATA has no 'License-Expression: Apache-2.0'" >&2

@@ -23,8 +23,8 @@ for b in tokenbroker ims-emulator; do
   [ -x "$bin_dir/$b" ] || { echo "dist_test.sh: $bin_dir/$b is missing: run \`make build\`" >&2; exit 2; }
 done
 shopt -s nullglob
-wheels=("$out"/tokenbroker-*.whl)
-sdists=("$out"/tokenbroker-*.tar.gz)
+wheels=("$out"/tokenbroker-[0-9]*.whl)
+sdists=("$out"/tokenbroker-[0-9]*.tar.gz)
 shopt -u nullglob
 if [ ${#wheels[@]} -ne 1 ] || [ ${#sdists[@]} -ne 1 ]; then
   echo "dist_test.sh: want one tokenbroker wheel and one sdist in $out: run dist.sh" >&2
