@@ -19,14 +19,10 @@ fi
 here="$(cd "$(dirname "$0")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
 out="$(cd "$1" && pwd)"
-bin_dir="${TOKENBROKER_BIN_DIR:-$repo/build/bin}"
 version="$(sed -n 's/^project(tokenbroker VERSION \([0-9.]*\).*/\1/p' "$repo/CMakeLists.txt")"
 name="tokenbroker-client-cpp-$version"
 tarball="$out/$name.tar.gz"
 [ -f "$tarball" ] || { echo "dist_test.sh: $tarball is missing: run dist.sh $out first" >&2; exit 1; }
-for b in tokenbroker ims-emulator; do
-  [ -x "$bin_dir/$b" ] || { echo "dist_test.sh: $bin_dir/$b is missing (TOKENBROKER_BIN_DIR)" >&2; exit 1; }
-done
 
 # What README.md lists for building the SDK (Debian 12).
 packages="cmake g++ protobuf-compiler protobuf-compiler-grpc libprotobuf-dev libgrpc++-dev
@@ -42,13 +38,9 @@ if [ -n "$missing" ]; then
 fi
 
 work="$(mktemp -d)"
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
+# shellcheck source=../conformance/stack.sh
+. "$repo/client/conformance/stack.sh"
+trap 'stack_stop; rm -rf "$work"' EXIT
 
 fail() { echo "dist_test.sh: $*" >&2; exit 1; }
 
@@ -88,29 +80,8 @@ cmake -S "$sdk/example" -B "$work/consumer" "${cmake_args[@]}" -DCMAKE_PREFIX_PA
 cmake --build "$work/consumer" >"$work/consumer-build.log" 2>&1 \
   || { tail -50 "$work/consumer-build.log" >&2; fail "consumer build failed"; }
 
-# wait_port FILE NAME: the port a server wrote to FILE, within 15 s.
-wait_port() {
-  for _ in $(seq 150); do
-    if [ -s "$1" ]; then cat "$1"; return 0; fi
-    sleep 0.1
-  done
-  cat "$work/$2.log" >&2
-  fail "$2 did not start"
-}
-
-# The servers: an emulator with client c-dist, a broker in front of it (memory store).
-cat > "$work/clients.json" <<'JSON'
-{"clients": [{"client_id": "c-dist", "client_secrets": ["s-dist"], "org_id": "ORG@AdobeOrg",
-  "technical_account_id": "T@techacct.adobe.com", "scopes": ["openid", "AdobeID"]}]}
-JSON
-"$bin_dir/ims-emulator" --listen=127.0.0.1:0 --cert-out="$work/ims-ca.pem" \
-  --clients="$work/clients.json" --port-file="$work/ims.port" >"$work/ims-emulator.log" 2>&1 &
-pids+=($!)
-ims_port="$(wait_port "$work/ims.port" ims-emulator)"
-"$bin_dir/tokenbroker" --listen=127.0.0.1:0 --store=memory --ims-url="https://127.0.0.1:$ims_port" \
-  --ims-ca-file="$work/ims-ca.pem" --port-file="$work/broker.port" >"$work/tokenbroker.log" 2>&1 &
-pids+=($!)
-broker_port="$(wait_port "$work/broker.port" tokenbroker)"
+stack_start "$work/stack" c-dist s-dist
+broker_port="$BROKER_PORT" ims_port="$IMS_PORT"
 
 output="$("$work/consumer/consumer" "127.0.0.1:$broker_port" demo c-dist s-dist \
   "https://127.0.0.1:$ims_port")" || { echo "$output" >&2; fail "the consumer failed"; }

@@ -25,38 +25,11 @@ cmake -S "$here" -B "$build" "${cmake_args[@]}" >/dev/null
 cmake --build "$build" -j 2 --target tokenbroker_client_bench >/dev/null
 
 work="$(mktemp -d)"
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-# wait_port FILE NAME: the port a server wrote to FILE, within 15 s.
-wait_port() {
-  for _ in $(seq 150); do
-    if [ -s "$1" ]; then cat "$1"; return 0; fi
-    sleep 0.1
-  done
-  cat "$work/$2.log" >&2
-  echo "overhead.sh: $2 did not start" >&2
-  return 1
-}
-
-cat > "$work/clients.json" <<'JSON'
-{"clients": [{"client_id": "c-bench", "client_secrets": ["s-bench"], "org_id": "ORG@AdobeOrg",
-  "technical_account_id": "T@techacct.adobe.com", "scopes": ["openid", "AdobeID"],
-  "token_lifetime_seconds": 86400}]}
-JSON
-"$bin_dir/ims-emulator" --listen=127.0.0.1:0 --cert-out="$work/ims-ca.pem" \
-  --clients="$work/clients.json" --port-file="$work/ims.port" >"$work/ims-emulator.log" 2>&1 &
-pids+=($!)
-ims_port="$(wait_port "$work/ims.port" ims-emulator)"
-"$bin_dir/tokenbroker" --listen=127.0.0.1:0 --store=memory --ims-url="https://127.0.0.1:$ims_port" \
-  --ims-ca-file="$work/ims-ca.pem" --port-file="$work/broker.port" >"$work/tokenbroker.log" 2>&1 &
-pids+=($!)
-broker_port="$(wait_port "$work/broker.port" tokenbroker)"
+# shellcheck source=../conformance/stack.sh
+. "$repo/client/conformance/stack.sh"
+trap 'stack_stop; rm -rf "$work"' EXIT
+stack_start "$work/stack" c-bench s-bench
+broker_port="$BROKER_PORT"
 echo s-bench > "$work/secret"
 "$bin_dir/tokenctl" --server="127.0.0.1:$broker_port" --plaintext integrations create bench \
   --auth=oauth-s2s --client-id=c-bench --client-secret-file="$work/secret" \

@@ -15,47 +15,17 @@ if [ $# -ne 1 ]; then
 fi
 here="$(cd "$(dirname "$0")" && pwd)"
 out="$(cd "$1" && pwd)"
-bin_dir="${TOKENBROKER_BIN_DIR:-$(cd "$here/../.." && pwd)/build/bin}"
+repo="$(cd "$here/../.." && pwd)"
 version="$(sed -n 's/^const Version = "\(.*\)"$/\1/p' "$here/tokenbroker/client.go")"
 zip="$out/tokenbroker-go-$version.zip"
 [ -f "$zip" ] || { echo "dist_test.sh: $zip is missing: run dist.sh $out first" >&2; exit 1; }
-for b in tokenbroker ims-emulator; do
-  [ -x "$bin_dir/$b" ] || { echo "dist_test.sh: $bin_dir/$b is missing (TOKENBROKER_BIN_DIR)" >&2; exit 1; }
-done
 
 work="$(mktemp -d)"
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-# wait_port FILE NAME: the port a server wrote to FILE, within 15 s.
-wait_port() {
-  for _ in $(seq 150); do
-    if [ -s "$1" ]; then cat "$1"; return 0; fi
-    sleep 0.1
-  done
-  echo "dist_test.sh: $2 did not start; its log:" >&2
-  cat "$work/$2.log" >&2
-  return 1
-}
-
-# The servers: an emulator with client c-dist, a broker in front of it (memory store).
-cat > "$work/clients.json" <<'JSON'
-{"clients": [{"client_id": "c-dist", "client_secrets": ["s-dist"], "org_id": "ORG@AdobeOrg",
-  "technical_account_id": "T@techacct.adobe.com", "scopes": ["openid", "AdobeID"]}]}
-JSON
-"$bin_dir/ims-emulator" --listen=127.0.0.1:0 --cert-out="$work/ims-ca.pem" \
-  --clients="$work/clients.json" --port-file="$work/ims.port" >"$work/ims-emulator.log" 2>&1 &
-pids+=($!)
-ims_port="$(wait_port "$work/ims.port" ims-emulator)"
-"$bin_dir/tokenbroker" --listen=127.0.0.1:0 --store=memory --ims-url="https://127.0.0.1:$ims_port" \
-  --ims-ca-file="$work/ims-ca.pem" --port-file="$work/broker.port" >"$work/tokenbroker.log" 2>&1 &
-pids+=($!)
-broker_port="$(wait_port "$work/broker.port" tokenbroker)"
+# shellcheck source=../conformance/stack.sh
+. "$repo/client/conformance/stack.sh"
+trap 'stack_stop; rm -rf "$work"' EXIT
+stack_start "$work/stack" c-dist s-dist
+broker_port="$BROKER_PORT"
 
 # The install, as README.md says: unpack, then require + replace in the consumer's go.mod.
 python3 -m zipfile -e "$zip" "$work"

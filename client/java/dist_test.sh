@@ -14,8 +14,6 @@ set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
 out="${1:?usage: dist_test.sh OUT_DIR (absolute)}"
-bin="${TOKENBROKER_BIN_DIR:-$repo/build/bin}"
-[[ "$bin" = /* ]] || bin="$PWD/$bin"
 
 source "$here/tools.sh"
 ensure_java_tools
@@ -31,14 +29,9 @@ for f in "$name.jar" "$name-sources.jar" "$name.pom"; do
 done
 
 work="$(mktemp -d -t tokenbroker-java-dist-test.XXXXXX)"
-pids=()
-cleanup() {
-  local pid
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
+# shellcheck source=../conformance/stack.sh
+. "$repo/client/conformance/stack.sh"
+trap 'stack_stop; rm -rf "$work"' EXIT
 
 # --- Maven: a clean local repository seeded read-only from ~/.m2 ---------------------------------
 mkdir -p "$work/m2" "$HOME/.m2/repository"
@@ -151,31 +144,8 @@ JAVA
 (cd "$work/consumer" && mvn_ compile dependency:build-classpath -Dmdep.outputFile=cp.txt)
 
 # --- A real broker and emulator on loopback ------------------------------------------------------
-for b in tokenbroker ims-emulator; do
-  [[ -x "$bin/$b" ]] || fail "$bin/$b missing: make build, or set TOKENBROKER_BIN_DIR"
-done
-await_port() { # FILE PID NAME
-  local i
-  for ((i = 0; i < 200; i++)); do
-    [[ -s "$1" ]] && { cat "$1"; return; }
-    kill -0 "$2" 2>/dev/null || { cat "$work/$3.log" >&2; fail "$3 exited"; }
-    sleep 0.1
-  done
-  fail "$3 wrote no port within 20 s"
-}
-cat >"$work/clients.json" <<'JSON'
-{"clients":[{"client_id":"c1","client_secrets":["s1"],"org_id":"ORG@AdobeOrg",
- "technical_account_id":"T@techacct.adobe.com","scopes":["openid"],"token_lifetime_seconds":3600}]}
-JSON
-"$bin/ims-emulator" --listen=127.0.0.1:0 --port-file="$work/ims.port" --cert-out="$work/ims.pem" \
-  --clients="$work/clients.json" >"$work/ims.log" 2>&1 &
-pids+=($!)
-ims_port="$(await_port "$work/ims.port" "${pids[-1]}" ims)"
-"$bin/tokenbroker" --listen=127.0.0.1:0 --port-file="$work/broker.port" --store=memory \
-  --ims-url="https://127.0.0.1:$ims_port" --ims-ca-file="$work/ims.pem" --log-level=warning \
-  >"$work/broker.log" 2>&1 &
-pids+=($!)
-broker_port="$(await_port "$work/broker.port" "${pids[-1]}" broker)"
+stack_start "$work/stack" c1 s1
+broker_port="$BROKER_PORT"
 
 (cd "$work/consumer" && java -cp "target/classes:$(cat cp.txt)" example.Consumer "127.0.0.1:$broker_port")
 echo "dist_test.sh: $name installed from $out and used by a consumer project: OK"

@@ -18,10 +18,6 @@ repo="$(cd "$here/../.." && pwd)"
 
 [ $# -eq 1 ] || { echo "usage: $0 OUT_DIR" >&2; exit 2; }
 out="$(cd "$1" && pwd)"
-bin_dir="${TOKENBROKER_BIN_DIR:-$repo/build/bin}"
-for b in tokenbroker ims-emulator; do
-  [ -x "$bin_dir/$b" ] || { echo "dist_test.sh: $bin_dir/$b is missing: run \`make build\`" >&2; exit 2; }
-done
 shopt -s nullglob
 wheels=("$out"/tokenbroker-[0-9]*.whl)
 sdists=("$out"/tokenbroker-[0-9]*.tar.gz)
@@ -32,36 +28,11 @@ if [ ${#wheels[@]} -ne 1 ] || [ ${#sdists[@]} -ne 1 ]; then
 fi
 
 tmp="$(mktemp -d)"
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true; done
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-# wait_port FILE NAME: the port a server wrote to its --port-file (20 s at most).
-wait_port() {
-  local deadline=$((SECONDS + 20))
-  until [ -s "$1" ]; do
-    [ "$SECONDS" -lt "$deadline" ] || { echo "dist_test.sh: $2 did not start" >&2; cat "$tmp/$2.log" >&2; exit 1; }
-    sleep 0.05
-  done
-  cat "$1"
-}
-
-cat >"$tmp/clients.json" <<'JSON'
-{"clients": [{"client_id": "dist-client", "client_secrets": ["dist-secret"],
-  "org_id": "ORG@AdobeOrg", "technical_account_id": "T@techacct.adobe.com",
-  "scopes": ["openid", "AdobeID"]}]}
-JSON
-"$bin_dir/ims-emulator" --listen=127.0.0.1:0 --cert-out="$tmp/ims-ca.pem" \
-  --clients="$tmp/clients.json" --port-file="$tmp/ims.port" >"$tmp/ims-emulator.log" 2>&1 &
-pids+=($!)
-ims_port="$(wait_port "$tmp/ims.port" ims-emulator)"
-"$bin_dir/tokenbroker" --listen=127.0.0.1:0 --store=memory --ims-url="https://127.0.0.1:$ims_port" \
-  --ims-ca-file="$tmp/ims-ca.pem" --port-file="$tmp/broker.port" >"$tmp/tokenbroker.log" 2>&1 &
-pids+=($!)
-broker_port="$(wait_port "$tmp/broker.port" tokenbroker)"
+# shellcheck source=../conformance/stack.sh
+. "$repo/client/conformance/stack.sh"
+trap 'stack_stop; rm -rf "$tmp"' EXIT
+stack_start "$tmp/stack" dist-client dist-secret
+broker_port="$BROKER_PORT"
 
 # The consumer: registers an integration, then gets its token and headers.
 mkdir -p "$tmp/consumer"
