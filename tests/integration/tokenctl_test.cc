@@ -62,14 +62,21 @@ class TokenctlTest : public ::testing::Test {
 
   // Every test starts from the emulator's client as the file registers it:
   // a rotation test replaces its secret at the Console.
+  // Every test starts with no injected IMS fault.
   void SetUp() override {
     ASSERT_THAT(*setup_error_, IsEmpty());
+    ASSERT_THAT(EmulatorPost("/emulator/clients", EmulatorClient()), IsEmpty());
+    ASSERT_THAT(EmulatorPost("/emulator/faults", nlohmann::json::object()), IsEmpty());
+  }
+
+  // POSTs `body` to the emulator's admin API; "" or what went wrong.
+  static std::string EmulatorPost(const std::string& path, const nlohmann::json& body) {
     httplib::SSLClient client("127.0.0.1", emulator_port_);
     client.set_ca_cert_path(dir_->File("emulator.pem"));
     client.enable_server_certificate_verification(true);
-    httplib::Result put =
-        client.Post("/emulator/clients", EmulatorClient().dump(), "application/json");
-    ASSERT_TRUE(put && put->status == 200) << (put ? put->body : "POST /emulator/clients failed");
+    httplib::Result res = client.Post(path, body.dump(), "application/json");
+    if (!res) return absl::StrCat("POST ", path, " failed");
+    return res->status == 200 ? "" : absl::StrCat("POST ", path, ": ", res->status, " ", res->body);
   }
 
   static nlohmann::json EmulatorClient() {
@@ -281,6 +288,20 @@ TEST_F(TokenctlTest, TokenGetPrintsOnlyTheToken) {
   ASSERT_TRUE(json.is_object()) << json_out.out;
   EXPECT_EQ(json["access_token"], access_token);
   EXPECT_THAT(json["expire_time"].get<std::string>(), MatchesRegex("[0-9-]+T[0-9:.]+Z"));
+}
+
+// tokenctl's deadline is the SDKs' 10 s (client/BEHAVIOUR.md); a slower IMS ends the call with
+// DEADLINE_EXCEEDED and a line saying what to do.
+TEST_F(TokenctlTest, SlowImsEndsInDeadlineExceededWithAHint) {
+  ASSERT_EQ(CreateIntegration("slow-ims").exit_code, 0);
+  ASSERT_THAT(EmulatorPost("/emulator/faults", {{"latency_ms", 3000}}), IsEmpty());
+
+  CommandResult token = Tokenctl({"token", "get", "slow-ims", "--timeout=300ms"});
+
+  EXPECT_EQ(token.exit_code, 1) << token.err;
+  EXPECT_THAT(token.out, IsEmpty());
+  EXPECT_THAT(token.err, StartsWith("tokenctl: DEADLINE_EXCEEDED"));
+  EXPECT_THAT(token.err, HasSubstr("no answer within --timeout=300ms"));
 }
 
 TEST_F(TokenctlTest, TokenHeadersHaveAuthorizationAndApiKey) {

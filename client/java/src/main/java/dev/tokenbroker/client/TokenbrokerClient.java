@@ -351,12 +351,16 @@ public final class TokenbrokerClient implements AutoCloseable {
 
   /**
    * Changes the fields of {@code integration} named in {@code updateMask}; set {@code etag} for
-   * optimistic concurrency. Not retried. Errors: INVALID_ARGUMENT, NOT_FOUND, ABORTED.
+   * optimistic concurrency. Its name may be an id or {@code integrations/{id}} (a normalised copy
+   * is sent; the argument is not changed). Not retried. Errors: INVALID_ARGUMENT, NOT_FOUND,
+   * ABORTED.
    */
   public Integration updateIntegration(Integration integration, FieldMask updateMask) {
+    Integration named =
+        integration.toBuilder().setName(integrationName(integration.getName())).build();
     UpdateIntegrationRequest r =
         UpdateIntegrationRequest.newBuilder()
-            .setIntegration(integration)
+            .setIntegration(named)
             .setUpdateMask(updateMask)
             .build();
     return invoke(false, d -> integrations.withDeadline(d).updateIntegration(r)).getIntegration();

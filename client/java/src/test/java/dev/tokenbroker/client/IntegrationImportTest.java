@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.protobuf.ByteString;
+import com.google.protobuf.FieldMask;
 import dev.tokenbroker.v1.AuthMethod;
 import dev.tokenbroker.v1.ImportIntegrationsRequest;
 import dev.tokenbroker.v1.ImportIntegrationsResponse;
@@ -55,6 +56,21 @@ class IntegrationImportTest {
 
   private static ImportIntegrationsRequest.Builder importOf(String file) {
     return ImportIntegrationsRequest.newBuilder().setCredentialFile(ByteString.copyFromUtf8(file));
+  }
+
+  /** UpdateIntegration takes an id as the name, as Python and Go do (client/BEHAVIOUR.md). */
+  @Test
+  void updateIntegration_acceptsAnId_andChangesOnlyTheMaskedField() {
+    client.importIntegrations(importOf(CONSOLE_DOWNLOAD).setIntegrationId("renamed").build());
+    Integration change = Integration.newBuilder().setName("renamed").setDisplayName("Billing").build();
+
+    Integration updated =
+        client.updateIntegration(change, FieldMask.newBuilder().addPaths("display_name").build());
+
+    assertEquals("integrations/renamed", updated.getName());
+    assertEquals("Billing", updated.getDisplayName());
+    assertEquals("c1", updated.getClientId());
+    assertEquals("renamed", change.getName(), "the argument is not changed");
   }
 
   @Test
