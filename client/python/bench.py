@@ -117,17 +117,8 @@ def overhead(target: str, integration: str, seconds: float) -> None:
 def measure(name: str, fn: Callable[[], object], seconds: float) -> float:
     for _ in range(200):
         fn()
-    n, start = 0, time.perf_counter()
-    deadline = start + seconds
-    while True:
-        for _ in range(100):
-            fn()
-        n += 100
-        now = time.perf_counter()
-        if now >= deadline:
-            break
-    rate = n / (now - start)
-    print(f"{name:<34} {rate:>12,.0f} calls/s   {1e6 / rate:8.1f} us/call   ({n} calls)")
+    rate = rate_of(fn, seconds)
+    print(f"{name:<34} {rate:>12,.0f} calls/s   {1e6 / rate:8.1f} us/call")
     return rate
 
 

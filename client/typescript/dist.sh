@@ -16,11 +16,8 @@ repo="$(cd "$here/../.." && pwd)"
 mkdir -p "$1"
 out="$(cd "$1" && pwd)"
 
-if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
-  echo "installing Node.js (Debian packages nodejs npm)"
-  SUDO=$([ "$(id -u)" = 0 ] || echo sudo)
-  $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq nodejs npm >/dev/null
-fi
+# shellcheck source=scripts/node.sh
+. "$here/scripts/node.sh"
 
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT

@@ -18,11 +18,8 @@ tarballs=("$out"/tokenbroker-client-*.tgz)
 for b in tokenbroker ims-emulator; do
   [ -x "$bin_dir/$b" ] || fail "$bin_dir/$b is missing: run 'make build' or set TOKENBROKER_BIN_DIR"
 done
-if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
-  echo "installing Node.js (Debian packages nodejs npm)"
-  SUDO=$([ "$(id -u)" = 0 ] || echo sudo)
-  $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq nodejs npm >/dev/null
-fi
+# shellcheck source=scripts/node.sh
+. "$here/scripts/node.sh"
 
 work="$(mktemp -d)"
 pids=()

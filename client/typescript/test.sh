@@ -5,11 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
-if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
-  echo "installing Node.js (Debian packages nodejs npm)"
-  SUDO=$([ "$(id -u)" = 0 ] || echo sudo)
-  $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq nodejs npm >/dev/null
-fi
+# shellcheck source=scripts/node.sh
+. scripts/node.sh
 
 bin_dir="${TOKENBROKER_BIN_DIR:-$(cd ../.. && pwd)/build/bin}"
 for b in tokenbroker ims-emulator; do

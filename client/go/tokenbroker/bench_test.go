@@ -71,12 +71,7 @@ func BenchmarkTokenSource_AccessToken_OneGoroutine(b *testing.B) {
 // the difference with BenchmarkClient_AccessToken_OneGoroutine.
 func BenchmarkRawStub_GetAccessToken_OneGoroutine(b *testing.B) {
 	s := benchStack(b)
-	conn, err := grpc.NewClient(s.broker.addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer conn.Close()
-	stub := pb.NewTokenServiceClient(conn)
+	stub := bareStub(b, s)
 	ctx := context.Background()
 	req := &pb.GetAccessTokenRequest{Name: "integrations/app"}
 	b.ResetTimer()
@@ -94,12 +89,7 @@ func BenchmarkRawStub_GetAccessToken_OneGoroutine(b *testing.B) {
 // falls on both alike. Run once: go test -run '^$' -bench '^BenchmarkOverhead$' -benchtime 1x.
 func BenchmarkOverhead(b *testing.B) {
 	s := benchStack(b)
-	conn, err := grpc.NewClient(s.broker.addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer conn.Close()
-	stub := pb.NewTokenServiceClient(conn)
+	stub := bareStub(b, s)
 	ctx := context.Background()
 	req := &pb.GetAccessTokenRequest{Name: "integrations/app"}
 	sdkCall := func() error { _, err := s.client.AccessToken(ctx, "app"); return err }
@@ -120,6 +110,17 @@ func BenchmarkOverhead(b *testing.B) {
 	b.ReportMetric(1/perSDK, "sdk-calls/s")
 	b.ReportMetric(1/perStub, "stub-calls/s")
 	b.ReportMetric(100*(perSDK-perStub)/perStub, "overhead-%")
+}
+
+// bareStub is the generated TokenService stub on a plaintext connection of its own to the
+// stack's broker, closed when the benchmark ends.
+func bareStub(b *testing.B, s *stack) pb.TokenServiceClient {
+	conn, err := grpc.NewClient(s.broker.addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { conn.Close() })
+	return pb.NewTokenServiceClient(conn)
 }
 
 // timeCalls calls f for about d and returns the number of calls and the time they took.
