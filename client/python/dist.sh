@@ -56,7 +56,10 @@ grep -qx 'License-File: LICENSE' <<<"$metadata" || {
   echo "dist.sh: $wheel: METADATA names no License-File" >&2
   exit 1
 }
-unzip -l "$wheel" | grep -q 'tokenbroker/py.typed' || {
+# The listing is captured first: `unzip -l | grep -q` under pipefail fails when grep
+# exits on the match before unzip has written its last line (SIGPIPE, exit 141).
+listing="$(unzip -l "$wheel")"
+grep -q 'tokenbroker/py.typed' <<<"$listing" || {
   echo "dist.sh: $wheel has no py.typed marker" >&2
   exit 1
 }

@@ -108,7 +108,10 @@ notes_say postgres-ext-authz "ext_authz: tb-tokenbroker.default.svc.cluster.loca
 # ... and with no caller authentication, that the ext_authz port hands out tokens too.
 "$HELM" install tb "$chart" --dry-run=client --set keyring.existingSecret=tb-keyring \
   --set auth.allowUnauthenticated=true --set extAuthz.enabled=true >"$out/notes" 2>&1 || true
-if sed -n '/^NOTES:/,$p' "$out/notes" | tr '\n' ' ' | grep -qF "gRPC port or the ext_authz port gets tokens"; then
+# Captured first: a pipeline ending in `grep -q` fails under pipefail when grep exits
+# on the match before the writer is done (SIGPIPE).
+notes="$(sed -n '/^NOTES:/,$p' "$out/notes" | tr '\n' ' ')"
+if grep -qF "gRPC port or the ext_authz port gets tokens" <<<"$notes"; then
   pass "NOTES warn that an unauthenticated ext_authz port hands out tokens"
 else
   fail "NOTES do not warn that an unauthenticated ext_authz port hands out tokens"
