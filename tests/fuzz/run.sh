@@ -39,7 +39,11 @@ fuzz() {
   grep -E '^(#[0-9]+ *DONE|stat::number_of_executed_units|stat::peak_rss_mb)' "$log" |
     sed "s/^/$name: /" || true
   if [ $rc != 0 ]; then
-    grep -A40 -E '^(==[0-9]+==ERROR|FUZZ_CHECK|.*runtime error)' "$log" | head -60 || tail -40 "$log"
+    # The finding's report, else the log's end (captured: `grep | head` under pipefail
+    # would also print the tail whenever head stopped reading early).
+    local report
+    report="$(grep -A40 -E '^(==[0-9]+==ERROR|FUZZ_CHECK|.*runtime error)' "$log" || true)"
+    if [ -n "$report" ]; then head -60 <<<"$report"; else tail -40 "$log"; fi
     grep -E 'Test unit written|^artifact_prefix' "$log" || true
   fi
   return $rc
