@@ -30,7 +30,8 @@ ABSL_FLAG(std::string, client_ca_file, "",
           "PEM CA bundle: turns on mutual TLS; callers must present a certificate it verifies. "
           "Env: TOKENBROKER_CLIENT_CA_FILE.");
 ABSL_FLAG(absl::Duration, tls_reload_interval, absl::Seconds(10),
-          "How often the TLS files are checked for changes. Env: TOKENBROKER_TLS_RELOAD_INTERVAL.");
+          "How often the TLS files are checked for changes, on every port (gRPC, ext_authz, "
+          "--http-listen). Env: TOKENBROKER_TLS_RELOAD_INTERVAL.");
 ABSL_FLAG(bool, allow_unauthenticated_non_loopback, false,
           "DANGEROUS: listen on a non-loopback address although no caller is authenticated "
           "(anyone reaching the port gets tokens). Env: "

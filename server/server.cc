@@ -252,6 +252,7 @@ absl::Status StartHttpEndpoint(const ServerOptions& o, TokenBroker* broker, cons
   http.tls_key = o.tls_key;
   http.client_ca_file = o.client_ca_file;
   http.client_certificate_optional = !o.policy_file.empty();  // as the gRPC port
+  http.tls_reload_interval = o.tls_reload_interval;
   http.threads = o.http_threads;
   http.max_request_bytes = static_cast<size_t>(o.limits.max_token_request_bytes);
   TB_ASSIGN_OR_RETURN(*out, HttpTokenEndpoint::Start(http, broker, api));

@@ -119,38 +119,27 @@ absl::StatusOr<std::unique_ptr<HttpTokenEndpoint>> HttpTokenEndpoint::Start(
   if (options.tls_cert.empty()) {
     endpoint->http_ = std::make_unique<httplib::Server>();
   } else {
-    std::string error;
-    auto setup = [&options, &error](SSL_CTX& ctx) {
+    TB_ASSIGN_OR_RETURN(
+        endpoint->tls_,
+        ReloadingTls::Load({options.tls_cert, options.tls_key, options.client_ca_file},
+                           options.tls_reload_interval, options.clock));
+    ReloadingTls* tls = endpoint->tls_.get();
+    auto setup = [tls, &options](SSL_CTX& ctx) {
       SSL_CTX_set_min_proto_version(&ctx, TLS1_2_VERSION);
-      if (SSL_CTX_use_certificate_chain_file(&ctx, options.tls_cert.c_str()) != 1 ||
-          SSL_CTX_use_PrivateKey_file(&ctx, options.tls_key.c_str(), SSL_FILETYPE_PEM) != 1 ||
-          SSL_CTX_check_private_key(&ctx) != 1) {
-        error = "cannot load --tls-cert/--tls-key (or they do not match)";
-        return false;
-      }
+      tls->Attach(&ctx);
       if (options.client_ca_file.empty()) {
         SSL_CTX_set_verify(&ctx, SSL_VERIFY_NONE, nullptr);
-        return true;
+      } else {
+        SSL_CTX_set_verify(
+            &ctx,
+            SSL_VERIFY_PEER |
+                (options.client_certificate_optional ? 0 : SSL_VERIFY_FAIL_IF_NO_PEER_CERT),
+            nullptr);
       }
-      STACK_OF(X509_NAME)* names = SSL_load_client_CA_file(options.client_ca_file.c_str());
-      if (names == nullptr ||
-          SSL_CTX_load_verify_locations(&ctx, options.client_ca_file.c_str(), nullptr) != 1) {
-        if (names != nullptr) sk_X509_NAME_pop_free(names, X509_NAME_free);
-        error = "cannot load --client-ca-file";
-        return false;
-      }
-      SSL_CTX_set_client_CA_list(&ctx, names);
-      SSL_CTX_set_verify(
-          &ctx,
-          SSL_VERIFY_PEER |
-              (options.client_certificate_optional ? 0 : SSL_VERIFY_FAIL_IF_NO_PEER_CERT),
-          nullptr);
       return true;
     };
     auto https = std::make_unique<httplib::SSLServer>(setup);
-    if (!https->is_valid()) {
-      return InvalidField("--http-listen", error.empty() ? "TLS set-up failed" : error);
-    }
+    if (!https->is_valid()) return InvalidField("--http-listen", "TLS set-up failed");
     endpoint->http_ = std::move(https);
     endpoint->verify_clients_ = !options.client_ca_file.empty();
   }

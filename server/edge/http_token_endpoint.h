@@ -57,6 +57,8 @@
 #include "absl/status/statusor.h"
 #include "server/api/call_guard.h"
 #include "server/broker/token_broker.h"
+#include "server/common/clock.h"
+#include "server/edge/reloading_tls.h"
 
 namespace httplib {
 class Server;
@@ -69,7 +71,9 @@ namespace tokenbroker {
 struct HttpEndpointOptions {
   // host:port ("127.0.0.1:8080", "[::1]:0"); port 0 picks a free port.
   std::string listen;
-  // HTTPS with these PEM files (both or neither), read once at start-up.
+  // HTTPS with these PEM files (both or neither), re-read when they change
+  // (checked at most once per `tls_reload_interval`, on a handshake; see
+  // server/edge/reloading_tls.h), as the gRPC ports re-read theirs.
   std::string tls_cert;
   std::string tls_key;
   // Verifies client certificates against this CA bundle (needs TLS); a
@@ -77,6 +81,8 @@ struct HttpEndpointOptions {
   // (a policy with caller tokens lets callers use a token instead).
   std::string client_ca_file;
   bool client_certificate_optional = false;
+  absl::Duration tls_reload_interval = absl::Seconds(10);
+  const Clock* clock = SystemClock::Get();
   // Connections served at once (see the design note).
   int threads = 16;
   // Largest request body accepted (a GET needs none); more is 413.
@@ -110,6 +116,7 @@ class HttpTokenEndpoint {
   TokenBroker* const broker_;
   const ApiContext* const api_;
   bool verify_clients_ = false;
+  std::unique_ptr<ReloadingTls> tls_;  // null without TLS; outlives http_'s connections
   std::unique_ptr<httplib::Server> http_;
   std::thread thread_;
   int port_ = 0;

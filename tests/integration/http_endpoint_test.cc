@@ -11,6 +11,7 @@
 #include "gtest/gtest.h"
 #include "tests/testing/certs.h"
 #include "tests/testing/stack.h"
+#include "tests/testing/wait.h"
 
 namespace tokenbroker::testing {
 namespace {
@@ -254,6 +255,33 @@ TEST_F(HttpEndpointTest, EveryCallIsAuditedWithTheHttpMethodName) {
   EXPECT_TRUE(lines[1].contains("token_fingerprint")) << lines[1];
   EXPECT_EQ(lines[2]["method"], "GET /v1/integrations/{id}/headers");
   EXPECT_EQ(lines[3]["code"], "PERMISSION_DENIED");
+}
+
+TEST_F(HttpEndpointTest, HttpsServesARotatedCertificateWithoutARestart) {
+  StartStack({Client("c1")}, {"--tls-cert=" + dir_.File("server.pem"),
+                              "--tls-key=" + dir_.File("server.key"), "--tls-reload-interval=1s"});
+  const std::string url = Url("/v1/integrations/acme/token", /*https=*/true);
+  const std::vector<std::string> trusts_old = {"--cacert=" + dir_.File("ca.pem"), kIntent};
+  const std::vector<std::string> trusts_next = {"--cacert=" + dir_.File("next-ca.pem"), kIntent};
+  EXPECT_EQ(Curl(url, trusts_old).status, 404);  // served; no such integration
+
+  // Rotate to a certificate of a new CA, each file replaced by a rename.
+  TestCa next("next CA");
+  PemPair rotated = next.Issue(
+      {.common_name = "tokenbroker", .dns_names = {"localhost"}, .ip_addresses = {"127.0.0.1"}});
+  WriteFile(dir_.File("next-ca.pem"), next.certificate());
+  WriteFile(dir_.File("server.key.new"), rotated.private_key);
+  WriteFile(dir_.File("server.pem.new"), rotated.certificate);
+  ASSERT_EQ(std::rename(dir_.File("server.key.new").c_str(), dir_.File("server.key").c_str()), 0);
+  ASSERT_EQ(std::rename(dir_.File("server.pem.new").c_str(), dir_.File("server.pem").c_str()), 0);
+
+  EXPECT_TRUE(WaitUntil([&] { return Curl(url, trusts_next).status == 404; }, absl::Seconds(15),
+                        "the rotated certificate to be served over HTTPS"))
+      << broker_->log();
+  HttpAnswer old = Curl(url, trusts_old);
+  EXPECT_EQ(old.status, 0) << "the old certificate is still served";
+  EXPECT_NE(old.curl_exit, 0);
+  EXPECT_THAT(broker_->log(), HasSubstr("http token endpoint TLS files reloaded"));
 }
 
 TEST_F(HttpEndpointTest, NonLoopbackWithoutCallerAuthenticationIsRefusedAtStartUp) {
