@@ -151,11 +151,17 @@ struct Client::Impl {
     }
     const absl::Time deadline = DeadlineOf(call);
     const int max_attempts = retry ? options.retry.max_attempts : 1;
+    absl::Status previous;
     for (int attempt = 1;; ++attempt) {
       grpc::ClientContext context;
       TBC_RETURN_IF_ERROR(Prepare(&context, deadline));
       response->Clear();
       absl::Status status = internal::FromGrpcStatus((stub->*method)(&context, request, response));
+      if (attempt > 1 && status.code() == absl::StatusCode::kDeadlineExceeded &&
+          absl::Now() >= deadline) {
+        return previous;  // the deadline ended the retry: the server's UNAVAILABLE says more
+      }
+      previous = status;
       if (status.ok() || status.code() != absl::StatusCode::kUnavailable ||
           attempt >= max_attempts || !WaitToRetry(status, attempt, deadline)) {
         return status;

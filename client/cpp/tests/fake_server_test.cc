@@ -39,6 +39,11 @@ class FakeTokenService final : public v1::TokenService::Service {
     failures_ = failures;
     retry_delay_ = retry_delay;
   }
+  // Once the failures are spent, calls get no answer until their deadline.
+  void HangAfterFailures() {
+    absl::MutexLock lock(&mu_);
+    hang_ = true;
+  }
   std::vector<std::string> authorizations() {
     absl::MutexLock lock(&mu_);
     return authorizations_;
@@ -64,6 +69,21 @@ class FakeTokenService final : public v1::TokenService::Service {
   grpc::Status GetAccessToken(grpc::ServerContext* context,
                               const v1::GetAccessTokenRequest* request,
                               v1::GetAccessTokenResponse* response) override {
+    grpc::Status status = Respond(context, request, response);
+    if (!status.ok() || !hanging()) return status;
+    while (!context->IsCancelled()) absl::SleepFor(absl::Milliseconds(5));
+    return grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED, "no answer");
+  }
+
+ private:
+  bool hanging() {
+    absl::MutexLock lock(&mu_);
+    return hang_;
+  }
+
+  // Records the call; UNAVAILABLE while failures remain, else a token.
+  grpc::Status Respond(grpc::ServerContext* context, const v1::GetAccessTokenRequest* request,
+                       v1::GetAccessTokenResponse* response) {
     absl::MutexLock lock(&mu_);
     auto it = context->client_metadata().find("authorization");
     authorizations_.push_back(it == context->client_metadata().end()
@@ -92,8 +112,8 @@ class FakeTokenService final : public v1::TokenService::Service {
     return grpc::Status::OK;
   }
 
- private:
   absl::Mutex mu_;
+  bool hang_ = false;
   int failures_ = 0;
   std::optional<absl::Duration> retry_delay_;
   std::vector<std::string> authorizations_;
@@ -314,6 +334,21 @@ TEST_F(FakeServerTest, DoesNotRetryWhenRetryInfoDelayPassesDeadline) {
   EXPECT_EQ(GetError(token.status()).retry_delay, absl::Seconds(5));
   EXPECT_EQ(service_.call_times().size(), 1u);
   EXPECT_LT(absl::Now() - start, absl::Milliseconds(900));
+}
+
+TEST_F(FakeServerTest, ARetryTheDeadlineEndsReturnsTheUnavailable) {
+  service_.FailNext(1);
+  service_.HangAfterFailures();
+  auto client = Client::New(Options());
+  ASSERT_TRUE(client.ok());
+  CallOptions call;
+  call.timeout = absl::Milliseconds(300);
+
+  absl::StatusOr<AccessToken> token = (*client)->GetAccessToken("billing", call);
+
+  EXPECT_EQ(token.status().code(), absl::StatusCode::kUnavailable) << token.status();
+  EXPECT_EQ(token.status().message(), "IMS is down");
+  EXPECT_EQ(service_.call_times().size(), 2u);
 }
 
 TEST_F(FakeServerTest, FailedPreconditionIsNotRetried) {

@@ -206,6 +206,24 @@ func TestRetry_StopsAtDeadline(t *testing.T) {
 	}
 }
 
+func TestRetry_ARetryTheDeadlineEndsReturnsTheUnavailable(t *testing.T) {
+	f := &fakeTokens{get: func(ctx context.Context, n int32, _ *pb.GetAccessTokenRequest) (*pb.GetAccessTokenResponse, error) {
+		if n == 1 {
+			return nil, status.Error(codes.Unavailable, "draining")
+		}
+		<-ctx.Done() // the retry outlives the call's deadline
+		return nil, status.FromContextError(ctx.Err()).Err()
+	}}
+	c := newClient(t, startFake(t, f), tokenbroker.WithRetry(fastRetry))
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	_, err := c.AccessToken(ctx, "app")
+	requireError(t, err, codes.Unavailable)
+	if n := f.getCalls.Load(); n != 2 {
+		t.Errorf("GetAccessToken calls = %d, want 2", n)
+	}
+}
+
 func TestCallTimeout_BoundsCallsWithoutDeadline(t *testing.T) {
 	f := &fakeTokens{get: func(ctx context.Context, _ int32, _ *pb.GetAccessTokenRequest) (*pb.GetAccessTokenResponse, error) {
 		<-ctx.Done()

@@ -2,6 +2,7 @@ package tokenbroker
 
 import (
 	"context"
+	"errors"
 	"io"
 	"math/rand/v2"
 	"time"
@@ -91,7 +92,8 @@ func unaryInterceptor(timeout time.Duration, p RetryPolicy) grpc.UnaryClientInte
 }
 
 // retry makes the further attempts of a call whose first attempt failed with err, while the
-// error is UNAVAILABLE, attempts remain and the next wait ends before ctx's deadline.
+// error is UNAVAILABLE, attempts remain and the next wait ends before ctx's deadline. A retry
+// that ctx's deadline ends returns the UNAVAILABLE it was made for, not DEADLINE_EXCEEDED.
 func (p RetryPolicy) retry(ctx context.Context, err error, attempt func() error) error {
 	for n := 1; err != nil && n < p.MaxAttempts && ctx.Err() == nil; n++ {
 		st := status.Convert(err)
@@ -109,7 +111,11 @@ func (p RetryPolicy) retry(ctx context.Context, err error, attempt func() error)
 			return err
 		case <-t.C:
 		}
-		err = attempt()
+		next := attempt()
+		if status.Code(next) == codes.DeadlineExceeded && errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			return err // the deadline ended the retry: the server's UNAVAILABLE says more
+		}
+		err = next
 	}
 	return err
 }

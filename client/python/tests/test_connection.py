@@ -7,11 +7,12 @@ lets the tests see the metadata the client sends and script failures.
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from concurrent import futures
 from pathlib import Path
-from typing import Iterator, List, Optional
+from typing import Any, Iterator, List, Optional
 
 import grpc
 import pytest
@@ -19,6 +20,8 @@ from google.protobuf import any_pb2, duration_pb2
 from google.rpc import error_details_pb2, status_pb2
 
 import tokenbroker
+import tokenbroker.aio
+import tokenbroker.client
 from tokenbroker import TLS, RetryPolicy
 from tokenbroker.aio import AsyncClient
 from tokenbroker.v1 import token_service_pb2, token_service_pb2_grpc
@@ -107,7 +110,7 @@ def _rich_status(
 
 class ScriptedTokenService(token_service_pb2_grpc.TokenServiceServicer):
     """Fails the first `failures` calls with UNAVAILABLE (rich details), then
-    answers; records each call's metadata and arrival time."""
+    answers, after `delay` seconds; records each call's metadata and arrival time."""
 
     def __init__(self) -> None:
         self.failures = 0
@@ -123,7 +126,7 @@ class ScriptedTokenService(token_service_pb2_grpc.TokenServiceServicer):
             self.times.append(time.monotonic())
             fail = self.failures > 0
             self.failures -= 1 if fail else 0
-        if self.delay:  # a slow server, for the deadline tests
+        if self.delay and not fail:  # a slow answer (not failure), for the deadline tests
             time.sleep(self.delay)
         if fail:
             status = _rich_status(grpc.StatusCode.UNAVAILABLE, "IMS is down", self.retry_delay)
@@ -312,6 +315,121 @@ async def test_async_per_call_deadline(fake: FakeServer) -> None:
     async with AsyncClient(fake.target, plaintext=True) as client:
         with pytest.raises(tokenbroker.DeadlineExceededError):
             await client.get_access_token("x", timeout=0.2)
+
+
+# -- a retry that the deadline ends: the UNAVAILABLE, not DEADLINE_EXCEEDED ----
+
+_QUICK_RETRY = RetryPolicy(max_attempts=2, initial_backoff=0.01)
+
+
+def _unavailable_then_hang(fake: FakeServer) -> None:
+    """The next attempt fails UNAVAILABLE (RetryInfo 20 ms); the retry hangs for 1.5 s."""
+    fake.service.times.clear()
+    fake.service.failures = 1
+    fake.service.retry_delay = 0.02
+    fake.service.delay = 1.5
+
+
+def _assert_is_the_unavailable(err: tokenbroker.TokenbrokerError, attempts: int) -> None:
+    """The first attempt's UNAVAILABLE, counting the attempts made (`attempts`)."""
+    assert isinstance(err, tokenbroker.UnavailableError), repr(err)
+    assert err.message == "IMS is down" and err.reason == "IMS_UNAVAILABLE"
+    assert err.retry_delay == pytest.approx(0.02) and err.attempts == attempts
+
+
+def test_retry_that_runs_into_the_deadline_raises_the_unavailable(fake: FakeServer) -> None:
+    with tokenbroker.Client(fake.target, plaintext=True, retry=_QUICK_RETRY) as client:
+        client.get_access_token("x")  # connected: the first attempt below fails at once
+        _unavailable_then_hang(fake)
+        with pytest.raises(tokenbroker.TokenbrokerError) as info:
+            client.get_access_token("x", timeout=0.3)
+
+    _assert_is_the_unavailable(info.value, attempts=2)
+    assert len(fake.service.times) == 2  # the retry was sent, and the deadline ended it
+
+
+async def test_async_retry_that_runs_into_the_deadline_raises_the_unavailable(
+    fake: FakeServer,
+) -> None:
+    async with AsyncClient(fake.target, plaintext=True, retry=_QUICK_RETRY) as client:
+        await client.get_access_token("x")
+        _unavailable_then_hang(fake)
+        with pytest.raises(tokenbroker.TokenbrokerError) as info:
+            await client.get_access_token("x", timeout=0.3)
+
+    _assert_is_the_unavailable(info.value, attempts=2)
+    assert len(fake.service.times) == 2
+
+
+class _StalledClock:
+    """Stands in for the SDK's `time` module: a backoff sleep returns at once
+    but moves the clock on by 10 s more than asked, as if the machine had
+    stalled, so the call's deadline passes during the wait."""
+
+    def __init__(self) -> None:
+        self.skew = 0.0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(time, name)
+
+    def monotonic(self) -> float:
+        return time.monotonic() + self.skew
+
+    def sleep(self, seconds: float) -> None:
+        self.skew += seconds + 10.0
+
+
+class _StalledAsyncio:
+    """The same for the SDK's `asyncio` module (its `sleep`)."""
+
+    def __init__(self, clock: _StalledClock) -> None:
+        self.clock = clock
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(asyncio, name)
+
+    async def sleep(self, seconds: float) -> None:
+        self.clock.sleep(seconds)
+
+
+def test_deadline_passing_during_the_backoff_raises_the_unavailable(
+    fake: FakeServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(tokenbroker.client, "time", _StalledClock())
+    _unavailable_then_hang(fake)
+    with tokenbroker.Client(fake.target, plaintext=True, retry=_QUICK_RETRY) as client:
+        with pytest.raises(tokenbroker.TokenbrokerError) as info:
+            client.get_access_token("x", timeout=5)
+
+    _assert_is_the_unavailable(info.value, attempts=1)
+    assert len(fake.service.times) == 1  # the retry could not be sent
+
+
+async def test_async_deadline_passing_during_the_backoff_raises_the_unavailable(
+    fake: FakeServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock = _StalledClock()
+    monkeypatch.setattr(tokenbroker.client, "time", clock)
+    monkeypatch.setattr(tokenbroker.aio, "time", clock)
+    monkeypatch.setattr(tokenbroker.aio, "asyncio", _StalledAsyncio(clock))
+    _unavailable_then_hang(fake)
+    async with AsyncClient(fake.target, plaintext=True, retry=_QUICK_RETRY) as client:
+        with pytest.raises(tokenbroker.TokenbrokerError) as info:
+            await client.get_access_token("x", timeout=5)
+
+    _assert_is_the_unavailable(info.value, attempts=1)
+    assert len(fake.service.times) == 1
+
+
+def test_first_attempt_that_meets_the_deadline_stays_deadline_exceeded(
+    fake: FakeServer,
+) -> None:
+    fake.service.delay = 1.5
+    with tokenbroker.Client(fake.target, plaintext=True, retry=_QUICK_RETRY) as client:
+        with pytest.raises(tokenbroker.DeadlineExceededError) as info:
+            client.get_access_token("x", timeout=0.3)
+
+    assert info.value.attempts == 1 and len(fake.service.times) == 1
 
 
 # -- caller tokens against the real broker ------------------------------------

@@ -602,13 +602,27 @@ export class TokenbrokerClient {
       } catch {
         throw cancelled(err);
       }
+      // A retry that the deadline ends (in the sleep or the attempt) returns the UNAVAILABLE too.
+      if (Date.now() >= c.deadline) throw err;
       try {
         return await this.attempt(c);
       } catch (e) {
+        if (endedByDeadline(e, c.deadline)) throw err;
         error = e;
       }
     }
   }
+}
+
+/**
+ * How early against Date.now() a Node timer, grpc-js's deadline timer
+ * included, may fire: up to 1 ms (its clock is monotonic, rounded apart).
+ */
+const TIMER_SLACK_MS = 5;
+
+/** Whether an attempt ended DEADLINE_EXCEEDED because the call's deadline passed. */
+function endedByDeadline(e: unknown, deadline: number): boolean {
+  return TokenbrokerError.from(e).code === GrpcStatus.DEADLINE_EXCEEDED && Date.now() >= deadline - TIMER_SLACK_MS;
 }
 
 /** `unary(..., ONCE)`: a call made once, never retried. */

@@ -1,7 +1,10 @@
 // Retries of UNAVAILABLE with bounded exponential backoff and jitter
 // (client/BEHAVIOUR.md, section 3).
 
-/** How unary calls are retried. Only UNAVAILABLE is retried. */
+/**
+ * How unary calls are retried. Only UNAVAILABLE is retried. A retry that the
+ * call's deadline ends returns the UNAVAILABLE it was made for, not DEADLINE_EXCEEDED.
+ */
 export interface RetryOptions {
   /** Attempts in all, the first included. 1 disables retries. Default 4. */
   maxAttempts?: number;

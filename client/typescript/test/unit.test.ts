@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
 import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { after, before, describe, test } from "node:test";
+import { after, before, describe, mock, test } from "node:test";
 import * as grpc from "@grpc/grpc-js";
 import axios from "axios";
 import {
@@ -146,6 +146,78 @@ describe("TokenbrokerClient against a fake server", () => {
       assert.equal(n, 2);
     } finally {
       c.close();
+    }
+  });
+
+  test("getAccessToken: a retry that the deadline ends returns the UNAVAILABLE it was made for, not DEADLINE_EXCEEDED", async () => {
+    // Attempt 1: UNAVAILABLE; attempt 2 is held until the client has given up.
+    let n = 0;
+    let release: (() => void) | undefined;
+    fake.onGetAccessToken = () => {
+      if (++n === 1) return Promise.reject(richError(Code.UNAVAILABLE, "IMS unavailable", "IMS_UNAVAILABLE", {}, 20));
+      return new Promise((r) => (release = () => r({ token: fake.mint() })));
+    };
+    const c = client();
+    try {
+      await assert.rejects(c.getAccessToken("x", { timeoutMs: 300 }), (e: unknown) => {
+        assert.ok(e instanceof TokenbrokerError);
+        assert.equal(e.code, Code.UNAVAILABLE);
+        assert.equal(e.reason, "IMS_UNAVAILABLE");
+        assert.equal(e.retryDelayMs, 20);
+        return true;
+      });
+      assert.equal(n, 2);
+    } finally {
+      release?.();
+      c.close();
+    }
+  });
+
+  test("getAccessToken: a deadline that passes during the backoff returns the UNAVAILABLE; the retry is not sent", async () => {
+    let n = 0;
+    fake.onGetAccessToken = async () => {
+      n++;
+      throw richError(Code.UNAVAILABLE, "IMS unavailable", "IMS_UNAVAILABLE", {}, 50);
+    };
+    // A fake clock: it jumps past the deadline as the backoff sleep starts,
+    // after the check that the retry could finish in time. Math.random (the
+    // backoff's jitter) is drawn just before that check, once attempt 1 failed.
+    const realNow = Date.now.bind(Date);
+    let skewMs = 0;
+    const now = mock.method(Date, "now", () => realNow() + skewMs);
+    const random = mock.method(Math, "random", () => {
+      if (n === 1) queueMicrotask(() => (skewMs = 10_000));
+      return 0;
+    });
+    const c = client();
+    try {
+      const start = realNow();
+      await assert.rejects(c.getAccessToken("x", { timeoutMs: 300 }), { code: Code.UNAVAILABLE, reason: "IMS_UNAVAILABLE" });
+      assert.equal(n, 1);
+      assert.equal(skewMs, 10_000);
+      assert.ok(realNow() - start >= 45, "the client slept its 50 ms backoff before giving up");
+    } finally {
+      now.mock.restore();
+      random.mock.restore();
+      c.close();
+    }
+  });
+
+  test("getAccessToken: other codes of a retry attempt are returned as they are", async () => {
+    for (const code of [Code.NOT_FOUND, Code.DEADLINE_EXCEEDED]) {
+      let n = 0;
+      fake.onGetAccessToken = async () => {
+        if (++n === 1) throw richError(Code.UNAVAILABLE, "IMS unavailable", "IMS_UNAVAILABLE");
+        throw richError(code, "second answer", "SECOND");
+      };
+      const c = client();
+      try {
+        // DEADLINE_EXCEEDED from the server, long before the call's deadline, is an answer too.
+        await assert.rejects(c.getAccessToken("x", { timeoutMs: 10_000 }), { code, reason: "SECOND" });
+        assert.equal(n, 2);
+      } finally {
+        c.close();
+      }
     }
   });
 

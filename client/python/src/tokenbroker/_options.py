@@ -88,7 +88,10 @@ class RetryPolicy:
     drawn uniformly from `[b * (1 - jitter), b]` (the default jitter 0.5:
     `[b/2, b]`), and is at least the server's `RetryInfo.retry_delay` when it
     sent one. No retry starts that could not finish before the call's
-    deadline. `max_attempts` counts every attempt, the first included. Only
+    deadline; a retry that the deadline ends anyway (during the wait, or in
+    the attempt) raises the UNAVAILABLE it retried, not DEADLINE_EXCEEDED
+    (a first attempt that meets the deadline stays DEADLINE_EXCEEDED).
+    `max_attempts` counts every attempt, the first included. Only
     the codes in `retry_codes` are retried (UNAVAILABLE: the server or IMS
     could not be reached). Calls that change integrations (create, update,
     delete) are never retried. `RetryPolicy(max_attempts=1)` turns retries off.

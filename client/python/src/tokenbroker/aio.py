@@ -53,7 +53,14 @@ from ._types import (
     token_request,
     with_integration_name,
 )
-from .client import DEFAULT, Timeout, deadline_error, next_delay, plan_deadline
+from .client import (
+    DEFAULT,
+    Timeout,
+    deadline_error,
+    final_error,
+    next_delay,
+    plan_deadline,
+)
 from .token_source import rearm_delay
 from .v1 import (
     integration_pb2,
@@ -192,18 +199,20 @@ class AsyncClient:
         deadline = plan_deadline(self._settings, timeout)
         policy = self._settings.retry if retry else NO_RETRY
         attempt = 0
+        retried: Optional[TokenbrokerError] = None  # the UNAVAILABLE this attempt retries
         while True:
             attempt += 1
             remaining = None if deadline is None else deadline - time.monotonic()
             if remaining is not None and remaining <= 0:
-                raise deadline_error(attempt - 1)
+                raise final_error(deadline_error(attempt - 1), retried, deadline)
             try:
                 return await method(request, timeout=remaining, metadata=self._settings.metadata())
             except grpc.RpcError as e:
                 err = error_from_rpc_error(e, attempts=attempt)
                 delay = next_delay(policy, attempt, err, deadline)
                 if delay is None:
-                    raise err from e
+                    raise final_error(err, retried, deadline) from e
+                retried = err if err.code == grpc.StatusCode.UNAVAILABLE else None
             await asyncio.sleep(delay)
 
     # -- TokenService -------------------------------------------------------

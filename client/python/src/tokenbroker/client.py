@@ -101,6 +101,19 @@ def deadline_error(attempts: int) -> DeadlineExceededError:
     )
 
 
+def final_error(
+    err: TokenbrokerError, retried: Optional[TokenbrokerError], deadline: Optional[float]
+) -> TokenbrokerError:
+    """What a call that gives up on `err` raises: `retried`, the UNAVAILABLE this
+    attempt retried, when it is the call's deadline that ended the attempt (it
+    passed during the wait, or the attempt ran into it), else `err`."""
+    ended = deadline is not None and time.monotonic() >= deadline
+    if retried is not None and ended and err.code == grpc.StatusCode.DEADLINE_EXCEEDED:
+        retried.attempts = err.attempts  # the attempts made, the cut one included
+        return retried
+    return err
+
+
 class TokenWatch(Iterator[AccessToken]):
     """The tokens of a `WatchAccessTokens` stream: the current token, then each
     new one as the broker mints it. Iterate it; `cancel()` (or leaving a `with`
@@ -247,18 +260,20 @@ class Client:
         deadline = plan_deadline(self._settings, timeout)
         policy = self._settings.retry if retry else NO_RETRY
         attempt = 0
+        retried: Optional[TokenbrokerError] = None  # the UNAVAILABLE this attempt retries
         while True:
             attempt += 1
             remaining = None if deadline is None else deadline - time.monotonic()
             if remaining is not None and remaining <= 0:
-                raise deadline_error(attempt - 1)
+                raise final_error(deadline_error(attempt - 1), retried, deadline)
             try:
                 return method(request, timeout=remaining, metadata=self._settings.metadata())
             except grpc.RpcError as e:
                 err = error_from_rpc_error(e, attempts=attempt)
                 delay = next_delay(policy, attempt, err, deadline)
                 if delay is None:
-                    raise err from e
+                    raise final_error(err, retried, deadline) from e
+                retried = err if err.code == grpc.StatusCode.UNAVAILABLE else None
             time.sleep(delay)
 
     # -- TokenService -------------------------------------------------------

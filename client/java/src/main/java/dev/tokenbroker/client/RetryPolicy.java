@@ -11,7 +11,9 @@ import java.util.function.DoubleSupplier;
  * <p>Before the n-th retry the nominal wait is {@code b = min(maxBackoff, initialBackoff *
  * multiplier^(n-1))}; the wait is drawn uniformly from {@code [b/2, b]}. A server's
  * {@code google.rpc.RetryInfo} lengthens the wait, never shortens it. No retry starts when the
- * wait would end past the deadline. Only reads and idempotent token calls are retried; {@code
+ * wait would end past the deadline, and a retry that the deadline ends (during the wait or the
+ * attempt) throws the {@code UNAVAILABLE} that caused it, with its retry delay, not {@code
+ * DEADLINE_EXCEEDED}. Only reads and idempotent token calls are retried; {@code
  * CreateIntegration}, {@code UpdateIntegration} and {@code DeleteIntegration} are not.
  *
  * <p>Immutable and thread-safe.

@@ -478,17 +478,24 @@ public final class TokenbrokerClient implements AutoCloseable {
 
   /**
    * Runs {@code attempt} until it succeeds, fails with a code other than UNAVAILABLE, runs out of
-   * attempts, or the next retry would end past the deadline (one deadline for all attempts).
+   * attempts, or the next retry would end past the deadline (one deadline for all attempts). A
+   * retry that the deadline ends throws the UNAVAILABLE that caused it, not DEADLINE_EXCEEDED.
    */
   <T> T invoke(boolean retryable, Function<Deadline, T> attempt) {
     RetryPolicy policy = shared.options.retryPolicy();
     Deadline dl = Deadline.after(deadline.toNanos(), TimeUnit.NANOSECONDS);
     int maxAttempts = retryable ? policy.maxAttempts() : 1;
+    TokenbrokerException retried = null; // the UNAVAILABLE the current attempt retries
     for (int n = 1; ; n++) {
       try {
         return attempt.apply(dl);
       } catch (StatusRuntimeException e) {
         TokenbrokerException error = TokenbrokerException.from(e);
+        // A retry the deadline ended (an overlong wait included: the attempt is never sent).
+        if (retried != null && error.code() == Status.Code.DEADLINE_EXCEEDED && dl.isExpired()) {
+          retried.addSuppressed(error);
+          throw retried;
+        }
         if (!error.isRetryable() || n >= maxAttempts) {
           throw error;
         }
@@ -499,17 +506,23 @@ public final class TokenbrokerClient implements AutoCloseable {
         if (dl.timeRemaining(TimeUnit.NANOSECONDS) <= wait.toNanos()) {
           throw error;
         }
-        try {
-          TimeUnit.NANOSECONDS.sleep(wait.toNanos());
-        } catch (InterruptedException ie) {
-          Thread.currentThread().interrupt();
-          TokenbrokerException cancelled =
-              TokenbrokerException.local(
-                  Status.Code.CANCELLED, "interrupted while waiting to retry", ie);
-          cancelled.addSuppressed(error);
-          throw cancelled;
-        }
+        sleepBeforeRetry(wait, error);
+        retried = error;
       }
+    }
+  }
+
+  /** Sleeps {@code wait}; interrupted, throws CANCELLED with {@code error} suppressed. */
+  private static void sleepBeforeRetry(Duration wait, TokenbrokerException error) {
+    try {
+      TimeUnit.NANOSECONDS.sleep(wait.toNanos());
+    } catch (InterruptedException ie) {
+      Thread.currentThread().interrupt();
+      TokenbrokerException cancelled =
+          TokenbrokerException.local(
+              Status.Code.CANCELLED, "interrupted while waiting to retry", ie);
+      cancelled.addSuppressed(error);
+      throw cancelled;
     }
   }
 

@@ -108,6 +108,46 @@ class ClientBehaviourTest {
   }
 
   @Test
+  void getAccessToken_retryEndedByTheDeadline_throwsTheUnavailableThatCausedIt() {
+    try (TokenbrokerClient client = connected()) {
+      fake.failuresLeft.set(1);
+      fake.retryDelay = Duration.ofMillis(50);
+      fake.getSilent = true; // the retry gets no answer: the 300 ms deadline ends it
+      UnavailableException e =
+          assertThrows(
+              UnavailableException.class,
+              () -> client.withDeadline(Duration.ofMillis(300)).getAccessToken("demo"));
+      assertEquals("IMS_UNAVAILABLE", e.reason());
+      assertEquals(Duration.ofMillis(50), e.retryDelay());
+      assertEquals(2, fake.getCalls.get());
+    }
+  }
+
+  @Test
+  void getAccessToken_firstAttemptEndedByTheDeadline_isDeadlineExceeded() {
+    try (TokenbrokerClient client = connected()) {
+      fake.getSilent = true;
+      TokenbrokerException e =
+          assertThrows(
+              TokenbrokerException.class,
+              () -> client.withDeadline(Duration.ofMillis(300)).getAccessToken("demo"));
+      assertEquals(Status.Code.DEADLINE_EXCEEDED, e.code());
+      assertEquals(1, fake.getCalls.get());
+    }
+  }
+
+  /**
+   * A client whose channel is connected (one call made, then the fake's counter reset), so that a
+   * short deadline is spent on the attempts, not on connecting.
+   */
+  private TokenbrokerClient connected() {
+    TokenbrokerClient client = TokenbrokerClient.create(options().build());
+    client.getAccessToken("demo");
+    fake.getCalls.set(0);
+    return client;
+  }
+
+  @Test
   void callerToken_isSentAsBearerMetadata() {
     try (TokenbrokerClient client =
         TokenbrokerClient.create(options().callerToken("caller-secret").build())) {

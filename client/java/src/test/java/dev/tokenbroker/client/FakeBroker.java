@@ -55,8 +55,8 @@ import java.util.concurrent.atomic.AtomicReference;
 /**
  * An in-process fake TokenService and IntegrationService on a loopback port (optionally TLS),
  * for behaviour the real broker cannot be made to show on demand: N UNAVAILABLE answers then
- * success, RetryInfo, a broken watch stream, a given error, and what a caller sent (metadata,
- * requests, deadlines). Test-only; no real tokens.
+ * success, RetryInfo, no answer at all, a broken watch stream, a given error, and what a caller
+ * sent (metadata, requests, deadlines). Test-only; no real tokens.
  */
 final class FakeBroker implements AutoCloseable {
   static final Metadata.Key<String> AUTHORIZATION =
@@ -68,6 +68,11 @@ final class FakeBroker implements AutoCloseable {
   volatile Duration retryDelay;
   /** Whether WatchAccessTokens fails at once (UNAVAILABLE) instead of streaming. */
   volatile boolean watchBroken;
+  /**
+   * Whether GetAccessToken, past the {@link #failuresLeft} outages, never answers (the caller's
+   * deadline ends the call).
+   */
+  volatile boolean getSilent;
   /** Lifetime of the tokens handed out. */
   volatile Duration lifetime = Duration.ofHours(1);
 
@@ -182,7 +187,7 @@ final class FakeBroker implements AutoCloseable {
       if (req.hasMinRemainingValidity()) {
         minValidities.add(Protos.toDuration(req.getMinRemainingValidity()));
       }
-      if (failNow(out)) {
+      if (failNow(out) || getSilent) {
         return;
       }
       out.onNext(GetAccessTokenResponse.newBuilder().setToken(newToken(req.getName())).build());
