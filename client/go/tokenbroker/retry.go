@@ -2,7 +2,6 @@ package tokenbroker
 
 import (
 	"context"
-	"errors"
 	"io"
 	"math/rand/v2"
 	"time"
@@ -112,12 +111,20 @@ func (p RetryPolicy) retry(ctx context.Context, err error, attempt func() error)
 		case <-t.C:
 		}
 		next := attempt()
-		if status.Code(next) == codes.DeadlineExceeded && errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		if status.Code(next) == codes.DeadlineExceeded && pastDeadline(ctx) {
 			return err // the deadline ended the retry: the server's UNAVAILABLE says more
 		}
 		err = next
 	}
 	return err
+}
+
+// pastDeadline: ctx has a deadline and the clock has reached it. By the clock, not ctx.Err():
+// the server's DEADLINE_EXCEEDED (its deadline is the same instant, from grpc-timeout) can
+// arrive before ctx's own timer has run on a loaded machine.
+func pastDeadline(ctx context.Context) bool {
+	dl, ok := ctx.Deadline()
+	return ok && !time.Now().Before(dl)
 }
 
 // errorStreamInterceptor does the same for streams (io.EOF, the normal end, passes as is).
